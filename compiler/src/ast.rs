@@ -1,0 +1,316 @@
+//! The abstract syntax tree the parser builds and the code generator reads.
+//!
+//! Invariants:
+//! - Every [`Expr`] and [`Stat`] carries the line of its first token, which is where a runtime
+//!   error in it is reported (PUC Lua reports the line of the operator for binary operations,
+//!   so [`ExprKind::Binary`] keeps the operator's line as the node's line).
+//! - Names are kept as written so that error messages can name the variable involved
+//!   (`local 'x'`, `global 'f'`, `field 'name'`, `method 'send'`).
+//! - `depth` counts the syntactic nesting that a recursive walk of the node needs. The parser
+//!   refuses a chunk whose depth exceeds [`MAX_DEPTH`], so every recursive pass over a parsed
+//!   tree (codegen, checks) is bounded. A left-associative chain such as `1 + 1 + ... + 1`
+//!   does not deepen (its left spine must be walked iteratively), because Lua accepts such
+//!   chains of any length.
+//! - Dropping a tree never recurses deeper than `MAX_DEPTH` for the same reason: see the
+//!   iterative `Drop` below for the left spines.
+
+/// The nesting limit, PUC Lua's `LUAI_MAXCCALLS`.
+pub const MAX_DEPTH: u32 = 200;
+
+/// A Lua name (identifier). Always ASCII letters, digits and `_`.
+pub type Name = Box<str>;
+
+/// A whole chunk: the body of the main function, which is always vararg.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chunk {
+    pub block: Block,
+    /// The line of the last token (the `<eof>` line), used for the final `RETURN`.
+    pub last_line: u32,
+}
+
+/// A sequence of statements with an optional final `return`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Block {
+    pub stats: Vec<Stat>,
+    pub ret: Option<Return>,
+    pub depth: u32,
+}
+
+/// `return explist [';']`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Return {
+    pub exprs: Vec<Expr>,
+    pub line: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stat {
+    pub kind: StatKind,
+    pub line: u32,
+    pub depth: u32,
+}
+
+/// The attribute of a local declared with `local x <attrib>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attrib {
+    None,
+    Const,
+    Close,
+}
+
+/// One name of a `local` statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalName {
+    pub name: Name,
+    pub attrib: Attrib,
+}
+
+/// `function a.b.c:m` — `path[0]` is the variable, the rest are fields; `method` is `m`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FuncName {
+    pub path: Vec<Name>,
+    pub method: Option<Name>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatKind {
+    /// `targets = values`. Every target is an [`ExprKind::Name`] or [`ExprKind::Index`].
+    Assign { targets: Vec<Expr>, values: Vec<Expr> },
+    /// A function call used as a statement ([`ExprKind::Call`] or [`ExprKind::Method`]).
+    Call(Expr),
+    /// `::name::`
+    Label(Name),
+    Break,
+    Goto(Name),
+    Do(Block),
+    While { cond: Expr, body: Block },
+    /// `repeat body until cond`: `cond` is in the scope of `body`'s locals.
+    Repeat { body: Block, cond: Expr },
+    /// `if c1 then b1 elseif c2 then b2 ... else e end`
+    If { arms: Vec<(Expr, Block)>, else_block: Option<Block> },
+    NumFor { var: Name, start: Expr, limit: Expr, step: Option<Expr>, body: Block },
+    GenFor { names: Vec<Name>, exprs: Vec<Expr>, body: Block },
+    /// `function a.b.c:m (...) ... end`
+    Function { name: FuncName, body: Box<FuncBody> },
+    /// `local function f (...) ... end`
+    LocalFunction { name: Name, body: Box<FuncBody> },
+    /// `local a <const>, b = e1, e2`
+    Local { names: Vec<LocalName>, exprs: Vec<Expr> },
+}
+
+/// Parameters and body of a function; `line` is the line of `function`, `end_line` of `end`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FuncBody {
+    pub params: Vec<Name>,
+    pub is_vararg: bool,
+    pub block: Block,
+    pub line: u32,
+    pub end_line: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub line: u32,
+    pub depth: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    IDiv,
+    Mod,
+    Pow,
+    Concat,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+    BAnd,
+    BOr,
+    BXor,
+    Shl,
+    Shr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnOp {
+    /// `-`
+    Neg,
+    Not,
+    /// `#`
+    Len,
+    /// `~`
+    BNot,
+}
+
+/// A field of a table constructor.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Field {
+    /// `expr` — the next positional item.
+    Pos(Expr),
+    /// `name = expr`
+    Named(Name, Expr),
+    /// `[key] = expr`
+    Keyed(Expr, Expr),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    Nil,
+    True,
+    False,
+    /// `...`
+    Vararg,
+    Int(i64),
+    Float(f64),
+    /// A string literal, as bytes (escapes resolved; not necessarily UTF-8).
+    Str(Box<[u8]>),
+    Function(Box<FuncBody>),
+    Table(Vec<Field>),
+    /// A variable reference: local, upvalue or global (`_ENV.name`), resolved by codegen.
+    Name(Name),
+    /// `obj[key]`; `obj.name` is an `Index` whose key is an [`ExprKind::Str`].
+    Index { obj: Box<Expr>, key: Box<Expr> },
+    /// `func(args)`, `func"str"`, `func{...}`
+    Call { func: Box<Expr>, args: Vec<Expr> },
+    /// `obj:name(args)`
+    Method { obj: Box<Expr>, name: Name, args: Vec<Expr> },
+    /// `(expr)`: kept distinct because it truncates a multi-valued expression to one value
+    /// and makes a name not assignable.
+    Paren(Box<Expr>),
+    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Unary { op: UnOp, operand: Box<Expr> },
+}
+
+impl BinOp {
+    /// Left-associative operators: a chain of them nests on the left without deepening.
+    pub fn is_left_assoc(self) -> bool {
+        !matches!(self, BinOp::Pow | BinOp::Concat)
+    }
+}
+
+impl Expr {
+    /// Builds a node and computes its depth from its children.
+    pub fn new(kind: ExprKind, line: u32) -> Expr {
+        let depth = expr_kind_depth(&kind);
+        Expr { kind, line, depth }
+    }
+
+    /// True for expressions that may produce several values (a call or `...`).
+    pub fn is_multi(&self) -> bool {
+        matches!(self.kind, ExprKind::Call { .. } | ExprKind::Method { .. } | ExprKind::Vararg)
+    }
+}
+
+fn max_depth<'a>(exprs: impl IntoIterator<Item = &'a Expr>) -> u32 {
+    exprs.into_iter().map(|e| e.depth).max().unwrap_or(0)
+}
+
+fn expr_kind_depth(kind: &ExprKind) -> u32 {
+    match kind {
+        ExprKind::Nil
+        | ExprKind::True
+        | ExprKind::False
+        | ExprKind::Vararg
+        | ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Str(_)
+        | ExprKind::Name(_) => 1,
+        ExprKind::Function(body) => body.block.depth + 1,
+        ExprKind::Table(fields) => {
+            1 + fields
+                .iter()
+                .map(|f| match f {
+                    Field::Pos(e) | Field::Named(_, e) => e.depth,
+                    Field::Keyed(k, v) => k.depth.max(v.depth),
+                })
+                .max()
+                .unwrap_or(0)
+        }
+        // A suffix chain `a.b.c(d)[e]` nests on the left like a left-associative operator.
+        ExprKind::Index { obj, key } => obj.depth.max(key.depth + 1),
+        ExprKind::Call { func, args } => func.depth.max(max_depth(args) + 1),
+        ExprKind::Method { obj, args, .. } => obj.depth.max(max_depth(args) + 1),
+        ExprKind::Paren(e) => e.depth + 1,
+        ExprKind::Binary { op, lhs, rhs } if op.is_left_assoc() => lhs.depth.max(rhs.depth + 1),
+        ExprKind::Binary { lhs, rhs, .. } => lhs.depth.max(rhs.depth) + 1,
+        ExprKind::Unary { operand, .. } => operand.depth + 1,
+    }
+}
+
+impl Stat {
+    /// Builds a statement and computes its depth from its parts.
+    pub fn new(kind: StatKind, line: u32) -> Stat {
+        let depth = 1 + match &kind {
+            StatKind::Assign { targets, values } => max_depth(targets).max(max_depth(values)),
+            StatKind::Call(e) => e.depth,
+            StatKind::Label(_) | StatKind::Break | StatKind::Goto(_) => 0,
+            StatKind::Do(b) => b.depth,
+            StatKind::While { cond, body } | StatKind::Repeat { body, cond } => {
+                cond.depth.max(body.depth)
+            }
+            StatKind::If { arms, else_block } => arms
+                .iter()
+                .map(|(c, b)| c.depth.max(b.depth))
+                .chain(else_block.iter().map(|b| b.depth))
+                .max()
+                .unwrap_or(0),
+            StatKind::NumFor { start, limit, step, body, .. } => start
+                .depth
+                .max(limit.depth)
+                .max(step.as_ref().map_or(0, |s| s.depth))
+                .max(body.depth),
+            StatKind::GenFor { exprs, body, .. } => max_depth(exprs).max(body.depth),
+            StatKind::Function { body, .. } | StatKind::LocalFunction { body, .. } => {
+                body.block.depth + 1
+            }
+            StatKind::Local { exprs, .. } => max_depth(exprs),
+        };
+        Stat { kind, line, depth }
+    }
+}
+
+impl Block {
+    /// Builds a block and computes its depth from its statements.
+    pub fn new(stats: Vec<Stat>, ret: Option<Return>) -> Block {
+        let depth = 1 + stats
+            .iter()
+            .map(|s| s.depth)
+            .chain(ret.iter().map(|r| max_depth(&r.exprs)))
+            .max()
+            .unwrap_or(0);
+        Block { stats, ret, depth }
+    }
+}
+
+impl Drop for Expr {
+    /// Left-associative chains can be arbitrarily long, so their left spine is dropped in a
+    /// loop instead of by recursion (which could overflow the Rust stack).
+    fn drop(&mut self) {
+        let mut next = take_left_child(&mut self.kind);
+        while let Some(mut e) = next {
+            next = take_left_child(&mut e.kind);
+        }
+    }
+}
+
+/// Detaches the left child of a node that nests on the left (see [`expr_kind_depth`]).
+fn take_left_child(kind: &mut ExprKind) -> Option<Box<Expr>> {
+    match kind {
+        ExprKind::Binary { lhs: child, .. }
+        | ExprKind::Index { obj: child, .. }
+        | ExprKind::Call { func: child, .. }
+        | ExprKind::Method { obj: child, .. } => {
+            Some(std::mem::replace(child, Box::new(Expr { kind: ExprKind::Nil, line: 0, depth: 0 })))
+        }
+        _ => None,
+    }
+}

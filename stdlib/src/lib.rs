@@ -1,0 +1,1 @@
+//! hotlua-stdlib: Lua's standard libraries, the module loader and the silly.* runtime.

@@ -1,0 +1,1 @@
+//! hotlua-vm: the Lua 5.4 virtual machine.
