@@ -1,0 +1,3 @@
+//! The silly.* runtime: the event loop, tasks, timers, logger and patching.
+
+pub mod timer;
