@@ -1,0 +1,101 @@
+//! A full stop-the-world cycle: mark from the roots, settle weak tables and finalizers, sweep.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use super::{value_header, ErasedPtr, Heap, Marker, FINOBJ, MIN_THRESHOLD};
+use crate::value::Value;
+
+impl Heap {
+    /// Run a full collection. `roots` marks everything the VM holds (registry, globals,
+    /// metatables, thread stacks, host handles) through the given [`Marker`]; objects waiting
+    /// for finalization and the heap's own strings are rooted by the heap itself.
+    pub fn collect(&mut self, roots: impl FnOnce(&mut Marker)) {
+        let mut m = Marker::new(self.mode_key);
+        m.mark(self.mode_key);
+        for &v in &self.pending {
+            m.mark_value(v);
+        }
+        roots(&mut m);
+        m.propagate();
+        m.converge_ephemerons();
+
+        // Weak values referring to objects about to be resurrected are cleared now, before
+        // resurrection marks them (as Lua: a finalized object is gone from weak values).
+        for t in m.weak_values.clone().into_iter().chain(m.all_weak.clone()) {
+            t.get_mut().clear_weak_values(&m);
+        }
+        let orig_weak = m.weak_values.len();
+        let orig_all = m.all_weak.len();
+
+        // Unreached finalizable objects are queued (newest registration first) and
+        // resurrected with everything they reach.
+        let mut newly: Vec<Value> = Vec::new();
+        self.finobj.retain(|&v| {
+            if m.is_marked(v) {
+                true
+            } else {
+                newly.push(v);
+                false
+            }
+        });
+        for &v in newly.iter().rev() {
+            if let Some(h) = value_header(v) {
+                h.flags.set(h.flags.get() & !FINOBJ);
+            }
+            m.mark_value(v);
+            self.pending.push(v);
+        }
+        m.propagate();
+        m.converge_ephemerons();
+
+        for t in m.ephemerons.clone().into_iter().chain(m.all_weak.clone()) {
+            t.get_mut().clear_weak_keys(&m);
+        }
+        // Tables first reached through resurrected objects still need their values cleared.
+        for t in m.weak_values[orig_weak..]
+            .iter()
+            .chain(&m.all_weak[orig_all..])
+            .copied()
+            .collect::<Vec<_>>()
+        {
+            t.get_mut().clear_weak_values(&m);
+        }
+
+        self.strings.remove_unmarked();
+        self.sweep();
+        self.cycles += 1;
+    }
+
+    /// Free every unmarked object, unmark the survivors, recompute the accounted bytes and
+    /// the next threshold.
+    fn sweep(&mut self) {
+        let mut live = 0usize;
+        let mut prev: Option<ErasedPtr> = None;
+        let mut cur = self.objects;
+        while let Some(p) = cur {
+            // SAFETY: `p` is in the object list, hence live; we read its header and, when it
+            // is unmarked, unlink it before freeing it exactly once (the Box came from
+            // `alloc`). Survivors are only read.
+            unsafe {
+                let b = p.as_ref();
+                let next = b.header.next.get();
+                if b.header.is_marked() {
+                    b.header.clear_marked();
+                    live += std::mem::size_of_val(b) + (*b.value.get()).extra_bytes();
+                    prev = Some(p);
+                } else {
+                    match prev {
+                        Some(pp) => pp.as_ref().header.next.set(next),
+                        None => self.objects = next,
+                    }
+                    drop(Box::from_raw(p.as_ptr()));
+                }
+                cur = next;
+            }
+        }
+        // Resizes reported since the last look are included in the recount.
+        let _ = super::take_extra_delta();
+        self.bytes = live;
+        let grown = (live / 100).saturating_mul(self.pause as usize);
+        self.threshold = grown.max(MIN_THRESHOLD);
+    }
+}

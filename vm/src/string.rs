@@ -1,0 +1,213 @@
+//! Lua strings: immutable byte strings (not necessarily UTF-8) with a hash computed once, with
+//! the heap's seed. Short strings (<= `MAX_SHORT_LEN` bytes) are interned: two short strings
+//! with the same bytes are the same object, so comparing them is a pointer compare. Long
+//! strings are compared by content. The interner holds its strings weakly: the collector
+//! unlinks dead ones before the sweep frees them.
+
+use std::cell::Cell;
+use std::fmt;
+
+use crate::gc::{Gc, Marker, Trace};
+
+/// Longest string that is interned (LUAI_MAXSHORTLEN).
+pub const MAX_SHORT_LEN: usize = 40;
+
+/// An immutable Lua string.
+pub struct LuaStr {
+    hash: u32,
+    short: bool,
+    /// Next string in the same interner bucket (short strings only).
+    hnext: Cell<Option<Gc<LuaStr>>>,
+    bytes: Box<[u8]>,
+}
+
+impl LuaStr {
+    pub(crate) fn new_hashed(bytes: &[u8], hash: u32, short: bool) -> LuaStr {
+        LuaStr {
+            hash,
+            short,
+            hnext: Cell::new(None),
+            bytes: bytes.into(),
+        }
+    }
+
+    /// The bytes.
+    #[inline(always)]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Length in bytes.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Empty string?
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The precomputed (seeded) hash.
+    #[inline(always)]
+    pub fn hash(&self) -> u32 {
+        self.hash
+    }
+
+    /// Interned (short) string? Two interned strings are equal iff they are the same object.
+    #[inline(always)]
+    pub fn is_short(&self) -> bool {
+        self.short
+    }
+
+    /// The contents as `&str` if they are valid UTF-8.
+    pub fn as_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.bytes).ok()
+    }
+
+    /// The contents as text, invalid UTF-8 replaced (for messages and debugging).
+    pub fn to_str_lossy(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.bytes)
+    }
+}
+
+/// String equality as Lua defines it: same object, or both long with the same bytes.
+#[inline]
+pub fn str_eq(a: Gc<LuaStr>, b: Gc<LuaStr>) -> bool {
+    if a == b {
+        return true;
+    }
+    let (x, y) = (a.get(), b.get());
+    // Equal contents imply equal length, so if one is short both are, and interned strings
+    // with different addresses differ.
+    !x.short && x.hash == y.hash && x.bytes == y.bytes
+}
+
+impl Trace for LuaStr {
+    fn trace(&self, _m: &mut Marker) {}
+    fn extra_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+impl fmt::Debug for LuaStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.to_str_lossy())
+    }
+}
+
+const K: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Seeded hash of a byte string: word at a time, then a final avalanche.
+fn hash_bytes(seed: u64, b: &[u8]) -> u32 {
+    let mut h = seed ^ (b.len() as u64).wrapping_mul(K);
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(23) ^ w).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = 0u64;
+        for (i, &x) in rest.iter().enumerate() {
+            w |= (x as u64) << (8 * i);
+        }
+        h = (h.rotate_left(23) ^ w).wrapping_mul(K);
+    }
+    h ^= h >> 32;
+    h = h.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    h ^= h >> 29;
+    h as u32
+}
+
+/// The weak set of short strings: buckets chained through `LuaStr::hnext`.
+pub(crate) struct Interner {
+    seed: u64,
+    buckets: Vec<Option<Gc<LuaStr>>>,
+    count: usize,
+}
+
+impl Interner {
+    pub(crate) fn new(seed: u64) -> Interner {
+        Interner {
+            seed,
+            buckets: vec![None; 128],
+            count: 0,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn hash(&self, bytes: &[u8]) -> u32 {
+        hash_bytes(self.seed, bytes)
+    }
+
+    #[inline]
+    fn bucket(&self, hash: u32) -> usize {
+        hash as usize & (self.buckets.len() - 1)
+    }
+
+    pub(crate) fn find(&self, bytes: &[u8], hash: u32) -> Option<Gc<LuaStr>> {
+        let mut cur = self.buckets[self.bucket(hash)];
+        while let Some(s) = cur {
+            let r = s.get();
+            if r.hash == hash && &*r.bytes == bytes {
+                return Some(s);
+            }
+            cur = r.hnext.get();
+        }
+        None
+    }
+
+    pub(crate) fn insert(&mut self, s: Gc<LuaStr>) {
+        if self.count >= self.buckets.len() {
+            self.resize(self.buckets.len() * 2);
+        }
+        let b = self.bucket(s.get().hash);
+        s.get().hnext.set(self.buckets[b]);
+        self.buckets[b] = Some(s);
+        self.count += 1;
+    }
+
+    fn resize(&mut self, n: usize) {
+        let old = std::mem::replace(&mut self.buckets, vec![None; n]);
+        for mut cur in old {
+            while let Some(s) = cur {
+                cur = s.get().hnext.get();
+                let b = self.bucket(s.get().hash);
+                s.get().hnext.set(self.buckets[b]);
+                self.buckets[b] = Some(s);
+            }
+        }
+    }
+
+    /// Unlink every string the collector did not mark (called between mark and sweep).
+    pub(crate) fn remove_unmarked(&mut self) {
+        for i in 0..self.buckets.len() {
+            let mut prev: Option<Gc<LuaStr>> = None;
+            let mut cur = self.buckets[i];
+            while let Some(s) = cur {
+                let next = s.get().hnext.get();
+                if s.is_marked() {
+                    prev = Some(s);
+                } else {
+                    match prev {
+                        Some(p) => p.get().hnext.set(next),
+                        None => self.buckets[i] = next,
+                    }
+                    self.count -= 1;
+                }
+                cur = next;
+            }
+        }
+        if self.buckets.len() > 128 && self.count < self.buckets.len() / 4 {
+            self.resize(self.buckets.len() / 2);
+        }
+    }
+
+    /// Number of interned strings.
+    #[allow(dead_code)]
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+}

@@ -1,0 +1,582 @@
+//! Lua tables: an array part for integer keys `1..=array.len()` plus a hash part for every
+//! other key (see `table/hash.rs`).
+//!
+//! Invariants:
+//! - Keys are normalised: a float with an integral value is stored as an integer; nil and NaN
+//!   are never keys.
+//! - An integer key `k` with `1 <= k <= array.len()` lives in the array part, never in the hash.
+//! - Assigning an existing key never moves entries (stable `next` order); only inserting a new
+//!   key into a full hash part rehashes, resizing both parts so that the array part stays more
+//!   than half full (Lua's `computesizes`).
+//! - No metamethod logic here: that is `meta.rs`.
+
+mod hash;
+
+use std::cell::Cell;
+use std::fmt;
+
+use crate::gc::{account_extra, Gc, Marker, Trace, WeakMode};
+use crate::string::LuaStr;
+use crate::value::{float_to_int, Value};
+use hash::HashPart;
+
+/// Why a key cannot be stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableKeyError {
+    /// `t[nil] = v`.
+    Nil,
+    /// `t[0/0] = v`.
+    NaN,
+}
+
+impl fmt::Display for TableKeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TableKeyError::Nil => "index is nil",
+            TableKeyError::NaN => "index is NaN",
+        })
+    }
+}
+
+/// Bits of the absent-metamethod cache: the first metamethods of Lua's TM order, which are
+/// the ones looked up on hot paths.
+pub mod tm_flag {
+    pub const INDEX: u8 = 1 << 0;
+    pub const NEWINDEX: u8 = 1 << 1;
+    pub const GC: u8 = 1 << 2;
+    pub const MODE: u8 = 1 << 3;
+    pub const LEN: u8 = 1 << 4;
+    pub const EQ: u8 = 1 << 5;
+    pub const CALL: u8 = 1 << 6;
+    pub const CLOSE: u8 = 1 << 7;
+}
+
+/// A Lua table.
+#[derive(Default)]
+pub struct Table {
+    array: Vec<Value>,
+    hash: HashPart,
+    /// The metatable (`setmetatable` / `getmetatable` are EXEC's; this is the raw slot).
+    pub metatable: Option<Gc<Table>>,
+    /// Cache of metamethods known to be absent when this table is used as a metatable: a set
+    /// bit means "absent". Cleared whenever a key starting with `__` may have been set.
+    flags: Cell<u8>,
+}
+
+/// Number of power-of-two slices used by `compute_sizes` (array sizes up to 2^MAXABITS).
+const MAXABITS: usize = 31;
+
+impl Table {
+    /// An empty table.
+    pub fn new() -> Table {
+        Table::default()
+    }
+
+    /// A table with room for `narray` array entries and `nhash` other keys.
+    pub fn with_capacity(narray: usize, nhash: usize) -> Table {
+        let t = Table {
+            array: vec![Value::Nil; narray],
+            hash: HashPart::with_capacity(nhash),
+            metatable: None,
+            flags: Cell::new(0),
+        };
+        account_extra(
+            (t.array.capacity() * std::mem::size_of::<Value>() + t.hash.bytes()) as isize,
+        );
+        t
+    }
+
+    /// Size of the array part.
+    #[inline(always)]
+    pub fn array_len(&self) -> usize {
+        self.array.len()
+    }
+
+    /// Number of nodes of the hash part.
+    #[inline(always)]
+    pub fn hash_len(&self) -> usize {
+        self.hash.len()
+    }
+
+    /// The array part (keys `1..=len`), e.g. for `table.unpack` / `table.concat` fast paths.
+    #[inline(always)]
+    pub fn array(&self) -> &[Value] {
+        &self.array
+    }
+
+    // ---- lookups -------------------------------------------------------------------------
+
+    /// `t[i]`.
+    #[inline(always)]
+    pub fn get_int(&self, i: i64) -> Value {
+        let idx = (i as u64).wrapping_sub(1);
+        if idx < self.array.len() as u64 {
+            return self.array[idx as usize];
+        }
+        self.get_int_hash(i)
+    }
+
+    #[inline(never)]
+    fn get_int_hash(&self, i: i64) -> Value {
+        match self.hash.find_int(i) {
+            Some(n) => self.hash.nodes[n].val,
+            None => Value::Nil,
+        }
+    }
+
+    /// `t[s]` for a string key.
+    #[inline(always)]
+    pub fn get_str(&self, s: Gc<LuaStr>) -> Value {
+        match self.hash.find_str(s) {
+            Some(n) => self.hash.nodes[n].val,
+            None => Value::Nil,
+        }
+    }
+
+    /// `t[key]` for any key (nil for nil or NaN keys).
+    #[inline]
+    pub fn get(&self, key: Value) -> Value {
+        match key {
+            Value::Int(i) => self.get_int(i),
+            Value::Str(s) => self.get_str(s),
+            Value::Nil => Value::Nil,
+            Value::Float(f) => match float_to_int(f) {
+                Some(i) => self.get_int(i),
+                None => self.get_other(&key),
+            },
+            _ => self.get_other(&key),
+        }
+    }
+
+    fn get_other(&self, key: &Value) -> Value {
+        match self.hash.find(key) {
+            Some(n) => self.hash.nodes[n].val,
+            None => Value::Nil,
+        }
+    }
+
+    // ---- assignment ----------------------------------------------------------------------
+
+    /// `t[key] = val` (raw). Errors for nil and NaN keys.
+    #[inline]
+    pub fn set(&mut self, key: Value, val: Value) -> Result<(), TableKeyError> {
+        match key {
+            Value::Int(i) => self.set_int(i, val),
+            Value::Str(s) => self.set_str(s, val),
+            Value::Nil => return Err(TableKeyError::Nil),
+            Value::Float(f) => match float_to_int(f) {
+                Some(i) => self.set_int(i, val),
+                None if f.is_nan() => return Err(TableKeyError::NaN),
+                None => self.set_other(key, val),
+            },
+            _ => self.set_other(key, val),
+        }
+        Ok(())
+    }
+
+    /// `t[i] = val`.
+    #[inline(always)]
+    pub fn set_int(&mut self, i: i64, val: Value) {
+        let idx = (i as u64).wrapping_sub(1);
+        if idx < self.array.len() as u64 {
+            self.array[idx as usize] = val;
+            return;
+        }
+        self.set_int_hash(i, val)
+    }
+
+    #[inline(never)]
+    fn set_int_hash(&mut self, i: i64, val: Value) {
+        match self.hash.find_int(i) {
+            Some(n) => self.hash.nodes[n].val = val,
+            None => self.insert_new(Value::Int(i), val),
+        }
+    }
+
+    /// `t[s] = val` for a string key.
+    #[inline]
+    pub fn set_str(&mut self, s: Gc<LuaStr>, val: Value) {
+        if self.flags.get() != 0 && s.get().as_bytes().starts_with(b"__") {
+            self.flags.set(0);
+        }
+        match self.hash.find_str(s) {
+            Some(n) => self.hash.nodes[n].val = val,
+            None => self.insert_new(Value::Str(s), val),
+        }
+    }
+
+    /// Any other normalised key (not nil, NaN, integer or string).
+    fn set_other(&mut self, key: Value, val: Value) {
+        match self.hash.find(&key) {
+            Some(n) => self.hash.nodes[n].val = val,
+            None => self.insert_new(key, val),
+        }
+    }
+
+    /// Add a key known to be absent (normalised, valid). Nil values are not stored.
+    fn insert_new(&mut self, key: Value, val: Value) {
+        if val.is_nil() {
+            return;
+        }
+        if !self.hash.insert_new(key, val) {
+            self.rehash(&key);
+            // After the rehash the key may belong to the array part.
+            match key {
+                Value::Int(i) => {
+                    let idx = (i as u64).wrapping_sub(1);
+                    if idx < self.array.len() as u64 {
+                        self.array[idx as usize] = val;
+                        return;
+                    }
+                }
+                _ => {}
+            }
+            let ok = self.hash.insert_new(key, val);
+            debug_assert!(ok, "rehash left no room for the new key");
+        }
+    }
+
+    // ---- resizing ------------------------------------------------------------------------
+
+    /// Resize both parts to fit all current entries plus `extra`.
+    fn rehash(&mut self, extra: &Value) {
+        // nums[i]: integer keys k with 2^(i-1) < k <= 2^i.
+        let mut nums = [0usize; MAXABITS + 1];
+        let mut total = 0usize;
+        let mut int_keys = 0usize;
+        let count_int = |k: i64, nums: &mut [usize; MAXABITS + 1]| -> bool {
+            if k >= 1 && (k as u64) <= (1u64 << MAXABITS) {
+                nums[ceil_log2(k as u64)] += 1;
+                true
+            } else {
+                false
+            }
+        };
+        for (i, v) in self.array.iter().enumerate() {
+            if !v.is_nil() {
+                nums[ceil_log2(i as u64 + 1)] += 1;
+                int_keys += 1;
+                total += 1;
+            }
+        }
+        for n in &self.hash.nodes {
+            if !n.val.is_nil() {
+                total += 1;
+                if let Value::Int(k) = n.key {
+                    if count_int(k, &mut nums) {
+                        int_keys += 1;
+                    }
+                }
+            }
+        }
+        total += 1;
+        if let Value::Int(k) = *extra {
+            if count_int(k, &mut nums) {
+                int_keys += 1;
+            }
+        }
+        let (asize, in_array) = compute_sizes(&nums, int_keys);
+        self.resize(asize, total - in_array);
+    }
+
+    /// Give the array part `asize` slots and the hash part room for `nhash` keys, moving
+    /// every entry to its new place.
+    pub fn resize(&mut self, asize: usize, nhash: usize) {
+        let old_bytes = self.array.capacity() * std::mem::size_of::<Value>() + self.hash.bytes();
+        let old_hash = std::mem::replace(&mut self.hash, HashPart::with_capacity(nhash));
+        let mut spill: Vec<(i64, Value)> = Vec::new();
+        if asize < self.array.len() {
+            for (i, v) in self.array.drain(asize..).enumerate() {
+                if !v.is_nil() {
+                    spill.push(((asize + i + 1) as i64, v));
+                }
+            }
+            self.array.shrink_to_fit();
+        } else {
+            self.array.resize(asize, Value::Nil);
+        }
+        for (k, v) in spill {
+            let ok = self.hash.insert_new(Value::Int(k), v);
+            debug_assert!(ok);
+        }
+        for n in old_hash.nodes {
+            if n.val.is_nil() {
+                continue;
+            }
+            if let Value::Int(i) = n.key {
+                let idx = (i as u64).wrapping_sub(1);
+                if idx < self.array.len() as u64 {
+                    self.array[idx as usize] = n.val;
+                    continue;
+                }
+            }
+            let ok = self.hash.insert_new(n.key, n.val);
+            debug_assert!(ok);
+        }
+        let new_bytes = self.array.capacity() * std::mem::size_of::<Value>() + self.hash.bytes();
+        account_extra(new_bytes as isize - old_bytes as isize);
+    }
+
+    // ---- length and traversal ------------------------------------------------------------
+
+    /// `#t` without metamethods: a border (`t[n] ~= nil and t[n+1] == nil`, or 0 if `t[1]`
+    /// is nil), found by binary search as Lua's `luaH_getn`.
+    pub fn len(&self) -> i64 {
+        let n = self.array.len();
+        if n > 0 && self.array[n - 1].is_nil() {
+            if n >= 2 && !self.array[n - 2].is_nil() {
+                return (n - 1) as i64;
+            }
+            // Binary search for a border in the array: array[i-1] non-nil (or i == 0) and
+            // array[j-1] nil.
+            let (mut i, mut j) = (0usize, n);
+            while j - i > 1 {
+                let m = (i + j) / 2;
+                if self.array[m - 1].is_nil() {
+                    j = m;
+                } else {
+                    i = m;
+                }
+            }
+            return i as i64;
+        }
+        if self.hash.len() == 0 || self.get_int_hash(n as i64 + 1).is_nil() {
+            return n as i64;
+        }
+        self.hash_border(n as u64 + 1)
+    }
+
+    /// Border search beyond the array part, knowing `t[j]` is present (unbounded doubling,
+    /// then bisection).
+    fn hash_border(&self, mut j: u64) -> i64 {
+        let mut i;
+        loop {
+            i = j;
+            if j <= (i64::MAX as u64) / 2 {
+                j *= 2;
+            } else {
+                j = i64::MAX as u64;
+                if self.get_int(j as i64).is_nil() {
+                    break;
+                }
+                return j as i64;
+            }
+            if self.get_int(j as i64).is_nil() {
+                break;
+            }
+        }
+        while j - i > 1 {
+            let m = (i + j) / 2;
+            if self.get_int(m as i64).is_nil() {
+                j = m;
+            } else {
+                i = m;
+            }
+        }
+        i as i64
+    }
+
+    /// `next(t, key)`: the entry after `key` (nil: the first), `Ok(None)` at the end, `Err`
+    /// if `key` is not in the table ("invalid key to 'next'").
+    pub fn next(&self, key: Value) -> Result<Option<(Value, Value)>, ()> {
+        let start = match key {
+            Value::Nil => 0,
+            _ => self.index_of(key.normalize_key())? + 1,
+        };
+        let asize = self.array.len();
+        for i in start..asize {
+            let v = self.array[i];
+            if !v.is_nil() {
+                return Ok(Some((Value::Int(i as i64 + 1), v)));
+            }
+        }
+        for n in start.saturating_sub(asize)..self.hash.len() {
+            let node = &self.hash.nodes[n];
+            if !node.val.is_nil() {
+                return Ok(Some((node.key, node.val)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Traversal index of a key: array slot, or array size + node index.
+    fn index_of(&self, key: Value) -> Result<usize, ()> {
+        if let Value::Int(i) = key {
+            let idx = (i as u64).wrapping_sub(1);
+            if idx < self.array.len() as u64 {
+                return Ok(idx as usize);
+            }
+        }
+        if matches!(key, Value::Float(f) if f.is_nan()) {
+            return Err(());
+        }
+        match self.hash.find(&key).or_else(|| self.hash.find_dead(&key)) {
+            Some(n) => Ok(self.array.len() + n),
+            None => Err(()),
+        }
+    }
+
+    // ---- metamethod cache ----------------------------------------------------------------
+
+    /// Bits of metamethods known absent (see [`tm_flag`]).
+    #[inline(always)]
+    pub fn tm_absent(&self) -> u8 {
+        self.flags.get()
+    }
+
+    /// Record that a metamethod is absent from this table.
+    #[inline(always)]
+    pub fn set_tm_absent(&self, bit: u8) {
+        self.flags.set(self.flags.get() | bit);
+    }
+
+    // ---- collector support ---------------------------------------------------------------
+
+    /// For ephemeron tables: mark values whose keys are marked. True if anything was marked.
+    pub(crate) fn mark_ephemeron_values(&self, m: &mut Marker) -> bool {
+        let mut changed = false;
+        for n in &self.hash.nodes {
+            if !n.val.is_nil() && !m.is_cleared(n.key) && !m.is_marked(n.val) {
+                m.mark_value(n.val);
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Remove entries whose values were not marked (weak values).
+    pub(crate) fn clear_weak_values(&mut self, m: &Marker) {
+        for v in &mut self.array {
+            if m.is_cleared(*v) {
+                *v = Value::Nil;
+            }
+        }
+        for n in &mut self.hash.nodes {
+            if !n.val.is_nil() && m.is_cleared(n.val) {
+                n.val = Value::Nil;
+                if n.key.is_collectable() {
+                    n.dead.set(true);
+                }
+            }
+        }
+    }
+
+    /// Remove entries whose keys were not marked (weak keys).
+    pub(crate) fn clear_weak_keys(&mut self, m: &Marker) {
+        for n in &mut self.hash.nodes {
+            if !n.val.is_nil() && m.is_cleared(n.key) {
+                n.val = Value::Nil;
+                n.dead.set(true);
+            }
+        }
+    }
+
+    fn weak_mode(&self, m: &Marker) -> WeakMode {
+        let Some(mt) = self.metatable else {
+            return WeakMode::Strong;
+        };
+        match mt.get().get_str(m.mode_key) {
+            Value::Str(s) => {
+                let b = s.get().as_bytes();
+                match (b.contains(&b'k'), b.contains(&b'v')) {
+                    (false, false) => WeakMode::Strong,
+                    (true, false) => WeakMode::Keys,
+                    (false, true) => WeakMode::Values,
+                    (true, true) => WeakMode::Both,
+                }
+            }
+            _ => WeakMode::Strong,
+        }
+    }
+}
+
+impl Trace for Table {
+    fn trace(&self, m: &mut Marker) {
+        if let Some(mt) = self.metatable {
+            m.mark(mt);
+        }
+        let mode = self.weak_mode(m);
+        // Empty entries stop keeping their keys alive: the key becomes dead.
+        let mark_dead = |n: &hash::Node| {
+            if n.key.is_collectable() {
+                n.dead.set(true);
+            }
+        };
+        match mode {
+            WeakMode::Strong => {
+                m.mark_values(&self.array);
+                for n in &self.hash.nodes {
+                    if n.val.is_nil() {
+                        mark_dead(n);
+                    } else {
+                        m.mark_value(n.key);
+                        m.mark_value(n.val);
+                    }
+                }
+            }
+            WeakMode::Values => {
+                m.register_weak(mode);
+                for n in &self.hash.nodes {
+                    if n.val.is_nil() {
+                        mark_dead(n);
+                    } else {
+                        m.mark_value(n.key);
+                    }
+                }
+            }
+            WeakMode::Keys => {
+                m.register_weak(mode);
+                // Integer keys are never collected: array values are strong.
+                m.mark_values(&self.array);
+                for n in &self.hash.nodes {
+                    if n.val.is_nil() {
+                        mark_dead(n);
+                    } else if !m.is_cleared(n.key) {
+                        m.mark_value(n.val);
+                    }
+                }
+            }
+            WeakMode::Both => {
+                m.register_weak(mode);
+                for n in &self.hash.nodes {
+                    if n.val.is_nil() {
+                        mark_dead(n);
+                    }
+                }
+            }
+        }
+    }
+
+    fn extra_bytes(&self) -> usize {
+        self.array.capacity() * std::mem::size_of::<Value>() + self.hash.bytes()
+    }
+}
+
+/// ceil(log2(x)) for x >= 1.
+#[inline]
+fn ceil_log2(x: u64) -> usize {
+    (64 - (x - 1).leading_zeros()) as usize
+}
+
+/// Lua's `computesizes`: the largest power of two `n` such that more than `n/2` of the slots
+/// `1..=n` would be used. Returns (array size, number of keys that go to the array part).
+fn compute_sizes(nums: &[usize; MAXABITS + 1], int_keys: usize) -> (usize, usize) {
+    let mut a = 0usize;
+    let mut na = 0usize;
+    let mut optimal = 0usize;
+    let mut twotoi = 1usize;
+    let mut i = 0;
+    while i <= MAXABITS && twotoi > 0 && int_keys > twotoi / 2 {
+        a += nums[i];
+        if a > twotoi / 2 {
+            optimal = twotoi;
+            na = a;
+        }
+        i += 1;
+        twotoi = twotoi.wrapping_mul(2);
+    }
+    (optimal, na)
+}
+
+#[cfg(test)]
+mod tests;
