@@ -1,0 +1,659 @@
+//! Lua 5.4 pattern matching over bytes (the engine behind `string.find`, `match`, `gmatch`
+//! and `gsub`).
+//!
+//! Invariant: the matcher is a backtracking interpreter over the pattern text, as Lua's
+//! lstrlib.c. Its Rust recursion depth is bounded by [`MAXCCALLS`] (past it the match fails
+//! with Lua's "pattern too complex"), single-item repetitions iterate instead of recursing,
+//! and every index into the subject or pattern is bounds-checked, so no input can panic or
+//! overflow the stack. Classes use the C locale (ASCII only). Errors are Lua's message texts.
+
+/// Maximum number of captures in one pattern (Lua's `LUA_MAXCAPTURES`).
+pub const MAXCAPTURES: usize = 32;
+/// Maximum nesting of the matcher's recursion (Lua's `MAXCCALLS` in lstrlib.c).
+pub const MAXCCALLS: usize = 200;
+
+const ESC: u8 = b'%';
+const SPECIALS: &[u8] = b"^$*+?.([%-";
+
+/// A capture's length while its `(` is open.
+const CAP_UNFINISHED: isize = -1;
+/// The length marking a position capture `()`.
+const CAP_POSITION: isize = -2;
+
+/// One capture of a successful match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Capture {
+    /// A substring capture: byte range `start..end` of the subject.
+    Range(usize, usize),
+    /// A position capture `()`: the 0-based byte offset (Lua shows it plus one).
+    Position(usize),
+}
+
+impl Capture {
+    /// The captured bytes, or `None` for a position capture.
+    pub fn bytes<'s>(&self, src: &'s [u8]) -> Option<&'s [u8]> {
+        match *self {
+            Capture::Range(s, e) => Some(&src[s..e]),
+            Capture::Position(_) => None,
+        }
+    }
+}
+
+/// A successful match: the whole match range and the captures as Lua returns them
+/// (when the pattern has no captures, `captures` holds the whole match).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Match {
+    /// Start offset (0-based, inclusive) of the whole match.
+    pub start: usize,
+    /// End offset (0-based, exclusive) of the whole match.
+    pub end: usize,
+    /// Captures in order; the whole match when the pattern has none.
+    pub captures: Vec<Capture>,
+    /// Whether the pattern defined captures (`find` returns them only then).
+    pub explicit: bool,
+}
+
+/// The matcher's state for one (subject, pattern) pair.
+pub struct MatchState<'a> {
+    src: &'a [u8],
+    pat: &'a [u8],
+    depth_left: usize,
+    level: usize,
+    capture: [(usize, isize); MAXCAPTURES],
+}
+
+type MResult = Result<Option<usize>, String>;
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// Whether `c` belongs to the class letter `cl` (`a`, `d`, ...; upper case complements);
+/// any other `cl` stands for itself.
+pub fn match_class(c: u8, cl: u8) -> bool {
+    let res = match cl.to_ascii_lowercase() {
+        b'a' => c.is_ascii_alphabetic(),
+        b'c' => c < 32 || c == 127,
+        b'd' => c.is_ascii_digit(),
+        b'g' => (33..=126).contains(&c),
+        b'l' => c.is_ascii_lowercase(),
+        b'p' => c.is_ascii_punctuation(),
+        b's' => is_space(c),
+        b'u' => c.is_ascii_uppercase(),
+        b'w' => c.is_ascii_alphanumeric(),
+        b'x' => c.is_ascii_hexdigit(),
+        b'z' => c == 0, // deprecated in 5.2, still accepted by 5.4
+        _ => return cl == c,
+    };
+    if cl.is_ascii_uppercase() {
+        !res
+    } else {
+        res
+    }
+}
+
+/// Whether the pattern has none of the magic characters (so `find` may search plainly).
+pub fn no_specials(pat: &[u8]) -> bool {
+    !pat.iter().any(|c| SPECIALS.contains(c))
+}
+
+/// Plain substring search from `init`.
+pub fn find_plain(src: &[u8], needle: &[u8], init: usize) -> Option<usize> {
+    if init > src.len() {
+        return None;
+    }
+    if needle.is_empty() {
+        return Some(init);
+    }
+    let hay = &src[init..];
+    if needle.len() > hay.len() {
+        return None;
+    }
+    let first = needle[0];
+    let last_start = hay.len() - needle.len();
+    let mut i = 0;
+    while i <= last_start {
+        match hay[i..=last_start].iter().position(|&b| b == first) {
+            None => return None,
+            Some(k) => {
+                i += k;
+                if &hay[i..i + needle.len()] == needle {
+                    return Some(init + i);
+                }
+                i += 1;
+            }
+        }
+    }
+    None
+}
+
+impl<'a> MatchState<'a> {
+    /// A matcher of `pat` over `src`.
+    pub fn new(src: &'a [u8], pat: &'a [u8]) -> Self {
+        MatchState {
+            src,
+            pat,
+            depth_left: MAXCCALLS,
+            level: 0,
+            capture: [(0, 0); MAXCAPTURES],
+        }
+    }
+
+    /// Tries to match the pattern suffix starting at pattern offset `p` at subject offset
+    /// `s`, from a fresh capture state. Returns the end of the match.
+    pub fn match_at(&mut self, s: usize, p: usize) -> MResult {
+        self.level = 0;
+        self.depth_left = MAXCCALLS;
+        self.do_match(s, p)
+    }
+
+    /// Number of captures recorded by the last successful match.
+    pub fn level(&self) -> usize {
+        self.level
+    }
+
+    /// Capture `i` (0-based) of the last match `s..e`, as Lua's `get_onecapture`: index 0
+    /// without explicit captures is the whole match.
+    pub fn get_capture(&self, i: usize, s: usize, e: usize) -> Result<Capture, String> {
+        if i >= self.level {
+            if i != 0 {
+                return Err(format!("invalid capture index %{}", i + 1));
+            }
+            return Ok(Capture::Range(s, e));
+        }
+        let (init, len) = self.capture[i];
+        match len {
+            CAP_UNFINISHED => Err("unfinished capture".to_string()),
+            CAP_POSITION => Ok(Capture::Position(init)),
+            _ => Ok(Capture::Range(init, init + len as usize)),
+        }
+    }
+
+    /// All captures of the last match `s..e` (the whole match if the pattern has none).
+    pub fn captures(&self, s: usize, e: usize) -> Result<Vec<Capture>, String> {
+        let n = if self.level == 0 { 1 } else { self.level };
+        (0..n).map(|i| self.get_capture(i, s, e)).collect()
+    }
+
+    fn class_end(&self, mut p: usize) -> Result<usize, String> {
+        let pat = self.pat;
+        let c = pat[p];
+        p += 1;
+        if c == ESC {
+            if p >= pat.len() {
+                return Err("malformed pattern (ends with '%')".to_string());
+            }
+            return Ok(p + 1);
+        }
+        if c == b'[' {
+            if pat.get(p) == Some(&b'^') {
+                p += 1;
+            }
+            // The first character is taken literally, so `[]]` is a set holding `]`.
+            loop {
+                if p >= pat.len() {
+                    return Err("malformed pattern (missing ']')".to_string());
+                }
+                let cc = pat[p];
+                p += 1;
+                if cc == ESC && p < pat.len() {
+                    p += 1;
+                }
+                if pat.get(p) == Some(&b']') {
+                    return Ok(p + 1);
+                }
+            }
+        }
+        Ok(p)
+    }
+
+    /// Whether `c` is in the set `[...]` spanning pattern offsets `p` (the `[`) to `ec`
+    /// (the closing `]`).
+    fn match_bracket_class(&self, c: u8, mut p: usize, ec: usize) -> bool {
+        let pat = self.pat;
+        let mut sig = true;
+        p += 1;
+        if pat[p] == b'^' {
+            sig = false;
+            p += 1;
+        }
+        while p < ec {
+            if pat[p] == ESC {
+                p += 1;
+                if match_class(c, pat[p]) {
+                    return sig;
+                }
+                p += 1;
+            } else if pat[p + 1] == b'-' && p + 2 < ec {
+                if pat[p] <= c && c <= pat[p + 2] {
+                    return sig;
+                }
+                p += 3;
+            } else {
+                if pat[p] == c {
+                    return sig;
+                }
+                p += 1;
+            }
+        }
+        !sig
+    }
+
+    /// Whether the single-character item `p..ep` matches the subject byte at `s`.
+    fn single_match(&self, s: usize, p: usize, ep: usize) -> bool {
+        let Some(&c) = self.src.get(s) else {
+            return false;
+        };
+        match self.pat[p] {
+            b'.' => true,
+            ESC => match_class(c, self.pat[p + 1]),
+            b'[' => self.match_bracket_class(c, p, ep - 1),
+            pc => pc == c,
+        }
+    }
+
+    fn do_match(&mut self, s: usize, p: usize) -> MResult {
+        if self.depth_left == 0 {
+            return Err("pattern too complex".to_string());
+        }
+        self.depth_left -= 1;
+        let r = self.do_match_body(s, p);
+        self.depth_left += 1;
+        r
+    }
+
+    fn do_match_body(&mut self, mut s: usize, mut p: usize) -> MResult {
+        let pat = self.pat;
+        loop {
+            if p >= pat.len() {
+                return Ok(Some(s));
+            }
+            match pat[p] {
+                b'(' => {
+                    return if pat.get(p + 1) == Some(&b')') {
+                        self.start_capture(s, p + 2, CAP_POSITION)
+                    } else {
+                        self.start_capture(s, p + 1, CAP_UNFINISHED)
+                    };
+                }
+                b')' => return self.end_capture(s, p + 1),
+                b'$' if p + 1 == pat.len() => {
+                    return Ok(if s == self.src.len() { Some(s) } else { None });
+                }
+                ESC if p + 1 < pat.len() && pat[p + 1] == b'b' => {
+                    match self.match_balance(s, p + 2)? {
+                        Some(ns) => {
+                            s = ns;
+                            p += 4;
+                            continue;
+                        }
+                        None => return Ok(None),
+                    }
+                }
+                ESC if p + 1 < pat.len() && pat[p + 1] == b'f' => {
+                    p += 2;
+                    if pat.get(p) != Some(&b'[') {
+                        return Err("missing '[' after '%f' in pattern".to_string());
+                    }
+                    let ep = self.class_end(p)?;
+                    let prev = if s == 0 { 0 } else { self.src[s - 1] };
+                    let cur = self.src.get(s).copied().unwrap_or(0);
+                    if !self.match_bracket_class(prev, p, ep - 1)
+                        && self.match_bracket_class(cur, p, ep - 1)
+                    {
+                        p = ep;
+                        continue;
+                    }
+                    return Ok(None);
+                }
+                ESC if p + 1 < pat.len() && pat[p + 1].is_ascii_digit() => {
+                    match self.match_capture(s, pat[p + 1])? {
+                        Some(ns) => {
+                            s = ns;
+                            p += 2;
+                            continue;
+                        }
+                        None => return Ok(None),
+                    }
+                }
+                _ => {
+                    let ep = self.class_end(p)?;
+                    let next = pat.get(ep).copied();
+                    if !self.single_match(s, p, ep) {
+                        if matches!(next, Some(b'*' | b'?' | b'-')) {
+                            // The item may match zero times.
+                            p = ep + 1;
+                            continue;
+                        }
+                        return Ok(None);
+                    }
+                    match next {
+                        Some(b'?') => {
+                            if let Some(r) = self.do_match(s + 1, ep + 1)? {
+                                return Ok(Some(r));
+                            }
+                            p = ep + 1;
+                        }
+                        Some(b'+') => return self.max_expand(s + 1, p, ep),
+                        Some(b'*') => return self.max_expand(s, p, ep),
+                        Some(b'-') => return self.min_expand(s, p, ep),
+                        _ => {
+                            s += 1;
+                            p = ep;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn max_expand(&mut self, s: usize, p: usize, ep: usize) -> MResult {
+        let mut i = 0usize;
+        while self.single_match(s + i, p, ep) {
+            i += 1;
+        }
+        // Try the longest run first, then back off one item at a time.
+        loop {
+            if let Some(r) = self.do_match(s + i, ep + 1)? {
+                return Ok(Some(r));
+            }
+            if i == 0 {
+                return Ok(None);
+            }
+            i -= 1;
+        }
+    }
+
+    fn min_expand(&mut self, mut s: usize, p: usize, ep: usize) -> MResult {
+        loop {
+            if let Some(r) = self.do_match(s, ep + 1)? {
+                return Ok(Some(r));
+            }
+            if self.single_match(s, p, ep) {
+                s += 1;
+            } else {
+                return Ok(None);
+            }
+        }
+    }
+
+    fn start_capture(&mut self, s: usize, p: usize, what: isize) -> MResult {
+        if self.level >= MAXCAPTURES {
+            return Err("too many captures".to_string());
+        }
+        self.capture[self.level] = (s, what);
+        self.level += 1;
+        let r = self.do_match(s, p)?;
+        if r.is_none() {
+            self.level -= 1;
+        }
+        Ok(r)
+    }
+
+    fn end_capture(&mut self, s: usize, p: usize) -> MResult {
+        let l = self.capture_to_close()?;
+        self.capture[l].1 = (s - self.capture[l].0) as isize;
+        let r = self.do_match(s, p)?;
+        if r.is_none() {
+            self.capture[l].1 = CAP_UNFINISHED;
+        }
+        Ok(r)
+    }
+
+    fn capture_to_close(&self) -> Result<usize, String> {
+        (0..self.level)
+            .rev()
+            .find(|&l| self.capture[l].1 == CAP_UNFINISHED)
+            .ok_or_else(|| "invalid pattern capture".to_string())
+    }
+
+    fn match_balance(&self, s: usize, p: usize) -> MResult {
+        if p + 1 >= self.pat.len() {
+            return Err("malformed pattern (missing arguments to '%b')".to_string());
+        }
+        let (b, e) = (self.pat[p], self.pat[p + 1]);
+        if self.src.get(s) != Some(&b) {
+            return Ok(None);
+        }
+        let mut cont = 1usize;
+        for (i, &c) in self.src.iter().enumerate().skip(s + 1) {
+            if c == e {
+                cont -= 1;
+                if cont == 0 {
+                    return Ok(Some(i + 1));
+                }
+            } else if c == b {
+                cont += 1;
+            }
+        }
+        Ok(None)
+    }
+
+    fn match_capture(&self, s: usize, digit: u8) -> MResult {
+        let l = digit as isize - b'1' as isize;
+        if l < 0 || l as usize >= self.level || self.capture[l as usize].1 == CAP_UNFINISHED {
+            return Err(format!("invalid capture index %{}", l + 1));
+        }
+        let (init, len) = self.capture[l as usize];
+        if len < 0 {
+            // A back reference to a position capture never matches (as in Lua).
+            return Ok(None);
+        }
+        let len = len as usize;
+        if self.src.len() - s >= len && self.src[init..init + len] == self.src[s..s + len] {
+            Ok(Some(s + len))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// Converts Lua's `init` argument (1-based, negative from the end) into a 0-based offset,
+/// as `find`, `match` and `gmatch` do. Returns `None` when it lies past the end plus one.
+pub fn start_offset(init: i64, len: usize) -> Option<usize> {
+    let len_i = len as i64;
+    let pos = if init > 0 {
+        init
+    } else if init == 0 {
+        1
+    } else if init < -len_i {
+        1
+    } else {
+        len_i + init + 1
+    };
+    if pos - 1 > len_i {
+        None
+    } else {
+        Some((pos - 1) as usize)
+    }
+}
+
+/// `string.find`/`string.match` core: search `pat` in `src` from offset `init`.
+/// `plain` forces a plain substring search (find's 4th argument); a pattern without magic
+/// characters is searched plainly too, as Lua does, which matters for malformed patterns.
+pub fn find(src: &[u8], pat: &[u8], init: usize, plain: bool) -> Result<Option<Match>, String> {
+    if init > src.len() {
+        return Ok(None);
+    }
+    if plain || no_specials(pat) {
+        return Ok(find_plain(src, pat, init).map(|s| Match {
+            start: s,
+            end: s + pat.len(),
+            captures: vec![Capture::Range(s, s + pat.len())],
+            explicit: false,
+        }));
+    }
+    pattern_search(src, pat, init)
+}
+
+/// `string.match` core: like [`find`] but always interprets the pattern.
+pub fn pattern_search(src: &[u8], pat: &[u8], init: usize) -> Result<Option<Match>, String> {
+    if init > src.len() {
+        return Ok(None);
+    }
+    let anchor = pat.first() == Some(&b'^');
+    let p0 = anchor as usize;
+    let mut ms = MatchState::new(src, pat);
+    let mut s = init;
+    loop {
+        if let Some(e) = ms.match_at(s, p0)? {
+            return Ok(Some(Match {
+                start: s,
+                end: e,
+                captures: ms.captures(s, e)?,
+                explicit: ms.level() > 0,
+            }));
+        }
+        s += 1;
+        if anchor || s > src.len() {
+            return Ok(None);
+        }
+    }
+}
+
+/// The state of a `string.gmatch` iteration. Lua 5.4 treats `^` literally here, and skips
+/// an empty match ending where the previous match ended.
+#[derive(Clone, Debug)]
+pub struct GMatch {
+    /// Where the next search starts.
+    pub pos: usize,
+    /// End of the previous match, if any.
+    pub last_match: Option<usize>,
+}
+
+impl GMatch {
+    /// A new iteration starting at 0-based offset `init` (clamped to the subject length by
+    /// the caller: 5.4's gmatch sets init past the end to len + 1, which yields nothing).
+    pub fn new(init: usize) -> Self {
+        GMatch {
+            pos: init,
+            last_match: None,
+        }
+    }
+
+    /// The next match, or `None` when the iteration is over.
+    pub fn next_match(&mut self, src: &[u8], pat: &[u8]) -> Result<Option<Match>, String> {
+        let mut ms = MatchState::new(src, pat);
+        let mut s = self.pos;
+        while s <= src.len() {
+            if let Some(e) = ms.match_at(s, 0)? {
+                if Some(e) != self.last_match {
+                    self.pos = e;
+                    self.last_match = Some(e);
+                    return Ok(Some(Match {
+                        start: s,
+                        end: e,
+                        captures: ms.captures(s, e)?,
+                        explicit: ms.level() > 0,
+                    }));
+                }
+            }
+            s += 1;
+        }
+        self.pos = s;
+        Ok(None)
+    }
+}
+
+/// What a gsub replacement produced for one match.
+pub enum Replacement {
+    /// Keep the original matched text (a `nil`/`false` result of a function or table).
+    Keep,
+    /// Insert these bytes.
+    Bytes(Vec<u8>),
+}
+
+/// `string.gsub` driver: replaces up to `max_n` matches (`None` = all) of `pat` in `src`,
+/// calling `repl(state, start, end)` for each match. Returns the new string and the number
+/// of matches. The callback gets the [`MatchState`] to read captures (see
+/// [`expand_replacement`] for the string case).
+pub fn gsub<E: From<String>>(
+    src: &[u8],
+    pat: &[u8],
+    max_n: Option<i64>,
+    mut repl: impl FnMut(&MatchState<'_>, usize, usize) -> Result<Replacement, E>,
+) -> Result<(Vec<u8>, i64), E> {
+    let anchor = pat.first() == Some(&b'^');
+    let p0 = anchor as usize;
+    let max_n = max_n.unwrap_or(i64::MAX);
+    let mut ms = MatchState::new(src, pat);
+    let mut out = Vec::with_capacity(src.len());
+    let mut s = 0usize;
+    let mut n = 0i64;
+    let mut last_match: Option<usize> = None;
+    while n < max_n {
+        let m = ms.match_at(s, p0)?;
+        match m {
+            Some(e) if Some(e) != last_match => {
+                n += 1;
+                match repl(&ms, s, e)? {
+                    Replacement::Keep => out.extend_from_slice(&src[s..e]),
+                    Replacement::Bytes(b) => out.extend_from_slice(&b),
+                }
+                s = e;
+                last_match = Some(e);
+            }
+            _ => {
+                if s < src.len() {
+                    out.push(src[s]);
+                    s += 1;
+                } else {
+                    break;
+                }
+            }
+        }
+        if anchor {
+            break;
+        }
+    }
+    if s < src.len() {
+        out.extend_from_slice(&src[s..]);
+    }
+    Ok((out, n))
+}
+
+/// Expands a gsub replacement string for the match `s..e`: `%0` is the whole match,
+/// `%1`-`%9` captures (a position capture as its 1-based decimal position), `%%` a percent.
+pub fn expand_replacement(
+    ms: &MatchState<'_>,
+    src: &[u8],
+    repl: &[u8],
+    s: usize,
+    e: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
+    let mut i = 0;
+    while i < repl.len() {
+        let c = repl[i];
+        i += 1;
+        if c != ESC {
+            out.push(c);
+            continue;
+        }
+        match repl.get(i).copied() {
+            Some(ESC) => out.push(ESC),
+            Some(b'0') => out.extend_from_slice(&src[s..e]),
+            Some(d) if d.is_ascii_digit() => match ms.get_capture((d - b'1') as usize, s, e)? {
+                Capture::Range(a, b) => out.extend_from_slice(&src[a..b]),
+                Capture::Position(p) => out.extend_from_slice((p + 1).to_string().as_bytes()),
+            },
+            _ => return Err("invalid use of '%' in replacement string".to_string()),
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Convenience: `string.gsub` with a replacement string.
+pub fn gsub_str(
+    src: &[u8],
+    pat: &[u8],
+    repl: &[u8],
+    max_n: Option<i64>,
+) -> Result<(Vec<u8>, i64), String> {
+    gsub(src, pat, max_n, |ms, s, e| {
+        let mut b = Vec::new();
+        expand_replacement(ms, src, repl, s, e, &mut b)?;
+        Ok::<_, String>(Replacement::Bytes(b))
+    })
+}
