@@ -1,11 +1,499 @@
 //! The parser: drives the lalrpop grammar over the lexer's tokens and maps its errors onto
 //! PUC Lua's messages.
+//!
+//! Invariants:
+//! - Grammar locations are token indices; `Ctx::lines[i]` is token `i`'s line and the entry
+//!   after the last token is the `<eof>` line.
+//! - Every AST node is built through [`Ctx`], which refuses nodes deeper than
+//!   [`MAX_DEPTH`](crate::ast::MAX_DEPTH), so no later recursive pass can overflow the stack.
+//! - On a syntax error, the message is rebuilt from lalrpop's expected-terminal set and a
+//!   forward scan of the tokens before the error (open blocks and brackets), so that it reads
+//!   as luac's recursive-descent checkpoint would (`'end' expected (to close ...)`).
 
-use crate::ast::Chunk;
+use crate::ast::{
+    Attrib, BinOp, Block, Chunk, Expr, ExprKind, FuncBody, LocalName, Name, Return, Stat, StatKind,
+    UnOp, MAX_DEPTH,
+};
 use crate::error::CompileError;
+use crate::lexer::{self, Tok, Token};
+use lalrpop_util::ParseError;
+
+lalrpop_util::lalrpop_mod!(
+    #[allow(clippy::all, unused_imports, unused_parens)]
+    grammar
+);
+
+/// An error raised by a grammar action.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SynErr {
+    /// `chunk has too many syntax levels`, at a line.
+    TooDeep(u32),
+    /// A message followed by `near <token at this index>`.
+    Near(String, usize),
+    /// A message without `near` (Lua's semantic errors), placed on the line of a token index.
+    Plain(String, usize),
+}
+
+/// The error type of grammar actions.
+pub type PErr = ParseError<usize, Tok, SynErr>;
+
+/// The parts of a function body before its `function` line is known.
+pub struct FuncParts {
+    pub params: Vec<Name>,
+    pub is_vararg: bool,
+    pub block: Block,
+    /// Token index of `end`.
+    pub end: usize,
+}
+
+/// What grammar actions need: token lines, and node constructors that enforce the depth limit.
+pub struct Ctx {
+    lines: Vec<u32>,
+}
+
+impl Ctx {
+    /// The line of the token at `index` (the `<eof>` line past the end).
+    pub fn line(&self, index: usize) -> u32 {
+        self.lines[index.min(self.lines.len() - 1)]
+    }
+
+    fn check_depth(&self, depth: u32, at: usize) -> Result<(), PErr> {
+        if depth > MAX_DEPTH {
+            Err(ParseError::User {
+                error: SynErr::TooDeep(self.line(at)),
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Builds an expression whose first token is at `at`.
+    pub fn expr(&self, kind: ExprKind, at: usize) -> Result<Expr, PErr> {
+        let e = Expr::new(kind, self.line(at));
+        self.check_depth(e.depth, at)?;
+        Ok(e)
+    }
+
+    /// Builds a binary node on the operator's line.
+    pub fn binary(&self, op: (BinOp, usize), lhs: Expr, rhs: Expr) -> Result<Expr, PErr> {
+        let kind = ExprKind::Binary {
+            op: op.0,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+        };
+        self.expr(kind, op.1)
+    }
+
+    /// Builds a unary node on the operator's line.
+    pub fn unary(&self, op: (UnOp, usize), operand: Expr) -> Result<Expr, PErr> {
+        self.expr(
+            ExprKind::Unary {
+                op: op.0,
+                operand: Box::new(operand),
+            },
+            op.1,
+        )
+    }
+
+    /// Builds a statement whose first token is at `at`.
+    pub fn stat(&self, kind: StatKind, at: usize) -> Result<Stat, PErr> {
+        let s = Stat::new(kind, self.line(at));
+        self.check_depth(s.depth, at)?;
+        Ok(s)
+    }
+
+    /// Builds a block starting at token `at`.
+    pub fn block(&self, stats: Vec<Stat>, ret: Option<Return>, at: usize) -> Result<Block, PErr> {
+        let b = Block::new(stats, ret);
+        self.check_depth(b.depth, at)?;
+        Ok(b)
+    }
+
+    /// Completes a function body whose `function` keyword is token `at`.
+    pub fn func_body(&self, f: FuncParts, at: usize) -> FuncBody {
+        FuncBody {
+            params: f.params,
+            is_vararg: f.is_vararg,
+            block: f.block,
+            line: self.line(at),
+            end_line: self.line(f.end),
+        }
+    }
+
+    /// An error reported `near` the token at index `at`.
+    pub fn near_error(&self, msg: &str, at: usize) -> PErr {
+        ParseError::User {
+            error: SynErr::Near(msg.to_string(), at),
+        }
+    }
+
+    /// `name <attrib>`; `next` is the index of the token after `>`.
+    pub fn attrib(&self, name: Name, attrib: &str, next: usize) -> Result<LocalName, PErr> {
+        let attrib = match attrib {
+            "const" => Attrib::Const,
+            "close" => Attrib::Close,
+            other => {
+                let msg = format!("unknown attribute '{other}'");
+                return Err(ParseError::User {
+                    error: SynErr::Plain(msg, next),
+                });
+            }
+        };
+        Ok(LocalName { name, attrib })
+    }
+
+    /// Appends a name to a `local` list, refusing a second `<close>`.
+    pub fn push_local(
+        &self,
+        mut names: Vec<LocalName>,
+        name: LocalName,
+        next: usize,
+    ) -> Result<Vec<LocalName>, PErr> {
+        if name.attrib == Attrib::Close && names.iter().any(|n| n.attrib == Attrib::Close) {
+            let msg = "multiple to-be-closed variables in local list".to_string();
+            return Err(ParseError::User {
+                error: SynErr::Plain(msg, next),
+            });
+        }
+        names.push(name);
+        Ok(names)
+    }
+}
 
 /// Parses a whole chunk.
 pub fn parse_chunk(source: &[u8], chunk_name: &str) -> Result<Chunk, CompileError> {
-    let _ = source;
-    Err(CompileError::new(chunk_name, 1, "parser not built yet"))
+    let lexed = lexer::tokenize(source);
+    let ntok = lexed.tokens.len();
+    let mut lines = Vec::with_capacity(ntok + 1);
+    lines.extend(lexed.tokens.iter().map(|t| t.line));
+    lines.push(lexed.eof_line);
+    let cx = Ctx { lines };
+    let tokens = lexed
+        .tokens
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| Ok((i, t.tok, i + 1)));
+    let result = grammar::ChunkParser::new().parse(&cx, tokens);
+    let err = match result {
+        Ok(block) => {
+            if let Some(e) = lexed.error {
+                return Err(CompileError::new(chunk_name, e.line, e.message));
+            }
+            return Ok(Chunk {
+                block,
+                last_line: lexed.eof_line,
+            });
+        }
+        Err(err) => err,
+    };
+    // A lexical error wins unless the syntax error comes before the point where lexing
+    // stopped (the parser saw an artificial end of input there).
+    if let Some(e) = lexed.error {
+        let before = match &err {
+            ParseError::UnrecognizedToken { token, .. } => token.0 < ntok,
+            ParseError::User {
+                error: SynErr::Near(_, at) | SynErr::Plain(_, at),
+            } => *at < ntok,
+            _ => false,
+        };
+        if !before {
+            return Err(CompileError::new(chunk_name, e.line, e.message));
+        }
+    }
+    Err(describe(source, &cx, err, chunk_name))
+}
+
+/// Turns a parse failure into Lua's message.
+fn describe(source: &[u8], cx: &Ctx, err: PErr, chunk_name: &str) -> CompileError {
+    // Errors are rare: tokenize again rather than keep token texts on the fast path.
+    let tokens = lexer::tokenize(source).tokens;
+    let near = |at: usize| near_token(source, tokens.get(at));
+    let end_line = |at: usize| token_end_line(source, &tokens, at, cx);
+    match err {
+        ParseError::User {
+            error: SynErr::TooDeep(line),
+        } => CompileError::new(chunk_name, line, "chunk has too many syntax levels"),
+        ParseError::User {
+            error: SynErr::Near(msg, at),
+        } => CompileError::new(chunk_name, end_line(at), format!("{msg} near {}", near(at))),
+        ParseError::User {
+            error: SynErr::Plain(msg, at),
+        } => CompileError::new(chunk_name, cx.line(at), msg),
+        ParseError::UnrecognizedToken {
+            token: (at, _, _),
+            expected,
+        } => {
+            let line = end_line(at);
+            let msg = expected_message(&tokens, at, line, &expected);
+            CompileError::new(chunk_name, line, format!("{msg} near {}", near(at)))
+        }
+        ParseError::UnrecognizedEof { expected, .. } => {
+            let at = tokens.len();
+            let line = cx.line(at);
+            let msg = expected_message(&tokens, at, line, &expected);
+            CompileError::new(chunk_name, line, format!("{msg} near <eof>"))
+        }
+        ParseError::InvalidToken { location }
+        | ParseError::ExtraToken {
+            token: (location, _, _),
+        } => CompileError::new(
+            chunk_name,
+            cx.line(location),
+            format!("unexpected symbol near {}", near(location)),
+        ),
+    }
+}
+
+/// The line where token `at` ends (a long string may span lines); Lua reports that line.
+fn token_end_line(source: &[u8], tokens: &[Token], at: usize, cx: &Ctx) -> u32 {
+    match tokens.get(at) {
+        Some(t) => t.line + lexer::count_newlines(&source[t.start as usize..t.end as usize]),
+        None => cx.line(at),
+    }
+}
+
+/// A token as Lua's `txtToken` shows it.
+fn near_token(source: &[u8], token: Option<&Token>) -> String {
+    let Some(t) = token else {
+        return "<eof>".to_string();
+    };
+    let text = &source[t.start as usize..t.end as usize];
+    match &t.tok {
+        Tok::Other(b) if b.is_ascii_graphic() || *b == b' ' => format!("'{}'", *b as char),
+        Tok::Other(b) => format!("'<\\{b}>'"),
+        // A short string shows as Lua's buffer holds it: delimiters around the decoded value.
+        Tok::Str(value) if text.first() != Some(&b'[') => {
+            let mut shown = vec![text[0]];
+            shown.extend_from_slice(value);
+            shown.push(text[0]);
+            lexer::near_text(Some(&shown))
+        }
+        _ => lexer::near_text(Some(text)),
+    }
+}
+
+/// What encloses a point of the token stream, innermost last.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Open {
+    /// A block closed by `end` (`function`, `if`, `while`, `for`, `do`), with its opener's
+    /// name and line; `awaits_do` while a loop header has not reached its `do`.
+    End {
+        what: &'static str,
+        line: u32,
+        awaits_do: bool,
+    },
+    Repeat(u32),
+    /// `(` of an expression or call (closed with check_match) or of a parameter list.
+    Paren {
+        line: u32,
+        params: bool,
+    },
+    Brace(u32),
+    Bracket,
+}
+
+/// Scans the tokens before the error for the constructs still open there.
+fn open_constructs(tokens: &[Token], upto: usize) -> Vec<Open> {
+    let mut stack = Vec::new();
+    let mut in_header = false;
+    for t in &tokens[..upto.min(tokens.len())] {
+        let line = t.line;
+        match t.tok {
+            Tok::Function => {
+                stack.push(Open::End {
+                    what: "function",
+                    line,
+                    awaits_do: false,
+                });
+                in_header = true;
+            }
+            Tok::If => stack.push(Open::End {
+                what: "if",
+                line,
+                awaits_do: false,
+            }),
+            Tok::While => stack.push(Open::End {
+                what: "while",
+                line,
+                awaits_do: true,
+            }),
+            Tok::For => stack.push(Open::End {
+                what: "for",
+                line,
+                awaits_do: true,
+            }),
+            Tok::Do => match stack.last_mut() {
+                Some(Open::End { awaits_do, .. }) if *awaits_do => *awaits_do = false,
+                _ => stack.push(Open::End {
+                    what: "do",
+                    line,
+                    awaits_do: false,
+                }),
+            },
+            Tok::Repeat => stack.push(Open::Repeat(line)),
+            Tok::End | Tok::Until | Tok::RParen | Tok::RBrace | Tok::RBracket => {
+                stack.pop();
+            }
+            Tok::LParen => {
+                stack.push(Open::Paren {
+                    line,
+                    params: in_header,
+                });
+                in_header = false;
+            }
+            Tok::LBrace => stack.push(Open::Brace(line)),
+            Tok::LBracket => stack.push(Open::Bracket),
+            _ => {}
+        }
+    }
+    stack
+}
+
+/// `'X' expected`, with ` (to close 'Y' at line N)` when the opener is on another line.
+fn closing(what: &str, who: &str, opened: u32, line: u32) -> String {
+    if opened == line {
+        format!("{what} expected")
+    } else {
+        format!("{what} expected (to close {who} at line {opened})")
+    }
+}
+
+/// The message for a construct left open at a point where its closer was required.
+fn close_message(tokens: &[Token], at: usize, line: u32) -> String {
+    match open_constructs(tokens, at).last() {
+        None => "<eof> expected".to_string(),
+        Some(Open::End {
+            what, line: opened, ..
+        }) => closing("'end'", &format!("'{what}'"), *opened, line),
+        Some(Open::Repeat(opened)) => closing("'until'", "'repeat'", *opened, line),
+        Some(Open::Paren { params: true, .. }) => "')' expected".to_string(),
+        Some(Open::Paren { line: opened, .. }) => closing("')'", "'('", *opened, line),
+        Some(Open::Brace(opened)) => closing("'}'", "'{'", *opened, line),
+        Some(Open::Bracket) => "']' expected".to_string(),
+    }
+}
+
+/// Maps lalrpop's expected-terminal set at token `at` onto the checkpoint luac would fail.
+fn expected_message(tokens: &[Token], at: usize, line: u32, expected: &[String]) -> String {
+    let has = |t: &str| expected.iter().any(|e| e.trim_matches('"') == t);
+    let tok = tokens.get(at).map(|t| &t.tok);
+    let closer = matches!(
+        tok,
+        None | Some(Tok::End | Tok::Else | Tok::Elseif | Tok::Until)
+    );
+    let operators = has("+");
+    let suffixes = has("[");
+    if has("nil") {
+        // An expression must start here (after `return` one may).
+        if has(";") && closer {
+            return close_message(tokens, at, line);
+        }
+        return "unexpected symbol".to_string();
+    }
+    if has("local") {
+        // Between statements.
+        if has("=") && has(".") {
+            return "syntax error".to_string(); // a variable alone is not a statement
+        }
+        if matches!(tok, Some(Tok::Assign | Tok::Comma)) && has(".") && !operators {
+            return "syntax error".to_string(); // a call cannot be assigned to
+        }
+        if closer {
+            return close_message(tokens, at, line);
+        }
+        return "unexpected symbol".to_string();
+    }
+    if has("=") && has(".") && !has("}") && !operators {
+        return "'=' expected".to_string(); // `a, b` must go on as an assignment
+    }
+    let required = |t: &str| {
+        has(t)
+            && !(operators && is_operator(t))
+            && !(suffixes && matches!(t, "." | "[" | ":" | "(" | "String" | "{"))
+    };
+    let open_at = || open_constructs(tokens, at);
+    if required("then") {
+        return "'then' expected".to_string();
+    }
+    if required("do") {
+        return "'do' expected".to_string();
+    }
+    if required("in") {
+        return if required("=") {
+            "'=' or 'in' expected"
+        } else {
+            "'in' expected"
+        }
+        .to_string();
+    }
+    if required("...") && required("Name") {
+        return "<name> or '...' expected".to_string();
+    }
+    if required(")") {
+        return match open_at().last() {
+            Some(Open::Paren {
+                line: opened,
+                params: false,
+            }) => closing("')'", "'('", *opened, line),
+            _ => "')' expected".to_string(),
+        };
+    }
+    if required("]") {
+        return "']' expected".to_string();
+    }
+    if required("}") {
+        return match open_at().last() {
+            Some(Open::Brace(opened)) => closing("'}'", "'{'", *opened, line),
+            _ => "'}' expected".to_string(),
+        };
+    }
+    for (t, msg) in [
+        ("=", "'=' expected"),
+        ("::", "'::' expected"),
+        (">", "'>' expected"),
+        ("Name", "<name> expected"),
+    ] {
+        if required(t) {
+            return msg.to_string();
+        }
+    }
+    if has("String") && !suffixes {
+        return "function arguments expected".to_string();
+    }
+    if required("(") {
+        return "'(' expected".to_string();
+    }
+    if required(",") && !has(";") {
+        return "',' expected".to_string();
+    }
+    if suffixes && !operators {
+        return "syntax error".to_string(); // `(a) = 1`, `a, f() = 1`
+    }
+    close_message(tokens, at, line)
+}
+
+fn is_operator(t: &str) -> bool {
+    matches!(
+        t,
+        "+" | "-"
+            | "*"
+            | "/"
+            | "//"
+            | "%"
+            | "^"
+            | ".."
+            | "=="
+            | "~="
+            | "<"
+            | "<="
+            | ">"
+            | ">="
+            | "and"
+            | "or"
+            | "&"
+            | "|"
+            | "~"
+            | "<<"
+            | ">>"
+    )
 }
