@@ -252,7 +252,9 @@ fn hex_body(v: f64, prec: Option<usize>, alt: bool, upper: bool) -> String {
             let rem = mant & ((1u64 << drop) - 1);
             let half = 1u64 << (drop - 1);
             mant >>= drop;
-            if rem > half || (rem == half && (mant & 1) == 1) {
+            // Ties go to even; with no fraction digits left the leading digit decides.
+            let odd = if p == 0 { lead & 1 == 1 } else { mant & 1 == 1 };
+            if rem > half || (rem == half && odd) {
                 mant += 1;
                 if mant >> (p * 4) != 0 {
                     mant &= (1u64 << (p * 4)) - 1;

@@ -426,3 +426,434 @@ fn pattern_gsub() {
     }
     check("gsub", exprs, ours, expected);
 }
+
+// ---------------------------------------------------------------------------------------
+// string.format
+
+use FmtArg::{Bool as B, Float as F, Int as I, Nil as N};
+
+fn s(b: &str) -> FmtArg {
+    FmtArg::Str(b.as_bytes().to_vec())
+}
+
+/// A Lua expression for an argument value.
+fn lua_arg(a: &FmtArg) -> String {
+    match a {
+        FmtArg::Nil => "nil".into(),
+        FmtArg::Bool(b) => b.to_string(),
+        FmtArg::Int(i) if *i == i64::MIN => "math.mininteger".into(),
+        FmtArg::Int(i) => i.to_string(),
+        FmtArg::Float(f) if f.is_nan() => {
+            // On x86 `0/0` has the sign bit set.
+            if f.is_sign_negative() {
+                "(0/0)".into()
+            } else {
+                "(-(0/0))".into()
+            }
+        }
+        FmtArg::Float(f) if f.is_infinite() => {
+            if *f > 0.0 {
+                "(1/0)".into()
+            } else {
+                "(-1/0)".into()
+            }
+        }
+        FmtArg::Float(f) => format!("({})", cfmt::sprintf_float("%a", *f)),
+        FmtArg::Str(b) => lit(b),
+        FmtArg::Other(..) => "{}".into(),
+    }
+}
+
+const NEG_NAN: f64 = f64::from_bits(0xfff8_0000_0000_0000);
+
+fn format_cases() -> Vec<(&'static str, Vec<FmtArg>, &'static str)> {
+    vec![
+        ("%5.2s|%-5d|%+.3e|%#x", vec![s("abc"), I(3), F(1234.5), I(255)], "   ab\\x7c3    \\x7c+1.234e+03\\x7c0xff"),
+        ("%.0f %.0f %.0f %.0f %.1f %.2f", vec![F(0.5), F(1.5), F(2.5), F(-0.5), F(0.25), F(1.005)], "0 2 2 -0 0.2 1.00"),
+        ("%g %g %g %g %g %g", vec![F(1e15), F(1e16), F(0.0001), F(1e-5), F(100000.0), F(1e6)], "1e+15 1e+16 0.0001 1e-05 100000 1e+06"),
+        ("%.14g %.14g %.14g %.14g %.14g", vec![F(0.1), F(1.0 / 3.0), F(1e100), F(123456789012345678.0), F(9.2233720368547758e18)], "0.1 0.33333333333333 1e+100 1.2345678901235e+17 9.2233720368548e+18"),
+        ("%a %a %a %A %a %a", vec![F(1.0), F(0.1), F(-2.5), F(255.5), F(5e-324), F(0.0)], "0x1p+0 0x1.999999999999ap-4 -0x1.4p+1 0X1.FFP+7 0x0.0000000000001p-1022 0x0p+0"),
+        ("%.0a %.0a %.1a %.1a %.1a %.1a %.3a %.20a", vec![F(1.5), F(2.5), F(1.96875), F(1.03125), F(1.09375), F(1.15625), F(5e-324), F(0.1)], "0x2p+0 0x1p+1 0x2.0p+0 0x1.0p+0 0x1.2p+0 0x1.2p+0 0x0.000p-1022 0x1.999999999999a0000000p-4"),
+        ("%#a %#.0a %010a %-12a| %+a % a %#x", vec![F(1.0), F(1.0), F(-1.5), F(1.5), F(1.5), F(1.5), I(0)], "0x1.p+0 0x1.p+0 -0x01.8p+0 0x1.8p+0    \\x7c +0x1.8p+0  0x1.8p+0 0"),
+        ("%5.1f %05.1f %-8.3e| %+g % g %#g %#.0e %#.0f %G %E", vec![F(3.14159), F(-3.14159), F(1234.5678), F(1.0), F(1.0), F(1.0), F(5.0), F(5.0), F(1e-20), F(1e300)], "  3.1 -03.1 1.235e+03\\x7c +1  1 1.00000 5.e+00 5. 1E-20 1.000000E+300"),
+        ("%010.2f %-010.2f| %.3g %.0g %#.3g %g %#g %g", vec![F(-2.5), F(2.5), F(1234567.0), F(0.5), F(1.0), F(0.00001234), F(100000.0), F(-0.0)], "-000002.50 2.50      \\x7c 1.23e+06 0.5 1.00 1.234e-05 100000. -0"),
+        ("%f %e %g %G %a %A %5f %-6f| %06f %+f % f", vec![F(f64::INFINITY), F(f64::NEG_INFINITY), F(NEG_NAN), F(NEG_NAN), F(f64::INFINITY), F(f64::NAN), F(f64::INFINITY), F(f64::INFINITY), F(f64::INFINITY), F(f64::INFINITY), F(f64::INFINITY)], "inf -inf -nan -NAN inf NAN   inf inf   \\x7c    inf +inf  inf"),
+        ("%5d|%-5d|%05d|%+d|% d|%.3d|%.0d|%5.3d|%0-5d|%00005d", vec![I(42), I(42), I(-42), I(42), I(42), I(7), I(0), I(-7), I(1), I(1)], "   42\\x7c42   \\x7c-0042\\x7c+42\\x7c 42\\x7c007\\x7c\\x7c -007\\x7c1    \\x7c00001"),
+        ("%x %X %#x %#o %o %#X %#.0o %.0x %u %i", vec![I(-1), I(255), I(0), I(8), I(8), I(0xab), I(0), I(0), I(-1), I(-9)], "ffffffffffffffff FF 0 010 10 0XAB 0  18446744073709551615 -9"),
+        ("%c%c%5c%-3c|%c", vec![I(65), I(66), I(67), I(68), I(256 + 65)], "AB    CD  \\x7cA"),
+        ("%5s|%-5s|%.2s|%5.1s|%s|%s|%s|%s|%.0s|", vec![s("ab"), s("ab"), s("abc"), s("xyz"), I(1), F(1.5), B(true), N, s("abc")], "   ab\\x7cab   \\x7cab\\x7c    x\\x7c1\\x7c1.5\\x7ctrue\\x7cnil\\x7c\\x7c"),
+        ("%d %x %s %d %.3f", vec![s("10"), F(3.0), F(-0.0), s(" 0x10 "), s("1e2")], "10 3 -0.0 16 100.000"),
+        ("%99.99f", vec![F(1.0)], "1.000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"),
+        ("%.99f", vec![F(0.1)], "0.100000000000000005551115123125782702118158340454101562500000000000000000000000000000000000000000000"),
+        ("%-99d|%099d", vec![I(3), I(-3)], "3                                                                                                  \\x7c-00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000003"),
+        ("%e %.0e %.20e %e", vec![F(0.0), F(15.0), F(1.0 / 3.0), F(1e-310)], "0.000000e+00 2e+01 3.33333333333333314830e-01 1.000000e-310"),
+        ("%f %.10f %f", vec![F(1e22), F(1e-9), F(123456789.125)], "10000000000000000000000.000000 0.0000000010 123456789.125000"),
+        ("%d %d", vec![I(i64::MIN), I(i64::MAX)], "-9223372036854775808 9223372036854775807"),
+        ("%q", vec![s("a\0b\x001\r\n\"\\\x01\u{7f}9\t")], "\"a\\x5c0b\\x5c0001\\x5c13\\x5c\\x0a\\x5c\"\\x5c\\x5c\\x5c1\\x5c1279\\x5c9\""),
+        ("%q|%q|%q|%q|%q|%q|%q|%q", vec![I(i64::MIN), F(f64::INFINITY), F(f64::NEG_INFINITY), F(NEG_NAN), F(1.0), F(0.1), F(-0.0), F(1e100)], "0x8000000000000000\\x7c1e9999\\x7c-1e9999\\x7c(0/0)\\x7c0x1p+0\\x7c0x1.999999999999ap-4\\x7c-0x0p+0\\x7c0x1.249ad2594c37dp+332"),
+        ("%q %q %q %q", vec![I(-5), B(true), B(false), N], "-5 true false nil"),
+        ("%%%s%%", vec![s("x")], "%x%"),
+        ("no conversions", vec![], "no conversions"),
+        ("%10.3q", vec![s("a")], "E:specifier '%q' cannot have modifiers"),
+        ("%5q", vec![N], "E:specifier '%q' cannot have modifiers"),
+        ("%d", vec![F(1.5)], "E:bad argument #2 to 'string.format' (number has no integer representation)"),
+        ("%d", vec![s("x")], "E:bad argument #2 to 'string.format' (number expected, got string)"),
+        ("%d", vec![s("1.5")], "E:bad argument #2 to 'string.format' (number has no integer representation)"),
+        ("%x", vec![F(9.3e18)], "E:bad argument #2 to 'string.format' (number has no integer representation)"),
+        ("%f", vec![B(true)], "E:bad argument #2 to 'string.format' (number expected, got boolean)"),
+        ("%y", vec![I(1)], "E:invalid conversion '%y' to 'format'"),
+        ("%y", vec![], "E:bad argument #2 to 'string.format' (no value)"),
+        ("%10.3y", vec![I(1)], "E:invalid conversion '%10.3y' to 'format'"),
+        ("%F", vec![F(1.0)], "E:invalid conversion '%F' to 'format'"),
+        ("%123d", vec![I(1)], "E:invalid conversion specification: '%123d'"),
+        ("%123d", vec![s("x")], "E:bad argument #2 to 'string.format' (number expected, got string)"),
+        ("%123f", vec![s("x")], "E:bad argument #2 to 'string.format' (number expected, got string)"),
+        ("%123a", vec![s("x")], "E:invalid conversion specification: '%123a'"),
+        ("%123s", vec![N], "E:invalid conversion specification: '%123s'"),
+        ("%01234567890123456789d", vec![I(1)], "E:invalid conversion specification: '%01234567890123456789d'"),
+        ("%012345678901234567890d", vec![I(1)], "E:invalid format (too long)"),
+        ("%.123f", vec![F(1.0)], "E:invalid conversion specification: '%.123f'"),
+        ("%100d", vec![I(1)], "E:invalid conversion specification: '%100d'"),
+        ("%.3c %0c", vec![I(65), I(65)], "E:invalid conversion specification: '%.3c'"),
+        ("%#d", vec![I(1)], "E:invalid conversion specification: '%#d'"),
+        ("% u", vec![I(1)], "E:invalid conversion specification: '% u'"),
+        ("%+x", vec![I(1)], "E:invalid conversion specification: '%+x'"),
+        ("%#s", vec![s("a")], "E:invalid conversion specification: '%#s'"),
+        ("%#c", vec![I(65)], "E:invalid conversion specification: '%#c'"),
+        ("%5.3s", vec![s("a\0b")], "E:bad argument #2 to 'string.format' (string contains zeros)"),
+        ("%s", vec![s("a\0b")], "a\\x00b"),
+        ("%", vec![I(1)], "E:invalid conversion '%' to 'format'"),
+        ("%-", vec![I(1)], "E:invalid conversion '%-' to 'format'"),
+        ("%5", vec![I(1)], "E:invalid conversion '%5' to 'format'"),
+        ("%5%", vec![I(1)], "E:invalid conversion '%5%' to 'format'"),
+        ("%s %s", vec![I(1)], "E:bad argument #3 to 'string.format' (no value)"),
+        ("%q", vec![FmtArg::Other("table", b"table: 0x1".to_vec())], "E:bad argument #2 to 'string.format' (value has no literal form)"),
+        ("%-5.1s|%5.0s|", vec![s("xyz"), s("abc")], "x    \\x7c     \\x7c"),
+        ("%s", vec![s(&"x".repeat(150))], "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+        ("%-5s|", vec![s(&"y".repeat(120))], "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\\x7c"),
+        ("%.3s|", vec![s(&"y".repeat(120))], "yyy\\x7c"),
+    ]
+}
+
+fn our_format(f: &str, args: &[FmtArg]) -> String {
+    match format::format(f.as_bytes(), &mut SimpleArgs(args)) {
+        Ok(b) => esc(&b),
+        Err(e) => format!("E:{}", esc(e.message("string.format").as_bytes())),
+    }
+}
+
+#[test]
+fn string_format() {
+    let mut exprs = Vec::new();
+    let mut ours = Vec::new();
+    let mut expected = Vec::new();
+    for (f, args, e) in format_cases() {
+        let mut call = format!("R(pcall(string.format, {}", lit(f.as_bytes()));
+        for a in &args {
+            call.push_str(", ");
+            call.push_str(&lua_arg(a));
+        }
+        call.push_str("))");
+        exprs.push(call);
+        ours.push(our_format(f, &args));
+        expected.push(e);
+    }
+    check("format", exprs, ours, expected);
+}
+
+// ---------------------------------------------------------------------------------------
+// string.pack / unpack / packsize
+
+fn pack_cases() -> Vec<(&'static str, Vec<FmtArg>, &'static str)> {
+    vec![
+        (">i3 <j !8 d z s2 c3", vec![I(0x123456), I(-2), F(1.5), s("hi"), s("yo"), s("ab")], "18,52,86,254,255,255,255,255,255,255,255,0,0,0,0,0,0,0,0,0,0,0,248,63,104,105,0,0,2,0,121,111,97,98,0"),
+        ("bBhHlLjJT", vec![I(-1), I(255), I(-300), I(65535), I(-5), I(5), I(i64::MIN), I(-1), I(7)], "255,255,212,254,255,255,251,255,255,255,255,255,255,255,5,0,0,0,0,0,0,0,0,0,0,0,0,0,0,128,255,255,255,255,255,255,255,255,7,0,0,0,0,0,0,0"),
+        ("i1i2i3i4i5i6i7i8i9i16", vec![I(-1), I(-2), I(-3), I(-4), I(-5), I(-6), I(-7), I(-8), I(-9), I(-10)], "255,254,255,253,255,255,252,255,255,255,251,255,255,255,255,250,255,255,255,255,255,249,255,255,255,255,255,255,248,255,255,255,255,255,255,255,247,255,255,255,255,255,255,255,255,246,255,255,255,255,255,255,255,255,255,255,255,255,255,255,255"),
+        (">I1I2I3I5I9I16", vec![I(1), I(2), I(3), I(5), I(9), I(-1)], "1,0,2,0,0,3,0,0,0,0,5,0,0,0,0,0,0,0,0,9,0,0,0,0,0,0,0,0,255,255,255,255,255,255,255,255"),
+        ("<f>f=d>n", vec![F(0.1), F(-2.5), F(1e300), F(f64::INFINITY)], "205,204,204,61,192,32,0,0,156,117,0,136,60,228,55,126,127,240,0,0,0,0,0,0"),
+        ("!4 b i4 b h b d", vec![I(1), I(2), I(3), I(4), I(5), F(6.0)], "1,0,0,0,2,0,0,0,3,0,4,0,5,0,0,0,0,0,0,0,0,0,24,64"),
+        ("!8 b d b j !2 b i8", vec![I(1), F(2.0), I(3), I(4), I(5), I(6)], "1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,64,3,0,0,0,0,0,0,0,4,0,0,0,0,0,0,0,5,0,6,0,0,0,0,0,0,0"),
+        ("b x X i4 b Xi2 b", vec![I(1), I(2), I(3), I(4)], "E:bad argument #1 to 'string.pack' (invalid next option for option 'X')"),
+        ("!4 b Xi4 i2", vec![I(1), I(2)], "1,0,0,0,2,0"),
+        ("s1 s4 >s2 z", vec![s("a"), s(""), s("xyz"), s("")], "1,97,0,0,0,0,0,3,120,121,122,0"),
+        ("c5 c0 c1", vec![s("ab"), s(""), I(7)], "97,98,0,0,0,55"),
+        ("i", vec![s("12")], "12,0,0,0"),
+        ("d", vec![s("0x10")], "0,0,0,0,0,0,48,64"),
+        ("b", vec![I(200)], "E:bad argument #2 to 'string.pack' (integer overflow)"),
+        ("b", vec![I(-129)], "E:bad argument #2 to 'string.pack' (integer overflow)"),
+        ("B", vec![I(-1)], "E:bad argument #2 to 'string.pack' (unsigned overflow)"),
+        ("I3", vec![I(1 << 24)], "E:bad argument #2 to 'string.pack' (unsigned overflow)"),
+        ("i16", vec![I(-2)], "254,255,255,255,255,255,255,255,255,255,255,255,255,255,255,255"),
+        ("c2", vec![s("abc")], "E:bad argument #2 to 'string.pack' (string longer than given size)"),
+        ("s1", vec![s(&"x".repeat(256))], "E:bad argument #2 to 'string.pack' (string length does not fit in given size)"),
+        ("z", vec![s("a\0b")], "E:bad argument #2 to 'string.pack' (string contains zeros)"),
+        ("i", vec![s("x")], "E:bad argument #2 to 'string.pack' (number expected, got string)"),
+        ("i", vec![F(1.5)], "E:bad argument #2 to 'string.pack' (number has no integer representation)"),
+        ("i", vec![], "E:bad argument #2 to 'string.pack' (number expected, got nil)"),
+        ("c", vec![s("a")], "E:missing size for format option 'c'"),
+        ("y", vec![], "E:invalid format option 'y'"),
+        ("i17", vec![I(1)], "E:integral size (17) out of limits [1,16]"),
+        ("i0", vec![I(1)], "E:integral size (0) out of limits [1,16]"),
+        ("X", vec![], "E:bad argument #1 to 'string.pack' (invalid next option for option 'X')"),
+        ("Xc1", vec![], "E:bad argument #1 to 'string.pack' (invalid next option for option 'X')"),
+        ("bXz", vec![I(1)], "E:bad argument #1 to 'string.pack' (invalid next option for option 'X')"),
+        ("!3i", vec![I(1)], "E:bad argument #1 to 'string.pack' (format asks for alignment not power of 2)"),
+        ("!", vec![], ""),
+        ("<=> !  ", vec![], ""),
+        ("z", vec![B(true)], "E:bad argument #2 to 'string.pack' (string expected, got boolean)"),
+        ("s", vec![I(12)], "2,0,0,0,0,0,0,0,49,50"),
+    ]
+}
+
+fn our_pack(f: &str, args: &[FmtArg]) -> String {
+    match pack::pack(f.as_bytes(), &mut SimpleArgs(args)) {
+        Ok(b) => b
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        Err(e) => format!("E:{}", esc(e.message("string.pack").as_bytes())),
+    }
+}
+
+#[test]
+fn string_pack() {
+    let mut exprs = Vec::new();
+    let mut ours = Vec::new();
+    let mut expected = Vec::new();
+    for (f, args, e) in pack_cases() {
+        let mut call = format!(
+            "(function() local ok, r = pcall(string.pack, {}",
+            lit(f.as_bytes())
+        );
+        for a in &args {
+            call.push_str(", ");
+            call.push_str(&lua_arg(a));
+        }
+        call.push_str(
+            ") if not ok then return 'E:' .. esc(r) end \
+             return table.concat({r:byte(1, -1)}, ',') end)()",
+        );
+        exprs.push(call);
+        ours.push(our_pack(f, &args));
+        expected.push(e);
+    }
+    check("pack", exprs, ours, expected);
+}
+
+const PACKSIZE: &[(&str, &str)] = &[
+    ("", "0"),
+    ("i4 i8 b", "13"),
+    ("!8 b d b h !2 j i3 Xi2 x", "33"),
+    ("!bXh", "2"),
+    ("!16 b Xj", "8"),
+    ("c100 c2147483646", "E:invalid format option '6'"),
+    ("c2147483647", "E:invalid format option '7'"),
+    ("c2147483647c2", "E:invalid format option '7'"),
+    (
+        "c1073741824c1073741824",
+        "E:bad argument #1 to 'string.packsize' (format result too large)",
+    ),
+    ("c999999999999", "E:invalid format option '9'"),
+    (
+        "s",
+        "E:bad argument #1 to 'string.packsize' (variable-length format)",
+    ),
+    (
+        "z",
+        "E:bad argument #1 to 'string.packsize' (variable-length format)",
+    ),
+    ("!17", "E:integral size (17) out of limits [1,16]"),
+    (
+        "bX",
+        "E:bad argument #1 to 'string.packsize' (invalid next option for option 'X')",
+    ),
+    ("c", "E:missing size for format option 'c'"),
+    ("i", "4"),
+    ("T J n f", "28"),
+];
+
+#[test]
+fn string_packsize() {
+    let mut exprs = Vec::new();
+    let mut ours = Vec::new();
+    let mut expected = Vec::new();
+    for &(f, e) in PACKSIZE {
+        exprs.push(format!("R(pcall(string.packsize, {}))", lit(f.as_bytes())));
+        ours.push(match pack::packsize(f.as_bytes()) {
+            Ok(n) => n.to_string(),
+            Err(e) => format!("E:{}", esc(e.message("string.packsize").as_bytes())),
+        });
+        expected.push(e);
+    }
+    check("packsize", exprs, ours, expected);
+}
+
+/// (format, data, init, expected values and next position)
+const UNPACK: &[(&str, &[u8], i64, &str)] = &[
+    (
+        "<i2 >i2 =I3 !4 xXi4 b",
+        b"\x01\x02\x01\x02\x01\x02\x03\0\0\0\0\0\0\0\xff",
+        1,
+        "513|258|197121|0|10",
+    ),
+    (
+        "i16",
+        b"\xfe\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+        1,
+        "-2|17",
+    ),
+    (
+        "i16",
+        b"\xff\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff",
+        1,
+        "E:16-byte integer does not fit into Lua Integer",
+    ),
+    (
+        "I9",
+        b"\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+        1,
+        "E:9-byte integer does not fit into Lua Integer",
+    ),
+    ("I9", b"\xff\xff\xff\xff\xff\xff\xff\xff\x00", 1, "-1|10"),
+    (">i9", b"\xff\xff\xff\xff\xff\xff\xff\xff\xfe", 1, "-2|10"),
+    (
+        "i4",
+        b"abc",
+        1,
+        "E:bad argument #2 to 'string.unpack' (data string too short)",
+    ),
+    (
+        "z",
+        b"abc",
+        1,
+        "E:bad argument #2 to 'string.unpack' (unfinished string for format 'z')",
+    ),
+    ("z z", b"ab\0\0", 1, "ab||5"),
+    (
+        "s1",
+        b"\x05ab",
+        1,
+        "E:bad argument #2 to 'string.unpack' (data string too short)",
+    ),
+    ("s1 B", b"\x02abc", 1, "ab|99|5"),
+    (
+        "i",
+        b"abcd",
+        6,
+        "E:bad argument #3 to 'string.unpack' (initial position out of string)",
+    ),
+    (
+        "i",
+        b"abcd",
+        5,
+        "E:bad argument #2 to 'string.unpack' (data string too short)",
+    ),
+    ("c0", b"abcd", 5, "|5"),
+    ("i", b"abcd", -10, "1684234849|5"),
+    ("i2", b"abcd", -2, "25699|5"),
+    ("b", b"abcd", 0, "97|2"),
+    (
+        "f d",
+        b"\xcd\xcc\xcc\x3d\0\0\0\0\0\0\xf8\x3f",
+        1,
+        "0.10000000149012|1.5|13",
+    ),
+    ("c3 c0", b"abc", 1, "abc||4"),
+    (
+        ">h <H j",
+        b"\x80\x00\x00\x80\x01\0\0\0\0\0\0\x80",
+        1,
+        "-32768|32768|-9223372036854775807|13",
+    ),
+    ("q", b"", 1, "E:invalid format option 'q'"),
+];
+
+#[test]
+fn string_unpack() {
+    let mut exprs = Vec::new();
+    let mut ours = Vec::new();
+    let mut expected = Vec::new();
+    for &(f, d, init, e) in UNPACK {
+        exprs.push(format!(
+            "R(pcall(string.unpack, {}, {}, {init}))",
+            lit(f.as_bytes()),
+            lit(d)
+        ));
+        ours.push(match pack::unpack(f.as_bytes(), d, init) {
+            Ok((vals, next)) => {
+                let mut v: Vec<String> = vals
+                    .iter()
+                    .map(|x| match x {
+                        pack::Unpacked::Int(i) => i.to_string(),
+                        pack::Unpacked::Float(f) => cfmt::lua_float_to_string(*f),
+                        pack::Unpacked::Str(b) => esc(b),
+                    })
+                    .collect();
+                v.push(next.to_string());
+                v.join("|")
+            }
+            Err(e) => format!("E:{}", esc(e.message("string.unpack").as_bytes())),
+        });
+        expected.push(e);
+    }
+    check("unpack", exprs, ours, expected);
+}
+
+#[test]
+fn pack_round_trips() {
+    let cases: Vec<(&str, Vec<FmtArg>)> = vec![
+        (
+            "<i1 i2 i3 i4 i5 i6 i7 i8 i9 i16",
+            (1..=10).map(|k| I(-(1 << (5 * k).min(62)) + 3)).collect(),
+        ),
+        (
+            ">I1 I2 I3 I4 I7 I8 J",
+            vec![
+                I(200),
+                I(60000),
+                I(1 << 23),
+                I(1 << 31),
+                I(1 << 50),
+                I(-1),
+                I(i64::MIN),
+            ],
+        ),
+        (
+            "!8 b d f n h j",
+            vec![I(-7), F(0.1), F(0.5), F(-1e-300), I(-32768), I(i64::MAX)],
+        ),
+        (
+            "z s1 s8 >s3 c4",
+            vec![s("zero"), s("one"), s("eight"), s("three"), s("c4c4")],
+        ),
+    ];
+    for (f, args) in cases {
+        let bytes = pack::pack(f.as_bytes(), &mut SimpleArgs(&args)).unwrap();
+        let (vals, next) = pack::unpack(f.as_bytes(), &bytes, 1).unwrap();
+        assert_eq!(next as usize, bytes.len() + 1, "{f}");
+        if let Ok(n) = pack::packsize(f.as_bytes()) {
+            assert_eq!(n as usize, bytes.len(), "{f}");
+        }
+        for (a, v) in args.iter().zip(&vals) {
+            match (a, v) {
+                (FmtArg::Int(x), pack::Unpacked::Int(y)) => {
+                    // Unsigned options narrower than 8 bytes read back the same bits.
+                    assert_eq!(*x, *y, "{f}");
+                }
+                (FmtArg::Float(x), pack::Unpacked::Float(y)) => {
+                    assert!(*x == *y || (*x as f32) as f64 == *y, "{f}: {x} vs {y}");
+                }
+                (FmtArg::Str(x), pack::Unpacked::Str(y)) => {
+                    let y = if f.contains("c4") {
+                        &y[..x.len().min(y.len())]
+                    } else {
+                        &y[..]
+                    };
+                    assert_eq!(&x[..], y, "{f}");
+                }
+                _ => panic!("{f}: kind mismatch {a:?} {v:?}"),
+            }
+        }
+    }
+}

@@ -158,7 +158,7 @@ pub fn format<A: FormatArgs>(fmt: &[u8], args: &mut A) -> Result<Vec<u8>, A::Err
             .count();
         let len = span + 1;
         if len >= MAX_FORMAT - 10 {
-            return Err(FormatError::Msg("invalid format string to 'format'".into()).into());
+            return Err(FormatError::Msg("invalid format (too long)".into()).into());
         }
         let end = (i + len).min(fmt.len());
         let form = &fmt[i..end];
