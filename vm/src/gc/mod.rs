@@ -423,3 +423,6 @@ fn value_header(v: Value) -> Option<&'static GcHeader> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests;
