@@ -1,21 +1,780 @@
-//! Parser tests: AST shapes, precedence by tree shape, and luac's error messages.
+//! Parser tests: AST shapes, precedence by tree shape, Lua 5.4's `(` continuation rule, the
+//! depth limit, robustness on hostile input, and luac's exact error messages.
 
-#[allow(unused_imports)]
 use hotlua_compiler::ast::*;
 use hotlua_compiler::parse;
 
-/// Prints the parse of each file named in `HOTLUA_PARSE` (one case per line, `\n` escaped as
-/// `\\n`): a development aid for comparing messages with `luac5.4 -p`.
+fn chunk(src: &str) -> Chunk {
+    match parse(src.as_bytes(), "=t.lua") {
+        Ok(c) => c,
+        Err(e) => panic!("{src:?} failed: {e}"),
+    }
+}
+
+fn err(src: &str) -> String {
+    match parse(src.as_bytes(), "=t.lua") {
+        Ok(_) => panic!("{src:?} parsed"),
+        Err(e) => e.message,
+    }
+}
+
+/// The expression of `return <e>`.
+fn ret(src: &str) -> Expr {
+    let c = chunk(&format!("return {src}"));
+    c.block.ret.clone().unwrap().exprs[0].clone()
+}
+
+/// A compact rendering of an expression tree, for shape assertions.
+fn show(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Nil => "nil".into(),
+        ExprKind::True => "true".into(),
+        ExprKind::False => "false".into(),
+        ExprKind::Vararg => "...".into(),
+        ExprKind::Int(i) => i.to_string(),
+        ExprKind::Float(f) => format!("{f:?}"),
+        ExprKind::Str(s) => format!("{:?}", String::from_utf8_lossy(s)),
+        ExprKind::Function(b) => format!("fn({})", b.params.join(",")),
+        ExprKind::Table(fields) => {
+            let fs: Vec<String> = fields
+                .iter()
+                .map(|f| match f {
+                    Field::Pos(e) => show(e),
+                    Field::Named(n, e) => format!("{n}={}", show(e)),
+                    Field::Keyed(k, v) => format!("[{}]={}", show(k), show(v)),
+                })
+                .collect();
+            format!("{{{}}}", fs.join(" "))
+        }
+        ExprKind::Name(n) => n.to_string(),
+        ExprKind::Index { obj, key } => format!("{}[{}]", show(obj), show(key)),
+        ExprKind::Call { func, args } => format!("{}({})", show(func), list(args)),
+        ExprKind::Method { obj, name, args } => format!("{}:{name}({})", show(obj), list(args)),
+        ExprKind::Paren(e) => format!("<{}>", show(e)),
+        ExprKind::Binary { op, lhs, rhs } => format!("({} {op:?} {})", show(lhs), show(rhs)),
+        ExprKind::Unary { op, operand } => format!("({op:?} {})", show(operand)),
+    }
+}
+
+fn list(es: &[Expr]) -> String {
+    es.iter().map(show).collect::<Vec<_>>().join(", ")
+}
+
+#[test]
+fn precedence_and_associativity() {
+    let cases = [
+        ("1 + 2 * 3", "(1 Add (2 Mul 3))"),
+        ("1 * 2 + 3", "((1 Mul 2) Add 3)"),
+        ("1 - 2 - 3", "((1 Sub 2) Sub 3)"),
+        ("a .. b .. c", "(a Concat (b Concat c))"),
+        ("2 ^ 3 ^ 2", "(2 Pow (3 Pow 2))"),
+        ("-x ^ 2", "(Neg (x Pow 2))"),
+        ("2 ^ -3", "(2 Pow (Neg 3))"),
+        ("not a == b", "((Not a) Eq b)"),
+        ("a or b and c", "(a Or (b And c))"),
+        ("a and b or c", "((a And b) Or c)"),
+        ("a < b == c", "((a Lt b) Eq c)"),
+        ("a | b ~ c & d", "(a BOr (b BXor (c BAnd d)))"),
+        ("a & b << c", "(a BAnd (b Shl c))"),
+        ("a << b .. c", "(a Shl (b Concat c))"),
+        ("a .. b + c", "(a Concat (b Add c))"),
+        ("1 + 2 // 3 % 4 / 5", "(1 Add (((2 IDiv 3) Mod 4) Div 5))"),
+        ("#t + 1", "((Len t) Add 1)"),
+        ("~~x", "(BNot (BNot x))"),
+        ("- - x", "(Neg (Neg x))"),
+        ("a ~= b", "(a Ne b)"),
+        ("a >= b", "(a Ge b)"),
+        ("a > b", "(a Gt b)"),
+        ("a <= b", "(a Le b)"),
+        ("a >> b", "(a Shr b)"),
+        ("(a + b) * c", "(<(a Add b)> Mul c)"),
+        ("a or b or c", "((a Or b) Or c)"),
+        ("x ^ y ^ -z", "(x Pow (y Pow (Neg z)))"),
+        ("-2 ^ 2", "(Neg (2 Pow 2))"),
+        ("not not x", "(Not (Not x))"),
+        ("1 .. 2", "(1 Concat 2)"),
+    ];
+    for (src, want) in cases {
+        assert_eq!(show(&ret(src)), want, "{src}");
+    }
+}
+
+#[test]
+fn primary_and_suffix_expressions() {
+    let cases = [
+        ("a.b.c", "a[\"b\"][\"c\"]"),
+        ("a[1][2]", "a[1][2]"),
+        ("a.b:c(1, 2)", "a[\"b\"]:c(1, 2)"),
+        ("f\"x\"", "f(\"x\")"),
+        ("f[[x]]", "f(\"x\")"),
+        ("f{1}", "f({1})"),
+        ("f{}{}", "f({})({})"),
+        ("a:b\"s\"", "a:b(\"s\")"),
+        ("(f)()", "<f>()"),
+        ("(f())", "<f()>"),
+        ("...", "..."),
+        ("nil", "nil"),
+        ("true", "true"),
+        ("false", "false"),
+        ("0x10", "16"),
+        ("1e2", "100.0"),
+        ("0x1p-2", "0.25"),
+        ("9223372036854775808", "9.223372036854776e18"),
+        ("function(a, b) end", "fn(a,b)"),
+        ("{1, 2; x = 3, [4] = 5,}", "{1 2 x=3 [4]=5}"),
+        ("{f()}", "{f()}"),
+        ("{}", "{}"),
+    ];
+    for (src, want) in cases {
+        assert_eq!(show(&ret(src)), want, "{src}");
+    }
+}
+
+#[test]
+fn statements() {
+    let c = chunk(
+        "local a <const>, b <close>, c = 1, 2\n\
+         local function f(x, ...) return ... end\n\
+         function t.a.b:m() end\n\
+         if a then elseif b then else end\n\
+         while a do break end\n\
+         repeat local z until z\n\
+         for i = 1, 2, 3 do end\n\
+         for i = 1, 2 do end\n\
+         for k, v in pairs(t) do end\n\
+         do goto l end ::l::\n\
+         a, b.c, d[1] = 1, 2\n\
+         f(1);;\n\
+         return 1, 2;",
+    );
+    let stats = &c.block.stats;
+    assert_eq!(stats.len(), 13);
+    match &stats[0].kind {
+        StatKind::Local { names, exprs } => {
+            let attrs: Vec<_> = names.iter().map(|n| (&*n.name, n.attrib)).collect();
+            assert_eq!(
+                attrs,
+                [
+                    ("a", Attrib::Const),
+                    ("b", Attrib::Close),
+                    ("c", Attrib::None)
+                ]
+            );
+            assert_eq!(exprs.len(), 2);
+        }
+        k => panic!("{k:?}"),
+    }
+    match &stats[1].kind {
+        StatKind::LocalFunction { name, body } => {
+            assert_eq!(&**name, "f");
+            assert_eq!(body.params, vec!["x".into()] as Vec<Name>);
+            assert!(body.is_vararg);
+            assert_eq!((body.line, body.end_line), (2, 2));
+        }
+        k => panic!("{k:?}"),
+    }
+    match &stats[2].kind {
+        StatKind::Function { name, body } => {
+            let path: Vec<&str> = name.path.iter().map(|s| &**s).collect();
+            assert_eq!(path, ["t", "a", "b"]);
+            assert_eq!(name.method.as_deref(), Some("m"));
+            assert!(!body.is_vararg);
+        }
+        k => panic!("{k:?}"),
+    }
+    match &stats[3].kind {
+        StatKind::If { arms, else_block } => {
+            assert_eq!(arms.len(), 2);
+            assert!(else_block.is_some());
+        }
+        k => panic!("{k:?}"),
+    }
+    assert!(
+        matches!(&stats[4].kind, StatKind::While { body, .. } if matches!(body.stats[0].kind, StatKind::Break))
+    );
+    assert!(matches!(&stats[5].kind, StatKind::Repeat { cond, .. } if show(cond) == "z"));
+    assert!(matches!(
+        &stats[6].kind,
+        StatKind::NumFor { step: Some(_), .. }
+    ));
+    assert!(matches!(&stats[7].kind, StatKind::NumFor { step: None, var, .. } if &**var == "i"));
+    assert!(
+        matches!(&stats[8].kind, StatKind::GenFor { names, exprs, .. } if names.len() == 2 && exprs.len() == 1)
+    );
+    assert!(
+        matches!(&stats[9].kind, StatKind::Do(b) if matches!(&b.stats[0].kind, StatKind::Goto(l) if &**l == "l"))
+    );
+    assert!(matches!(&stats[10].kind, StatKind::Label(l) if &**l == "l"));
+    match &stats[11].kind {
+        StatKind::Assign { targets, values } => {
+            assert_eq!(list(targets), "a, b[\"c\"], d[1]");
+            assert_eq!(list(values), "1, 2");
+        }
+        k => panic!("{k:?}"),
+    }
+    assert!(matches!(&stats[12].kind, StatKind::Call(e) if show(e) == "f(1)"));
+    let r = c.block.ret.as_ref().unwrap();
+    assert_eq!((r.exprs.len(), r.line), (2, 13));
+    assert_eq!(c.last_line, 13);
+}
+
+#[test]
+fn lines_of_nodes() {
+    let c = chunk("x =\n  a\n  +\n  b\nf(\n1)\n");
+    match &c.block.stats[0].kind {
+        StatKind::Assign { values, .. } => {
+            assert_eq!(values[0].line, 3, "binary nodes take the operator's line");
+            assert_eq!(c.block.stats[0].line, 1);
+        }
+        k => panic!("{k:?}"),
+    }
+    assert_eq!(c.block.stats[1].line, 5);
+    assert_eq!(c.last_line, 7);
+    let c = chunk("x = [[\na\nb]] y = 1");
+    assert_eq!(c.block.stats[1].line, 3);
+    let c = chunk("x = 1\r\ny = 2\n\rz = 3\r\rw = 4");
+    let lines: Vec<u32> = c.block.stats.iter().map(|s| s.line).collect();
+    assert_eq!(lines, [1, 2, 3, 5]);
+    let c = chunk("#!/usr/bin/lua\nx = 1");
+    assert_eq!(c.block.stats[0].line, 2);
+}
+
+/// Lua 5.4: a `(` after a prefix expression continues it as a call, even on a new line.
+#[test]
+fn paren_continues_a_prefix_expression() {
+    let c = chunk("a = b\n(f)(x)");
+    assert_eq!(c.block.stats.len(), 1);
+    match &c.block.stats[0].kind {
+        StatKind::Assign { values, .. } => assert_eq!(show(&values[0]), "b(f)(x)"),
+        k => panic!("{k:?}"),
+    }
+    for src in [
+        "f()\n(g)()",
+        "local x = y\n(f)()",
+        "repeat until x\n(f)()",
+        "x = a.b\n(f)()",
+    ] {
+        assert_eq!(chunk(src).block.stats.len(), 1, "{src}");
+    }
+    // After a literal, a keyword-ended statement, or a `;`, a new statement starts.
+    for src in [
+        "x = 1\n(f)()",
+        "x = 'a'\n(f)()",
+        "x = {}\n(f)()",
+        "local x\n(f)()",
+        "local x = 1\n(f)()",
+        "x = function() end\n(f)()",
+        "do end\n(f)()",
+        "x = b;\n(f)()",
+        "repeat until 1\n(f)()",
+        "::l::\n(f)()",
+        "goto l\n(f)() ::l::",
+    ] {
+        let c = chunk(src);
+        let n = c.block.stats.len();
+        assert!(n >= 2, "{src}");
+        assert!(
+            matches!(&c.block.stats[1].kind, StatKind::Call(e) if show(e) == "<f>()"),
+            "{src}"
+        );
+    }
+}
+
+#[test]
+fn depth_limit() {
+    let ok = format!("return {}1{}", "(".repeat(150), ")".repeat(150));
+    chunk(&ok);
+    let deep = format!("return {}1{}", "(".repeat(300), ")".repeat(300));
+    assert_eq!(err(&deep), "t.lua:1: chunk has too many syntax levels");
+    let deep = format!("x = {}{}", "{".repeat(300), "}".repeat(300));
+    assert_eq!(err(&deep), "t.lua:1: chunk has too many syntax levels");
+    let deep = format!("{}\n{}", "do ".repeat(300), "end ".repeat(300));
+    assert_eq!(err(&deep), "t.lua:1: chunk has too many syntax levels");
+    let deep = format!("x = {}1", "- ".repeat(300));
+    assert_eq!(err(&deep), "t.lua:1: chunk has too many syntax levels");
+    let deep = format!("x = {}1", "a .. ".repeat(300));
+    assert_eq!(err(&deep), "t.lua:1: chunk has too many syntax levels");
+}
+
+#[test]
+fn huge_inputs_neither_panic_nor_overflow() {
+    let n = 100_000;
+    for src in [
+        format!("return {}1{}", "(".repeat(n), ")".repeat(n)),
+        format!("return {}1", "- ".repeat(n)),
+        format!("return {}1", "not ".repeat(n)),
+        format!("return {}", "{".repeat(n)),
+        format!("return {}{}", "{".repeat(n), "}".repeat(n)),
+        format!("return {}", "(".repeat(n)),
+        format!("{}", "do ".repeat(n)),
+        format!("return {}1", "a .. ".repeat(n)),
+        format!("return {}1", "2 ^ ".repeat(n)),
+        format!("x = f{}", "(".repeat(n)),
+    ] {
+        assert!(parse(src.as_bytes(), "=t").is_err());
+    }
+    // Left-associative chains and suffix chains are not depth-limited.
+    let sum = format!("return 1{}", "+1".repeat(1_000_000));
+    let c = chunk(&sum);
+    assert!(c.block.depth <= 4);
+    drop(c);
+    let calls = format!("f{}", "()".repeat(200_000));
+    chunk(&calls);
+    let index = format!("return a{}", ".b".repeat(200_000));
+    chunk(&index);
+    let stats = "x = 1\n".repeat(200_000);
+    assert_eq!(chunk(&stats).block.stats.len(), 200_000);
+}
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+const SAMPLE: &str = r#"#!/usr/bin/env lua
+local M <const> = {}
+local function helper(a, b, ...)
+  local t = {a, b, n = select('#', ...), [1 + 2] = "three"; ...}
+  for i = 1, #t, 2 do t[i] = t[i] and -t[i] ^ 2 or ~i end
+  for k, v in pairs(t) do
+    if type(v) == "string" then v = v .. '\x41\65\u{48}\z
+          tail' elseif k // 2 > 0x1p4 then goto skip else break end
+    ::skip::
+  end
+  while a < b do a = a << 1 | 1 end
+  repeat b = b - 1 until b <= 0 or not a
+  return M.x.y:z"s" {1} [[long
+string]], f(...) --[==[ long
+comment ]==]
+end
+function M.run(x) return helper(x, 2, 3) end
+-- a comment
+return M
+"#;
+
+#[test]
+fn truncations_and_mutations_never_panic() {
+    chunk(SAMPLE);
+    let bytes = SAMPLE.as_bytes();
+    for end in 0..=bytes.len() {
+        let _ = parse(&bytes[..end], "=t");
+        let _ = parse(&bytes[end..], "=t");
+    }
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let alphabet = b"()[]{}=.,;:+-*/^%#&|~<>\"'\\\n\r\t 0123456789xpeEabz_[=]-\x00\xff";
+    for _ in 0..3000 {
+        let mut m = bytes.to_vec();
+        for _ in 0..1 + rng.below(4) {
+            let i = rng.below(m.len());
+            match rng.below(3) {
+                0 => m[i] = alphabet[rng.below(alphabet.len())],
+                1 => {
+                    m.remove(i);
+                }
+                _ => m.insert(i, alphabet[rng.below(alphabet.len())]),
+            }
+        }
+        let _ = parse(&m, "=t");
+    }
+    for len in [1, 7, 100, 1000] {
+        for _ in 0..200 {
+            let g: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            let _ = parse(&g, "=t");
+            let g: Vec<u8> = (0..len)
+                .map(|_| alphabet[rng.below(alphabet.len())])
+                .collect();
+            let _ = parse(&g, "=t");
+        }
+    }
+}
+
+#[test]
+fn chunk_names_in_messages() {
+    let e = parse(b"x = = 1", "@dir/x.lua").unwrap_err();
+    assert_eq!(e.message, "dir/x.lua:1: unexpected symbol near '='");
+    let e = parse(b"x = = 1", "x = = 1").unwrap_err();
+    assert_eq!(
+        e.message,
+        "[string \"x = = 1\"]:1: unexpected symbol near '='"
+    );
+    let e = parse(b"\n\nx y", "=stdin").unwrap_err();
+    assert_eq!(e.message, "stdin:3: syntax error near 'y'");
+}
+
+#[test]
+fn lexical_and_syntax_errors_come_in_source_order() {
+    assert_eq!(err("x = = \"abc"), "t.lua:1: unexpected symbol near '='");
+    assert_eq!(err("x = \"abc"), "t.lua:1: unfinished string near <eof>");
+    assert_eq!(err("x = 1\ny = 3x"), "t.lua:2: malformed number near '3x'");
+    assert_eq!(
+        err("f(\n[==[\nabc"),
+        "t.lua:3: unfinished long string (starting at line 2) near <eof>"
+    );
+    assert_eq!(
+        err("x = 1 --[[ abc\n"),
+        "t.lua:2: unfinished long comment (starting at line 1) near <eof>"
+    );
+    assert_eq!(
+        err("x = \"\\u{12\""),
+        "t.lua:1: missing '}' in \\u{xxxx} near '\"\\u{12\"'"
+    );
+    assert_eq!(
+        err("x = \"\\u12\""),
+        "t.lua:1: missing '{' in \\u{xxxx} near '\"\\u1'"
+    );
+}
+
+/// Every case was checked against `luac5.4 -p` (Lua 5.4.4).
+#[test]
+fn syntax_errors_match_luac() {
+    let cases: &[(&str, &str)] = &[
+        ("x y", "t.lua:1: syntax error near 'y'"),
+        ("x, y z", "t.lua:1: '=' expected near 'z'"),
+        ("x +", "t.lua:1: syntax error near '+'"),
+        ("x = 1 +", "t.lua:1: unexpected symbol near <eof>"),
+        ("x = = 1", "t.lua:1: unexpected symbol near '='"),
+        ("f() = 1", "t.lua:1: syntax error near '='"),
+        ("(a) = 1", "t.lua:1: syntax error near '='"),
+        ("a, f() = 1", "t.lua:1: syntax error near '='"),
+        ("f(), b = 1", "t.lua:1: syntax error near ','"),
+        ("x = 1 end", "t.lua:1: <eof> expected near 'end'"),
+        ("return 1 x", "t.lua:1: <eof> expected near 'x'"),
+        ("return end", "t.lua:1: <eof> expected near 'end'"),
+        ("if x", "t.lua:1: 'then' expected near <eof>"),
+        ("if x then", "t.lua:1: 'end' expected near <eof>"),
+        (
+            "if x then\nx=1",
+            "t.lua:2: 'end' expected (to close 'if' at line 1) near <eof>",
+        ),
+        ("while x", "t.lua:1: 'do' expected near <eof>"),
+        (
+            "while x do\n\n",
+            "t.lua:3: 'end' expected (to close 'while' at line 1) near <eof>",
+        ),
+        ("for", "t.lua:1: <name> expected near <eof>"),
+        ("for i", "t.lua:1: '=' or 'in' expected near <eof>"),
+        ("for i =", "t.lua:1: unexpected symbol near <eof>"),
+        ("for i = 1", "t.lua:1: ',' expected near <eof>"),
+        ("for i = 1, 2", "t.lua:1: 'do' expected near <eof>"),
+        ("for a, b = 1", "t.lua:1: 'in' expected near '='"),
+        ("for a, b in x", "t.lua:1: 'do' expected near <eof>"),
+        ("function f", "t.lua:1: '(' expected near <eof>"),
+        (
+            "function f(",
+            "t.lua:1: <name> or '...' expected near <eof>",
+        ),
+        ("function f(a", "t.lua:1: ')' expected near <eof>"),
+        (
+            "function f(a,",
+            "t.lua:1: <name> or '...' expected near <eof>",
+        ),
+        (
+            "function f(1)",
+            "t.lua:1: <name> or '...' expected near '1'",
+        ),
+        (
+            "function f()\nx = 1",
+            "t.lua:2: 'end' expected (to close 'function' at line 1) near <eof>",
+        ),
+        ("function a:b.c() end", "t.lua:1: '(' expected near '.'"),
+        ("local", "t.lua:1: <name> expected near <eof>"),
+        ("local 1", "t.lua:1: <name> expected near '1'"),
+        ("local function", "t.lua:1: <name> expected near <eof>"),
+        ("local function f", "t.lua:1: '(' expected near <eof>"),
+        ("local x <const", "t.lua:1: '>' expected near <eof>"),
+        ("local x <", "t.lua:1: <name> expected near <eof>"),
+        ("local x <foo> = 1", "t.lua:1: unknown attribute 'foo'"),
+        (
+            "local x <close>, y <close> = 1",
+            "t.lua:1: multiple to-be-closed variables in local list",
+        ),
+        ("x = (a", "t.lua:1: ')' expected near <eof>"),
+        (
+            "x = (a\n\n b",
+            "t.lua:3: ')' expected (to close '(' at line 1) near 'b'",
+        ),
+        ("f(a", "t.lua:1: ')' expected near <eof>"),
+        ("f(a,", "t.lua:1: unexpected symbol near <eof>"),
+        (
+            "f(a\n 1",
+            "t.lua:2: ')' expected (to close '(' at line 1) near '1'",
+        ),
+        ("t = {1 2}", "t.lua:1: '}' expected near '2'"),
+        (
+            "t = {1,\n 2\n 3}",
+            "t.lua:3: '}' expected (to close '{' at line 1) near '3'",
+        ),
+        ("t = {[1] 2}", "t.lua:1: '=' expected near '2'"),
+        ("t[1", "t.lua:1: ']' expected near <eof>"),
+        ("a:b", "t.lua:1: function arguments expected near <eof>"),
+        ("a.", "t.lua:1: <name> expected near <eof>"),
+        ("a:", "t.lua:1: <name> expected near <eof>"),
+        ("::a", "t.lua:1: '::' expected near <eof>"),
+        ("goto 1", "t.lua:1: <name> expected near '1'"),
+        ("goto", "t.lua:1: <name> expected near <eof>"),
+        ("repeat x = 1", "t.lua:1: 'until' expected near <eof>"),
+        (
+            "repeat\n x = 1\n",
+            "t.lua:3: 'until' expected (to close 'repeat' at line 1) near <eof>",
+        ),
+        (
+            "repeat x = 1 until",
+            "t.lua:1: unexpected symbol near <eof>",
+        ),
+        ("else", "t.lua:1: <eof> expected near 'else'"),
+        ("end", "t.lua:1: <eof> expected near 'end'"),
+        (
+            "if a then else elseif",
+            "t.lua:1: 'end' expected near 'elseif'",
+        ),
+        ("while x do else", "t.lua:1: 'end' expected near 'else'"),
+        ("x = @", "t.lua:1: unexpected symbol near '@'"),
+        ("x = \"abc", "t.lua:1: unfinished string near <eof>"),
+        ("x = 3x", "t.lua:1: malformed number near '3x'"),
+        (
+            "x = 'a\\qb'",
+            "t.lua:1: invalid escape sequence near ''a\\q'",
+        ),
+        (
+            "x = [==[ abc",
+            "t.lua:1: unfinished long string (starting at line 1) near <eof>",
+        ),
+        ("x = [=", "t.lua:1: invalid long string delimiter near '[='"),
+        ("return return", "t.lua:1: unexpected symbol near 'return'"),
+        ("x = not", "t.lua:1: unexpected symbol near <eof>"),
+        ("x = -", "t.lua:1: unexpected symbol near <eof>"),
+        ("f{", "t.lua:1: unexpected symbol near <eof>"),
+        ("f{x", "t.lua:1: '}' expected near <eof>"),
+        ("f{x=", "t.lua:1: unexpected symbol near <eof>"),
+        ("{", "t.lua:1: unexpected symbol near '{'"),
+        ("x = {x 1}", "t.lua:1: '}' expected near '1'"),
+        ("a.b.c = ", "t.lua:1: unexpected symbol near <eof>"),
+        ("a.b c", "t.lua:1: syntax error near 'c'"),
+        ("(a)", "t.lua:1: syntax error near <eof>"),
+        ("(a) x", "t.lua:1: syntax error near 'x'"),
+        ("local x y", "t.lua:1: syntax error near <eof>"),
+        (
+            "x = function() end end",
+            "t.lua:1: <eof> expected near 'end'",
+        ),
+        ("do end end", "t.lua:1: <eof> expected near 'end'"),
+        ("f(function() end", "t.lua:1: ')' expected near <eof>"),
+        ("f(function() x = 1", "t.lua:1: 'end' expected near <eof>"),
+        ("local x <const> +", "t.lua:1: unexpected symbol near '+'"),
+        ("local x +", "t.lua:1: unexpected symbol near '+'"),
+        ("local x end", "t.lua:1: <eof> expected near 'end'"),
+        (
+            "x = \"abc\" \"def\"",
+            "t.lua:1: unexpected symbol near '\"def\"'",
+        ),
+        ("x = \"a\nb\" y", "t.lua:1: unfinished string near '\"a'"),
+        ("x = [[abc]] y", "t.lua:1: syntax error near <eof>"),
+        ("x = [==[\nabc]==] y", "t.lua:2: syntax error near <eof>"),
+        ("x = 0x10 y", "t.lua:1: syntax error near <eof>"),
+        ("x = 1.5e3 y", "t.lua:1: syntax error near <eof>"),
+        ("x = 3 .. 4 y", "t.lua:1: syntax error near <eof>"),
+        ("f \"a\" \"b\" c", "t.lua:1: syntax error near <eof>"),
+        ("f [[x]] y", "t.lua:1: syntax error near <eof>"),
+        ("x = f{} y", "t.lua:1: syntax error near <eof>"),
+        (
+            "local t = {a=1, [2]=3; 4,} z",
+            "t.lua:1: syntax error near <eof>",
+        ),
+        (
+            "local function f() end end",
+            "t.lua:1: <eof> expected near 'end'",
+        ),
+        (
+            "function f() return end x",
+            "t.lua:1: syntax error near <eof>",
+        ),
+        (
+            "function f() return 1; end end",
+            "t.lua:1: <eof> expected near 'end'",
+        ),
+        (
+            "if a then elseif b then else end end",
+            "t.lua:1: <eof> expected near 'end'",
+        ),
+        (
+            "if a then\n  x = 1\nelseif b then\n  y = 2\n",
+            "t.lua:5: 'end' expected (to close 'if' at line 1) near <eof>",
+        ),
+        (
+            "while true do\n  if x then\n    break\n",
+            "t.lua:4: 'end' expected (to close 'if' at line 2) near <eof>",
+        ),
+        (
+            "for i = 1, 10 do\n  print(i)\n",
+            "t.lua:3: 'end' expected (to close 'for' at line 1) near <eof>",
+        ),
+        (
+            "for k, v in pairs(t) do\n  print(k)\n",
+            "t.lua:3: 'end' expected (to close 'for' at line 1) near <eof>",
+        ),
+        (
+            "do\n  local x = 1\n",
+            "t.lua:3: 'end' expected (to close 'do' at line 1) near <eof>",
+        ),
+        (
+            "x = function()\n  return 1\n",
+            "t.lua:3: 'end' expected (to close 'function' at line 1) near <eof>",
+        ),
+        (
+            "x = {\n  1,\n  2\n",
+            "t.lua:4: '}' expected (to close '{' at line 1) near <eof>",
+        ),
+        (
+            "x = f(\n  1,\n  2\n",
+            "t.lua:4: ')' expected (to close '(' at line 1) near <eof>",
+        ),
+        ("x = t[\n  1\n", "t.lua:3: ']' expected near <eof>"),
+        ("a.b:c\"x\" d", "t.lua:1: syntax error near <eof>"),
+        ("(f)() = 1", "t.lua:1: syntax error near '='"),
+        ("x = 0x", "t.lua:1: malformed number near '0x'"),
+        ("x = 1e", "t.lua:1: malformed number near '1e'"),
+        ("x = 0x1p", "t.lua:1: malformed number near '0x1p'"),
+        ("x = 1..2", "t.lua:1: malformed number near '1..2'"),
+        (
+            "x = \"\\u{80000000}\"",
+            "t.lua:1: UTF-8 value too large near '\"\\u{80000000'",
+        ),
+        (
+            "x = \"\\xg0\"",
+            "t.lua:1: hexadecimal digit expected near '\"\\xg'",
+        ),
+        (
+            "x = \"\\256\"",
+            "t.lua:1: decimal escape too large near '\"\\256\"'",
+        ),
+        ("x = 'it''s'", "t.lua:1: unexpected symbol near ''s''"),
+        (
+            "x = \"tab\\	x\"",
+            "t.lua:1: invalid escape sequence near '\"tab\\	'",
+        ),
+        ("x = !", "t.lua:1: unexpected symbol near '!'"),
+        ("x = $", "t.lua:1: unexpected symbol near '$'"),
+        ("x = `", "t.lua:1: unexpected symbol near '`'"),
+        ("x = ?", "t.lua:1: unexpected symbol near '?'"),
+        ("x = 1 \n = 2", "t.lua:2: unexpected symbol near '='"),
+        ("if x then else", "t.lua:1: 'end' expected near <eof>"),
+        (
+            "if x then else\n\nx = 1",
+            "t.lua:3: 'end' expected (to close 'if' at line 1) near <eof>",
+        ),
+        (
+            "function f() if x then end",
+            "t.lua:1: 'end' expected near <eof>",
+        ),
+        ("(", "t.lua:1: unexpected symbol near <eof>"),
+        (")", "t.lua:1: unexpected symbol near ')'"),
+        ("]", "t.lua:1: unexpected symbol near ']'"),
+        ("}", "t.lua:1: unexpected symbol near '}'"),
+        ("a.b.c", "t.lua:1: syntax error near <eof>"),
+        ("a[b][c]", "t.lua:1: syntax error near <eof>"),
+        ("a:b()c", "t.lua:1: syntax error near <eof>"),
+        ("a:b():c", "t.lua:1: function arguments expected near <eof>"),
+        ("x = {[1]=}", "t.lua:1: unexpected symbol near '}'"),
+        ("x = {[1]}", "t.lua:1: '=' expected near '}'"),
+        ("x = {a.b = 1}", "t.lua:1: '}' expected near '='"),
+        ("x = {a = }", "t.lua:1: unexpected symbol near '}'"),
+        ("x = {,}", "t.lua:1: unexpected symbol near ','"),
+        ("x = {;}", "t.lua:1: unexpected symbol near ';'"),
+        ("x = {1,,2}", "t.lua:1: unexpected symbol near ','"),
+        ("local function f.x() end", "t.lua:1: '(' expected near '.'"),
+        ("local x.y = 1", "t.lua:1: unexpected symbol near '.'"),
+        ("local a, b, = 1", "t.lua:1: <name> expected near '='"),
+        (
+            "function f(a, ...) end x",
+            "t.lua:1: syntax error near <eof>",
+        ),
+        (
+            "function f(a, ..., b) end",
+            "t.lua:1: ')' expected near ','",
+        ),
+        ("function f(..., a) end", "t.lua:1: ')' expected near ','"),
+        ("x = ...x", "t.lua:1: syntax error near <eof>"),
+        ("x = a[]", "t.lua:1: unexpected symbol near ']'"),
+        ("x = a.1", "t.lua:1: unexpected symbol near '.1'"),
+        ("x = a:1()", "t.lua:1: <name> expected near '1'"),
+        (
+            "x = \"\\q\"",
+            "t.lua:1: invalid escape sequence near '\"\\q'",
+        ),
+        (
+            "x = \"a\\65\\q\"",
+            "t.lua:1: invalid escape sequence near '\"aA\\q'",
+        ),
+        (
+            "x = \"\\xZZ\"",
+            "t.lua:1: hexadecimal digit expected near '\"\\xZ'",
+        ),
+        (
+            "x = \"\\x5Z\"",
+            "t.lua:1: hexadecimal digit expected near '\"\\x5Z'",
+        ),
+        (
+            "x = \"\\300\"",
+            "t.lua:1: decimal escape too large near '\"\\300\"'",
+        ),
+        (
+            "x = \"\\u{110000000}\"",
+            "t.lua:1: UTF-8 value too large near '\"\\u{110000000'",
+        ),
+        (
+            "x = \"\\u{}\"",
+            "t.lua:1: hexadecimal digit expected near '\"\\u{}'",
+        ),
+        ("x = \"abc\\", "t.lua:1: unfinished string near <eof>"),
+        ("def\" y", "t.lua:1: unfinished string near <eof>"),
+        ("x = \"a\\tb\" y", "t.lua:1: syntax error near <eof>"),
+        ("x = 'a\"b' y", "t.lua:1: syntax error near <eof>"),
+        ("x = \"a'b\" y", "t.lua:1: syntax error near <eof>"),
+        ("x = [[a\nb]] y", "t.lua:2: syntax error near <eof>"),
+    ];
+    let mut bad = Vec::new();
+    for (src, want) in cases {
+        let got = match parse(src.as_bytes(), "@t.lua") {
+            Ok(_) => "OK".to_string(),
+            Err(e) => e.message,
+        };
+        if got != *want {
+            bad.push(format!("{src:?}\n  got:  {got}\n  want: {want}"));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
+
+/// Prints the parse of each line of the file named in `HOTLUA_PARSE` (`\n` written as `\\n`):
+/// a development aid for comparing messages with `luac5.4 -p`.
 #[test]
 #[ignore]
 fn dump_cases() {
     let Ok(path) = std::env::var("HOTLUA_PARSE") else {
         return;
     };
-    let text = std::fs::read_to_string(path).unwrap();
-    for case in text.lines() {
-        let src = case.replace("\\n", "\n");
-        match parse(src.as_bytes(), "=t.lua") {
+    let text = std::fs::read(path).unwrap();
+    for case in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let src: Vec<u8> = String::from_utf8_lossy(case)
+            .replace("\\n", "\n")
+            .into_bytes();
+        let src = if case.is_ascii() { src } else { case.to_vec() };
+        match parse(&src, "=t.lua") {
             Ok(c) => println!("OK {:?}", c.block.stats.len()),
             Err(e) => println!("{}", e.message),
         }
