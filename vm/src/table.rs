@@ -221,15 +221,12 @@ impl Table {
         if !self.hash.insert_new(key, val) {
             self.rehash(&key);
             // After the rehash the key may belong to the array part.
-            match key {
-                Value::Int(i) => {
-                    let idx = (i as u64).wrapping_sub(1);
-                    if idx < self.array.len() as u64 {
-                        self.array[idx as usize] = val;
-                        return;
-                    }
+            if let Value::Int(i) = key {
+                let idx = (i as u64).wrapping_sub(1);
+                if idx < self.array.len() as u64 {
+                    self.array[idx as usize] = val;
+                    return;
                 }
-                _ => {}
             }
             let ok = self.hash.insert_new(key, val);
             debug_assert!(ok, "rehash left no room for the new key");
@@ -378,6 +375,7 @@ impl Table {
 
     /// `next(t, key)`: the entry after `key` (nil: the first), `Ok(None)` at the end, `Err`
     /// if `key` is not in the table ("invalid key to 'next'").
+    #[allow(clippy::result_unit_err)]
     pub fn next(&self, key: Value) -> Result<Option<(Value, Value)>, ()> {
         let start = match key {
             Value::Nil => 0,
@@ -397,6 +395,11 @@ impl Table {
             }
         }
         Ok(None)
+    }
+
+    /// No non-nil entry at all?
+    pub fn is_empty(&self) -> bool {
+        matches!(self.next(Value::Nil), Ok(None))
     }
 
     /// Traversal index of a key: array slot, or array size + node index.

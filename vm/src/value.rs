@@ -13,8 +13,9 @@ use crate::thread::Thread;
 use crate::userdata::UserData;
 
 /// A Lua value.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub enum Value {
+    #[default]
     Nil,
     Bool(bool),
     Int(i64),
@@ -30,12 +31,6 @@ pub enum Value {
     UserData(Gc<UserData>),
     LightUserData(usize),
     Thread(Gc<Thread>),
-}
-
-impl Default for Value {
-    fn default() -> Self {
-        Value::Nil
-    }
 }
 
 impl Value {
@@ -240,7 +235,7 @@ pub(crate) fn mix(x: u64) -> u64 {
 #[inline]
 pub fn float_to_int(f: f64) -> Option<i64> {
     // -2^63 <= f < 2^63 and integral.
-    if f >= -9_223_372_036_854_775_808.0 && f < 9_223_372_036_854_775_808.0 {
+    if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
         let i = f as i64;
         if i as f64 == f {
             return Some(i);

@@ -30,12 +30,15 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    const EMPTY: Node = Node {
-        key: Value::Nil,
-        val: Value::Nil,
-        next: NONE,
-        dead: Cell::new(false),
-    };
+    #[inline]
+    fn empty() -> Node {
+        Node {
+            key: Value::Nil,
+            val: Value::Nil,
+            next: NONE,
+            dead: Cell::new(false),
+        }
+    }
 }
 
 /// The node array.
@@ -66,7 +69,7 @@ impl HashPart {
         }
         let size = n.next_power_of_two();
         let mut nodes = Vec::with_capacity(size);
-        nodes.resize_with(size, || Node::EMPTY);
+        nodes.resize_with(size, Node::empty);
         HashPart {
             nodes,
             last_free: size,
@@ -223,7 +226,7 @@ impl HashPart {
                     prev = self.nodes[prev].next as usize;
                 }
                 self.nodes[prev].next = f as u32;
-                let moved = std::mem::replace(&mut self.nodes[mp], Node::EMPTY);
+                let moved = std::mem::replace(&mut self.nodes[mp], Node::empty());
                 self.nodes[f] = moved;
             } else {
                 // The occupant is in its main position: chain the new key after it.
