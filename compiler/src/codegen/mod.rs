@@ -1,11 +1,141 @@
-//! Code generation: the syntax tree to a [`Proto`].
+//! Code generation: the syntax tree to a [`Proto`], modelled on PUC Lua 5.4's one-pass
+//! code generator (lparser.c/lcode.c) but driven by the AST.
+//!
+//! - [`func`]: per-function state (instructions, constants, registers, jumps).
+//! - [`scope`]: locals, upvalues, `_ENV`, blocks, gotos and labels.
+//! - [`expr`]: expression descriptors, operators, expression nodes.
+//! - [`stat`]: statements.
+//! - [`fold`]: constant folding.
+//! - [`listing`]: a `luac -l` style disassembler.
+//!
+//! The recursion over the tree is bounded by [`crate::ast::MAX_DEPTH`], except along the
+//! left spines of binary operator and suffix chains, which are walked iteratively.
 
-use crate::ast::Chunk;
+mod expr;
+mod fold;
+mod func;
+pub mod listing;
+mod scope;
+mod stat;
+
+use std::sync::Arc;
+
+use crate::ast::{Chunk, FuncBody};
 use crate::error::CompileError;
-use crate::proto::Proto;
+use crate::opcode::OpCode;
+use crate::proto::{Proto, UpvalDesc, VarKind};
+
+use expr::{ExpDesc, EK};
+use func::{FuncState, R};
+use scope::LabelDesc;
+
+pub use listing::listing;
+
+/// The code generator's state: the function being compiled, its enclosing functions, and
+/// the pending gotos and active labels of all of them.
+pub(crate) struct Codegen<'a> {
+    chunk_name: &'a str,
+    source: Arc<str>,
+    /// The function being compiled.
+    fs: FuncState,
+    /// Enclosing functions, outermost first.
+    outer: Vec<FuncState>,
+    labels: Vec<LabelDesc>,
+    gotos: Vec<LabelDesc>,
+    /// (address of a `FuncBody`, line of the token after it) for goto error lines.
+    fn_after: Option<(usize, u32)>,
+}
 
 /// Compiles a parsed chunk into the prototype of its main function.
 pub fn generate(chunk: &Chunk, chunk_name: &str) -> Result<Proto, CompileError> {
-    let _ = chunk;
-    Err(CompileError::new(chunk_name, 1, "code generator not built yet"))
+    let source: Arc<str> = Arc::from(chunk_name);
+    let mut fs = FuncState::new(source.clone(), 0, 0);
+    fs.end_err_line = chunk.last_line;
+    let mut cg = Codegen {
+        chunk_name,
+        source,
+        fs,
+        outer: Vec::new(),
+        labels: Vec::new(),
+        gotos: Vec::new(),
+        fn_after: None,
+    };
+    cg.main_func(chunk)?;
+    Ok(cg.fs.f)
+}
+
+impl<'a> Codegen<'a> {
+    fn main_func(&mut self, chunk: &Chunk) -> R<()> {
+        self.enter_block(false);
+        self.fs.line = chunk.block.stats.first().map_or(chunk.last_line, |s| s.line);
+        self.set_vararg(0);
+        self.fs.f.upvalues.push(UpvalDesc { name: "_ENV".into(), in_stack: true, index: 0, kind: VarKind::Regular });
+        self.stat_list(&chunk.block, false, Some(chunk.last_line))?;
+        self.fs.line = chunk.last_line;
+        self.close_func()
+    }
+
+    fn set_vararg(&mut self, nparams: u32) {
+        self.fs.f.is_vararg = true;
+        self.fs.code_abc(OpCode::VarargPrep, nparams, 0, 0);
+    }
+
+    /// The final return, the end of the outermost block, and the final pass.
+    fn close_func(&mut self) -> R<()> {
+        let n = self.fs.nvarstack();
+        self.fs.ret(n, 0);
+        self.leave_block()?;
+        self.fs.finish()
+    }
+
+    /// Compiles a function body into a child prototype and a `CLOSURE` in the next
+    /// register. `after_line` is the line luac reports for unresolved gotos in it.
+    pub(crate) fn body(&mut self, b: &FuncBody, is_method: bool, after_line: u32) -> R<ExpDesc> {
+        let mut nfs = FuncState::new(self.source.clone(), b.line, self.labels.len());
+        nfs.f.last_line_defined = b.end_line;
+        nfs.end_err_line = after_line;
+        let parent = std::mem::replace(&mut self.fs, nfs);
+        self.outer.push(parent);
+        let r = self.func_contents(b, is_method);
+        let child = match self.outer.pop() {
+            Some(p) => std::mem::replace(&mut self.fs, p),
+            None => return Err(CompileError::new(self.chunk_name, b.line, "internal error")),
+        };
+        r?;
+        let f = &mut self.fs.f;
+        f.protos.push(child.f);
+        let idx = f.protos.len() as u32 - 1;
+        if idx > crate::opcode::MAX_BX {
+            return Err(self.fs.err("too many functions"));
+        }
+        self.fs.line = b.end_line;
+        let pc = self.fs.code_abx(OpCode::Closure, 0, idx);
+        let mut e = ExpDesc::new(EK::Reloc(pc));
+        self.exp_to_next_reg(&mut e)?;
+        Ok(e)
+    }
+
+    fn func_contents(&mut self, b: &FuncBody, is_method: bool) -> R<()> {
+        self.enter_block(false);
+        self.fs.line = b.line;
+        if is_method {
+            self.new_localvar("self", "'('")?;
+            self.adjust_localvars(1);
+        }
+        for (i, p) in b.params.iter().enumerate() {
+            let near = if i + 1 < b.params.len() || b.is_vararg { "','" } else { "')'" };
+            self.new_localvar(p, near)?;
+        }
+        self.adjust_localvars(b.params.len() as u32);
+        self.fs.f.num_params = self.fs.nactvar as u8;
+        if b.is_vararg {
+            let n = self.fs.nactvar;
+            self.set_vararg(n);
+        }
+        let n = self.fs.nactvar;
+        self.fs.reserve_regs(n)?;
+        self.stat_list(&b.block, false, Some(b.end_line))?;
+        self.fs.line = b.end_line;
+        self.close_func()
+    }
 }
