@@ -857,3 +857,89 @@ fn pack_round_trips() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// math.random (xoshiro256**)
+
+use hotlua_stdlib::random::{RandomArgs, RandomValue, Xoshiro};
+
+/// The calls made after each seed, as Lua source and as our arguments.
+fn random_calls() -> Vec<(&'static str, RandomArgs)> {
+    vec![
+        ("", RandomArgs::None),
+        ("10", RandomArgs::Upper(10)),
+        ("1, 1000000", RandomArgs::Range(1, 1_000_000)),
+        ("0", RandomArgs::Upper(0)),
+        (
+            "math.mininteger, math.maxinteger",
+            RandomArgs::Range(i64::MIN, i64::MAX),
+        ),
+        ("-5, -1", RandomArgs::Range(-5, -1)),
+        ("3", RandomArgs::Upper(3)),
+        ("1, 1099511627783", RandomArgs::Range(1, 1_099_511_627_783)),
+        ("7, 7", RandomArgs::Range(7, 7)),
+        ("0, 4611686018427387904", RandomArgs::Range(0, 1 << 62)),
+        ("2, 1", RandomArgs::Range(2, 1)),
+    ]
+}
+
+/// lua5.4's output for each seed of [`math_random_sequences`].
+const RANDOM_EXPECTED: &[&str] = &[
+    "0x1.dc9369eecc04ep-1 2 154966 -7059243630996204619 -9046270629122405825 -4 1 975859394819 7 1351074849451138816 E 0x1.134e707737dc7p-1 8 913633 -1348856425985113987 -4048306103081716727 -5 1 477469278758 7 2195419124698032835 E 0x1.52c1581c20d1cp-3 8 521389 -2033279040265587720 -5644710639043423632 -1 1 734963299217 7 2814867048471451236 E",
+    "0x1.f9acea71bda18p-3 9 391084 -7628392839634014443 -476379886374458193 -1 1 893291297073 7 3760998950794155079 E 0x1.81fbca5d05fe6p-1 4 228484 4626759532564815333 8570264376185983377 -1 1 564013252877 7 1240909520103478696 E 0x1.7fcd8da124276p-2 5 673924 -5017944572177074678 7440858599734736617 -1 3 822059114171 7 3404026170035825051 E",
+    "0x1.4ab1d6188f46p-1 8 646272 -6531135529039494973 7251563905118047351 -5 3 957380141278 7 3122042499350457751 E 0x1.22b3791be51fp-1 6 958125 2385241980335140372 2407635436787381254 -4 2 452874363020 7 2247337680810571533 E 0x1.c0083fd55d512p-2 1 316973 -8015466833063037485 -9165972322508424435 -4 2 977209498601 7 2056723202353086498 E",
+    "0x1.041e44f32b395p-1 8 682913 -8795627348194645208 -1106193239474277875 -3 1 126562128532 7 3856565462907170223 E 0x1.d1c17a2f73c98p-3 3 827925 8220839215502137670 9210595379480389287 -5 1 605262083506 7 4406062850218839256 E 0x1.f81b7825a4f24p-3 5 749781 -7013894358105319671 6872147374543093888 -1 2 826912516861 7 4305771994806416509 E",
+    "0x1.568941439b762p-1 6 536180 -3543499606823921414 -8994643630604269251 -4 1 776191941080 7 1051134002705768015 E 0x1.a42fffa5994a4p-2 9 723591 3608358311937796482 7914484763716256154 -2 1 1082748687089 7 270929736996824522 E 0x1.1a8ecd7ee8d9p-4 1 469044 8536190884183242783 3940533795010078107 -3 1 98627388786 7 203613594869298186 E",
+];
+
+#[test]
+fn math_random_sequences() {
+    let seeds: &[(i64, i64)] = &[(42, 0), (0, 0), (-1, 0), (7, 3), (123_456_789, -9)];
+    let mut exprs = Vec::new();
+    let mut ours = Vec::new();
+    let mut expected = Vec::new();
+    for (k, &(n1, n2)) in seeds.iter().enumerate() {
+        let mut lua = format!("(function() math.randomseed({n1}, {n2}) local t = {{}} ");
+        let mut gen = Xoshiro::from_seed(n1, n2);
+        let mut mine = Vec::new();
+        for _ in 0..3 {
+            for (src, args) in random_calls() {
+                lua.push_str(&format!(
+                    "do local ok, v = pcall(math.random{}{src}) \
+                     t[#t + 1] = not ok and 'E' or math.type(v) == 'float' and string.format('%a', v) or tostring(v) end ",
+                    if src.is_empty() { "" } else { ", " }
+                ));
+                mine.push(match gen.random(args) {
+                    Ok(RandomValue::Float(f)) => cfmt::sprintf_float("%a", f),
+                    Ok(RandomValue::Int(i)) => i.to_string(),
+                    Err(_) => "E".to_string(),
+                });
+            }
+        }
+        lua.push_str("return table.concat(t, ' ') end)()");
+        exprs.push(lua);
+        ours.push(mine.join(" "));
+        expected.push(RANDOM_EXPECTED[k]);
+    }
+    check("random", exprs, ours, expected);
+}
+
+#[test]
+fn math_random_seed_42_matches_lua() {
+    // Values printed by lua5.4 after math.randomseed(42).
+    let mut g = Xoshiro::from_seed(42, 0);
+    let Ok(RandomValue::Float(f)) = g.random(RandomArgs::None) else {
+        panic!("float expected")
+    };
+    assert_eq!(cfmt::sprintf_float("%a", f), "0x1.dc9369eecc04ep-1");
+    assert_eq!(cfmt::fmt_g14(f), "0.93081217803957");
+    assert_eq!(g.random(RandomArgs::Upper(10)), Ok(RandomValue::Int(2)));
+    assert_eq!(
+        g.random(RandomArgs::Range(1, 1_000_000)),
+        Ok(RandomValue::Int(154_966))
+    );
+    assert_eq!(
+        g.random(RandomArgs::Upper(0)),
+        Ok(RandomValue::Int(-7_059_243_630_996_204_619))
+    );
+}
