@@ -7,6 +7,8 @@
 use std::cell::Cell;
 use std::fmt;
 
+use smallvec::SmallVec;
+
 use crate::gc::{Gc, Marker, Trace};
 
 /// Longest string that is interned (LUAI_MAXSHORTLEN).
@@ -18,8 +20,12 @@ pub struct LuaStr {
     short: bool,
     /// Next string in the same interner bucket (short strings only).
     hnext: Cell<Option<Gc<LuaStr>>>,
-    bytes: Box<[u8]>,
+    /// Up to `INLINE` bytes live inside the object: most strings cost one allocation.
+    bytes: SmallVec<[u8; INLINE]>,
 }
+
+/// Bytes stored inline in a `LuaStr`.
+const INLINE: usize = 24;
 
 impl LuaStr {
     pub(crate) fn new_hashed(bytes: &[u8], hash: u32, short: bool) -> LuaStr {
@@ -27,7 +33,7 @@ impl LuaStr {
             hash,
             short,
             hnext: Cell::new(None),
-            bytes: bytes.into(),
+            bytes: SmallVec::from_slice(bytes),
         }
     }
 
@@ -87,7 +93,11 @@ pub fn str_eq(a: Gc<LuaStr>, b: Gc<LuaStr>) -> bool {
 impl Trace for LuaStr {
     fn trace(&self, _m: &mut Marker) {}
     fn extra_bytes(&self) -> usize {
-        self.bytes.len()
+        if self.bytes.spilled() {
+            self.bytes.capacity()
+        } else {
+            0
+        }
     }
 }
 
@@ -151,7 +161,7 @@ impl Interner {
         let mut cur = self.buckets[self.bucket(hash)];
         while let Some(s) = cur {
             let r = s.get();
-            if r.hash == hash && &*r.bytes == bytes {
+            if r.hash == hash && r.bytes.as_slice() == bytes {
                 return Some(s);
             }
             cur = r.hnext.get();

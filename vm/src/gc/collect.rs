@@ -1,7 +1,7 @@
 //! A full stop-the-world cycle: mark from the roots, settle weak tables and finalizers, sweep.
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use super::{value_header, ErasedPtr, Heap, Marker, FINOBJ, MIN_THRESHOLD};
+use super::{ErasedPtr, Heap, Marker, MIN_THRESHOLD};
 use crate::value::Value;
 
 impl Heap {
@@ -37,10 +37,9 @@ impl Heap {
                 false
             }
         });
+        // They keep their FINOBJ bit while queued (a `setmetatable` meanwhile does not
+        // register them twice); `take_pending_finalizers` clears it.
         for &v in newly.iter().rev() {
-            if let Some(h) = value_header(v) {
-                h.flags.set(h.flags.get() & !FINOBJ);
-            }
             m.mark_value(v);
             self.pending.push(v);
         }

@@ -344,7 +344,11 @@ impl Heap {
     /// registration). They are no longer rooted by the heap: the caller keeps them alive
     /// (e.g. on the Lua stack) while calling each `__gc`.
     pub fn take_pending_finalizers(&mut self) -> Vec<Value> {
-        std::mem::take(&mut self.pending)
+        let taken = std::mem::take(&mut self.pending);
+        for &v in &taken {
+            clear_finobj(v);
+        }
+        taken
     }
 
     /// True if finalizers are waiting to be run.
@@ -356,11 +360,9 @@ impl Heap {
     /// (reverse registration); unregisters them. For VM shutdown.
     pub fn take_all_finalizers(&mut self) -> Vec<Value> {
         let mut all = std::mem::take(&mut self.pending);
-        for v in self.finobj.drain(..).rev() {
-            if let Some(h) = value_header(v) {
-                h.flags.set(h.flags.get() & !FINOBJ);
-            }
-            all.push(v);
+        all.extend(self.finobj.drain(..).rev());
+        for &v in &all {
+            clear_finobj(v);
         }
         all
     }
@@ -401,6 +403,13 @@ impl Drop for Heap {
                 drop(Box::from_raw(p.as_ptr()));
             }
         }
+    }
+}
+
+/// Unregister for finalization (the object is being finalized now).
+fn clear_finobj(v: Value) {
+    if let Some(h) = value_header(v) {
+        h.flags.set(h.flags.get() & !FINOBJ);
     }
 }
 

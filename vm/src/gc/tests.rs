@@ -338,6 +338,9 @@ fn resurrection_and_reregistration() {
     let u = counted(&mut h, &drops);
     h.register_finalizer(Value::UserData(u));
     h.collect(|m| m.mark(keeper));
+    // Registering again while queued changes nothing (as Lua: it is already marked for
+    // finalization).
+    h.register_finalizer(Value::UserData(u));
     let p = h.take_pending_finalizers();
     assert_eq!(p, vec![Value::UserData(u)]);
     // The "finalizer" stores the object somewhere reachable: it lives on, not re-queued.

@@ -89,7 +89,18 @@ impl HashPart {
     /// Main position of a (live, normalised) key. Requires a non-empty node array.
     #[inline(always)]
     fn main_pos(&self, key: &Value) -> usize {
-        (key.hash64() as usize) & self.mask()
+        match *key {
+            Value::Int(i) => self.int_pos(i),
+            _ => (key.hash64() as usize) & self.mask(),
+        }
+    }
+
+    /// Main position of an integer key: modulo an odd number, as Lua does. Nearby keys land in
+    /// nearby nodes (cache friendly for dense-ish integer keys), while strided keys such as
+    /// multiples of a power of two still spread over every node.
+    #[inline(always)]
+    fn int_pos(&self, i: i64) -> usize {
+        ((i as u64) % ((self.mask() as u64) | 1)) as usize
     }
 
     /// Node index holding integer key `i`.
@@ -98,7 +109,7 @@ impl HashPart {
         if self.nodes.is_empty() {
             return None;
         }
-        let mut n = (crate::value::mix(i as u64) as usize) & self.mask();
+        let mut n = self.int_pos(i);
         loop {
             let node = &self.nodes[n];
             if let Value::Int(k) = node.key {
