@@ -1,1 +1,6 @@
 //! hotlua-stdlib: Lua's standard libraries, the module loader and the silly.* runtime.
+pub mod cfmt;
+pub mod random;
+pub mod strftime;
+pub mod string;
+pub mod silly;

@@ -943,3 +943,170 @@ fn math_random_seed_42_matches_lua() {
         Ok(RandomValue::Int(-7_059_243_630_996_204_619))
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// os.date formats
+
+use hotlua_stdlib::strftime::{self, DateResult};
+
+const DATE_TIMES: &[i64] = &[
+    0,
+    -1,
+    951_782_400,     // 2000-02-29
+    1_703_980_800,   // 2023-12-31 (a Sunday)
+    1_704_067_199,   // 2023-12-31 23:59:59
+    1_704_067_200,   // 2024-01-01 (a Monday)
+    1_735_603_200,   // 2024-12-31 (ISO week 1 of 2025)
+    1_609_459_200,   // 2021-01-01 (ISO week 53 of 2020)
+    1_230_768_000,   // 2009-01-01
+    1_262_217_600,   // 2009-12-31 (ISO week 53)
+    43_200,          // noon
+    -2_208_988_800,  // 1900-01-01
+    -62_135_596_800, // year 1
+    -65_000_000_000, // a negative year
+    253_402_300_799, // 9999-12-31 23:59:59
+    4_102_444_800,   // 2100-01-01
+    67_767_976_233_532_799,
+    67_767_976_233_532_800,
+    1_i64 << 62,
+];
+
+const DATE_FORMAT: &str = "%a|%A|%b|%B|%c|%C|%d|%D|%e|%F|%g|%G|%h|%H|%I|%j|%m|%M|%n|%p|%r|%R|%S|%t|%T|%u|%U|%V|%w|%W|%x|%X|%y|%Y|%z|%Z|%%|%Ec|%EC|%Ex|%EX|%Ey|%EY|%Od|%Oe|%OH|%OI|%Om|%OM|%OS|%Ou|%OU|%OV|%Ow|%OW|%Oy|plain";
+
+fn our_date(f: &[u8], t: i64) -> String {
+    match strftime::os_date(f, t) {
+        Ok(DateResult::Text(b)) => esc(&b),
+        Ok(DateResult::Table(tm)) => format!(
+            "{} {} {} {} {} {} {} {} {}",
+            tm.year as i64 + 1900,
+            tm.mon + 1,
+            tm.mday,
+            tm.hour,
+            tm.min,
+            tm.sec,
+            tm.yday + 1,
+            tm.wday + 1,
+            tm.isdst > 0
+        ),
+        Err(e) => format!("E:{}", esc(e.message("os.date").as_bytes())),
+    }
+}
+
+/// Every conversion, for UTC and local time, at times around year and week boundaries;
+/// checked live against lua5.4 (same process timezone) when it is available.
+#[test]
+fn os_date_formats_agree_with_lua() {
+    let mut exprs = Vec::new();
+    let mut ours = Vec::new();
+    let mut fmts: Vec<Vec<u8>> = Vec::new();
+    for prefix in ["!", ""] {
+        fmts.push(format!("{prefix}{DATE_FORMAT}").into_bytes());
+        fmts.push(format!("{prefix}*t").into_bytes());
+    }
+    for f in &fmts {
+        for &t in DATE_TIMES {
+            let lua = if f.ends_with(b"*t") {
+                format!(
+                    "(function() local ok, d = pcall(os.date, {}, {t}) if not ok then return 'E:' .. esc(d) end \
+                     return string.format('%d %d %d %d %d %d %d %d %s', d.year, d.month, d.day, d.hour, d.min, d.sec, d.yday, d.wday, d.isdst) end)()",
+                    lit(f)
+                )
+            } else {
+                format!("R(pcall(os.date, {}, {t}))", lit(f))
+            };
+            exprs.push(lua);
+            ours.push(our_date(f, t));
+        }
+    }
+    let expected = ours.iter().map(|s| s.as_str()).collect::<Vec<_>>();
+    // Local time depends on the machine's timezone, so only the live comparison applies.
+    check("date", exprs.clone(), ours.clone(), expected);
+}
+
+/// Fixed UTC expectations (from lua5.4) that hold on any machine.
+#[test]
+fn os_date_utc_fixed() {
+    let cases: &[(&str, i64, &str)] = &[
+        ("!%c", 0, "Thu Jan  1 00:00:00 1970"),
+        ("!%Y-%m-%d %H:%M:%S", 1_704_067_199, "2023-12-31 23:59:59"),
+        (
+            "!%G %g %V %U %W %j %u %w",
+            1_735_603_200,
+            "2025 25 01 52 53 366 2 2",
+        ),
+        (
+            "!%G %g %V %U %W %j %u %w",
+            1_609_459_200,
+            "2020 20 53 00 00 001 5 5",
+        ),
+        ("!%G %V", 1_262_217_600, "2009 53"),
+        (
+            "!%Y %C %y %G %g %F",
+            -65_000_000_000,
+            "-90 -1 10 -90 10 -90-03-27",
+        ),
+        (
+            "!%Y %C %y %F %c",
+            -62_135_596_800,
+            "1 0 01 1-01-01 Mon Jan  1 00:00:00 1",
+        ),
+        ("!%I %p %r", 43_200, "12 PM 12:00:00 PM"),
+        ("!%I %p %r", 0, "12 AM 12:00:00 AM"),
+        ("!%z %Z", 0, "+0000 GMT"),
+        ("!%Y", 67_767_976_233_532_800, "-2147483648"),
+        (
+            "!%Y",
+            1_i64 << 62,
+            "E:date result cannot be represented in this installation",
+        ),
+        (
+            "!%Q",
+            0,
+            "E:bad argument #1 to 'os.date' (invalid conversion specifier '%Q')",
+        ),
+        (
+            "%Qabc",
+            0,
+            "E:bad argument #1 to 'os.date' (invalid conversion specifier '%Qabc')",
+        ),
+        (
+            "%E",
+            0,
+            "E:bad argument #1 to 'os.date' (invalid conversion specifier '%E')",
+        ),
+        (
+            "%Ez",
+            0,
+            "E:bad argument #1 to 'os.date' (invalid conversion specifier '%Ez')",
+        ),
+        (
+            "%",
+            0,
+            "E:bad argument #1 to 'os.date' (invalid conversion specifier '%')",
+        ),
+        (
+            "%5d",
+            0,
+            "E:bad argument #1 to 'os.date' (invalid conversion specifier '%5d')",
+        ),
+        ("!*t", 951_782_400, "2000 2 29 0 0 0 60 3 false"),
+        ("", 0, ""),
+    ];
+    let mut exprs = Vec::new();
+    let mut ours = Vec::new();
+    let mut expected = Vec::new();
+    for &(f, t, e) in cases {
+        exprs.push(if f.ends_with("*t") {
+            format!(
+                "(function() local d = os.date({}, {t}) \
+                 return string.format('%d %d %d %d %d %d %d %d %s', d.year, d.month, d.day, d.hour, d.min, d.sec, d.yday, d.wday, d.isdst) end)()",
+                lit(f.as_bytes())
+            )
+        } else {
+            format!("R(pcall(os.date, {}, {t}))", lit(f.as_bytes()))
+        });
+        ours.push(our_date(f.as_bytes(), t));
+        expected.push(e);
+    }
+    check("datefixed", exprs, ours, expected);
+}
