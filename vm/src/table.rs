@@ -61,6 +61,11 @@ pub struct Table {
     /// Cache of metamethods known to be absent when this table is used as a metatable: a set
     /// bit means "absent". Cleared whenever a key starting with `__` may have been set.
     flags: Cell<u8>,
+    /// Lua 5.4's `alimit`: a hint for `#t`, `<= array.len()`; when smaller, it is more than
+    /// half of the (power of two) array size. Integer accesses beyond it move it, exactly as
+    /// `luaH_getint` does, so that `#t` returns the same border as lua5.4 when there are
+    /// several. A `Cell` because reads update it.
+    limit: Cell<u32>,
 }
 
 /// Number of power-of-two slices used by `compute_sizes` (array sizes up to 2^MAXABITS).
@@ -79,6 +84,7 @@ impl Table {
             hash: HashPart::with_capacity(nhash),
             metatable: None,
             flags: Cell::new(0),
+            limit: Cell::new(narray as u32),
         };
         account_extra(
             (t.array.capacity() * std::mem::size_of::<Value>() + t.hash.bytes()) as isize,
@@ -111,9 +117,19 @@ impl Table {
     pub fn get_int(&self, i: i64) -> Value {
         let idx = (i as u64).wrapping_sub(1);
         if idx < self.array.len() as u64 {
+            self.touch(idx);
             return self.array[idx as usize];
         }
         self.get_int_hash(i)
+    }
+
+    /// An access to array slot `idx` beyond the length hint moves the hint there (as
+    /// `luaH_getint`: "probably '#t' is here now").
+    #[inline(always)]
+    fn touch(&self, idx: u64) {
+        if idx >= self.limit.get() as u64 {
+            self.limit.set(idx as u32 + 1);
+        }
     }
 
     #[inline(never)]
@@ -179,6 +195,7 @@ impl Table {
     pub fn set_int(&mut self, i: i64, val: Value) {
         let idx = (i as u64).wrapping_sub(1);
         if idx < self.array.len() as u64 {
+            self.touch(idx);
             self.array[idx as usize] = val;
             return;
         }
@@ -310,6 +327,7 @@ impl Table {
             let ok = self.hash.insert_new(n.key, n.val);
             debug_assert!(ok);
         }
+        self.limit.set(self.array.len() as u32);
         let new_bytes = self.array.capacity() * std::mem::size_of::<Value>() + self.hash.bytes();
         account_extra(new_bytes as isize - old_bytes as isize);
     }
@@ -317,35 +335,51 @@ impl Table {
     // ---- length and traversal ------------------------------------------------------------
 
     /// `#t` without metamethods: a border (`t[n] ~= nil and t[n+1] == nil`, or 0 if `t[1]`
-    /// is nil), found by binary search as Lua's `luaH_getn`.
+    /// is nil). Follows `luaH_getn` of Lua 5.4 step by step, length hint included, so that
+    /// tables with holes give the same border as lua5.4.
     pub fn len(&self) -> i64 {
-        let n = self.array.len();
-        if n > 0 && self.array[n - 1].is_nil() {
-            if n >= 2 && !self.array[n - 2].is_nil() {
-                return (n - 1) as i64;
-            }
-            // Binary search for a border in the array: array[i-1] non-nil (or i == 0) and
-            // array[j-1] nil.
-            let (mut i, mut j) = (0usize, n);
-            while j - i > 1 {
-                let m = (i + j) / 2;
-                if self.array[m - 1].is_nil() {
-                    j = m;
-                } else {
-                    i = m;
+        let asize = self.array.len();
+        let mut limit = self.limit.get() as usize;
+        if limit > 0 && self.array[limit - 1].is_nil() {
+            // There is a border before `limit`.
+            if limit >= 2 && !self.array[limit - 2].is_nil() {
+                if asize.is_power_of_two() && !(limit - 1).is_power_of_two() {
+                    self.limit.set(limit as u32 - 1);
                 }
+                return (limit - 1) as i64;
             }
-            return i as i64;
+            let border = binsearch(&self.array, 0, limit);
+            if asize.is_power_of_two() && border > asize / 2 {
+                self.limit.set(border as u32);
+            }
+            return border as i64;
         }
-        if self.hash.len() == 0 || self.get_int_hash(n as i64 + 1).is_nil() {
-            return n as i64;
+        if limit != asize {
+            // `t[limit]` is present (or limit is 0): look after it.
+            if self.array[limit].is_nil() {
+                return limit as i64;
+            }
+            limit = asize;
+            if self.array[limit - 1].is_nil() {
+                let border = binsearch(&self.array, self.limit.get() as usize, limit);
+                self.limit.set(border as u32);
+                return border as i64;
+            }
+            self.limit.set(limit as u32);
         }
-        self.hash_border(n as u64 + 1)
+        // The array part is full (or empty).
+        if self.hash.len() == 0 || self.get_int_hash(limit as i64 + 1).is_nil() {
+            return limit as i64;
+        }
+        self.hash_border(limit as u64)
     }
 
-    /// Border search beyond the array part, knowing `t[j]` is present (unbounded doubling,
-    /// then bisection).
+    /// Border search beyond the array part, knowing `t[j + 1]` is present: unbounded doubling
+    /// from `j`, then bisection (`hash_search`).
     fn hash_border(&self, mut j: u64) -> i64 {
+        if j == 0 {
+            j = 1;
+        }
         let mut i;
         loop {
             i = j;
@@ -553,6 +587,20 @@ impl Trace for Table {
     fn extra_bytes(&self) -> usize {
         self.array.capacity() * std::mem::size_of::<Value>() + self.hash.bytes()
     }
+}
+
+/// A border in `array[i..j]` knowing `i == 0 or array[i-1]` is present and `array[j-1]` is
+/// absent.
+fn binsearch(array: &[Value], mut i: usize, mut j: usize) -> usize {
+    while j - i > 1 {
+        let m = (i + j) / 2;
+        if array[m - 1].is_nil() {
+            j = m;
+        } else {
+            i = m;
+        }
+    }
+    i
 }
 
 /// ceil(log2(x)) for x >= 1.

@@ -376,3 +376,67 @@ fn compute_sizes_matches_lua_rule() {
 fn sizes() {
     assert_eq!(std::mem::size_of::<hash::Node>(), 40);
 }
+
+/// Random integer stores, deletions and reads on small tables: `#t` after every step equals
+/// lua5.4's (same array sizing, same length hint). Integer keys only: with string keys lua5.4
+/// itself varies from run to run (its hash seed is random).
+#[test]
+fn borders_match_lua54_on_random_histories() {
+    const SCRIPT: &str = r#"
+        local x = 12345
+        local function rnd() x = (x * 1103515245 + 12345) % 2147483648 return x end
+        local out = {}
+        for trial = 1, 200 do
+          local t
+          if trial % 3 == 0 then t = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13} else t = {} end
+          for step = 1, 60 do
+            local r = rnd()
+            local k = r % 24 + 1
+            local op = (r // 64) % 4
+            if op == 0 then t[k] = nil elseif op == 1 then local _ = t[k] else t[k] = step end
+            out[#out + 1] = #t
+          end
+        end
+        io.write(table.concat(out, " "))
+    "#;
+    let Ok(output) = std::process::Command::new("lua5.4")
+        .arg("-e")
+        .arg(SCRIPT)
+        .output()
+    else {
+        eprintln!("lua5.4 not installed: skipped");
+        return;
+    };
+    let expected: Vec<i64> = String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let mut x: i64 = 12345;
+    let mut rnd = || {
+        x = (x * 1103515245 + 12345) % 2147483648;
+        x
+    };
+    let mut got = Vec::new();
+    for trial in 1..=200 {
+        let mut t = if trial % 3 == 0 {
+            ctor(&(1..=13).map(Some).collect::<Vec<_>>())
+        } else {
+            Table::new()
+        };
+        for step in 1..=60 {
+            let r = rnd();
+            let k = r % 24 + 1;
+            match (r / 64) % 4 {
+                0 => t.set_int(k, Value::Nil),
+                1 => {
+                    t.get_int(k);
+                }
+                _ => t.set_int(k, int(step)),
+            }
+            got.push(t.len());
+        }
+    }
+    assert_eq!(got.len(), expected.len());
+    let first_diff = got.iter().zip(&expected).position(|(a, b)| a != b);
+    assert_eq!(first_diff, None, "first difference at step {first_diff:?}");
+}
