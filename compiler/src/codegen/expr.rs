@@ -15,7 +15,7 @@ const MAX_ARG_C_PLUS_ONE: u32 = MAX_C + 1;
 use crate::proto::Constant;
 
 use super::fold::{self, FoldOp, Num};
-use super::func::{fits_c, NO_JUMP, NO_REG, MAX_INDEX_RK, R};
+use super::func::{fits_c, MAX_INDEX_RK, NO_JUMP, NO_REG, R};
 use super::Codegen;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -32,14 +32,32 @@ pub(crate) enum EK {
     KStr(Box<[u8]>),
     /// A value in a fixed register.
     NonReloc(u32),
-    Local { reg: u32, vidx: u32 },
+    Local {
+        reg: u32,
+        vidx: u32,
+    },
     Upval(u32),
     /// A compile-time constant local of function `level` (0 is the main function).
-    Const { level: usize, vidx: u32 },
-    Indexed { t: u32, idx: u32 },
-    IndexUp { t: u32, idx: u32 },
-    IndexI { t: u32, idx: u32 },
-    IndexStr { t: u32, idx: u32 },
+    Const {
+        level: usize,
+        vidx: u32,
+    },
+    Indexed {
+        t: u32,
+        idx: u32,
+    },
+    IndexUp {
+        t: u32,
+        idx: u32,
+    },
+    IndexI {
+        t: u32,
+        idx: u32,
+    },
+    IndexStr {
+        t: u32,
+        idx: u32,
+    },
     /// A comparison: the pc of its jump.
     Jmp(usize),
     /// An instruction whose A is still to be set.
@@ -57,7 +75,11 @@ pub(crate) struct ExpDesc {
 
 impl ExpDesc {
     pub fn new(k: EK) -> ExpDesc {
-        ExpDesc { k, t: NO_JUMP, f: NO_JUMP }
+        ExpDesc {
+            k,
+            t: NO_JUMP,
+            f: NO_JUMP,
+        }
     }
     pub fn has_jumps(&self) -> bool {
         self.t != self.f
@@ -155,7 +177,10 @@ fn arith_k_op(op: BinOp) -> OpCode {
 
 fn is_arith_or_bitwise(op: BinOp) -> bool {
     use BinOp::*;
-    matches!(op, Add | Sub | Mul | Div | IDiv | Mod | Pow | BAnd | BOr | BXor | Shl | Shr)
+    matches!(
+        op,
+        Add | Sub | Mul | Div | IDiv | Mod | Pow | BAnd | BOr | BXor | Shl | Shr
+    )
 }
 
 impl<'a> Codegen<'a> {
@@ -288,7 +313,11 @@ impl<'a> Codegen<'a> {
             let mut p_t = NO_JUMP as usize;
             let fs = &mut self.fs;
             if fs.need_value(e.t) || fs.need_value(e.f) {
-                let fj = if matches!(e.k, EK::Jmp(_)) { NO_JUMP } else { self.fs.jump() };
+                let fj = if matches!(e.k, EK::Jmp(_)) {
+                    NO_JUMP
+                } else {
+                    self.fs.jump()
+                };
                 p_f = self.code_loadbool(reg, OpCode::LFalseSkip);
                 p_t = self.code_loadbool(reg, OpCode::LoadTrue);
                 self.fs.patch_to_here(fj)?;
@@ -544,7 +573,10 @@ impl<'a> Codegen<'a> {
             t.k = EK::IndexStr { t: treg, idx };
         } else if k.is_cint() {
             let EK::KInt(i) = k.k else { unreachable!() };
-            t.k = EK::IndexI { t: treg, idx: i as u32 };
+            t.k = EK::IndexI {
+                t: treg,
+                idx: i as u32,
+            };
         } else {
             let idx = self.exp_to_any_reg(k)?;
             t.k = EK::Indexed { t: treg, idx };
@@ -555,7 +587,9 @@ impl<'a> Codegen<'a> {
     // ---- operators ----
 
     fn const_folding(&mut self, op: FoldOp, e1: &mut ExpDesc, e2: &ExpDesc) -> bool {
-        let (Some(a), Some(b)) = (e1.numeral(), e2.numeral()) else { return false };
+        let (Some(a), Some(b)) = (e1.numeral(), e2.numeral()) else {
+            return false;
+        };
         match fold::fold(op, a, b) {
             Some(Num::Int(i)) => e1.k = EK::KInt(i),
             Some(Num::Float(f)) => e1.k = EK::KFlt(f),
@@ -573,7 +607,11 @@ impl<'a> Codegen<'a> {
                 if self.const_folding(FoldOp::Un(op), e, &zero) {
                     return Ok(());
                 }
-                let opc = if op == UnOp::Neg { OpCode::Unm } else { OpCode::BNot };
+                let opc = if op == UnOp::Neg {
+                    OpCode::Unm
+                } else {
+                    OpCode::BNot
+                };
                 self.code_unexp(opc, e, line)
             }
             UnOp::Len => self.code_unexp(OpCode::Len, e, line),
@@ -617,7 +655,13 @@ impl<'a> Codegen<'a> {
     }
 
     /// Finishes `e1 op e2` into `e1`.
-    pub(crate) fn posfix(&mut self, op: BinOp, e1: &mut ExpDesc, mut e2: ExpDesc, line: u32) -> R<()> {
+    pub(crate) fn posfix(
+        &mut self,
+        op: BinOp,
+        e1: &mut ExpDesc,
+        mut e2: ExpDesc,
+        line: u32,
+    ) -> R<()> {
         self.discharge_vars(&mut e2);
         if is_arith_or_bitwise(op) && self.const_folding(FoldOp::Bin(op), e1, &e2) {
             return Ok(());
@@ -686,7 +730,15 @@ impl<'a> Codegen<'a> {
         self.fs.fix_line(line);
     }
 
-    fn finish_bin_exp_val(&mut self, e1: &mut ExpDesc, e2: &ExpDesc, op: OpCode, v2: u32, flip: bool, line: u32) -> R<()> {
+    fn finish_bin_exp_val(
+        &mut self,
+        e1: &mut ExpDesc,
+        e2: &ExpDesc,
+        op: OpCode,
+        v2: u32,
+        flip: bool,
+        line: u32,
+    ) -> R<()> {
         let v1 = self.exp_to_any_reg(e1)?;
         let pc = self.fs.code_abck(op, 0, v1, v2, flip);
         self.free_exps(e1, e2);
@@ -695,23 +747,50 @@ impl<'a> Codegen<'a> {
         Ok(())
     }
 
-    fn code_bin_exp_val(&mut self, op: BinOp, e1: &mut ExpDesc, mut e2: ExpDesc, line: u32) -> R<()> {
+    fn code_bin_exp_val(
+        &mut self,
+        op: BinOp,
+        e1: &mut ExpDesc,
+        mut e2: ExpDesc,
+        line: u32,
+    ) -> R<()> {
         let v2 = self.exp_to_any_reg(&mut e2)?;
         self.finish_bin_exp_val(e1, &e2, arith_op(op), v2, false, line)
     }
 
-    fn code_bini(&mut self, op: OpCode, e1: &mut ExpDesc, e2: ExpDesc, flip: bool, line: u32) -> R<()> {
+    fn code_bini(
+        &mut self,
+        op: OpCode,
+        e1: &mut ExpDesc,
+        e2: ExpDesc,
+        flip: bool,
+        line: u32,
+    ) -> R<()> {
         let EK::KInt(i) = e2.k else { unreachable!() };
         let v2 = (i + OFFSET_SC as i64) as u32;
         self.finish_bin_exp_val(e1, &e2, op, v2, flip, line)
     }
 
-    fn code_bin_k(&mut self, op: BinOp, e1: &mut ExpDesc, e2: ExpDesc, flip: bool, line: u32) -> R<()> {
+    fn code_bin_k(
+        &mut self,
+        op: BinOp,
+        e1: &mut ExpDesc,
+        e2: ExpDesc,
+        flip: bool,
+        line: u32,
+    ) -> R<()> {
         let EK::K(v2) = e2.k else { unreachable!() };
         self.finish_bin_exp_val(e1, &e2, arith_k_op(op), v2, flip, line)
     }
 
-    fn code_arith(&mut self, op: BinOp, e1: &mut ExpDesc, mut e2: ExpDesc, flip: bool, line: u32) -> R<()> {
+    fn code_arith(
+        &mut self,
+        op: BinOp,
+        e1: &mut ExpDesc,
+        mut e2: ExpDesc,
+        flip: bool,
+        line: u32,
+    ) -> R<()> {
         if e2.numeral().is_some() && self.exp_to_k(&mut e2) {
             self.code_bin_k(op, e1, e2, flip, line)
         } else {
@@ -722,7 +801,13 @@ impl<'a> Codegen<'a> {
         }
     }
 
-    fn code_commutative(&mut self, op: BinOp, e1: &mut ExpDesc, mut e2: ExpDesc, line: u32) -> R<()> {
+    fn code_commutative(
+        &mut self,
+        op: BinOp,
+        e1: &mut ExpDesc,
+        mut e2: ExpDesc,
+        line: u32,
+    ) -> R<()> {
         let mut flip = false;
         if e1.numeral().is_some() {
             std::mem::swap(e1, &mut e2);
@@ -751,17 +836,29 @@ impl<'a> Codegen<'a> {
             r1 = self.exp_to_any_reg(e1)?;
             r2 = im;
             isf = f;
-            opc = if op == BinOp::Lt { OpCode::LtI } else { OpCode::LeI };
+            opc = if op == BinOp::Lt {
+                OpCode::LtI
+            } else {
+                OpCode::LeI
+            };
         } else if let Some((im, f)) = e1.sc_number() {
             r1 = self.exp_to_any_reg(&mut e2)?;
             r2 = im;
             isf = f;
-            opc = if op == BinOp::Lt { OpCode::GtI } else { OpCode::GeI };
+            opc = if op == BinOp::Lt {
+                OpCode::GtI
+            } else {
+                OpCode::GeI
+            };
         } else {
             r1 = self.exp_to_any_reg(e1)?;
             r2 = self.exp_to_any_reg(&mut e2)?;
             isf = false;
-            opc = if op == BinOp::Lt { OpCode::Lt } else { OpCode::Le };
+            opc = if op == BinOp::Lt {
+                OpCode::Lt
+            } else {
+                OpCode::Le
+            };
         }
         self.free_exps(e1, &e2);
         let pc = self.fs.cond_jump(opc, r1, r2, isf as u32, true);
@@ -830,7 +927,9 @@ impl<'a> Codegen<'a> {
         }
         let mut v = self.expr(cur)?;
         for node in spine.iter().rev() {
-            let ExprKind::Binary { op, rhs, .. } = &node.kind else { unreachable!() };
+            let ExprKind::Binary { op, rhs, .. } = &node.kind else {
+                unreachable!()
+            };
             self.infix(*op, &mut v)?;
             let v2 = self.expr(rhs)?;
             self.posfix(*op, &mut v, v2, node.line)?;
@@ -849,7 +948,9 @@ impl<'a> Codegen<'a> {
             ExprKind::Str(s) => ExpDesc::new(EK::KStr(s.clone())),
             ExprKind::Vararg => {
                 if !self.fs.f.is_vararg {
-                    return Err(self.fs.err("cannot use '...' outside a vararg function near '...'"));
+                    return Err(self
+                        .fs
+                        .err("cannot use '...' outside a vararg function near '...'"));
                 }
                 ExpDesc::new(EK::Vararg(self.fs.code_abc(OpCode::Vararg, 0, 0, 1)))
             }
@@ -918,7 +1019,6 @@ impl<'a> Codegen<'a> {
                 }
                 ExprKind::Method { name, args, .. } => {
                     let mut key = ExpDesc::new(EK::KStr(name.as_bytes().into()));
-                    self.str_to_k(&mut key);
                     self.code_self(&mut v, &mut key)?;
                     self.func_args(&mut v, args, line)?;
                 }
@@ -956,7 +1056,9 @@ impl<'a> Codegen<'a> {
             (self.fs.free_reg - (base + 1)) as i32
         };
         self.fs.line = line;
-        let pc = self.fs.code_abc(OpCode::Call, base, (nparams + 1) as u32, 2);
+        let pc = self
+            .fs
+            .code_abc(OpCode::Call, base, (nparams + 1) as u32, 2);
         self.fs.fix_line(line);
         f.k = EK::Call(pc);
         f.t = NO_JUMP;
@@ -1039,7 +1141,8 @@ impl<'a> Codegen<'a> {
             self.fs.code_abc(OpCode::SetList, base, b, nelems);
         } else {
             let extra = nelems / MAX_ARG_C_PLUS_ONE;
-            self.fs.code_abck(OpCode::SetList, base, b, nelems % MAX_ARG_C_PLUS_ONE, true);
+            self.fs
+                .code_abck(OpCode::SetList, base, b, nelems % MAX_ARG_C_PLUS_ONE, true);
             self.fs.code_extraarg(extra);
         }
         self.fs.free_reg = base + 1;

@@ -214,7 +214,10 @@ mod tests {
         assert_eq!(b(Mul, Float(0.0), Int(-1)), None);
         assert_eq!(b(Sub, Int(1), Int(1)), Some(Int(0)));
         assert_eq!(fold(FoldOp::Un(UnOp::Neg), Float(0.0), Int(0)), None);
-        assert_eq!(fold(FoldOp::Un(UnOp::Neg), Int(i64::MIN), Int(0)), Some(Int(i64::MIN)));
+        assert_eq!(
+            fold(FoldOp::Un(UnOp::Neg), Int(i64::MIN), Int(0)),
+            Some(Int(i64::MIN))
+        );
         assert_eq!(fold(FoldOp::Un(UnOp::BNot), Int(0), Int(0)), Some(Int(-1)));
         assert_eq!(fold(FoldOp::Un(UnOp::BNot), Float(0.5), Int(0)), None);
         assert_eq!(b(Add, Float(f64::INFINITY), Float(f64::NEG_INFINITY)), None);

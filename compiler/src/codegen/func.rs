@@ -112,7 +112,12 @@ pub(crate) struct FuncState {
 impl FuncState {
     pub fn new(source: Arc<str>, line_defined: u32, first_label: usize) -> FuncState {
         FuncState {
-            f: Proto { source, line_defined, max_stack: 2, ..Proto::default() },
+            f: Proto {
+                source,
+                line_defined,
+                max_stack: 2,
+                ..Proto::default()
+            },
             kcache: HashMap::new(),
             actvar: Vec::new(),
             nactvar: 0,
@@ -284,7 +289,13 @@ impl FuncState {
             list = self.get_jump(list as usize);
         }
     }
-    pub fn patch_list_aux(&mut self, mut list: i32, vtarget: usize, reg: u32, dtarget: usize) -> R<()> {
+    pub fn patch_list_aux(
+        &mut self,
+        mut list: i32,
+        vtarget: usize,
+        reg: u32,
+        dtarget: usize,
+    ) -> R<()> {
         while list != NO_JUMP {
             let next = self.get_jump(list as usize);
             if self.patch_test_reg(list as usize, reg) {
@@ -384,7 +395,11 @@ impl FuncState {
         self.add_k(KKey::Int(i), Constant::Int(i))
     }
     pub fn number_k(&mut self, f: f64) -> u32 {
-        let bits = if f.is_nan() { f64::NAN.to_bits() } else { f.to_bits() };
+        let bits = if f.is_nan() {
+            f64::NAN.to_bits()
+        } else {
+            f.to_bits()
+        };
         self.add_k(KKey::Float(bits), Constant::Float(f))
     }
     pub fn bool_k(&mut self, b: bool) -> u32 {
@@ -437,10 +452,15 @@ impl FuncState {
             let i = self.f.code[pc];
             match i.op() {
                 OpCode::Return0 | OpCode::Return1 | OpCode::Return | OpCode::TailCall => {
-                    if matches!(i.op(), OpCode::Return0 | OpCode::Return1) && !(needclose || vararg) {
+                    if matches!(i.op(), OpCode::Return0 | OpCode::Return1) && !(needclose || vararg)
+                    {
                         continue;
                     }
-                    let op = if i.op() == OpCode::TailCall { OpCode::TailCall } else { OpCode::Return };
+                    let op = if i.op() == OpCode::TailCall {
+                        OpCode::TailCall
+                    } else {
+                        OpCode::Return
+                    };
                     let c = if vararg { nparams + 1 } else { i.c() };
                     self.f.code[pc] = Instr::abc(op, i.a(), i.b(), c, needclose || i.k());
                 }
@@ -468,7 +488,10 @@ impl FuncState {
 /// Opcodes that are tests (followed by their jump).
 pub(crate) fn is_test(op: OpCode) -> bool {
     use OpCode::*;
-    matches!(op, Eq | Lt | Le | EqK | EqI | LtI | LeI | GtI | GeI | Test | TestSet)
+    matches!(
+        op,
+        Eq | Lt | Le | EqK | EqI | LtI | LeI | GtI | GeI | Test | TestSet
+    )
 }
 
 /// Whether `i` fits the signed Bx field.

@@ -41,10 +41,44 @@ pub fn constant_text(c: &Constant) -> String {
 }
 
 fn float_text(f: f64) -> String {
-    if f.is_finite() && f == f.trunc() && f.abs() < 1e16 {
-        format!("{:.1}", f)
+    let s = fmt_g14(f);
+    if s.bytes().all(|b| b == b'-' || b.is_ascii_digit()) {
+        s + ".0"
     } else {
-        format!("{}", f)
+        s
+    }
+}
+
+/// C's `%.14g` (Lua's number format).
+pub fn fmt_g14(f: f64) -> String {
+    if f.is_nan() {
+        return if f.is_sign_negative() { "-nan" } else { "nan" }.into();
+    }
+    if f.is_infinite() {
+        return if f < 0.0 { "-inf" } else { "inf" }.into();
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    let sci = format!("{:.13e}", f);
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let strip = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if !(-4..14).contains(&exp) {
+        format!(
+            "{}e{}{:02}",
+            strip(mant),
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        )
+    } else {
+        strip(&format!("{:.*}", (13 - exp) as usize, f))
     }
 }
 
@@ -72,7 +106,14 @@ fn list_function(p: &Proto, main: bool, out: &mut String) {
     );
     for (pc, i) in p.code.iter().enumerate() {
         let (ops, note) = operands(p, pc, *i);
-        let _ = write!(out, "\t{}\t[{}]\t{}\t{}", pc + 1, p.line_at(pc), op_name(i.op()), ops);
+        let _ = write!(
+            out,
+            "\t{}\t[{}]\t{}\t{}",
+            pc + 1,
+            p.line_at(pc),
+            op_name(i.op()),
+            ops
+        );
         if !note.is_empty() {
             let _ = write!(out, "\t; {}", note);
         }
@@ -105,7 +146,11 @@ fn list_function(p: &Proto, main: bool, out: &mut String) {
     }
     let _ = writeln!(out, "upvalues ({}):", p.upvalues.len());
     for (n, u) in p.upvalues.iter().enumerate() {
-        let _ = writeln!(out, "\t{}\t{}\t{}\t{}", n, u.name, u.in_stack as u8, u.index);
+        let _ = writeln!(
+            out,
+            "\t{}\t{}\t{}\t{}",
+            n, u.name, u.in_stack as u8, u.index
+        );
     }
     for c in &p.protos {
         list_function(c, false, out);
@@ -113,11 +158,15 @@ fn list_function(p: &Proto, main: bool, out: &mut String) {
 }
 
 fn kc(p: &Proto, k: u32) -> String {
-    p.constants.get(k as usize).map_or_else(|| "?".into(), constant_text)
+    p.constants
+        .get(k as usize)
+        .map_or_else(|| "?".into(), constant_text)
 }
 
 fn upname(p: &Proto, u: u32) -> String {
-    p.upvalues.get(u as usize).map_or_else(|| "?".into(), |u| u.name.to_string())
+    p.upvalues
+        .get(u as usize)
+        .map_or_else(|| "?".into(), |u| u.name.to_string())
 }
 
 fn operands(p: &Proto, pc: usize, i: Instr) -> (String, String) {
@@ -131,21 +180,33 @@ fn operands(p: &Proto, pc: usize, i: Instr) -> (String, String) {
         Move | Unm | BNot | Not | Len => (format!("{} {}", a, b), String::new()),
         LoadI | LoadF => (format!("{} {}", a, i.sbx()), String::new()),
         LoadK => (format!("{} {}", a, i.bx()), kc(p, i.bx())),
-        LoadKX => (format!("{}", a), p.code.get(pc + 1).map_or(String::new(), |e| kc(p, e.ax()))),
+        LoadKX => (
+            format!("{}", a),
+            p.code.get(pc + 1).map_or(String::new(), |e| kc(p, e.ax())),
+        ),
         LoadFalse | LFalseSkip | LoadTrue | Close | Tbc | Return1 | VarargPrep => {
             (format!("{}", a), String::new())
         }
         LoadNil => (format!("{} {}", a, b), format!("{} out", b + 1)),
         GetUpval | SetUpval => (format!("{} {}", a, b), upname(p, b)),
-        GetTabUp => (format!("{} {} {}", a, b, c), format!("{} {}", upname(p, b), kc(p, c))),
+        GetTabUp => (
+            format!("{} {} {}", a, b, c),
+            format!("{} {}", upname(p, b), kc(p, c)),
+        ),
         GetTable | Add | Sub | Mul | Mod | Pow | Div | IDiv | BAnd | BOr | BXor | Shl | Shr => {
             (format!("{} {} {}", a, b, c), String::new())
         }
         GetI => (format!("{} {} {}", a, b, c), String::new()),
         GetField => (format!("{} {} {}", a, b, c), kc(p, c)),
-        SetTabUp => (format!("{} {} {}{}", a, b, c, ks), format!("{} {} {}", upname(p, a), kc(p, b), rk(c))),
+        SetTabUp => (
+            format!("{} {} {}{}", a, b, c, ks),
+            format!("{} {} {}", upname(p, a), kc(p, b), rk(c)),
+        ),
         SetTable | SetI => (format!("{} {} {}{}", a, b, c, ks), rk(c)),
-        SetField => (format!("{} {} {}{}", a, b, c, ks), format!("{} {}", kc(p, b), rk(c))),
+        SetField => (
+            format!("{} {} {}{}", a, b, c, ks),
+            format!("{} {}", kc(p, b), rk(c)),
+        ),
         NewTable => (format!("{} {} {}{}", a, b, c, ks), String::new()),
         SelfOp => (format!("{} {} {}{}", a, b, c, ks), rk(c)),
         AddI | ShrI | ShlI => (format!("{} {} {}{}", a, b, sc, ks), String::new()),
@@ -153,7 +214,10 @@ fn operands(p: &Proto, pc: usize, i: Instr) -> (String, String) {
             (format!("{} {} {}{}", a, b, c, ks), kc(p, c))
         }
         Concat => (format!("{} {}", a, b), String::new()),
-        Jmp => (format!("{}", i.sj()), format!("to {}", pc as i64 + 2 + i.sj() as i64)),
+        Jmp => (
+            format!("{}", i.sj()),
+            format!("to {}", pc as i64 + 2 + i.sj() as i64),
+        ),
         Eq | Lt | Le => (format!("{} {} {}", a, b, k as u8), String::new()),
         EqK => (format!("{} {} {}", a, b, k as u8), kc(p, b)),
         EqI | LtI | LeI | GtI | GeI => (format!("{} {} {}", a, sb, k as u8), String::new()),
@@ -162,9 +226,18 @@ fn operands(p: &Proto, pc: usize, i: Instr) -> (String, String) {
         Call => (format!("{} {} {}", a, b, c), String::new()),
         TailCall | Return => (format!("{} {} {}{}", a, b, c, ks), String::new()),
         Return0 => (String::new(), String::new()),
-        ForLoop | TForLoop => (format!("{} {}", a, i.bx()), format!("to {}", pc as i64 + 2 - i.bx() as i64)),
-        ForPrep => (format!("{} {}", a, i.bx()), format!("exit to {}", pc + 3 + i.bx() as usize)),
-        TForPrep => (format!("{} {}", a, i.bx()), format!("to {}", pc + 2 + i.bx() as usize)),
+        ForLoop | TForLoop => (
+            format!("{} {}", a, i.bx()),
+            format!("to {}", pc as i64 + 2 - i.bx() as i64),
+        ),
+        ForPrep => (
+            format!("{} {}", a, i.bx()),
+            format!("exit to {}", pc + 3 + i.bx() as usize),
+        ),
+        TForPrep => (
+            format!("{} {}", a, i.bx()),
+            format!("to {}", pc + 2 + i.bx() as usize),
+        ),
         TForCall => (format!("{} {}", a, c), String::new()),
         SetList => (format!("{} {} {}{}", a, b, c, ks), String::new()),
         Closure => (format!("{} {}", a, i.bx()), String::new()),

@@ -20,7 +20,7 @@ mod stat;
 
 use std::sync::Arc;
 
-use crate::ast::{Chunk, FuncBody};
+use crate::ast::{Block, Chunk, Expr, ExprKind, Field, FuncBody, Stat, StatKind};
 use crate::error::CompileError;
 use crate::opcode::OpCode;
 use crate::proto::{Proto, UpvalDesc, VarKind};
@@ -67,11 +67,21 @@ pub fn generate(chunk: &Chunk, chunk_name: &str) -> Result<Proto, CompileError> 
 impl<'a> Codegen<'a> {
     fn main_func(&mut self, chunk: &Chunk) -> R<()> {
         self.enter_block(false);
-        self.fs.line = chunk.block.stats.first().map_or(chunk.last_line, |s| s.line);
+        self.fs.line = chunk
+            .block
+            .stats
+            .first()
+            .map_or(chunk.last_line, |s| s.line);
         self.set_vararg(0);
-        self.fs.f.upvalues.push(UpvalDesc { name: "_ENV".into(), in_stack: true, index: 0, kind: VarKind::Regular });
+        self.fs.f.upvalues.push(UpvalDesc {
+            name: "_ENV".into(),
+            in_stack: true,
+            index: 0,
+            kind: VarKind::Regular,
+        });
         self.stat_list(&chunk.block, false, Some(chunk.last_line))?;
-        self.fs.line = chunk.last_line;
+        // luac gives the final return the line of the last token before <eof>.
+        self.fs.line = block_last_line(&chunk.block).unwrap_or(1);
         self.close_func()
     }
 
@@ -123,7 +133,11 @@ impl<'a> Codegen<'a> {
             self.adjust_localvars(1);
         }
         for (i, p) in b.params.iter().enumerate() {
-            let near = if i + 1 < b.params.len() || b.is_vararg { "','" } else { "')'" };
+            let near = if i + 1 < b.params.len() || b.is_vararg {
+                "','"
+            } else {
+                "')'"
+            };
             self.new_localvar(p, near)?;
         }
         self.adjust_localvars(b.params.len() as u32);
@@ -137,5 +151,57 @@ impl<'a> Codegen<'a> {
         self.stat_list(&b.block, false, Some(b.end_line))?;
         self.fs.line = b.end_line;
         self.close_func()
+    }
+}
+
+/// An estimate of the line of the last token of a block (the AST keeps no `end` lines
+/// except for functions).
+fn block_last_line(b: &Block) -> Option<u32> {
+    if let Some(r) = &b.ret {
+        return Some(r.exprs.last().map_or(r.line, expr_last_line).max(r.line));
+    }
+    b.stats.last().map(stat_last_line)
+}
+
+pub(crate) fn stat_last_line(s: &Stat) -> u32 {
+    let l = match &s.kind {
+        StatKind::Assign { values, .. } => values.last().map(expr_last_line),
+        StatKind::Call(e) => Some(expr_last_line(e)),
+        StatKind::Local { exprs, .. } => exprs.last().map(expr_last_line),
+        StatKind::Function { body, .. } | StatKind::LocalFunction { body, .. } => {
+            Some(body.end_line)
+        }
+        StatKind::Do(b) | StatKind::While { body: b, .. } => block_last_line(b),
+        StatKind::NumFor { body, .. } | StatKind::GenFor { body, .. } => block_last_line(body),
+        StatKind::Repeat { cond, .. } => Some(expr_last_line(cond)),
+        StatKind::If { arms, else_block } => else_block
+            .as_ref()
+            .or(arms.last().map(|a| &a.1))
+            .and_then(block_last_line),
+        StatKind::Label(_) | StatKind::Break | StatKind::Goto(_) => None,
+    };
+    l.unwrap_or(s.line).max(s.line)
+}
+
+/// Follows the rightmost child (iteratively: suffix chains can be long).
+fn expr_last_line(e: &Expr) -> u32 {
+    let mut e = e;
+    let mut line = e.line;
+    loop {
+        line = line.max(e.line);
+        e = match &e.kind {
+            ExprKind::Binary { rhs, .. } => rhs,
+            ExprKind::Unary { operand, .. } => operand,
+            ExprKind::Index { key, .. } => key,
+            ExprKind::Call { args, func } => args.last().unwrap_or(func),
+            ExprKind::Method { args, obj, .. } => args.last().unwrap_or(obj),
+            ExprKind::Paren(x) => x,
+            ExprKind::Function(b) => return line.max(b.end_line),
+            ExprKind::Table(fields) => match fields.last() {
+                Some(Field::Pos(v)) | Some(Field::Named(_, v)) | Some(Field::Keyed(_, v)) => v,
+                None => return line,
+            },
+            _ => return line,
+        };
     }
 }

@@ -51,11 +51,24 @@ impl<'a> Codegen<'a> {
     }
 
     /// The "too many X (limit is N) in F" error.
-    pub(crate) fn error_limit(&self, level: usize, limit: usize, what: &str, near: &str) -> CompileError {
+    pub(crate) fn error_limit(
+        &self,
+        level: usize,
+        limit: usize,
+        what: &str,
+        near: &str,
+    ) -> CompileError {
         let fs = self.level(level);
         let line = fs.f.line_defined;
-        let wher = if line == 0 { "main function".to_string() } else { format!("function at line {}", line) };
-        self.fs.err(format!("too many {} (limit is {}) in {} near {}", what, limit, wher, near))
+        let wher = if line == 0 {
+            "main function".to_string()
+        } else {
+            format!("function at line {}", line)
+        };
+        self.fs.err(format!(
+            "too many {} (limit is {}) in {} near {}",
+            what, limit, wher, near
+        ))
     }
 
     // ---- declaration identity ----
@@ -154,9 +167,15 @@ impl<'a> Codegen<'a> {
             let v = &fs.actvar[i];
             if &*v.name == name {
                 return Some(if v.kind == VarKindD::CompileTimeConst {
-                    EK::Const { level, vidx: i as u32 }
+                    EK::Const {
+                        level,
+                        vidx: i as u32,
+                    }
                 } else {
-                    EK::Local { reg: v.ridx, vidx: i as u32 }
+                    EK::Local {
+                        reg: v.ridx,
+                        vidx: i as u32,
+                    }
                 });
             }
         }
@@ -164,7 +183,12 @@ impl<'a> Codegen<'a> {
     }
 
     fn search_upvalue(&self, level: usize, name: &str) -> Option<u32> {
-        self.level(level).f.upvalues.iter().position(|u| &*u.name == name).map(|i| i as u32)
+        self.level(level)
+            .f
+            .upvalues
+            .iter()
+            .position(|u| &*u.name == name)
+            .map(|i| i as u32)
     }
 
     /// Marks the block declaring local `vidx` of function `level` as having a captured
@@ -205,7 +229,12 @@ impl<'a> Codegen<'a> {
             _ => (false, 0, VarKind::Regular),
         };
         let fs = self.level_mut(level);
-        fs.f.upvalues.push(UpvalDesc { name: name.into(), in_stack, index, kind });
+        fs.f.upvalues.push(UpvalDesc {
+            name: name.into(),
+            in_stack,
+            index,
+            kind,
+        });
         Ok(fs.f.upvalues.len() as u32 - 1)
     }
 
@@ -299,9 +328,11 @@ impl<'a> Codegen<'a> {
         let has_previous = self.fs.blocks.len() > 1;
         let stklevel = self.fs.reg_level(bl_nactvar);
         // Register levels of pending gotos, computed while their variables are known.
-        let goto_levels: Vec<u32> =
-            self.gotos[first_goto..].iter().map(|g| self.fs.reg_level(g.nactvar)).collect();
-        self.remove_vars(bl_nactvar);
+        let goto_levels: Vec<u32> = self.gotos[first_goto..]
+            .iter()
+            .map(|g| self.fs.reg_level(g.nactvar))
+            .collect();
+        // As luac 5.4.4: the break label and the CLOSE come before the locals' scope ends.
         let mut hasclose = false;
         if bl_loop {
             let line = self.fs.line;
@@ -311,6 +342,7 @@ impl<'a> Codegen<'a> {
             self.fs.code_abc(OpCode::Close, stklevel, 0, 0);
         }
         self.fs.free_reg = stklevel;
+        self.remove_vars(bl_nactvar);
         self.labels.truncate(first_label);
         self.fs.blocks.pop();
         if has_previous {
@@ -324,9 +356,16 @@ impl<'a> Codegen<'a> {
             let msg = if &*g.name == "break" {
                 format!("break outside loop at line {}", g.line)
             } else {
-                format!("no visible label '{}' for <goto> at line {}", g.name, g.line)
+                format!(
+                    "no visible label '{}' for <goto> at line {}",
+                    g.name, g.line
+                )
             };
-            return Err(CompileError::new(self.chunk_name, self.fs.end_err_line, msg));
+            return Err(CompileError::new(
+                self.chunk_name,
+                self.fs.end_err_line,
+                msg,
+            ));
         }
         Ok(())
     }
@@ -344,19 +383,33 @@ impl<'a> Codegen<'a> {
     }
 
     pub(crate) fn find_label(&self, name: &str) -> Option<&LabelDesc> {
-        self.labels[self.fs.first_label..].iter().find(|l| &*l.name == name)
+        self.labels[self.fs.first_label..]
+            .iter()
+            .find(|l| &*l.name == name)
     }
 
     /// Creates a label here and resolves the pending gotos to it; true when a `CLOSE` was
     /// emitted for them. `err_line` is the line luac reports for scope errors.
-    pub(crate) fn create_label(&mut self, name: &str, line: u32, last: bool, err_line: u32) -> R<bool> {
+    pub(crate) fn create_label(
+        &mut self,
+        name: &str,
+        line: u32,
+        last: bool,
+        err_line: u32,
+    ) -> R<bool> {
         let pc = self.fs.get_label();
         let nactvar = if last {
             self.fs.blocks.last().map_or(self.fs.nactvar, |b| b.nactvar)
         } else {
             self.fs.nactvar
         };
-        let label = LabelDesc { name: name.into(), pc, line, nactvar, close: false };
+        let label = LabelDesc {
+            name: name.into(),
+            pc,
+            line,
+            nactvar,
+            close: false,
+        };
         self.labels.push(label.clone());
         if self.solve_gotos(&label, err_line)? {
             let lvl = self.fs.nvarstack();
@@ -367,18 +420,29 @@ impl<'a> Codegen<'a> {
     }
 
     fn solve_gotos(&mut self, lb: &LabelDesc, err_line: u32) -> R<bool> {
-        let mut i = self.fs.blocks.last().map_or(self.gotos.len(), |b| b.first_goto);
+        let mut i = self
+            .fs
+            .blocks
+            .last()
+            .map_or(self.gotos.len(), |b| b.first_goto);
         let mut needsclose = false;
         while i < self.gotos.len() {
             if self.gotos[i].name == lb.name {
                 let gt = self.gotos.remove(i);
                 needsclose |= gt.close;
                 if gt.nactvar < lb.nactvar {
-                    let var = self.fs.actvar.get(gt.nactvar as usize).map_or("?".into(), |v| v.name.clone());
+                    let var = self
+                        .fs
+                        .actvar
+                        .get(gt.nactvar as usize)
+                        .map_or("?".into(), |v| v.name.clone());
                     return Err(CompileError::new(
                         self.chunk_name,
                         err_line,
-                        format!("<goto {}> at line {} jumps into the scope of local '{}'", gt.name, gt.line, var),
+                        format!(
+                            "<goto {}> at line {} jumps into the scope of local '{}'",
+                            gt.name, gt.line, var
+                        ),
                     ));
                 }
                 self.fs.patch_list(gt.pc as i32, lb.pc)?;

@@ -3,7 +3,9 @@
 //! Invariant: after each statement every temporary register is free again
 //! (`free_reg == nvarstack`).
 
-use crate::ast::{Attrib, Block, Expr, ExprKind, FuncBody, FuncName, LocalName, Return, Stat, StatKind};
+use crate::ast::{
+    Attrib, Block, Expr, ExprKind, FuncBody, FuncName, LocalName, Return, Stat, StatKind,
+};
 use crate::opcode::{Instr, OpCode, MAX_BX};
 use crate::proto::Constant;
 
@@ -47,7 +49,9 @@ impl<'a> Codegen<'a> {
                     end_line.unwrap_or(stats[j - 1].line)
                 };
                 for k in (i..j).rev() {
-                    let StatKind::Label(name) = &stats[k].kind else { unreachable!() };
+                    let StatKind::Label(name) = &stats[k].kind else {
+                        unreachable!()
+                    };
                     self.label_stat(name, stats[k].line, last, err_line)?;
                 }
                 i = j;
@@ -99,13 +103,29 @@ impl<'a> Codegen<'a> {
             }
             StatKind::Goto(name) => self.goto_stat(name, s.line)?,
             StatKind::Do(b) => self.block(b, true)?,
-            StatKind::While { cond, body } => self.while_stat(cond, body)?,
+            StatKind::While { cond, body } => {
+                self.while_stat(cond, body, super::stat_last_line(s))?
+            }
             StatKind::Repeat { body, cond } => self.repeat_stat(body, cond)?,
             StatKind::If { arms, else_block } => self.if_stat(arms, else_block.as_ref())?,
-            StatKind::NumFor { var, start, limit, step, body } => {
-                self.num_for(var, start, limit, step.as_ref(), body, s.line)?
+            StatKind::NumFor {
+                var,
+                start,
+                limit,
+                step,
+                body,
+            } => self.num_for(
+                var,
+                start,
+                limit,
+                step.as_ref(),
+                body,
+                s.line,
+                super::stat_last_line(s),
+            )?,
+            StatKind::GenFor { names, exprs, body } => {
+                self.gen_for(names, exprs, body, s.line, super::stat_last_line(s))?
             }
-            StatKind::GenFor { names, exprs, body } => self.gen_for(names, exprs, body, s.line)?,
             StatKind::Function { name, body } => self.func_stat(name, body, s.line, next_line)?,
             StatKind::LocalFunction { name, body } => {
                 let fvar = self.fs.nactvar as usize;
@@ -144,7 +164,13 @@ impl<'a> Codegen<'a> {
     /// is followed by the token at `line`.
     fn note_last_function(&mut self, exprs: &[Expr], next_line: Option<u32>) {
         self.fn_after = match (exprs.last(), next_line) {
-            (Some(Expr { kind: ExprKind::Function(b), .. }), Some(l)) => Some((&**b as *const FuncBody as usize, l)),
+            (
+                Some(Expr {
+                    kind: ExprKind::Function(b),
+                    ..
+                }),
+                Some(l),
+            ) => Some((&**b as *const FuncBody as usize, l)),
             _ => None,
         };
     }
@@ -178,7 +204,10 @@ impl<'a> Codegen<'a> {
             if !is_var {
                 return Err(self.fs.err("syntax error"));
             }
-            let indexed = matches!(v.k, EK::Indexed { .. } | EK::IndexUp { .. } | EK::IndexI { .. } | EK::IndexStr { .. });
+            let indexed = matches!(
+                v.k,
+                EK::Indexed { .. } | EK::IndexUp { .. } | EK::IndexI { .. } | EK::IndexStr { .. }
+            );
             if i > 0 && !indexed {
                 self.check_conflict(&mut lhs, &v)?;
             }
@@ -216,7 +245,10 @@ impl<'a> Codegen<'a> {
             match (&mut lh.k, &v.k) {
                 (EK::IndexUp { t, idx }, EK::Upval(u)) if *t == *u => {
                     conflict = true;
-                    lh.k = EK::IndexStr { t: extra, idx: *idx };
+                    lh.k = EK::IndexStr {
+                        t: extra,
+                        idx: *idx,
+                    };
                 }
                 (EK::Indexed { t, idx }, EK::Local { reg, .. }) => {
                     if *t == *reg {
@@ -228,7 +260,9 @@ impl<'a> Codegen<'a> {
                         *idx = extra;
                     }
                 }
-                (EK::IndexI { t, .. } | EK::IndexStr { t, .. }, EK::Local { reg, .. }) if *t == *reg => {
+                (EK::IndexI { t, .. } | EK::IndexStr { t, .. }, EK::Local { reg, .. })
+                    if *t == *reg =>
+                {
                     conflict = true;
                     *t = extra;
                 }
@@ -269,12 +303,22 @@ impl<'a> Codegen<'a> {
         Ok(())
     }
 
-    fn local_stat(&mut self, names: &[LocalName], exprs: &[Expr], line: u32, next_line: Option<u32>) -> R<()> {
+    fn local_stat(
+        &mut self,
+        names: &[LocalName],
+        exprs: &[Expr],
+        line: u32,
+        next_line: Option<u32>,
+    ) -> R<()> {
         let mut toclose: Option<u32> = None;
         let mut vidx = 0;
         for (i, n) in names.iter().enumerate() {
             let near = if i + 1 < names.len() {
-                if n.attrib != Attrib::None { "'<'" } else { "','" }
+                if n.attrib != Attrib::None {
+                    "'<'"
+                } else {
+                    "','"
+                }
             } else if n.attrib != Attrib::None {
                 "'<'"
             } else if !exprs.is_empty() {
@@ -282,8 +326,15 @@ impl<'a> Codegen<'a> {
             } else {
                 "<eof>"
             };
-            let near = if near == "<eof>" { next_token_guess(next_line, line) } else { near.to_string() };
+            let near = if near == "<eof>" {
+                // The error is reported at the token after the statement.
+                self.fs.line = next_line.unwrap_or(line);
+                next_token_guess(next_line, line)
+            } else {
+                near.to_string()
+            };
             vidx = self.new_localvar(&n.name, &near)?;
+            self.fs.line = line;
             let kind = match n.attrib {
                 Attrib::None => VarKindD::Regular,
                 Attrib::Const => VarKindD::Const,
@@ -307,7 +358,11 @@ impl<'a> Codegen<'a> {
         self.fn_after = None;
         let nexps = exprs.len() as i32;
         let var_kind = self.fs.actvar[vidx as usize].kind;
-        let ctc = if nvars == nexps && var_kind == VarKindD::Const { self.exp_to_const(&e) } else { None };
+        let ctc = if nvars == nexps && var_kind == VarKindD::Const {
+            self.exp_to_const(&e)
+        } else {
+            None
+        };
         if let Some(c) = ctc {
             let v = &mut self.fs.actvar[vidx as usize];
             v.kind = VarKindD::CompileTimeConst;
@@ -343,10 +398,21 @@ impl<'a> Codegen<'a> {
         }
     }
 
-    fn func_stat(&mut self, name: &FuncName, body: &FuncBody, line: u32, next_line: Option<u32>) -> R<()> {
+    fn func_stat(
+        &mut self,
+        name: &FuncName,
+        body: &FuncBody,
+        line: u32,
+        next_line: Option<u32>,
+    ) -> R<()> {
         let first = name.path.first().map(|n| &**n).unwrap_or("_");
         let mut v = self.single_var(first)?;
-        let fields = name.path.iter().skip(1).map(|n| &**n).chain(name.method.as_deref());
+        let fields = name
+            .path
+            .iter()
+            .skip(1)
+            .map(|n| &**n)
+            .chain(name.method.as_deref());
         for field in fields {
             self.exp_to_any_reg_up(&mut v)?;
             let mut key = ExpDesc::new(EK::KStr(field.as_bytes().into()));
@@ -375,7 +441,8 @@ impl<'a> Codegen<'a> {
                 if let EK::Call(pc) = e.k {
                     if r.exprs.len() == 1 && !tbc {
                         let i = self.fs.f.code[pc];
-                        self.fs.f.code[pc] = Instr::abc(OpCode::TailCall, i.a(), i.b(), i.c(), i.k());
+                        self.fs.f.code[pc] =
+                            Instr::abc(OpCode::TailCall, i.a(), i.b(), i.c(), i.k());
                     }
                 }
                 nret = -1;
@@ -403,11 +470,12 @@ impl<'a> Codegen<'a> {
         Ok(v.f)
     }
 
-    fn while_stat(&mut self, cond: &Expr, body: &Block) -> R<()> {
+    fn while_stat(&mut self, cond: &Expr, body: &Block, end_line: u32) -> R<()> {
         let while_init = self.fs.get_label();
         let condexit = self.cond(cond)?;
         self.enter_block(true);
         self.block(body, true)?;
+        self.fs.line = end_line;
         let j = self.fs.jump();
         self.fs.patch_list(j, while_init)?;
         self.leave_block()?;
@@ -455,7 +523,12 @@ impl<'a> Codegen<'a> {
         let mut v = self.expr(c)?;
         let jf;
         let mut skip_first = false;
-        if let Some(Stat { kind: StatKind::Break, line, .. }) = b.stats.first() {
+        if let Some(Stat {
+            kind: StatKind::Break,
+            line,
+            ..
+        }) = b.stats.first()
+        {
             // `if x then break`: the condition jumps straight out of the loop.
             self.go_if_false(&mut v)?;
             self.enter_block(false);
@@ -474,8 +547,6 @@ impl<'a> Codegen<'a> {
             jf = v.f;
         }
         if skip_first {
-            let rest = Block { stats: Vec::new(), ret: None, depth: 0 };
-            let _ = rest;
             self.stat_list_from(b, 1)?;
         } else {
             self.stat_list(b, false, None)?;
@@ -495,7 +566,10 @@ impl<'a> Codegen<'a> {
         // `break` is dead code after it, so a simple walk is enough.
         let stats = &b.stats[from..];
         for (i, s) in stats.iter().enumerate() {
-            let next_line = stats.get(i + 1).map(|n| n.line).or(b.ret.as_ref().map(|r| r.line));
+            let next_line = stats
+                .get(i + 1)
+                .map(|n| n.line)
+                .or(b.ret.as_ref().map(|r| r.line));
             if let StatKind::Label(name) = &s.kind {
                 let last = i + 1 == stats.len() && b.ret.is_none();
                 self.label_stat(name, s.line, last, next_line.unwrap_or(s.line))?;
@@ -515,7 +589,17 @@ impl<'a> Codegen<'a> {
         self.exp_to_next_reg(&mut v)
     }
 
-    fn num_for(&mut self, var: &str, start: &Expr, limit: &Expr, step: Option<&Expr>, body: &Block, line: u32) -> R<()> {
+    #[allow(clippy::too_many_arguments)]
+    fn num_for(
+        &mut self,
+        var: &str,
+        start: &Expr,
+        limit: &Expr,
+        step: Option<&Expr>,
+        body: &Block,
+        line: u32,
+        end_line: u32,
+    ) -> R<()> {
         self.enter_block(true);
         self.enter_path();
         let base = self.fs.free_reg;
@@ -536,10 +620,18 @@ impl<'a> Codegen<'a> {
         self.adjust_localvars(3);
         self.for_body(base, line, 1, false, body)?;
         self.leave_path();
+        self.fs.line = end_line;
         self.leave_block()
     }
 
-    fn gen_for(&mut self, names: &[crate::ast::Name], exprs: &[Expr], body: &Block, line: u32) -> R<()> {
+    fn gen_for(
+        &mut self,
+        names: &[crate::ast::Name],
+        exprs: &[Expr],
+        body: &Block,
+        line: u32,
+        end_line: u32,
+    ) -> R<()> {
         self.enter_block(true);
         self.enter_path();
         let base = self.fs.free_reg;
@@ -557,12 +649,16 @@ impl<'a> Codegen<'a> {
         self.fs.check_stack(3)?;
         self.for_body(base, line, names.len() as u32, true, body)?;
         self.leave_path();
+        self.fs.line = end_line;
         self.leave_block()
     }
 
     fn for_body(&mut self, base: u32, line: u32, nvars: u32, generic: bool, body: &Block) -> R<()> {
-        let (prep_op, loop_op) =
-            if generic { (OpCode::TForPrep, OpCode::TForLoop) } else { (OpCode::ForPrep, OpCode::ForLoop) };
+        let (prep_op, loop_op) = if generic {
+            (OpCode::TForPrep, OpCode::TForLoop)
+        } else {
+            (OpCode::ForPrep, OpCode::ForLoop)
+        };
         self.fs.line = line;
         let prep = self.fs.code_abx(prep_op, base, 0);
         self.enter_block(false);
