@@ -1,0 +1,178 @@
+//! The native function convention and the helpers natives use to read their arguments,
+//! push results, and raise Lua-style argument errors.
+//!
+//! A native is `fn(&mut Vm, Args) -> Result<usize, LuaError>`: its arguments are slots
+//! `args.base .. args.base + args.len` of the running thread's stack; it pushes its results
+//! (with [`Vm::push`]) and returns how many it pushed (the last `n` values pushed).
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use crate::error::LuaError;
+use crate::gc::Gc;
+use crate::state::Vm;
+use crate::string::LuaStr;
+use crate::table::Table;
+use crate::value::Value;
+
+/// A native function.
+pub type NativeFn = fn(&mut Vm, Args) -> Result<usize, LuaError>;
+
+/// Where a native's arguments are on the running thread's stack.
+#[derive(Clone, Copy, Debug)]
+pub struct Args {
+    /// Stack slot of the first argument.
+    pub base: usize,
+    /// Number of arguments.
+    pub len: usize,
+}
+
+impl Args {
+    /// Number of arguments.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// True when called without arguments.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// A value kept alive across collections until this handle is dropped.
+pub struct RootedValue {
+    pub(crate) cell: Rc<Cell<Value>>,
+}
+
+impl RootedValue {
+    /// The rooted value.
+    pub fn get(&self) -> Value {
+        self.cell.get()
+    }
+    /// Replaces the rooted value.
+    pub fn set(&self, v: Value) {
+        self.cell.set(v)
+    }
+}
+
+impl Vm {
+    /// Argument `i` (0-based) of a native call; `nil` beyond the last one.
+    #[inline]
+    pub fn arg(&self, args: Args, i: usize) -> Value {
+        if i < args.len {
+            self.cur.get().stack[args.base + i]
+        } else {
+            Value::Nil
+        }
+    }
+
+    /// Pushes a result of a native (or a value for a stack-based call).
+    #[inline]
+    pub fn push(&mut self, v: Value) -> Result<(), LuaError> {
+        if self.cur.get_mut().push(v).is_err() {
+            return Err(self.rt_error("stack overflow"));
+        }
+        Ok(())
+    }
+
+    /// Raises `bad argument #<i+1> to '<fname>' (<msg>)`, naming the function as Lua does
+    /// (from the call site, or its global name).
+    pub fn arg_error(&mut self, i: usize, msg: &str) -> LuaError {
+        let (mut n, name) = self.native_name_for_error();
+        let mut idx = i + 1;
+        if n == "method" {
+            if idx == 1 {
+                return self.rt_error(&format!("calling '{}' on bad self ({})", name, msg));
+            }
+            idx -= 1;
+        }
+        n = "";
+        let _ = n;
+        self.rt_error(&format!("bad argument #{} to '{}' ({})", idx, name, msg))
+    }
+
+    /// Raises `bad argument #<i+1> to 'f' (<expected> expected, got <type>)`.
+    pub fn type_error_arg(&mut self, args: Args, i: usize, expected: &str) -> LuaError {
+        let got = if i >= args.len {
+            "no value".to_string()
+        } else {
+            self.obj_type_name(self.arg(args, i))
+        };
+        self.arg_error(i, &format!("{} expected, got {}", expected, got))
+    }
+
+    /// Argument `i` as a table, or the standard error.
+    pub fn check_table(&mut self, args: Args, i: usize) -> Result<Gc<Table>, LuaError> {
+        match self.arg(args, i) {
+            Value::Table(t) => Ok(t),
+            _ => Err(self.type_error_arg(args, i, "table")),
+        }
+    }
+
+    /// Argument `i` present (any value, even nil), or "value expected".
+    pub fn check_any(&mut self, args: Args, i: usize) -> Result<Value, LuaError> {
+        if i >= args.len {
+            return Err(self.arg_error(i, "value expected"));
+        }
+        Ok(self.arg(args, i))
+    }
+
+    /// Argument `i` as an integer (floats with an integral value and numeric strings
+    /// accepted), or Lua's error.
+    pub fn check_int(&mut self, args: Args, i: usize) -> Result<i64, LuaError> {
+        let v = self.arg(args, i);
+        match v {
+            Value::Int(n) => Ok(n),
+            _ => match self.to_number(v) {
+                Some(Value::Int(n)) => Ok(n),
+                Some(Value::Float(f)) => match crate::arith::float_to_int_exact(f) {
+                    Some(n) => Ok(n),
+                    None => Err(self.arg_error(i, "number has no integer representation")),
+                },
+                _ => Err(self.type_error_arg(args, i, "number")),
+            },
+        }
+    }
+
+    /// Optional integer argument.
+    pub fn opt_int(&mut self, args: Args, i: usize, default: i64) -> Result<i64, LuaError> {
+        if self.arg(args, i).is_nil() {
+            Ok(default)
+        } else {
+            self.check_int(args, i)
+        }
+    }
+
+    /// Argument `i` as a float (numeric strings accepted).
+    pub fn check_number(&mut self, args: Args, i: usize) -> Result<f64, LuaError> {
+        let v = self.arg(args, i);
+        match self.to_number(v) {
+            Some(Value::Int(n)) => Ok(n as f64),
+            Some(Value::Float(f)) => Ok(f),
+            _ => Err(self.type_error_arg(args, i, "number")),
+        }
+    }
+
+    /// Argument `i` as a string (numbers converted, as `luaL_checklstring`).
+    pub fn check_str(&mut self, args: Args, i: usize) -> Result<Gc<LuaStr>, LuaError> {
+        let v = self.arg(args, i);
+        match v {
+            Value::Str(s) => Ok(s),
+            Value::Int(_) | Value::Float(_) => {
+                let b = self.tostring_basic(v);
+                Ok(self.heap.new_str(&b))
+            }
+            _ => Err(self.type_error_arg(args, i, "string")),
+        }
+    }
+
+    /// Optional string argument.
+    pub fn opt_str(&mut self, args: Args, i: usize) -> Result<Option<Gc<LuaStr>>, LuaError> {
+        if self.arg(args, i).is_nil() {
+            Ok(None)
+        } else {
+            self.check_str(args, i).map(Some)
+        }
+    }
+}

@@ -1,0 +1,538 @@
+//! Calls and returns: frame setup (fixed and vararg parameters), natives, `__call`,
+//! `pcall`/`xpcall` as protected marker frames, Rust-level calls into Lua (bounded by
+//! [`MAX_C_CALLS`]), result adjustment, error recovery and the closing of upvalues and
+//! to-be-closed variables.
+//!
+//! Invariant: inside one `execute` activation, every frame above its entry is a Lua frame or
+//! a protected marker; natives run to completion inside `precall`.
+
+use crate::api::{Args, NativeFn};
+use crate::baselib;
+use crate::error::LuaError;
+use crate::function::LuaClosure;
+use crate::gc::Gc;
+use crate::meta::{Meta, Tm};
+use crate::state::{Vm, MAX_C_CALLS};
+use crate::thread::{flags, CallInfo, FrameKind, ERROR_STACK_EXTRA, MAX_STACK};
+use crate::value::Value;
+
+/// Free slots guaranteed to a native when it starts (`LUA_MINSTACK`).
+const MIN_STACK: usize = 20;
+
+/// What `precall` did.
+pub(crate) enum Called {
+    /// A Lua frame was pushed; the interpreter must run it.
+    Pushed,
+    /// The call completed (a native); results are in place.
+    Done,
+}
+
+impl Vm {
+    /// Pushes a frame for Lua closure `cl` whose value is at `func` with `nargs` arguments.
+    #[inline]
+    pub(crate) fn push_lua_frame(
+        &mut self,
+        cl: Gc<LuaClosure>,
+        func: usize,
+        nargs: usize,
+        nresults: i32,
+        fl: u8,
+    ) -> Result<(), LuaError> {
+        let p = cl.get().proto();
+        let pr = p.get();
+        let nfixed = pr.num_params as usize;
+        let max_stack = pr.max_stack as usize;
+        let (base, nvar) = if pr.is_vararg && nargs > nfixed {
+            (func + 1 + nargs, nargs - nfixed)
+        } else {
+            (func + 1, 0)
+        };
+        let limit = self.stack_limit;
+        let th = self.cur.get_mut();
+        if th.ensure(base + max_stack + 1, limit).is_err() {
+            return Err(self.stack_overflow());
+        }
+        let th = self.cur.get_mut();
+        if nvar > 0 {
+            for i in 0..nfixed {
+                th.stack[base + i] = th.stack[func + 1 + i];
+                th.stack[func + 1 + i] = Value::Nil;
+            }
+        } else {
+            for i in nargs..nfixed {
+                th.stack[func + 1 + i] = Value::Nil;
+            }
+        }
+        th.frames.push(CallInfo {
+            func,
+            base,
+            top: base + max_stack,
+            pc: 0,
+            nresults,
+            kind: FrameKind::Lua,
+            flags: fl,
+            nvarargs: nvar as u32,
+            extra: 0,
+            closure: Some(cl),
+            proto: Some(p),
+            saved_ccalls: 0,
+        });
+        Ok(())
+    }
+
+    /// The "stack overflow" error, raised with extra room so handlers can run.
+    #[cold]
+    pub(crate) fn stack_overflow(&mut self) -> LuaError {
+        self.rt_error("stack overflow")
+    }
+
+    /// Calls the value at `func` with `nargs` arguments above it, wanting `nresults`
+    /// (-1: all). Natives run now; Lua functions get a frame. `in_loop`: the caller is the
+    /// interpreter, which handles `pcall`/`xpcall` frames itself.
+    pub(crate) fn precall(
+        &mut self,
+        func: usize,
+        mut nargs: usize,
+        nresults: i32,
+        in_loop: bool,
+    ) -> Result<Called, LuaError> {
+        for _ in 0..crate::meta::MAX_CALL_CHAIN {
+            let f = self.cur.get().stack[func];
+            match f {
+                Value::LuaFn(cl) => {
+                    self.push_lua_frame(cl, func, nargs, nresults, 0)?;
+                    return Ok(Called::Pushed);
+                }
+                Value::LightFn(nf) => {
+                    if in_loop {
+                        if nf as usize == baselib::pcall as NativeFn as usize {
+                            return self.enter_pcall(func, nargs, nresults, false);
+                        }
+                        if nf as usize == baselib::xpcall as NativeFn as usize {
+                            return self.enter_pcall(func, nargs, nresults, true);
+                        }
+                    }
+                    self.call_native(nf, func, nargs, nresults)?;
+                    return Ok(Called::Done);
+                }
+                Value::NativeFn(c) => {
+                    let nf = c.get().f;
+                    self.call_native(nf, func, nargs, nresults)?;
+                    return Ok(Called::Done);
+                }
+                _ => {
+                    let tm = self.get_tm(f, Tm::Call);
+                    if tm.is_nil() {
+                        return Err(self.call_error(f));
+                    }
+                    // Insert the handler below the arguments: handler(f, args...).
+                    let limit = self.stack_limit;
+                    let th = self.cur.get_mut();
+                    if th.ensure(func + nargs + 2 + MIN_STACK, limit).is_err() {
+                        return Err(self.stack_overflow());
+                    }
+                    let th = self.cur.get_mut();
+                    for i in (func..func + 1 + nargs).rev() {
+                        th.stack[i + 1] = th.stack[i];
+                    }
+                    th.stack[func] = tm;
+                    nargs += 1;
+                    th.top = func + 1 + nargs;
+                }
+            }
+        }
+        Err(self.rt_error("'__call' chain too long; possible loop"))
+    }
+
+    /// Runs a native at `func` and moves its results into place.
+    pub(crate) fn call_native(
+        &mut self,
+        f: NativeFn,
+        func: usize,
+        nargs: usize,
+        nresults: i32,
+    ) -> Result<(), LuaError> {
+        let limit = self.stack_limit + ERROR_STACK_EXTRA;
+        let th = self.cur.get_mut();
+        let top = func + 1 + nargs;
+        if th.ensure(top + MIN_STACK, limit).is_err() {
+            return Err(self.stack_overflow());
+        }
+        let th = self.cur.get_mut();
+        th.top = top;
+        th.frames.push(CallInfo::native(func, top, nresults));
+        let n = f(
+            self,
+            Args {
+                base: func + 1,
+                len: nargs,
+            },
+        )?;
+        let th = self.cur.get_mut();
+        th.frames.pop();
+        let avail = th.top.saturating_sub(func + 1);
+        let n = n.min(avail);
+        let src = th.top - n;
+        self.move_results(src, func, n, nresults);
+        Ok(())
+    }
+
+    /// Copies `n` results from `src` to `dst`, adjusted to `wanted` (-1: all), and sets the
+    /// top after them.
+    #[inline]
+    pub(crate) fn move_results(&mut self, src: usize, dst: usize, n: usize, wanted: i32) {
+        let th = self.cur.get_mut();
+        if wanted < 0 {
+            if src != dst {
+                th.stack.copy_within(src..src + n, dst);
+            }
+            th.top = dst + n;
+        } else {
+            let w = wanted as usize;
+            if th
+                .ensure(dst + w + 1, MAX_STACK + 2 * ERROR_STACK_EXTRA)
+                .is_err()
+            {
+                th.top = dst;
+                return;
+            }
+            let k = n.min(w);
+            if src != dst {
+                th.stack.copy_within(src..src + k, dst);
+            }
+            for i in k..w {
+                th.stack[dst + i] = Value::Nil;
+            }
+            th.top = dst + w;
+        }
+    }
+
+    /// `pcall`/`xpcall` called from the interpreter: push a protected marker, then call.
+    fn enter_pcall(
+        &mut self,
+        func: usize,
+        nargs: usize,
+        nresults: i32,
+        with_handler: bool,
+    ) -> Result<Called, LuaError> {
+        let needed = if with_handler { 2 } else { 1 };
+        if nargs < needed {
+            let name = if with_handler { "xpcall" } else { "pcall" };
+            let msg = format!("bad argument #{} to '{}' (value expected)", needed, name);
+            return Err(self.rt_error(&msg));
+        }
+        let th = self.cur.get_mut();
+        let callee_nargs = if with_handler {
+            // [xpcall, f, h, args...] -> [h, f, args...]
+            let h = th.stack[func + 2];
+            let f = th.stack[func + 1];
+            th.stack[func] = h;
+            th.stack[func + 1] = f;
+            th.stack.copy_within(func + 3..func + 1 + nargs, func + 2);
+            nargs - 2
+        } else {
+            nargs - 1
+        };
+        th.top = func + 2 + callee_nargs;
+        let c_calls = self.c_calls;
+        let th = self.cur.get_mut();
+        th.frames.push(CallInfo {
+            func,
+            base: func + 1,
+            top: func + 2 + callee_nargs,
+            pc: 0,
+            nresults,
+            kind: if with_handler {
+                FrameKind::Xpcall
+            } else {
+                FrameKind::Pcall
+            },
+            flags: 0,
+            nvarargs: 0,
+            extra: 0,
+            closure: None,
+            proto: None,
+            saved_ccalls: c_calls,
+        });
+        match self.precall(func + 1, callee_nargs, -1, true)? {
+            Called::Pushed => Ok(Called::Pushed),
+            Called::Done => {
+                self.finish_markers()?;
+                Ok(Called::Done)
+            }
+        }
+    }
+
+    /// Completes protected markers on top of the frame stack whose callee returned: their
+    /// results become `true, results...`.
+    pub(crate) fn finish_markers(&mut self) -> Result<(), LuaError> {
+        loop {
+            let th = self.cur.get_mut();
+            let Some(m) = th.frames.last().copied() else {
+                return Ok(());
+            };
+            if !matches!(m.kind, FrameKind::Pcall | FrameKind::Xpcall) {
+                return Ok(());
+            }
+            th.frames.pop();
+            th.stack[m.func] = Value::Bool(true);
+            let n = th.top - m.func;
+            self.move_results(m.func, m.func, n, m.nresults);
+        }
+    }
+
+    /// After a Lua frame `ci` returned `n` values at `src`: moves them, finishes the caller's
+    /// interrupted instruction for metamethod frames, and completes protected markers.
+    /// Returns true when `execute` must return (the frame was entered from Rust).
+    #[inline]
+    pub(crate) fn post_return(
+        &mut self,
+        ci: CallInfo,
+        src: usize,
+        n: usize,
+    ) -> Result<bool, LuaError> {
+        self.move_results(src, ci.func, n, ci.nresults);
+        if ci.flags & (flags::FRESH | flags::META) == 0 {
+            if let Some(top) = self.cur.get().frames.last() {
+                if top.kind == FrameKind::Lua {
+                    return Ok(false);
+                }
+            }
+            self.finish_markers()?;
+            return Ok(false);
+        }
+        if ci.flags & flags::FRESH != 0 {
+            return Ok(true);
+        }
+        self.c_calls -= 1;
+        self.finish_op(ci)?;
+        self.finish_markers()?;
+        Ok(false)
+    }
+
+    /// Calls a metamethod with `args`. From the interpreter, a Lua metamethod gets a META
+    /// frame above the running frame's registers (no Rust recursion); otherwise it is called
+    /// now and its first result returned.
+    pub(crate) fn call_meta(
+        &mut self,
+        f: Value,
+        args: &[Value],
+        in_loop: bool,
+    ) -> Result<Meta, LuaError> {
+        if let (true, Value::LuaFn(cl)) = (in_loop, f) {
+            if self.c_calls >= MAX_C_CALLS {
+                return Err(self.rt_error("C stack overflow"));
+            }
+            let th = self.cur.get_mut();
+            let func = th.frames.last().map_or(th.top, |c| c.top);
+            let limit = self.stack_limit;
+            let th = self.cur.get_mut();
+            if th.ensure(func + args.len() + 1, limit).is_err() {
+                return Err(self.stack_overflow());
+            }
+            let th = self.cur.get_mut();
+            th.stack[func] = f;
+            th.stack[func + 1..func + 1 + args.len()].copy_from_slice(args);
+            th.top = func + 1 + args.len();
+            self.push_lua_frame(cl, func, args.len(), 1, flags::META)?;
+            self.c_calls += 1;
+            return Ok(Meta::Pushed);
+        }
+        let r = self.call_value(f, args)?;
+        Ok(Meta::Done(r.first().copied().unwrap_or(Value::Nil)))
+    }
+
+    /// Calls `f` at stack slot `func` with `nargs` arguments from Rust, running Lua code in a
+    /// nested interpreter activation. Results are left at `func..top`. Unprotected: on error
+    /// the frames are left for the catcher.
+    pub fn call_at(&mut self, func: usize, nargs: usize, nresults: i32) -> Result<(), LuaError> {
+        if self.c_calls >= MAX_C_CALLS {
+            return Err(self.rt_error("C stack overflow"));
+        }
+        self.c_calls += 1;
+        let r = match self.precall(func, nargs, nresults, false) {
+            Ok(Called::Done) => Ok(()),
+            Ok(Called::Pushed) => {
+                if let Some(ci) = self.cur.get_mut().frames.last_mut() {
+                    ci.flags |= flags::FRESH;
+                }
+                self.execute()
+            }
+            Err(e) => Err(e),
+        };
+        self.c_calls -= 1;
+        r
+    }
+
+    /// Calls `f(args...)` from Rust and returns all its results. Unprotected (errors leave
+    /// frames for the enclosing catcher); hosts use [`Vm::call`].
+    pub fn call_value(&mut self, f: Value, args: &[Value]) -> Result<Vec<Value>, LuaError> {
+        let limit = self.stack_limit + ERROR_STACK_EXTRA;
+        let th = self.cur.get_mut();
+        let func = th.top;
+        if th.ensure(func + args.len() + 1 + MIN_STACK, limit).is_err() {
+            return Err(self.stack_overflow());
+        }
+        let th = self.cur.get_mut();
+        th.stack[func] = f;
+        th.stack[func + 1..func + 1 + args.len()].copy_from_slice(args);
+        th.top = func + 1 + args.len();
+        self.call_at(func, args.len(), -1)?;
+        let th = self.cur.get_mut();
+        let out = th.stack[func..th.top].to_vec();
+        th.top = func;
+        Ok(out)
+    }
+
+    /// Protected call from Rust: on error, the message handler (if any) runs at the error
+    /// point, then frames above the call are discarded and pending to-be-closed variables
+    /// are closed with the error.
+    pub fn pcall_value(
+        &mut self,
+        f: Value,
+        args: &[Value],
+        handler: Option<Value>,
+    ) -> Result<Vec<Value>, LuaError> {
+        let th = self.cur.get();
+        let saved_frames = th.frames.len();
+        let saved_top = th.top;
+        let saved_c = self.c_calls;
+        match self.call_value(f, args) {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                let mut err = e.value;
+                if let Some(h) = handler {
+                    err = self.call_handler(h, err);
+                }
+                self.cur.get_mut().frames.truncate(saved_frames);
+                self.c_calls = saved_c;
+                let err = self.close_all(saved_top, Some(err));
+                self.cur.get_mut().top = saved_top;
+                self.stack_limit = MAX_STACK;
+                self.last_error = err.unwrap_or(Value::Nil);
+                Err(LuaError::new(self.last_error))
+            }
+        }
+    }
+
+    /// Calls `f(args...)` from Rust, protected: the embedding entry point.
+    pub fn call(&mut self, f: Value, args: &[Value]) -> Result<Vec<Value>, LuaError> {
+        self.pcall_value(f, args, None)
+    }
+
+    /// Runs an `xpcall` message handler on `err` (with extra stack for overflows); an error
+    /// inside the handler gives Lua's "error in error handling".
+    pub(crate) fn call_handler(&mut self, h: Value, err: Value) -> Value {
+        let saved_limit = self.stack_limit;
+        self.stack_limit = MAX_STACK + ERROR_STACK_EXTRA;
+        let th = self.cur.get();
+        let saved_frames = th.frames.len();
+        let saved_top = th.top;
+        let saved_c = self.c_calls;
+        // The handler runs above everything still live at the error point.
+        let lt = th.live_top();
+        self.cur.get_mut().top = lt;
+        let r = match self.call_value(h, &[err]) {
+            Ok(v) => v.first().copied().unwrap_or(Value::Nil),
+            Err(_) => {
+                self.cur.get_mut().frames.truncate(saved_frames);
+                self.c_calls = saved_c;
+                self.str_value("error in error handling")
+            }
+        };
+        self.cur.get_mut().top = saved_top;
+        self.stack_limit = saved_limit;
+        r
+    }
+
+    /// Closes upvalues and to-be-closed variables at or above `level`. With `err`, each
+    /// `__close` gets the error and an error it raises replaces it (returned); without, the
+    /// first error propagates.
+    pub(crate) fn close_all(&mut self, level: usize, mut err: Option<Value>) -> Option<Value> {
+        self.cur.get_mut().close_upvals(level);
+        loop {
+            let th = self.cur.get_mut();
+            let slot = match th.tbc.last() {
+                Some(&s) if s >= level => s,
+                _ => break,
+            };
+            th.tbc.pop();
+            let v = th.stack[slot];
+            th.top = slot + 1;
+            let f = self.get_tm(v, Tm::Close);
+            let e = err.unwrap_or(Value::Nil);
+            let saved_frames = self.cur.get().frames.len();
+            let saved_c = self.c_calls;
+            if let Err(ne) = self.call_value(f, &[v, e]) {
+                self.cur.get_mut().frames.truncate(saved_frames);
+                self.c_calls = saved_c;
+                err = Some(ne.value);
+            }
+        }
+        err
+    }
+
+    /// Closes to-be-closed variables at or above `level` on a normal exit (CLOSE, RETURN):
+    /// calls go above `call_top`; an error propagates.
+    pub(crate) fn close_tbc_normal(
+        &mut self,
+        level: usize,
+        call_top: usize,
+    ) -> Result<(), LuaError> {
+        self.cur.get_mut().close_upvals(level);
+        loop {
+            let th = self.cur.get_mut();
+            let slot = match th.tbc.last() {
+                Some(&s) if s >= level => s,
+                _ => break,
+            };
+            th.tbc.pop();
+            let v = th.stack[slot];
+            th.top = call_top.max(slot + 1);
+            let f = self.get_tm(v, Tm::Close);
+            self.call_value(f, &[v, Value::Nil])?;
+        }
+        Ok(())
+    }
+
+    /// Runs the interpreter from the current (FRESH) frame until it returns, catching errors
+    /// at protected markers above the entry frame.
+    pub(crate) fn execute(&mut self) -> Result<(), LuaError> {
+        let entry = self.cur.get().frames.len() - 1;
+        loop {
+            match self.run() {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    let th = self.cur.get();
+                    let found = (entry + 1..th.frames.len()).rev().find(|&i| {
+                        matches!(th.frames[i].kind, FrameKind::Pcall | FrameKind::Xpcall)
+                    });
+                    match found {
+                        None => return Err(e),
+                        Some(mi) => self.recover(mi, e)?,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Unwinds to protected marker `mi`, which then returns `false, err`.
+    fn recover(&mut self, mi: usize, e: LuaError) -> Result<(), LuaError> {
+        let m = self.cur.get().frames[mi];
+        let mut err = e.value;
+        if m.kind == FrameKind::Xpcall {
+            let h = self.cur.get().stack[m.func];
+            err = self.call_handler(h, err);
+        }
+        self.cur.get_mut().frames.truncate(mi + 1);
+        self.c_calls = m.saved_ccalls;
+        let err = self.close_all(m.func + 1, Some(err)).unwrap_or(Value::Nil);
+        self.stack_limit = MAX_STACK;
+        let th = self.cur.get_mut();
+        th.frames.pop();
+        th.stack[m.func] = Value::Bool(false);
+        th.stack[m.func + 1] = err;
+        self.move_results(m.func, m.func, 2, m.nresults);
+        self.finish_markers()
+    }
+}

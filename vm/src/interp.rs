@@ -1,0 +1,1223 @@
+//! The interpreter loop: one `match` on the opcode per instruction, registers addressed
+//! through a raw pointer to the frame's base (reloaded after anything that may reallocate
+//! the stack), fast paths inline, slow paths (metamethods, coercions, errors) in `meta.rs`,
+//! `arith.rs`, `compare.rs` and `call.rs`.
+//!
+//! Invariants while a frame runs: `base` points at `stack[frame_base]` of the current
+//! thread and `frame_base + max_stack <= stack.len()`; `ci.pc` is saved before any call
+//! that may raise an error, run Lua, or inspect the frame (tracebacks, variable names).
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use hotlua_compiler::opcode::OpCode;
+
+use crate::arith::{self, ArithOp};
+use crate::call::Called;
+use crate::debuginfo::Operand;
+use crate::error::LuaError;
+use crate::function::{LuaClosure, UpvalCell};
+use crate::meta::{Meta, Tm};
+use crate::state::Vm;
+use crate::thread::{flags, CallInfo};
+use crate::value::Value;
+
+impl Vm {
+    /// Runs Lua frames from the top frame until a FRESH frame returns.
+    pub(crate) fn run(&mut self) -> Result<(), LuaError> {
+        let thg = self.cur;
+        'frame: loop {
+            let th = thg.get_mut();
+            let ci_idx = th.frames.len() - 1;
+            let ci = th.frames[ci_idx];
+            let (Some(clg), Some(protog)) = (ci.closure, ci.proto) else {
+                return Err(self.rt_error("internal error: interpreter entered a non-Lua frame"));
+            };
+            let cl: &LuaClosure = clg.get();
+            let pr = protog.get();
+            let code = &pr.code[..];
+            let kst = &pr.constants[..];
+            let upvals = &cl.upvals[..];
+            let frame_base = ci.base;
+            let ci_top = ci.top;
+            let mut pc = ci.pc;
+            let mut base: *mut Value = th.stack[frame_base..].as_mut_ptr();
+
+            macro_rules! reg {
+                ($x:expr) => {
+                    // SAFETY: registers are below max_stack, and the frame owns
+                    // frame_base..frame_base+max_stack of a stack at least that long
+                    // (ensured when the frame was pushed); `base` is reloaded after
+                    // anything that may reallocate the stack.
+                    unsafe { *base.add($x as usize) }
+                };
+            }
+            macro_rules! set_reg {
+                ($x:expr, $v:expr) => {{
+                    let v = $v;
+                    // SAFETY: as `reg!`.
+                    unsafe { *base.add($x as usize) = v }
+                }};
+            }
+            macro_rules! reload {
+                () => {
+                    base = thg.get_mut().stack[frame_base..].as_mut_ptr();
+                };
+            }
+            // Before a slow path: save pc, and put the top above the frame's registers so
+            // Rust-level calls do not clobber them.
+            macro_rules! sync {
+                () => {{
+                    let t = thg.get_mut();
+                    t.frames[ci_idx].pc = pc;
+                    t.top = ci_top;
+                }};
+            }
+            macro_rules! meta_result {
+                ($e:expr, $a:expr) => {{
+                    sync!();
+                    let r = $e;
+                    reload!();
+                    match r? {
+                        Meta::Done(v) => set_reg!($a, v),
+                        Meta::Pushed => continue 'frame,
+                    }
+                }};
+            }
+            macro_rules! cond_result {
+                ($e:expr, $k:expr) => {{
+                    sync!();
+                    let r = $e;
+                    reload!();
+                    match r? {
+                        Meta::Done(v) => {
+                            if v.is_truthy() != $k {
+                                pc += 1;
+                            }
+                        }
+                        Meta::Pushed => continue 'frame,
+                    }
+                }};
+            }
+            macro_rules! gc_check {
+                () => {
+                    if self.heap.should_collect() {
+                        sync!();
+                        self.full_gc();
+                        reload!();
+                    }
+                };
+            }
+            macro_rules! arith {
+                ($op:expr, $a:expr, $x:expr, $y:expr, $dx:expr, $dy:expr, $int:expr, $flt:expr) => {{
+                    let x = $x;
+                    let y = $y;
+                    let r = match (x, y) {
+                        (Value::Int(p), Value::Int(q)) => $int(p, q),
+                        (Value::Float(p), Value::Float(q)) => Some(Value::Float($flt(p, q))),
+                        (Value::Int(p), Value::Float(q)) => Some(Value::Float($flt(p as f64, q))),
+                        (Value::Float(p), Value::Int(q)) => Some(Value::Float($flt(p, q as f64))),
+                        _ => None,
+                    };
+                    match r {
+                        Some(v) => set_reg!($a, v),
+                        None => meta_result!(self.arith_slow($op, x, y, $dx, $dy, true), $a),
+                    }
+                }};
+            }
+            macro_rules! bitwise {
+                ($op:expr, $a:expr, $x:expr, $y:expr, $dx:expr, $dy:expr, $f:expr) => {{
+                    let x = $x;
+                    let y = $y;
+                    match (x, y) {
+                        (Value::Int(p), Value::Int(q)) => set_reg!($a, Value::Int($f(p, q))),
+                        _ => meta_result!(self.arith_slow($op, x, y, $dx, $dy, true), $a),
+                    }
+                }};
+            }
+            let add = |p: i64, q: i64| Some(Value::Int(p.wrapping_add(q)));
+            let sub = |p: i64, q: i64| Some(Value::Int(p.wrapping_sub(q)));
+            let mul = |p: i64, q: i64| Some(Value::Int(p.wrapping_mul(q)));
+            let imod = |p: i64, q: i64| {
+                if q == 0 {
+                    None
+                } else {
+                    Some(Value::Int(arith::int_mod(p, q)))
+                }
+            };
+            let idiv = |p: i64, q: i64| {
+                if q == 0 {
+                    None
+                } else {
+                    Some(Value::Int(arith::int_idiv(p, q)))
+                }
+            };
+            let fdiv = |p: i64, q: i64| Some(Value::Float(p as f64 / q as f64));
+            let fpow = |p: i64, q: i64| Some(Value::Float(arith::float_pow(p as f64, q as f64)));
+            let fmod = |p: f64, q: f64| arith::float_arith(ArithOp::Mod, p, q);
+            let fidiv = |p: f64, q: f64| (p / q).floor();
+
+            loop {
+                let i = code[pc];
+                pc += 1;
+                let a = i.a();
+                match i.op() {
+                    OpCode::Move => set_reg!(a, reg!(i.b())),
+                    OpCode::LoadI => set_reg!(a, Value::Int(i.sbx() as i64)),
+                    OpCode::LoadF => set_reg!(a, Value::Float(i.sbx() as f64)),
+                    OpCode::LoadK => set_reg!(a, kst[i.bx() as usize]),
+                    OpCode::LoadKX => {
+                        let ax = code[pc].ax();
+                        pc += 1;
+                        set_reg!(a, kst[ax as usize]);
+                    }
+                    OpCode::LoadFalse => set_reg!(a, Value::Bool(false)),
+                    OpCode::LFalseSkip => {
+                        set_reg!(a, Value::Bool(false));
+                        pc += 1;
+                    }
+                    OpCode::LoadTrue => set_reg!(a, Value::Bool(true)),
+                    OpCode::LoadNil => {
+                        for r in a..=a + i.b() {
+                            set_reg!(r, Value::Nil);
+                        }
+                    }
+                    OpCode::GetUpval => set_reg!(a, upvals[i.b() as usize].get().get().get()),
+                    OpCode::SetUpval => upvals[i.b() as usize].get().get().set(reg!(a)),
+                    OpCode::GetTabUp => {
+                        let t = upvals[i.b() as usize].get().get().get();
+                        let key = kst[i.c() as usize];
+                        if let (Value::Table(tg), Value::Str(ks)) = (t, key) {
+                            let tb = tg.get();
+                            let v = tb.get_str(ks);
+                            if !v.is_nil() || tb.metatable.is_none() {
+                                set_reg!(a, v);
+                                continue;
+                            }
+                        }
+                        meta_result!(self.index_slow(t, key, Operand::Upval(i.b()), true), a);
+                    }
+                    OpCode::GetTable => {
+                        let t = reg!(i.b());
+                        let key = reg!(i.c());
+                        if let Value::Table(tg) = t {
+                            let tb = tg.get();
+                            let v = match key {
+                                Value::Int(n) => tb.get_int(n),
+                                _ => tb.get(key),
+                            };
+                            if !v.is_nil() || tb.metatable.is_none() {
+                                set_reg!(a, v);
+                                continue;
+                            }
+                        }
+                        meta_result!(self.index_slow(t, key, Operand::Reg(i.b()), true), a);
+                    }
+                    OpCode::GetI => {
+                        let t = reg!(i.b());
+                        let n = i.c() as i64;
+                        if let Value::Table(tg) = t {
+                            let tb = tg.get();
+                            let v = tb.get_int(n);
+                            if !v.is_nil() || tb.metatable.is_none() {
+                                set_reg!(a, v);
+                                continue;
+                            }
+                        }
+                        meta_result!(
+                            self.index_slow(t, Value::Int(n), Operand::Reg(i.b()), true),
+                            a
+                        );
+                    }
+                    OpCode::GetField => {
+                        let t = reg!(i.b());
+                        let key = kst[i.c() as usize];
+                        if let (Value::Table(tg), Value::Str(ks)) = (t, key) {
+                            let tb = tg.get();
+                            let v = tb.get_str(ks);
+                            if !v.is_nil() || tb.metatable.is_none() {
+                                set_reg!(a, v);
+                                continue;
+                            }
+                        }
+                        meta_result!(self.index_slow(t, key, Operand::Reg(i.b()), true), a);
+                    }
+                    OpCode::SetTabUp => {
+                        let t = upvals[a as usize].get().get().get();
+                        let key = kst[i.b() as usize];
+                        let v = if i.k() {
+                            kst[i.c() as usize]
+                        } else {
+                            reg!(i.c())
+                        };
+                        if let (Value::Table(tg), Value::Str(ks)) = (t, key) {
+                            if self.fast_set_ok(tg, key) {
+                                tg.get_mut().set_str(ks, v);
+                                continue;
+                            }
+                        }
+                        sync!();
+                        let r = self.newindex_slow(t, key, v, Operand::Upval(a), true);
+                        reload!();
+                        if let Meta::Pushed = r? {
+                            continue 'frame;
+                        }
+                    }
+                    OpCode::SetTable | OpCode::SetI | OpCode::SetField => {
+                        let t = reg!(a);
+                        let key = match i.op() {
+                            OpCode::SetTable => reg!(i.b()),
+                            OpCode::SetI => Value::Int(i.b() as i64),
+                            _ => kst[i.b() as usize],
+                        };
+                        let v = if i.k() {
+                            kst[i.c() as usize]
+                        } else {
+                            reg!(i.c())
+                        };
+                        if let Value::Table(tg) = t {
+                            if self.fast_set_ok(tg, key) {
+                                let ok = match key {
+                                    Value::Int(n) => {
+                                        tg.get_mut().set_int(n, v);
+                                        true
+                                    }
+                                    Value::Str(s) => {
+                                        tg.get_mut().set_str(s, v);
+                                        true
+                                    }
+                                    _ => tg.get_mut().set(key, v).is_ok(),
+                                };
+                                if ok {
+                                    continue;
+                                }
+                            }
+                        }
+                        sync!();
+                        let r = self.newindex_slow(t, key, v, Operand::Reg(a), true);
+                        reload!();
+                        if let Meta::Pushed = r? {
+                            continue 'frame;
+                        }
+                    }
+                    OpCode::NewTable => {
+                        let b = i.b();
+                        let mut asize = i.c() as usize;
+                        if matches!(code.get(pc).map(|n| n.op()), Some(OpCode::ExtraArg)) {
+                            if i.k() {
+                                asize += code[pc].ax() as usize * 256;
+                            }
+                            pc += 1;
+                        }
+                        let hsize = if b > 0 { 1usize << (b - 1).min(30) } else { 0 };
+                        let t = self.heap.new_table_with(asize, hsize);
+                        set_reg!(a, Value::Table(t));
+                        gc_check!();
+                    }
+                    OpCode::SelfOp => {
+                        let t = reg!(i.b());
+                        let key = if i.k() {
+                            kst[i.c() as usize]
+                        } else {
+                            reg!(i.c())
+                        };
+                        set_reg!(a + 1, t);
+                        if let (Value::Table(tg), Value::Str(ks)) = (t, key) {
+                            let tb = tg.get();
+                            let v = tb.get_str(ks);
+                            if !v.is_nil() || tb.metatable.is_none() {
+                                set_reg!(a, v);
+                                continue;
+                            }
+                        }
+                        meta_result!(self.index_slow(t, key, Operand::Reg(i.b()), true), a);
+                    }
+                    OpCode::AddI => {
+                        let x = reg!(i.b());
+                        let imm = Value::Int(i.sc() as i64);
+                        match x {
+                            Value::Int(p) => set_reg!(a, Value::Int(p.wrapping_add(i.sc() as i64))),
+                            Value::Float(f) => set_reg!(a, Value::Float(f + i.sc() as f64)),
+                            _ => {
+                                if i.k() {
+                                    meta_result!(
+                                        self.arith_slow(
+                                            ArithOp::Add,
+                                            imm,
+                                            x,
+                                            Operand::None,
+                                            Operand::Reg(i.b()),
+                                            true
+                                        ),
+                                        a
+                                    )
+                                } else {
+                                    meta_result!(
+                                        self.arith_slow(
+                                            ArithOp::Add,
+                                            x,
+                                            imm,
+                                            Operand::Reg(i.b()),
+                                            Operand::None,
+                                            true
+                                        ),
+                                        a
+                                    )
+                                }
+                            }
+                        }
+                    }
+                    OpCode::AddK | OpCode::MulK if i.k() => {
+                        // Operands swapped by the compiler: the metamethod sees them in
+                        // source order.
+                        let op = if i.op() == OpCode::AddK {
+                            ArithOp::Add
+                        } else {
+                            ArithOp::Mul
+                        };
+                        let f = if op == ArithOp::Add { add } else { mul };
+                        let fl = |p: f64, q: f64| if op == ArithOp::Add { q + p } else { q * p };
+                        arith!(
+                            op,
+                            a,
+                            kst[i.c() as usize],
+                            reg!(i.b()),
+                            Operand::None,
+                            Operand::Reg(i.b()),
+                            f,
+                            fl
+                        )
+                    }
+                    OpCode::AddK => arith!(
+                        ArithOp::Add,
+                        a,
+                        reg!(i.b()),
+                        kst[i.c() as usize],
+                        Operand::Reg(i.b()),
+                        Operand::None,
+                        add,
+                        |p: f64, q: f64| p + q
+                    ),
+                    OpCode::SubK => arith!(
+                        ArithOp::Sub,
+                        a,
+                        reg!(i.b()),
+                        kst[i.c() as usize],
+                        Operand::Reg(i.b()),
+                        Operand::None,
+                        sub,
+                        |p: f64, q: f64| p - q
+                    ),
+                    OpCode::MulK => arith!(
+                        ArithOp::Mul,
+                        a,
+                        reg!(i.b()),
+                        kst[i.c() as usize],
+                        Operand::Reg(i.b()),
+                        Operand::None,
+                        mul,
+                        |p: f64, q: f64| p * q
+                    ),
+                    OpCode::ModK => arith!(
+                        ArithOp::Mod,
+                        a,
+                        reg!(i.b()),
+                        kst[i.c() as usize],
+                        Operand::Reg(i.b()),
+                        Operand::None,
+                        imod,
+                        fmod
+                    ),
+                    OpCode::PowK => arith!(
+                        ArithOp::Pow,
+                        a,
+                        reg!(i.b()),
+                        kst[i.c() as usize],
+                        Operand::Reg(i.b()),
+                        Operand::None,
+                        fpow,
+                        arith::float_pow
+                    ),
+                    OpCode::DivK => arith!(
+                        ArithOp::Div,
+                        a,
+                        reg!(i.b()),
+                        kst[i.c() as usize],
+                        Operand::Reg(i.b()),
+                        Operand::None,
+                        fdiv,
+                        |p: f64, q: f64| p / q
+                    ),
+                    OpCode::IDivK => arith!(
+                        ArithOp::IDiv,
+                        a,
+                        reg!(i.b()),
+                        kst[i.c() as usize],
+                        Operand::Reg(i.b()),
+                        Operand::None,
+                        idiv,
+                        fidiv
+                    ),
+                    OpCode::BAndK => bitwise!(
+                        ArithOp::BAnd,
+                        a,
+                        reg!(i.b()),
+                        kst[i.c() as usize],
+                        Operand::Reg(i.b()),
+                        Operand::None,
+                        |p: i64, q: i64| p & q
+                    ),
+                    OpCode::BOrK => bitwise!(
+                        ArithOp::BOr,
+                        a,
+                        reg!(i.b()),
+                        kst[i.c() as usize],
+                        Operand::Reg(i.b()),
+                        Operand::None,
+                        |p: i64, q: i64| p | q
+                    ),
+                    OpCode::BXorK => bitwise!(
+                        ArithOp::BXor,
+                        a,
+                        reg!(i.b()),
+                        kst[i.c() as usize],
+                        Operand::Reg(i.b()),
+                        Operand::None,
+                        |p: i64, q: i64| p ^ q
+                    ),
+                    OpCode::ShrI => bitwise!(
+                        ArithOp::Shr,
+                        a,
+                        reg!(i.b()),
+                        Value::Int(i.sc() as i64),
+                        Operand::Reg(i.b()),
+                        Operand::None,
+                        |p: i64, q: i64| arith::shift_left(p, q.wrapping_neg())
+                    ),
+                    OpCode::ShlI => bitwise!(
+                        ArithOp::Shl,
+                        a,
+                        Value::Int(i.sc() as i64),
+                        reg!(i.b()),
+                        Operand::None,
+                        Operand::Reg(i.b()),
+                        arith::shift_left
+                    ),
+                    OpCode::Add => arith!(
+                        ArithOp::Add,
+                        a,
+                        reg!(i.b()),
+                        reg!(i.c()),
+                        Operand::Reg(i.b()),
+                        Operand::Reg(i.c()),
+                        add,
+                        |p: f64, q: f64| p + q
+                    ),
+                    OpCode::Sub => arith!(
+                        ArithOp::Sub,
+                        a,
+                        reg!(i.b()),
+                        reg!(i.c()),
+                        Operand::Reg(i.b()),
+                        Operand::Reg(i.c()),
+                        sub,
+                        |p: f64, q: f64| p - q
+                    ),
+                    OpCode::Mul => arith!(
+                        ArithOp::Mul,
+                        a,
+                        reg!(i.b()),
+                        reg!(i.c()),
+                        Operand::Reg(i.b()),
+                        Operand::Reg(i.c()),
+                        mul,
+                        |p: f64, q: f64| p * q
+                    ),
+                    OpCode::Mod => arith!(
+                        ArithOp::Mod,
+                        a,
+                        reg!(i.b()),
+                        reg!(i.c()),
+                        Operand::Reg(i.b()),
+                        Operand::Reg(i.c()),
+                        imod,
+                        fmod
+                    ),
+                    OpCode::Pow => arith!(
+                        ArithOp::Pow,
+                        a,
+                        reg!(i.b()),
+                        reg!(i.c()),
+                        Operand::Reg(i.b()),
+                        Operand::Reg(i.c()),
+                        fpow,
+                        arith::float_pow
+                    ),
+                    OpCode::Div => arith!(
+                        ArithOp::Div,
+                        a,
+                        reg!(i.b()),
+                        reg!(i.c()),
+                        Operand::Reg(i.b()),
+                        Operand::Reg(i.c()),
+                        fdiv,
+                        |p: f64, q: f64| p / q
+                    ),
+                    OpCode::IDiv => arith!(
+                        ArithOp::IDiv,
+                        a,
+                        reg!(i.b()),
+                        reg!(i.c()),
+                        Operand::Reg(i.b()),
+                        Operand::Reg(i.c()),
+                        idiv,
+                        fidiv
+                    ),
+                    OpCode::BAnd => bitwise!(
+                        ArithOp::BAnd,
+                        a,
+                        reg!(i.b()),
+                        reg!(i.c()),
+                        Operand::Reg(i.b()),
+                        Operand::Reg(i.c()),
+                        |p: i64, q: i64| p & q
+                    ),
+                    OpCode::BOr => bitwise!(
+                        ArithOp::BOr,
+                        a,
+                        reg!(i.b()),
+                        reg!(i.c()),
+                        Operand::Reg(i.b()),
+                        Operand::Reg(i.c()),
+                        |p: i64, q: i64| p | q
+                    ),
+                    OpCode::BXor => bitwise!(
+                        ArithOp::BXor,
+                        a,
+                        reg!(i.b()),
+                        reg!(i.c()),
+                        Operand::Reg(i.b()),
+                        Operand::Reg(i.c()),
+                        |p: i64, q: i64| p ^ q
+                    ),
+                    OpCode::Shl => bitwise!(
+                        ArithOp::Shl,
+                        a,
+                        reg!(i.b()),
+                        reg!(i.c()),
+                        Operand::Reg(i.b()),
+                        Operand::Reg(i.c()),
+                        arith::shift_left
+                    ),
+                    OpCode::Shr => bitwise!(
+                        ArithOp::Shr,
+                        a,
+                        reg!(i.b()),
+                        reg!(i.c()),
+                        Operand::Reg(i.b()),
+                        Operand::Reg(i.c()),
+                        |p: i64, q: i64| arith::shift_left(p, q.wrapping_neg())
+                    ),
+                    OpCode::Unm => {
+                        let x = reg!(i.b());
+                        match x {
+                            Value::Int(p) => set_reg!(a, Value::Int(p.wrapping_neg())),
+                            Value::Float(f) => set_reg!(a, Value::Float(-f)),
+                            _ => meta_result!(
+                                self.arith_slow(
+                                    ArithOp::Unm,
+                                    x,
+                                    x,
+                                    Operand::Reg(i.b()),
+                                    Operand::Reg(i.b()),
+                                    true
+                                ),
+                                a
+                            ),
+                        }
+                    }
+                    OpCode::BNot => {
+                        let x = reg!(i.b());
+                        match x {
+                            Value::Int(p) => set_reg!(a, Value::Int(!p)),
+                            _ => meta_result!(
+                                self.arith_slow(
+                                    ArithOp::BNot,
+                                    x,
+                                    x,
+                                    Operand::Reg(i.b()),
+                                    Operand::Reg(i.b()),
+                                    true
+                                ),
+                                a
+                            ),
+                        }
+                    }
+                    OpCode::Not => set_reg!(a, Value::Bool(reg!(i.b()).is_falsy())),
+                    OpCode::Len => {
+                        let x = reg!(i.b());
+                        match x {
+                            Value::Str(s) => set_reg!(a, Value::Int(s.get().len() as i64)),
+                            Value::Table(t) if t.get().metatable.is_none() => {
+                                set_reg!(a, Value::Int(t.get().len()))
+                            }
+                            _ => meta_result!(self.len_slow(x, Operand::Reg(i.b()), true), a),
+                        }
+                    }
+                    OpCode::Concat => {
+                        let n = i.b() as usize;
+                        meta_result!(self.concat(frame_base + a as usize, n, frame_base, true), a);
+                        gc_check!();
+                    }
+                    OpCode::Close => {
+                        sync!();
+                        let r = self.close_tbc_normal(frame_base + a as usize, ci_top);
+                        reload!();
+                        r?;
+                    }
+                    OpCode::Tbc => {
+                        let v = reg!(a);
+                        if v.is_truthy() {
+                            if self.get_tm(v, Tm::Close).is_nil() {
+                                sync!();
+                                let name = pr.local_name_of_reg(a, pc - 1);
+                                return Err(self.rt_error(&format!(
+                                    "variable '{}' got a non-closable value",
+                                    name
+                                )));
+                            }
+                            thg.get_mut().tbc.push(frame_base + a as usize);
+                        }
+                    }
+                    OpCode::Jmp => pc = (pc as i64 + i.sj() as i64) as usize,
+                    OpCode::Eq => {
+                        let x = reg!(a);
+                        let y = reg!(i.b());
+                        let cond = match (x, y) {
+                            (Value::Int(p), Value::Int(q)) => p == q,
+                            (Value::Table(_), Value::Table(_))
+                            | (Value::UserData(_), Value::UserData(_))
+                                if !x.raw_eq(&y) =>
+                            {
+                                cond_result!(self.eq_slow(x, y, true), i.k());
+                                continue;
+                            }
+                            _ => x.raw_eq(&y),
+                        };
+                        if cond != i.k() {
+                            pc += 1;
+                        }
+                    }
+                    OpCode::Lt | OpCode::Le => {
+                        let le = i.op() == OpCode::Le;
+                        let x = reg!(a);
+                        let y = reg!(i.b());
+                        let cond = match (x, y) {
+                            (Value::Int(p), Value::Int(q)) => {
+                                if le {
+                                    p <= q
+                                } else {
+                                    p < q
+                                }
+                            }
+                            (Value::Float(p), Value::Float(q)) => {
+                                if le {
+                                    p <= q
+                                } else {
+                                    p < q
+                                }
+                            }
+                            _ => {
+                                cond_result!(self.compare_slow(x, y, le, true), i.k());
+                                continue;
+                            }
+                        };
+                        if cond != i.k() {
+                            pc += 1;
+                        }
+                    }
+                    OpCode::EqK => {
+                        if reg!(a).raw_eq(&kst[i.b() as usize]) != i.k() {
+                            pc += 1;
+                        }
+                    }
+                    OpCode::EqI => {
+                        let sb = i.sb() as i64;
+                        let cond = match reg!(a) {
+                            Value::Int(p) => p == sb,
+                            Value::Float(f) => f == sb as f64,
+                            _ => false,
+                        };
+                        if cond != i.k() {
+                            pc += 1;
+                        }
+                    }
+                    OpCode::LtI | OpCode::LeI | OpCode::GtI | OpCode::GeI => {
+                        let x = reg!(a);
+                        let sb = i.sb() as i64;
+                        let op = i.op();
+                        let cond = match x {
+                            Value::Int(p) => match op {
+                                OpCode::LtI => p < sb,
+                                OpCode::LeI => p <= sb,
+                                OpCode::GtI => p > sb,
+                                _ => p >= sb,
+                            },
+                            Value::Float(f) => {
+                                let q = sb as f64;
+                                match op {
+                                    OpCode::LtI => f < q,
+                                    OpCode::LeI => f <= q,
+                                    OpCode::GtI => f > q,
+                                    _ => f >= q,
+                                }
+                            }
+                            _ => {
+                                let imm = if i.c() != 0 {
+                                    Value::Float(sb as f64)
+                                } else {
+                                    Value::Int(sb)
+                                };
+                                let r = match op {
+                                    OpCode::LtI => {
+                                        self.compare_slow_sync(ci_idx, pc, ci_top, x, imm, false)
+                                    }
+                                    OpCode::LeI => {
+                                        self.compare_slow_sync(ci_idx, pc, ci_top, x, imm, true)
+                                    }
+                                    OpCode::GtI => {
+                                        self.compare_slow_sync(ci_idx, pc, ci_top, imm, x, false)
+                                    }
+                                    _ => self.compare_slow_sync(ci_idx, pc, ci_top, imm, x, true),
+                                };
+                                reload!();
+                                match r? {
+                                    Meta::Done(v) => {
+                                        if v.is_truthy() != i.k() {
+                                            pc += 1;
+                                        }
+                                    }
+                                    Meta::Pushed => continue 'frame,
+                                }
+                                continue;
+                            }
+                        };
+                        if cond != i.k() {
+                            pc += 1;
+                        }
+                    }
+                    OpCode::Test => {
+                        if reg!(a).is_truthy() != i.k() {
+                            pc += 1;
+                        }
+                    }
+                    OpCode::TestSet => {
+                        let v = reg!(i.b());
+                        if v.is_falsy() == i.k() {
+                            pc += 1;
+                        } else {
+                            set_reg!(a, v);
+                        }
+                    }
+                    OpCode::Call => {
+                        let func = frame_base + a as usize;
+                        let b = i.b() as usize;
+                        let th = thg.get_mut();
+                        th.frames[ci_idx].pc = pc;
+                        let nargs = if b != 0 {
+                            th.top = func + b;
+                            b - 1
+                        } else {
+                            th.top - func - 1
+                        };
+                        let nres = i.c() as i32 - 1;
+                        if let Value::LuaFn(cl) = reg!(a) {
+                            self.push_lua_frame(cl, func, nargs, nres, 0)?;
+                            continue 'frame;
+                        }
+                        let r = self.precall(func, nargs, nres, true);
+                        reload!();
+                        match r? {
+                            Called::Pushed => continue 'frame,
+                            Called::Done => gc_check!(),
+                        }
+                    }
+                    OpCode::TailCall => {
+                        let func = frame_base + a as usize;
+                        let b = i.b() as usize;
+                        let th = thg.get_mut();
+                        th.frames[ci_idx].pc = pc;
+                        let nargs = if b != 0 {
+                            th.top = func + b;
+                            b - 1
+                        } else {
+                            th.top - func - 1
+                        };
+                        th.close_upvals(frame_base);
+                        if let Value::LuaFn(cl) = reg!(a) {
+                            let th = thg.get_mut();
+                            let old = th.frames.pop().unwrap_or(ci);
+                            th.stack.copy_within(func..func + 1 + nargs, old.func);
+                            let fl = (old.flags & (flags::FRESH | flags::META)) | flags::TAIL;
+                            if let Err(e) =
+                                self.push_lua_frame(cl, old.func, nargs, old.nresults, fl)
+                            {
+                                // Keep a frame for the error to be reported from.
+                                thg.get_mut().frames.push(old);
+                                return Err(e);
+                            }
+                            continue 'frame;
+                        }
+                        // Natives and `__call`: an ordinary call; the RETURN that follows
+                        // returns its results.
+                        let r = self.precall(func, nargs, -1, true);
+                        reload!();
+                        match r? {
+                            Called::Pushed => continue 'frame,
+                            Called::Done => {}
+                        }
+                    }
+                    OpCode::Return => {
+                        let src = frame_base + a as usize;
+                        let b = i.b() as usize;
+                        let th = thg.get_mut();
+                        let n = if b != 0 { b - 1 } else { th.top - src };
+                        if th.needs_close(frame_base) {
+                            th.frames[ci_idx].pc = pc;
+                            th.top = src + n;
+                            let r = self.close_tbc_normal(frame_base, (src + n).max(ci_top));
+                            reload!();
+                            r?;
+                        }
+                        let th = thg.get_mut();
+                        let ci = th.frames.pop().unwrap_or(ci);
+                        if self.post_return(ci, src, n)? {
+                            return Ok(());
+                        }
+                        continue 'frame;
+                    }
+                    OpCode::Return0 | OpCode::Return1 => {
+                        let th = thg.get_mut();
+                        if th.needs_close(frame_base) {
+                            th.frames[ci_idx].pc = pc;
+                            let r = self.close_tbc_normal(frame_base, ci_top);
+                            reload!();
+                            r?;
+                        }
+                        let n = if i.op() == OpCode::Return1 { 1 } else { 0 };
+                        let th = thg.get_mut();
+                        let ci = th.frames.pop().unwrap_or(ci);
+                        if ci.flags == 0 && n == 1 && ci.nresults == 1 {
+                            // Common case: one result to a Lua caller.
+                            th.stack[ci.func] = reg!(a);
+                            th.top = ci.func + 1;
+                            if matches!(th.frames.last(), Some(c) if c.is_lua()) {
+                                continue 'frame;
+                            }
+                        }
+                        if self.post_return(ci, frame_base + a as usize, n)? {
+                            return Ok(());
+                        }
+                        continue 'frame;
+                    }
+                    OpCode::ForLoop => match reg!(a + 2) {
+                        Value::Int(step) => {
+                            if let Value::Int(count) = reg!(a + 1) {
+                                if count > 0 {
+                                    set_reg!(a + 1, Value::Int(count - 1));
+                                    if let Value::Int(idx) = reg!(a) {
+                                        let idx = idx.wrapping_add(step);
+                                        set_reg!(a, Value::Int(idx));
+                                        set_reg!(a + 3, Value::Int(idx));
+                                    }
+                                    pc -= i.bx() as usize;
+                                }
+                            }
+                        }
+                        Value::Float(step) => {
+                            if let (Value::Float(idx), Value::Float(lim)) = (reg!(a), reg!(a + 1)) {
+                                let idx = idx + step;
+                                let go = if step > 0.0 { idx <= lim } else { lim <= idx };
+                                if go {
+                                    set_reg!(a, Value::Float(idx));
+                                    set_reg!(a + 3, Value::Float(idx));
+                                    pc -= i.bx() as usize;
+                                }
+                            }
+                        }
+                        _ => {}
+                    },
+                    OpCode::ForPrep => {
+                        sync!();
+                        let (init, limit, step) = (reg!(a), reg!(a + 1), reg!(a + 2));
+                        match self.for_prep(init, limit, step)? {
+                            None => pc += i.bx() as usize + 1,
+                            Some((v0, v1, v2)) => {
+                                set_reg!(a, v0);
+                                set_reg!(a + 1, v1);
+                                set_reg!(a + 2, v2);
+                                set_reg!(a + 3, v0);
+                            }
+                        }
+                    }
+                    OpCode::TForPrep => {
+                        let v = reg!(a + 3);
+                        if v.is_truthy() {
+                            if self.get_tm(v, Tm::Close).is_nil() {
+                                sync!();
+                                let name = pr.local_name_of_reg(a + 3, pc - 1);
+                                return Err(self.rt_error(&format!(
+                                    "variable '{}' got a non-closable value",
+                                    name
+                                )));
+                            }
+                            thg.get_mut().tbc.push(frame_base + a as usize + 3);
+                        }
+                        pc += i.bx() as usize;
+                    }
+                    OpCode::TForCall => {
+                        set_reg!(a + 4, reg!(a));
+                        set_reg!(a + 5, reg!(a + 1));
+                        set_reg!(a + 6, reg!(a + 2));
+                        let func = frame_base + a as usize + 4;
+                        let th = thg.get_mut();
+                        th.frames[ci_idx].pc = pc;
+                        th.top = func + 3;
+                        let r = self.precall(func, 2, i.c() as i32, true);
+                        reload!();
+                        match r? {
+                            Called::Pushed => continue 'frame,
+                            Called::Done => {}
+                        }
+                    }
+                    OpCode::TForLoop => {
+                        let v = reg!(a + 4);
+                        if !v.is_nil() {
+                            set_reg!(a + 2, v);
+                            pc -= i.bx() as usize;
+                        }
+                    }
+                    OpCode::SetList => {
+                        let th = thg.get_mut();
+                        let n = if i.b() != 0 {
+                            i.b() as usize
+                        } else {
+                            th.top - (frame_base + a as usize) - 1
+                        };
+                        let mut last = i.c() as usize;
+                        if i.k() {
+                            last += code[pc].ax() as usize * 256;
+                            pc += 1;
+                        }
+                        if let Value::Table(t) = reg!(a) {
+                            let tm = t.get_mut();
+                            for j in 1..=n {
+                                tm.set_int((last + j) as i64, reg!(a as usize + j));
+                            }
+                        }
+                    }
+                    OpCode::Closure => {
+                        let p = pr.protos[i.bx() as usize];
+                        let descs = &p.get().upvalues;
+                        let mut ups = Vec::with_capacity(descs.len());
+                        for d in descs.iter() {
+                            let cell = if d.in_stack {
+                                thg.get_mut().find_upval(
+                                    thg,
+                                    frame_base + d.index as usize,
+                                    &mut self.heap,
+                                )
+                            } else {
+                                upvals[d.index as usize].get()
+                            };
+                            ups.push(std::cell::Cell::new(cell));
+                        }
+                        let c = self.heap.alloc(LuaClosure {
+                            proto: std::cell::Cell::new(p),
+                            upvals: ups.into_boxed_slice(),
+                        });
+                        set_reg!(a, Value::LuaFn(c));
+                        gc_check!();
+                    }
+                    OpCode::Vararg => {
+                        let nvar = thg.get().frames[ci_idx].nvarargs as usize;
+                        let c = i.c() as usize;
+                        let n = if c == 0 { nvar } else { c - 1 };
+                        let dst = frame_base + a as usize;
+                        if c == 0 {
+                            let limit = self.stack_limit;
+                            let th = thg.get_mut();
+                            if th.ensure(dst + n + 1, limit).is_err() {
+                                sync!();
+                                return Err(self.stack_overflow());
+                            }
+                            th.top = dst + n;
+                            reload!();
+                        }
+                        let th = thg.get_mut();
+                        let vstart = frame_base - nvar;
+                        for j in 0..n {
+                            th.stack[dst + j] = if j < nvar {
+                                th.stack[vstart + j]
+                            } else {
+                                Value::Nil
+                            };
+                        }
+                    }
+                    OpCode::VarargPrep => {}
+                    OpCode::ExtraArg => {}
+                }
+            }
+        }
+    }
+
+    /// Is a raw assignment of `key` in `t` free of `__newindex` (key present, or no
+    /// metamethod)?
+    #[inline(always)]
+    fn fast_set_ok(&self, t: crate::gc::Gc<crate::table::Table>, key: Value) -> bool {
+        let tb = t.get();
+        match tb.metatable {
+            None => true,
+            Some(mt) => !tb.get(key).is_nil() || self.tm_of_mt(mt, Tm::NewIndex).is_nil(),
+        }
+    }
+
+    fn compare_slow_sync(
+        &mut self,
+        ci_idx: usize,
+        pc: usize,
+        ci_top: usize,
+        x: Value,
+        y: Value,
+        le: bool,
+    ) -> Result<Meta, LuaError> {
+        let th = self.cur.get_mut();
+        th.frames[ci_idx].pc = pc;
+        th.top = ci_top;
+        self.compare_slow(x, y, le, true)
+    }
+
+    /// Numeric `for` preparation (Lua 5.4's `forprep`): `None` to skip the loop, else the
+    /// values for R[A], R[A+1], R[A+2] (the integer loop keeps an iteration count in R[A+1]).
+    fn for_prep(
+        &mut self,
+        init: Value,
+        limit: Value,
+        step: Value,
+    ) -> Result<Option<(Value, Value, Value)>, LuaError> {
+        if let (Value::Int(i0), Value::Int(st)) = (init, step) {
+            if st == 0 {
+                return Err(self.rt_error("'for' step is zero"));
+            }
+            let lim = match limit {
+                Value::Int(l) => l,
+                _ => {
+                    let f = match self.to_number(limit) {
+                        Some(Value::Int(l)) => l as f64,
+                        Some(Value::Float(f)) => f,
+                        _ => return Err(self.for_error(limit, "limit")),
+                    };
+                    let fl = if st < 0 { f.ceil() } else { f.floor() };
+                    match arith::float_to_int_exact(fl) {
+                        Some(l) => l,
+                        None => {
+                            if f > 0.0 {
+                                if st < 0 {
+                                    return Ok(None);
+                                }
+                                i64::MAX
+                            } else {
+                                if st > 0 {
+                                    return Ok(None);
+                                }
+                                i64::MIN
+                            }
+                        }
+                    }
+                }
+            };
+            if if st > 0 { i0 > lim } else { i0 < lim } {
+                return Ok(None);
+            }
+            let count = if st > 0 {
+                (lim as u64).wrapping_sub(i0 as u64) / st as u64
+            } else {
+                (i0 as u64).wrapping_sub(lim as u64) / ((-(st + 1)) as u64 + 1)
+            };
+            return Ok(Some((
+                Value::Int(i0),
+                Value::Int(count as i64),
+                Value::Int(st),
+            )));
+        }
+        let fl = match self.to_number(limit) {
+            Some(v) => v.as_float().unwrap_or(0.0),
+            None => return Err(self.for_error(limit, "limit")),
+        };
+        let fs = match self.to_number(step) {
+            Some(v) => v.as_float().unwrap_or(0.0),
+            None => return Err(self.for_error(step, "step")),
+        };
+        let fi = match self.to_number(init) {
+            Some(v) => v.as_float().unwrap_or(0.0),
+            None => return Err(self.for_error(init, "initial value")),
+        };
+        if fs == 0.0 {
+            return Err(self.rt_error("'for' step is zero"));
+        }
+        if if fs > 0.0 { fl < fi } else { fi < fl } {
+            return Ok(None);
+        }
+        Ok(Some((Value::Float(fi), Value::Float(fl), Value::Float(fs))))
+    }
+
+    fn for_error(&mut self, v: Value, what: &str) -> LuaError {
+        let t = self.obj_type_name(v);
+        self.rt_error(&format!("bad 'for' {} (number expected, got {})", what, t))
+    }
+
+    /// Finishes the caller's instruction interrupted by metamethod frame `meta` (which has
+    /// just returned its single result at the top).
+    pub(crate) fn finish_op(&mut self, meta: CallInfo) -> Result<(), LuaError> {
+        let th = self.cur.get_mut();
+        let res = th.stack[th.top - 1];
+        let ci_idx = th.frames.len() - 1;
+        let ci = th.frames[ci_idx];
+        let Some(p) = ci.proto else { return Ok(()) };
+        let i = p.get().code[ci.pc - 1];
+        let ra = ci.base + i.a() as usize;
+        match i.op() {
+            OpCode::Eq
+            | OpCode::Lt
+            | OpCode::Le
+            | OpCode::LtI
+            | OpCode::LeI
+            | OpCode::GtI
+            | OpCode::GeI => {
+                if res.is_truthy() != i.k() {
+                    th.frames[ci_idx].pc += 1;
+                }
+            }
+            OpCode::SetTabUp | OpCode::SetTable | OpCode::SetI | OpCode::SetField => {}
+            OpCode::Concat => {
+                let total = meta.extra as usize;
+                th.stack[ra + total - 2] = res;
+                th.top = ci.top;
+                if let Meta::Done(v) = self.concat(ra, total - 1, ci.base, true)? {
+                    self.cur.get_mut().stack[ra] = v;
+                }
+            }
+            _ => th.stack[ra] = res,
+        }
+        Ok(())
+    }
+}
+
+impl crate::function::FnProto {
+    /// Name of the local in register `reg` at `pc` (for messages), or "?".
+    pub(crate) fn local_name_of_reg(&self, reg: u32, pc: usize) -> String {
+        self.local_name(reg as usize + 1, pc)
+            .map_or_else(|| "?".to_string(), |s| s.to_string())
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_types(_: UpvalCell) {}

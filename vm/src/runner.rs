@@ -1,0 +1,165 @@
+//! A `lua.c`-like runner for the command line: `[options] [script [args]]` with `-e code`,
+//! the `arg` table, and uncaught errors printed as `hotlua: <msg>` plus a traceback.
+
+use crate::api::Args;
+use crate::error::LuaError;
+use crate::meta::Tm;
+use crate::state::Vm;
+use crate::value::Value;
+
+/// Program name used in messages.
+const PROGNAME: &str = "hotlua";
+
+/// Runs the command line `argv` (without the program name) in `vm`, as `lua` does: `-e
+/// code` chunks in order, then the script (`-` for stdin) with its arguments in `...` and in
+/// the global `arg`. Returns the process exit status (0 or 1); errors go to stderr.
+pub fn run_command_line(vm: &mut Vm, argv: &[String]) -> i32 {
+    let mut i = 0;
+    let mut script: Option<usize> = None;
+    while i < argv.len() {
+        let a = &argv[i];
+        if a == "-e" {
+            i += 2;
+        } else if a == "--" {
+            if i + 1 < argv.len() {
+                script = Some(i + 1);
+            }
+            break;
+        } else if a.starts_with('-') && a != "-" {
+            if let Some(rest) = a.strip_prefix("-e") {
+                let _ = rest;
+            }
+            i += 1;
+        } else {
+            script = Some(i);
+            break;
+        }
+    }
+    // The `arg` table: script at 0, its arguments at 1.., interpreter options negative.
+    let t = vm.new_table();
+    let s0 = script.unwrap_or(argv.len());
+    let prog = vm.str_value(PROGNAME);
+    t.get_mut().set_int(-(s0 as i64) - 1, prog);
+    for (j, a) in argv.iter().enumerate() {
+        let v = vm.str_value(a);
+        t.get_mut().set_int(j as i64 - s0 as i64, v);
+    }
+    vm.set_global("arg", Value::Table(t));
+
+    let mut i = 0;
+    while i < argv.len() && Some(i) != script {
+        let a = &argv[i];
+        if a == "-e" || a.starts_with("-e") && a.len() > 2 {
+            let code = if a == "-e" {
+                i += 1;
+                match argv.get(i) {
+                    Some(c) => c.clone(),
+                    None => {
+                        eprintln!("{}: '-e' needs argument", PROGNAME);
+                        return 1;
+                    }
+                }
+            } else {
+                a[2..].to_string()
+            };
+            if run_chunk(vm, code.as_bytes(), "=(command line)", &[]) != 0 {
+                return 1;
+            }
+        }
+        i += 1;
+    }
+    if let Some(si) = script {
+        let path = &argv[si];
+        let (source, name) = if path == "-" {
+            let mut buf = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf);
+            (buf, "=stdin".to_string())
+        } else {
+            match std::fs::read(path) {
+                Ok(b) => (b, format!("@{}", path)),
+                Err(e) => {
+                    let msg = e.to_string();
+                    let msg = msg.split(" (os error").next().unwrap_or(&msg).to_string();
+                    eprintln!("{}: cannot open {}: {}", PROGNAME, path, msg);
+                    return 1;
+                }
+            }
+        };
+        let source = skip_shebang(&source);
+        let args: Vec<String> = argv[si + 1..].to_vec();
+        return run_chunk(vm, source, &name, &args);
+    }
+    0
+}
+
+/// A leading `#` line (a shebang) is skipped, keeping the line count.
+fn skip_shebang(src: &[u8]) -> &[u8] {
+    if src.first() == Some(&b'#') {
+        let end = src.iter().position(|&c| c == b'\n').unwrap_or(src.len());
+        &src[end..]
+    } else {
+        src
+    }
+}
+
+/// Compiles and runs one chunk with `args` as `...`; reports errors on stderr.
+pub fn run_chunk(vm: &mut Vm, source: &[u8], chunk_name: &str, args: &[String]) -> i32 {
+    let f = match vm.load(source, chunk_name, None) {
+        Ok(f) => f,
+        Err(e) => {
+            let m = vm.to_display(e.value);
+            eprintln!("{}: {}", PROGNAME, m);
+            return 1;
+        }
+    };
+    let mut call_args = vec![f];
+    for a in args {
+        call_args.push(vm.str_value(a));
+    }
+    match vm.pcall_value(
+        Value::LightFn(docall),
+        &call_args,
+        Some(Value::LightFn(msghandler)),
+    ) {
+        Ok(_) => 0,
+        Err(e) => {
+            let m = vm.to_display(e.value);
+            eprintln!("{}: {}", PROGNAME, m);
+            1
+        }
+    }
+}
+
+/// The bottom native frame (lua.c's `pmain`, shown as `[C]: in ?`): calls its first
+/// argument with the others.
+fn docall(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
+    let f = vm.arg(args, 0);
+    let rest: Vec<Value> = (1..args.len()).map(|i| vm.arg(args, i)).collect();
+    vm.call_value(f, &rest)?;
+    Ok(0)
+}
+
+/// lua.c's message handler: the message (or `__tostring` of the error object) plus a
+/// traceback.
+fn msghandler(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
+    let v = vm.arg(args, 0);
+    let msg = match v {
+        Value::Str(s) => s.get().to_str_lossy().into_owned(),
+        Value::Int(_) | Value::Float(_) => {
+            String::from_utf8_lossy(&vm.tostring_basic(v)).into_owned()
+        }
+        _ => {
+            if !vm.get_tm(v, Tm::ToString).is_nil() {
+                if let Ok(s @ Value::Str(_)) = vm.tostring_meta(v) {
+                    vm.push(s)?;
+                    return Ok(1);
+                }
+            }
+            format!("(error object is a {} value)", v.type_name())
+        }
+    };
+    let tb = vm.traceback(Some(&msg), 1);
+    let s = vm.str_value(tb);
+    vm.push(s)?;
+    Ok(1)
+}

@@ -1,0 +1,329 @@
+//! The `Vm`: owner of the heap, the registry, globals, per-type metatables, threads, and
+//! host-rooted handles. Also the embedding API (load, call, globals, rooting, GC).
+//!
+//! Invariant: a collection only happens in [`Vm::gc_check`] / [`Vm::full_gc`], called at
+//! safe points where every live value is reachable from the roots marked here (the running
+//! thread's stack up to its live top included).
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use crate::api::{NativeFn, RootedValue};
+use crate::error::LuaError;
+use crate::function::{FnProto, LuaClosure, NativeClosure, UpvalCell};
+use crate::gc::{Gc, Heap};
+use crate::meta::{Tm, TM_COUNT, TM_NAMES};
+use crate::string::LuaStr;
+use crate::table::Table;
+use crate::thread::{Thread, MAX_STACK};
+use crate::value::Value;
+
+/// `LUAI_MAXCCALLS`: nesting limit of Rust-level calls (natives calling Lua, metamethods).
+pub const MAX_C_CALLS: u32 = 200;
+
+/// A Lua state.
+pub struct Vm {
+    pub heap: Heap,
+    pub(crate) main: Gc<Thread>,
+    pub(crate) cur: Gc<Thread>,
+    pub(crate) globals: Gc<Table>,
+    pub(crate) registry: Gc<Table>,
+    /// Metatables of non-table types, indexed by [`type_index`].
+    pub(crate) type_mts: [Option<Gc<Table>>; 8],
+    pub(crate) tm: [Gc<LuaStr>; TM_COUNT],
+    pub(crate) roots: Vec<Rc<Cell<Value>>>,
+    /// Nesting of Rust-level calls into Lua plus pending metamethod frames.
+    pub(crate) c_calls: u32,
+    /// The last error that left the Vm (rooted so a host can inspect it).
+    pub(crate) last_error: Value,
+    pub(crate) running_finalizers: bool,
+    /// Extra stack allowed while an overflow error is being handled.
+    pub(crate) stack_limit: usize,
+    /// Output of `warn` (on/off by `@on`/`@off`).
+    pub(crate) warn_on: bool,
+    pub(crate) warn_buf: Vec<u8>,
+}
+
+/// Index of a value's type for [`Vm::type_mts`].
+#[inline]
+pub(crate) fn type_index(v: Value) -> usize {
+    match v {
+        Value::Nil => 0,
+        Value::Bool(_) => 1,
+        Value::Int(_) | Value::Float(_) => 2,
+        Value::Str(_) => 3,
+        Value::LuaFn(_) | Value::NativeFn(_) | Value::LightFn(_) => 4,
+        Value::LightUserData(_) => 5,
+        Value::Thread(_) => 6,
+        Value::Table(_) | Value::UserData(_) => 7,
+    }
+}
+
+impl Default for Vm {
+    fn default() -> Self {
+        Vm::new()
+    }
+}
+
+impl Vm {
+    /// A fresh state with the base functions (`print`, `pcall`, ...) in its globals and the
+    /// string metatable (`__index` = the global `string` table, created empty if absent).
+    pub fn new() -> Vm {
+        let mut heap = Heap::new();
+        let main = heap.alloc(Thread::new());
+        let globals = heap.new_table();
+        let registry = heap.new_table();
+        let tm = std::array::from_fn(|i| heap.new_str(TM_NAMES[i].as_bytes()));
+        let mut vm = Vm {
+            heap,
+            main,
+            cur: main,
+            globals,
+            registry,
+            type_mts: [None; 8],
+            tm,
+            roots: Vec::new(),
+            c_calls: 0,
+            last_error: Value::Nil,
+            running_finalizers: false,
+            stack_limit: MAX_STACK,
+            warn_on: false,
+            warn_buf: Vec::new(),
+        };
+        let k = vm.str_value("_G");
+        vm.globals.get_mut().set(k, Value::Table(globals)).ok();
+        let k = vm.str_value("_LOADED");
+        let loaded = vm.heap.new_table();
+        vm.registry.get_mut().set(k, Value::Table(loaded)).ok();
+        let g = vm.str_value("_G");
+        loaded.get_mut().set(g, Value::Table(globals)).ok();
+        crate::baselib::open_base(&mut vm);
+        // The string metatable: `("x"):upper()` finds the string library.
+        let string_lib = vm.heap.new_table();
+        let s = vm.str_value("string");
+        vm.globals.get_mut().set(s, Value::Table(string_lib)).ok();
+        loaded.get_mut().set(s, Value::Table(string_lib)).ok();
+        let smt = vm.heap.new_table();
+        smt.get_mut()
+            .set_str(vm.tm[Tm::Index as usize], Value::Table(string_lib));
+        vm.type_mts[3] = Some(smt);
+        vm
+    }
+
+    /// The globals table.
+    pub fn globals(&self) -> Gc<Table> {
+        self.globals
+    }
+
+    /// The registry table.
+    pub fn registry(&self) -> Gc<Table> {
+        self.registry
+    }
+
+    /// Creates (or finds the interned) string.
+    pub fn new_str(&mut self, s: impl AsRef<[u8]>) -> Gc<LuaStr> {
+        self.heap.new_str(s.as_ref())
+    }
+
+    /// A string value.
+    pub fn str_value(&mut self, s: impl AsRef<[u8]>) -> Value {
+        Value::Str(self.heap.new_str(s.as_ref()))
+    }
+
+    /// A new empty table.
+    pub fn new_table(&mut self) -> Gc<Table> {
+        self.heap.new_table()
+    }
+
+    /// Reads a global (raw access to the globals table).
+    pub fn get_global(&mut self, name: &str) -> Value {
+        let k = self.new_str(name);
+        self.globals.get().get_str(k)
+    }
+
+    /// Assigns a global (raw access to the globals table).
+    pub fn set_global(&mut self, name: &str, v: Value) {
+        let k = self.new_str(name);
+        self.globals.get_mut().set_str(k, v);
+    }
+
+    /// Registers a native function as a global.
+    pub fn register(&mut self, name: &str, f: NativeFn) {
+        self.set_global(name, Value::LightFn(f));
+    }
+
+    /// A native closure with upvalues; `name` is used in messages when the call site gives
+    /// none.
+    pub fn new_native_closure(
+        &mut self,
+        f: NativeFn,
+        name: &'static str,
+        upvals: Vec<Value>,
+    ) -> Value {
+        let upvals = upvals.into_iter().map(Cell::new).collect();
+        Value::NativeFn(self.heap.alloc(NativeClosure { f, upvals, name }))
+    }
+
+    /// The metatable of any value (tables and userdata have their own, others share one per
+    /// type).
+    #[inline]
+    pub fn metatable(&self, v: Value) -> Option<Gc<Table>> {
+        match v {
+            Value::Table(t) => t.get().metatable,
+            Value::UserData(u) => u.get().metatable,
+            _ => self.type_mts[type_index(v)],
+        }
+    }
+
+    /// Sets the shared metatable of a non-table type (the string library uses it).
+    pub fn set_type_metatable(&mut self, sample: Value, mt: Option<Gc<Table>>) {
+        self.type_mts[type_index(sample)] = mt;
+    }
+
+    /// Keeps `v` alive across collections until the handle is dropped.
+    pub fn root(&mut self, v: Value) -> RootedValue {
+        let cell = Rc::new(Cell::new(v));
+        self.roots.push(cell.clone());
+        RootedValue { cell }
+    }
+
+    /// Compiles a chunk into a function whose `_ENV` is `env` (the globals by default).
+    /// A syntax error is returned as a `LuaError` holding the message string.
+    pub fn load(
+        &mut self,
+        source: &[u8],
+        chunk_name: &str,
+        env: Option<Value>,
+    ) -> Result<Value, LuaError> {
+        match hotlua_compiler::compile(source, chunk_name) {
+            Ok(p) => {
+                let proto = FnProto::instantiate(&mut self.heap, &p);
+                let env = env.unwrap_or(Value::Table(self.globals));
+                let n = proto.get().upvalues.len();
+                let mut ups = Vec::with_capacity(n);
+                for i in 0..n {
+                    let v = if i == 0 { env } else { Value::Nil };
+                    ups.push(Cell::new(self.heap.alloc(UpvalCell::new_closed(v))));
+                }
+                let cl = LuaClosure {
+                    proto: Cell::new(proto),
+                    upvals: ups.into_boxed_slice(),
+                };
+                Ok(Value::LuaFn(self.heap.alloc(cl)))
+            }
+            Err(e) => Err(LuaError::new(self.str_value(e.message))),
+        }
+    }
+
+    /// Runs a collection if the heap's debt calls for one (a safe point).
+    #[inline]
+    pub fn gc_check(&mut self) {
+        if self.heap.should_collect() {
+            self.full_gc();
+        }
+    }
+
+    /// A full collection now, then the pending finalizers.
+    pub fn full_gc(&mut self) {
+        self.collect_only();
+        self.run_finalizers();
+    }
+
+    /// Marks the roots and sweeps (no finalizers run).
+    pub(crate) fn collect_only(&mut self) {
+        // Stale slots above a thread's live top must not keep (or later expose) dead objects.
+        for th in [self.main, self.cur] {
+            let t = th.get_mut();
+            let lt = t.live_top();
+            for v in &mut t.stack[lt..] {
+                *v = Value::Nil;
+            }
+        }
+        self.roots.retain(|r| Rc::strong_count(r) > 1);
+        let roots: Vec<Value> = self.roots.iter().map(|r| r.get()).collect();
+        let (globals, registry, main, cur, tms, tm, last) = (
+            self.globals,
+            self.registry,
+            self.main,
+            self.cur,
+            self.type_mts,
+            self.tm,
+            self.last_error,
+        );
+        self.heap.collect(|m| {
+            m.mark(globals);
+            m.mark(registry);
+            m.mark(main);
+            m.mark(cur);
+            for t in tms.iter().flatten() {
+                m.mark(*t);
+            }
+            for s in tm.iter() {
+                m.mark_value(Value::Str(*s));
+            }
+            m.mark_values(&roots);
+            m.mark_value(last);
+        });
+    }
+
+    /// Calls the `__gc` of every object the last collection found unreachable; errors
+    /// become warnings.
+    pub(crate) fn run_finalizers(&mut self) {
+        if self.running_finalizers || !self.heap.has_pending_finalizers() {
+            return;
+        }
+        self.running_finalizers = true;
+        let objs = self.heap.take_pending_finalizers();
+        // Keep them all alive while finalizers run (a finalizer may trigger a collection).
+        let keep: Vec<RootedValue> = objs.iter().map(|&o| self.root(o)).collect();
+        for o in &keep {
+            let obj = o.get();
+            let f = self.get_tm(obj, Tm::Gc);
+            if f.is_nil() {
+                continue;
+            }
+            if let Err(e) = self.call_value(f, &[obj]) {
+                let msg = self.to_display(e.value);
+                self.warn(&format!("error in __gc ({})", msg), false);
+            }
+        }
+        drop(keep);
+        self.running_finalizers = false;
+    }
+
+    /// Emits a warning (`warn`): printed to stderr as `Lua warning: ...` when on.
+    pub fn warn(&mut self, msg: &str, to_continue: bool) {
+        if !to_continue && self.warn_buf.is_empty() && msg.starts_with('@') {
+            match msg {
+                "@on" => self.warn_on = true,
+                "@off" => self.warn_on = false,
+                _ => {}
+            }
+            return;
+        }
+        self.warn_buf.extend_from_slice(msg.as_bytes());
+        if !to_continue {
+            if self.warn_on {
+                eprintln!("Lua warning: {}", String::from_utf8_lossy(&self.warn_buf));
+            }
+            self.warn_buf.clear();
+        }
+    }
+
+    /// Runs every registered finalizer (as `lua_close` does). Call before dropping a Vm
+    /// whose finalizers must run.
+    pub fn close(&mut self) {
+        let all = self.heap.take_all_finalizers();
+        let keep: Vec<RootedValue> = all.iter().map(|&o| self.root(o)).collect();
+        for o in &keep {
+            let obj = o.get();
+            let f = self.get_tm(obj, Tm::Gc);
+            if !f.is_nil() {
+                if let Err(e) = self.call_value(f, &[obj]) {
+                    let msg = self.to_display(e.value);
+                    self.warn(&format!("error in __gc ({})", msg), false);
+                }
+            }
+        }
+    }
+}

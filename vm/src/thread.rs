@@ -1,0 +1,251 @@
+//! Threads (coroutines): each has its own value stack and call frames.
+//!
+//! Invariants: every slot of `stack` is initialised (`stack.len()` is the allocated size);
+//! `top` is the first free slot for natives and multiple results; a Lua frame owns
+//! `base .. base + max_stack` (its `CallInfo::top`); `open_upvals` is sorted by stack index
+//! (ascending) and holds exactly the open cells pointing into this stack; `tbc` lists the
+//! stack slots of pending to-be-closed variables, ascending.
+
+use crate::function::{FnProto, LuaClosure, UpvalCell};
+use crate::gc::{Gc, Marker, Trace};
+use crate::value::Value;
+
+/// `LUAI_MAXSTACK`: the most slots a thread's stack may use.
+pub const MAX_STACK: usize = 1_000_000;
+/// Slots a thread may use beyond [`MAX_STACK`] while handling a stack overflow error.
+pub const ERROR_STACK_EXTRA: usize = 5_000;
+/// Initial stack size.
+const BASIC_STACK: usize = 64;
+
+/// What a frame is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameKind {
+    /// A Lua function running in the interpreter loop.
+    Lua,
+    /// A native function (its arguments start at `base`).
+    Native,
+    /// `pcall` handled by the loop: a protected boundary; the callee sits at `func + 1`.
+    Pcall,
+    /// `xpcall` handled by the loop: the message handler sits at `func`.
+    Xpcall,
+}
+
+/// Frame flags.
+pub mod flags {
+    /// The frame was entered from Rust: returning from it leaves `execute`.
+    pub const FRESH: u8 = 1;
+    /// The frame replaced its caller by a tail call.
+    pub const TAIL: u8 = 2;
+    /// A metamethod call: on return, the caller's interrupted instruction is finished.
+    pub const META: u8 = 4;
+    /// The frame runs the message handler of an `xpcall`, or a `__close`/finalizer.
+    pub const HOOK: u8 = 8;
+}
+
+/// One activation record.
+#[derive(Clone, Copy)]
+pub struct CallInfo {
+    /// Stack slot of the called value; results are moved here.
+    pub func: usize,
+    /// First register (Lua) or first argument (native).
+    pub base: usize,
+    /// End of the frame's registers (Lua) or the top when the native was called.
+    pub top: usize,
+    /// Lua: index of the next instruction to run (saved when the frame is not running).
+    pub pc: usize,
+    /// Results wanted by the caller; -1 for all of them.
+    pub nresults: i32,
+    pub kind: FrameKind,
+    pub flags: u8,
+    /// Number of extra (vararg) arguments, stored below `base`.
+    pub nvarargs: u32,
+    /// META frames interrupting a `CONCAT`: how many values were left to concatenate.
+    pub extra: u32,
+    /// The closure running (Lua frames).
+    pub closure: Option<Gc<LuaClosure>>,
+    /// The proto the frame started with (a patched closure does not change a running frame).
+    pub proto: Option<Gc<FnProto>>,
+    /// `Vm::c_calls` when a protected frame was entered (restored when it catches an error).
+    pub saved_ccalls: u32,
+}
+
+impl CallInfo {
+    /// A frame for a native function called with its value at `func`.
+    pub fn native(func: usize, top: usize, nresults: i32) -> CallInfo {
+        CallInfo {
+            func,
+            base: func + 1,
+            top,
+            pc: 0,
+            nresults,
+            kind: FrameKind::Native,
+            flags: 0,
+            nvarargs: 0,
+            extra: 0,
+            closure: None,
+            proto: None,
+            saved_ccalls: 0,
+        }
+    }
+
+    /// True for frames running Lua code.
+    #[inline(always)]
+    pub fn is_lua(&self) -> bool {
+        self.kind == FrameKind::Lua
+    }
+}
+
+/// Status of a coroutine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThreadStatus {
+    /// Created or running normally.
+    Ok,
+    /// Suspended in a yield.
+    Suspended,
+    /// Finished with an error.
+    Dead,
+}
+
+/// A Lua thread: a stack of values and a stack of frames.
+pub struct Thread {
+    pub stack: Vec<Value>,
+    pub top: usize,
+    pub frames: Vec<CallInfo>,
+    /// Open upvalue cells, sorted by stack index ascending.
+    pub open_upvals: Vec<Gc<UpvalCell>>,
+    /// Stack slots of pending to-be-closed variables, ascending.
+    pub tbc: Vec<usize>,
+    pub status: ThreadStatus,
+}
+
+impl Default for Thread {
+    fn default() -> Self {
+        Thread::new()
+    }
+}
+
+impl Thread {
+    /// An empty thread.
+    pub fn new() -> Thread {
+        Thread {
+            stack: vec![Value::Nil; BASIC_STACK],
+            top: 0,
+            frames: Vec::with_capacity(16),
+            open_upvals: Vec::new(),
+            tbc: Vec::new(),
+            status: ThreadStatus::Ok,
+        }
+    }
+
+    /// Makes sure slots up to `needed` (exclusive) exist, growing the stack (and re-pointing
+    /// open upvalues) when necessary. `limit` is the most slots allowed; `Err(())` means
+    /// the stack would overflow.
+    #[inline(always)]
+    pub fn ensure(&mut self, needed: usize, limit: usize) -> Result<(), ()> {
+        if needed <= self.stack.len() {
+            Ok(())
+        } else {
+            self.grow(needed, limit)
+        }
+    }
+
+    #[cold]
+    fn grow(&mut self, needed: usize, limit: usize) -> Result<(), ()> {
+        if needed > limit {
+            return Err(());
+        }
+        let new_len = (self.stack.len() * 2).max(needed).min(limit.max(needed));
+        let old = self.stack.len();
+        self.stack.resize(new_len, Value::Nil);
+        crate::gc::account_extra(((new_len - old) * std::mem::size_of::<Value>()) as isize);
+        self.fix_upvalues();
+        Ok(())
+    }
+
+    /// Re-points every open upvalue cell at the (possibly moved) stack buffer.
+    pub fn fix_upvalues(&mut self) {
+        let base = self.stack.as_mut_ptr();
+        for u in &self.open_upvals {
+            u.get().rebase(base);
+        }
+    }
+
+    /// Pushes a value at `top` (the caller ensured the room or accepts growth).
+    #[inline]
+    pub fn push(&mut self, v: Value) -> Result<(), ()> {
+        self.ensure(self.top + 1, MAX_STACK + ERROR_STACK_EXTRA)?;
+        self.stack[self.top] = v;
+        self.top += 1;
+        Ok(())
+    }
+
+    /// The open cell for stack slot `index`, created (and registered) when absent.
+    pub fn find_upval(
+        &mut self,
+        me: Gc<Thread>,
+        index: usize,
+        heap: &mut crate::gc::Heap,
+    ) -> Gc<UpvalCell> {
+        // Search from the end: captured variables are usually recent.
+        let pos = match self
+            .open_upvals
+            .binary_search_by(|u| u.get().stack_index().cmp(&index))
+        {
+            Ok(i) => return self.open_upvals[i],
+            Err(i) => i,
+        };
+        let slot: *mut Value = &mut self.stack[index];
+        let cell = heap.alloc(UpvalCell::new_open(me, index, slot));
+        self.open_upvals.insert(pos, cell);
+        cell
+    }
+
+    /// Closes every open upvalue at or above stack slot `level`.
+    #[inline]
+    pub fn close_upvals(&mut self, level: usize) {
+        while let Some(u) = self.open_upvals.last() {
+            if u.get().stack_index() < level {
+                break;
+            }
+            u.get().close();
+            self.open_upvals.pop();
+        }
+    }
+
+    /// True when something at or above `level` needs closing (upvalues or tbc variables).
+    #[inline(always)]
+    pub fn needs_close(&self, level: usize) -> bool {
+        matches!(self.open_upvals.last(), Some(u) if u.get().stack_index() >= level)
+            || matches!(self.tbc.last(), Some(&i) if i >= level)
+    }
+
+    /// The slot up to which the stack holds live values: the top, or the end of the running
+    /// Lua frame's registers.
+    pub fn live_top(&self) -> usize {
+        let ft = self.frames.last().map_or(0, |f| f.top);
+        self.top.max(ft).min(self.stack.len())
+    }
+}
+
+impl Trace for Thread {
+    fn trace(&self, m: &mut Marker) {
+        let live = self.live_top();
+        m.mark_values(&self.stack[..live]);
+        for f in &self.frames {
+            if let Some(c) = f.closure {
+                m.mark(c);
+            }
+            if let Some(p) = f.proto {
+                m.mark(p);
+            }
+        }
+        for u in &self.open_upvals {
+            m.mark(*u);
+        }
+    }
+
+    fn extra_bytes(&self) -> usize {
+        self.stack.capacity() * std::mem::size_of::<Value>()
+            + self.frames.capacity() * std::mem::size_of::<CallInfo>()
+    }
+}
