@@ -37,6 +37,17 @@ impl LuaStr {
         }
     }
 
+    /// A long string owning `bytes` (no copy when the vector is larger than the inline
+    /// buffer).
+    pub(crate) fn from_vec_hashed(bytes: Vec<u8>, hash: u32) -> LuaStr {
+        LuaStr {
+            hash,
+            short: false,
+            hnext: Cell::new(None),
+            bytes: SmallVec::from_vec(bytes),
+        }
+    }
+
     /// The bytes.
     #[inline(always)]
     pub fn as_bytes(&self) -> &[u8] {
@@ -219,5 +230,59 @@ impl Interner {
     #[allow(dead_code)]
     pub(crate) fn len(&self) -> usize {
         self.count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gc::Heap;
+
+    #[test]
+    fn short_strings_are_interned_up_to_40_bytes() {
+        let mut h = Heap::with_seed(1);
+        let s40 = vec![b'a'; MAX_SHORT_LEN];
+        let s41 = vec![b'a'; MAX_SHORT_LEN + 1];
+        assert_eq!(h.new_str(&s40), h.new_str(&s40));
+        assert!(h.new_str(&s40).get().is_short());
+        assert_ne!(h.new_str(&s41), h.new_str(&s41));
+        assert!(!h.new_str(&s41).get().is_short());
+        assert!(str_eq(h.new_str(&s41), h.new_str(&s41)));
+        assert!(!str_eq(h.new_str(&s41), h.new_str(&s40)));
+    }
+
+    #[test]
+    fn bytes_are_not_utf8_and_may_hold_zeros() {
+        let mut h = Heap::with_seed(2);
+        let raw = [0u8, 0xff, b'x', 0, 0xc3];
+        let s = h.new_str(&raw);
+        assert_eq!(s.get().as_bytes(), &raw);
+        assert_eq!(s.get().len(), 5);
+        assert!(s.get().as_str().is_none());
+        assert_ne!(h.new_str(b"a\0b"), h.new_str(b"a\0c"));
+        assert!(h.new_str(b"").get().is_empty());
+        // Inline/out-of-line boundary keeps the contents.
+        for n in [23, 24, 25, 40, 41, 1000] {
+            let v: Vec<u8> = (0..n).map(|i| i as u8).collect();
+            assert_eq!(h.new_str(&v).get().as_bytes(), &v[..]);
+        }
+    }
+
+    #[test]
+    fn hash_is_seeded_and_spreads() {
+        let a = hash_bytes(1, b"hello");
+        assert_eq!(a, hash_bytes(1, b"hello"));
+        assert_ne!(a, hash_bytes(2, b"hello"), "seed changes the hash");
+        // Strings differing only in one byte or in length spread over many buckets.
+        let mut buckets = std::collections::HashSet::new();
+        for i in 0..1000 {
+            buckets.insert(hash_bytes(7, format!("key{i}").as_bytes()) & 1023);
+        }
+        assert!(
+            buckets.len() > 550,
+            "{} distinct buckets of 1024",
+            buckets.len()
+        );
+        assert_ne!(hash_bytes(7, b"a"), hash_bytes(7, b"a\0"));
     }
 }

@@ -415,20 +415,29 @@ impl Table {
             Value::Nil => 0,
             _ => self.index_of(key.normalize_key())? + 1,
         };
+        Ok(self.entry_from(start).map(|(_, k, v)| (k, v)))
+    }
+
+    /// Traversal by position, for iteration loops that keep a cursor instead of the last key
+    /// (no lookup per step): the first entry at traversal index `>= pos` as
+    /// `(index, key, value)`; continue with `index + 1`. Same order as [`Table::next`], and
+    /// equally stable while existing fields are assigned.
+    #[inline]
+    pub fn entry_from(&self, pos: usize) -> Option<(usize, Value, Value)> {
         let asize = self.array.len();
-        for i in start..asize {
+        for i in pos..asize {
             let v = self.array[i];
             if !v.is_nil() {
-                return Ok(Some((Value::Int(i as i64 + 1), v)));
+                return Some((i, Value::Int(i as i64 + 1), v));
             }
         }
-        for n in start.saturating_sub(asize)..self.hash.len() {
+        for n in pos.saturating_sub(asize)..self.hash.len() {
             let node = &self.hash.nodes[n];
             if !node.val.is_nil() {
-                return Ok(Some((node.key, node.val)));
+                return Some((asize + n, node.key, node.val));
             }
         }
-        Ok(None)
+        None
     }
 
     /// No non-nil entry at all?

@@ -367,6 +367,16 @@ impl Heap {
         all
     }
 
+    /// Like [`Heap::new_str`], taking ownership of the buffer: a long string keeps the
+    /// vector's allocation instead of copying it (concatenation, `string.rep`, ...).
+    pub fn new_str_from_vec(&mut self, bytes: Vec<u8>) -> Gc<LuaStr> {
+        if bytes.len() <= crate::string::MAX_SHORT_LEN {
+            return self.new_str(&bytes);
+        }
+        let hash = self.strings.hash(&bytes);
+        self.alloc(LuaStr::from_vec_hashed(bytes, hash))
+    }
+
     /// Intern or allocate a string.
     pub fn new_str(&mut self, bytes: &[u8]) -> Gc<LuaStr> {
         if bytes.len() <= crate::string::MAX_SHORT_LEN {

@@ -440,3 +440,45 @@ fn borders_match_lua54_on_random_histories() {
     let first_diff = got.iter().zip(&expected).position(|(a, b)| a != b);
     assert_eq!(first_diff, None, "first difference at step {first_diff:?}");
 }
+
+#[test]
+fn entry_from_walks_like_next() {
+    let mut h = Heap::with_seed(21);
+    let mut t = Table::new();
+    for i in 1..=10 {
+        t.set_int(i, int(i));
+    }
+    for i in 0..10 {
+        t.set_str(h.new_str(format!("k{i}").as_bytes()), int(i));
+    }
+    t.set_int(3, Value::Nil);
+    let mut by_next = Vec::new();
+    let mut k = Value::Nil;
+    while let Some((nk, v)) = t.next(k).unwrap() {
+        by_next.push((nk, v));
+        k = nk;
+    }
+    let mut by_pos = Vec::new();
+    let mut pos = 0;
+    while let Some((i, k, v)) = t.entry_from(pos) {
+        by_pos.push((k, v));
+        pos = i + 1;
+    }
+    assert_eq!(by_next.len(), 19);
+    assert_eq!(by_next, by_pos);
+}
+
+#[test]
+fn strings_from_vectors() {
+    let mut h = Heap::with_seed(22);
+    let long = vec![b'z'; 1000];
+    let a = h.new_str_from_vec(long.clone());
+    let b = h.new_str(&long);
+    assert!(Value::Str(a).raw_eq(&Value::Str(b)));
+    let mut t = Table::new();
+    t.set_str(a, int(1));
+    assert_eq!(t.get_str(b), int(1));
+    // Short ones are still interned.
+    let s1 = h.new_str_from_vec(b"short".to_vec());
+    assert_eq!(s1, h.new_str(b"short"));
+}
