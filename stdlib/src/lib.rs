@@ -4,3 +4,7 @@ pub mod random;
 pub mod strftime;
 pub mod string;
 pub mod silly;
+pub mod math;
+pub mod open;
+pub mod table;
+pub mod utf8;
