@@ -1,2 +1,68 @@
 //! hotlua: a Lua 5.4 virtual machine with first-class hot patching.
+//!
+//! This crate is the embedding facade: it re-exports the compiler, the VM and the standard
+//! library, and offers [`new_vm`] (a VM with every library installed) plus the command-line
+//! entry points the `hotlua` binary calls.
+//!
+//! ```
+//! let mut vm = hotlua::new_vm();
+//! let f = vm.load(b"local t = {} for i = 1, 10 do t[i] = i * i end return t[10]", "=demo", None).unwrap();
+//! let results = vm.call(f, &[]).unwrap();
+//! assert!(matches!(results[0], hotlua::Value::Int(100)));
+//! ```
+
 pub use hotlua_compiler as compiler;
+pub use hotlua_stdlib as stdlib;
+pub use hotlua_vm as vm;
+pub use hotlua_vm::{LuaError, Value, Vm};
+
+/// The Rust stack the interpreter thread gets. Lua-to-Lua calls use no Rust stack, but a
+/// native that calls back into Lua (sort comparators, `gsub` callbacks, `load` readers)
+/// recurses, bounded at 200 levels (Lua's "C stack overflow"); this leaves ample room.
+pub const VM_THREAD_STACK: usize = 256 << 20;
+
+/// A VM with Lua's standard libraries installed.
+pub fn new_vm() -> Vm {
+    let mut vm = Vm::new();
+    hotlua_stdlib::open::open_libs(&mut vm);
+    vm
+}
+
+/// Runs `f` on a thread with [`VM_THREAD_STACK`] bytes of stack and returns its result
+/// (1 if it panicked, which is a bug: hotlua reports errors as Lua errors).
+pub fn run_with_big_stack(f: impl FnOnce() -> i32 + Send + 'static) -> i32 {
+    std::thread::Builder::new()
+        .name("hotlua".into())
+        .stack_size(VM_THREAD_STACK)
+        .spawn(f)
+        .ok()
+        .and_then(|h| h.join().ok())
+        .unwrap_or(1)
+}
+
+/// `hotlua [options] [script [args]]`, as `lua5.4` does; returns the exit status.
+pub fn run_command_line(args: &[String]) -> i32 {
+    let mut vm = new_vm();
+    let status = hotlua_vm::runner::run_command_line(&mut vm, args);
+    vm.close();
+    status
+}
+
+/// `hotlua -p FILE...`: compiles every file without running it; silent on success, the
+/// first error on stderr (as `luac -p` does) and status 1 otherwise.
+pub fn check_files(files: &[String]) -> i32 {
+    for file in files {
+        let source = match std::fs::read(file) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("hotlua: cannot open {}: {}", file, e);
+                return 1;
+            }
+        };
+        if let Err(e) = compiler::compile(&source, &format!("@{}", file)) {
+            eprintln!("hotlua: {}", e);
+            return 1;
+        }
+    }
+    0
+}
