@@ -306,3 +306,478 @@ fn listings_match_luac() {
         failures.join("\n=====\n")
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Shapes asserted directly.
+
+/// The instructions of the main function as "OPNAME operands" strings.
+fn code_of(p: &Proto) -> Vec<String> {
+    listing(p)
+        .split("\nfunction <")
+        .next()
+        .unwrap_or("")
+        .lines()
+        .filter(|l| {
+            l.starts_with('\t')
+                && l.split('\t').count() >= 4
+                && l.split('\t').nth(2).map_or(false, |c| c.starts_with('['))
+        })
+        .map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            format!("{} {}", c[3], c.get(4).unwrap_or(&""))
+                .trim()
+                .to_string()
+        })
+        .collect()
+}
+
+fn code(src: &str) -> Vec<String> {
+    code_of(&comp(src))
+}
+
+fn has(code: &[String], ins: &str) -> bool {
+    code.iter().any(|c| c == ins)
+}
+
+#[test]
+fn constant_folding_follows_lua() {
+    let c = code("return 2^53, 1 + 2 * 3, 7 // 2, 7.0 // 2, -(-3), ~5, 3 | 4.0, 1 << 62, 5 % -3");
+    let p = comp("return 2^53");
+    assert_eq!(
+        p.constants,
+        vec![hotlua_compiler::proto::Constant::Float(9007199254740992.0)]
+    );
+    for ins in [
+        "LOADI 1 7",
+        "LOADI 2 3",
+        "LOADF 3 3",
+        "LOADI 4 3",
+        "LOADI 5 -6",
+        "LOADI 6 7",
+        "LOADI 8 -1",
+    ] {
+        assert!(has(&c, ins), "{} missing in {:?}", ins, c);
+    }
+    let p = comp("return 1 << 62");
+    assert_eq!(
+        p.constants,
+        vec![hotlua_compiler::proto::Constant::Int(1 << 62)]
+    );
+    // Not folded: division by zero, NaN, zero results, non-integral bitwise operands.
+    for src in [
+        "return 1 // 0",
+        "return 1 % 0",
+        "return 0/0",
+        "return 1 - 1.0",
+        "return 1.5 | 1",
+        "return -0.0",
+        "return 0.0 * -1",
+    ] {
+        let c = code(src);
+        assert!(c.len() > 3, "{} was folded: {:?}", src, c);
+    }
+    // Integer overflow wraps, as Lua folds it.
+    let p = comp("return 9223372036854775807 + 1");
+    assert_eq!(
+        p.constants,
+        vec![hotlua_compiler::proto::Constant::Int(i64::MIN)]
+    );
+}
+
+#[test]
+fn immediates_and_k_operands() {
+    let c = code("local x, t = ...\nlocal a = x + 1\nlocal b = x + 200\nlocal d = x * 3\nlocal e = x >> 2\nlocal f = 2 << x\nlocal g = x == 5\nlocal h = x == 'str'\nlocal i = t[3]\nt[4] = 1\nt.name = x\nlocal j = x < -3\nlocal k = x >= 127\nlocal l = x > 129");
+    for ins in [
+        "ADDI 2 0 1",
+        "ADDK 3 0 0",
+        "MULK 4 0 1",
+        "SHRI 5 0 2",
+        "SHLI 6 0 2",
+        "EQI 0 5 1",
+        "EQK 0 2 1",
+        "GETI 9 1 3",
+        "SETI 1 4 3k",
+        "SETFIELD 1 4 0",
+        "LTI 0 -3 1",
+        "GEI 0 127 1",
+    ] {
+        assert!(has(&c, ins), "{} missing in {:?}", ins, c);
+    }
+    // 129 does not fit sB: a register comparison with the operands swapped.
+    assert!(has(&c, "LT 12 0 1"), "{:?}", c);
+    let c = code("local x = ...\nreturn x > 128");
+    assert!(has(&c, "GTI 0 128 1"), "{:?}", c);
+    // LOADI / LOADF / LOADK choice
+    let c = code("local a, b, c, d, e = 65535, 1e100, 2.0, 70000, -0.5");
+    assert_eq!(
+        c[1..6],
+        [
+            "LOADI 0 65535",
+            "LOADK 1 0",
+            "LOADF 2 2",
+            "LOADK 3 1",
+            "LOADK 4 2"
+        ]
+    );
+    let c = code("local a = 131072");
+    assert_eq!(c[1], "LOADK 0 0");
+}
+
+#[test]
+fn no_mmbin_and_documented_deviations() {
+    // x - 1: SUBK (Lua uses ADDI -1 with an __sub MMBINI)
+    let c = code("local x = ...\nreturn x - 1");
+    assert!(has(&c, "SUBK 1 0 0"), "{:?}", c);
+    // x << 1: a register shift (Lua uses SHRI -1 with an __shl MMBINI)
+    let c = code("local x = ...\nreturn x << 1");
+    assert!(has(&c, "LOADI 1 1") && has(&c, "SHL 1 0 1"), "{:?}", c);
+    // 1 & x: the constant stays first (Lua swaps into BANDK with a flip flag)
+    let c = code("local x = ...\nreturn 1 & x");
+    assert!(has(&c, "LOADI 1 1") && has(&c, "BAND 1 1 0"), "{:?}", c);
+    // x & 1 uses the K form
+    let c = code("local x = ...\nreturn x & 1");
+    assert!(has(&c, "BANDK 1 0 0"), "{:?}", c);
+    // 1 + x: ADDI with the k (swapped) flag
+    let c = code("local x = ...\nreturn 1 + x, 2.5 * x");
+    assert!(has(&c, "ADDI 1 0 1k") && has(&c, "MULK 2 0 0k"), "{:?}", c);
+}
+
+#[test]
+fn const_locals_fold_and_take_no_register() {
+    let p = comp("local a <const> = 10\nlocal b <const> = a * 2\nlocal c = b + a\nreturn c");
+    assert_eq!(code_of(&p)[1], "LOADI 0 30");
+    assert_eq!(p.max_stack, 2);
+    assert_eq!(p.locvars.len(), 1);
+    assert_eq!(&*p.locvars[0].name, "c");
+    // only the last of a list is folded (as Lua)
+    let p = comp("local a <const>, b <const> = 1, 2\nreturn a + b");
+    assert_eq!(
+        p.locvars.iter().map(|v| &*v.name).collect::<Vec<_>>(),
+        ["a"]
+    );
+    // a non-constant initializer makes a read-only local in a register
+    let p = comp("local a <const> = f()\nreturn a");
+    assert_eq!(p.locvars.len(), 1);
+    // string constants fold too
+    let c = code("local s <const> = 'hello'\nprint(s)");
+    assert!(has(&c, "LOADK 1 1"), "{:?}", c);
+}
+
+#[test]
+fn constants_are_deduplicated_and_typed() {
+    use hotlua_compiler::proto::Constant::*;
+    let p = comp(
+        "local x = ...\nreturn x + 1.0, x + 1.0, x + 0.5, x == 'a', x == 'a', x .. 'a', x + 0.0",
+    );
+    assert_eq!(
+        p.constants,
+        vec![Float(1.0), Float(0.5), Str(b"a"[..].into()), Float(0.0)]
+    );
+    let p = comp("local x = ...\nreturn x * 1, x * 1.0");
+    assert_eq!(p.constants, vec![Int(1), Float(1.0)]);
+}
+
+#[test]
+fn generic_for_structure() {
+    let c = code("for k, v in pairs(t) do print(k, v) end");
+    let expect = [
+        "VARARGPREP 0",
+        "GETTABUP 0 0 0",
+        "GETTABUP 1 0 1",
+        "CALL 0 2 5",
+        "TFORPREP 0 4",
+        "GETTABUP 6 0 2",
+        "MOVE 7 4",
+        "MOVE 8 5",
+        "CALL 6 3 1",
+        "TFORCALL 0 2",
+        "TFORLOOP 0 6",
+        "CLOSE 0",
+        "RETURN 0 1 1k",
+    ];
+    assert_eq!(c, expect);
+    let p = comp("for k, v in pairs(t) do end");
+    let names: Vec<&str> = p.locvars.iter().map(|v| &*v.name).collect();
+    assert_eq!(
+        names,
+        [
+            "(for state)",
+            "(for state)",
+            "(for state)",
+            "(for state)",
+            "k",
+            "v"
+        ]
+    );
+}
+
+#[test]
+fn numeric_for_structure() {
+    let p = comp("local s = 0\nfor i = 1, 10 do s = s + i end\nreturn s");
+    let c = code_of(&p);
+    assert_eq!(
+        c[2..8],
+        [
+            "LOADI 1 1",
+            "LOADI 2 10",
+            "LOADI 3 1",
+            "FORPREP 1 1",
+            "ADD 0 0 4",
+            "FORLOOP 1 2"
+        ]
+    );
+    assert_eq!(p.max_stack, 5);
+    // the visible variable is the 4th register of the loop
+    let i = p.locvars.iter().find(|v| &*v.name == "i").unwrap();
+    assert_eq!((i.start_pc, i.end_pc), (6, 7));
+}
+
+#[test]
+fn returns_and_tail_calls() {
+    let p = comp("local function f(a) return end\nlocal function g(a) return a end\nlocal function h(a, ...) return f(a) end\nlocal function k(a) local c <close> = a; return f(a) end");
+    let lst = listing(&p);
+    assert!(lst.contains("RETURN0"), "{}", lst);
+    assert!(lst.contains("RETURN1\t0"), "{}", lst);
+    // vararg function: C = nparams + 1
+    assert!(lst.contains("TAILCALL\t1 2 2"), "{}", lst);
+    // inside a to-be-closed scope no tail call; RETURN has k
+    let k = &p.protos[3];
+    let kc = code_of(k);
+    assert!(kc.iter().any(|c| c.starts_with("TBC 1")), "{:?}", kc);
+    assert!(kc.iter().any(|c| c.starts_with("CALL")), "{:?}", kc);
+    assert!(kc.iter().any(|c| c == "RETURN 2 0 0k"), "{:?}", kc);
+}
+
+#[test]
+fn main_function_shape() {
+    let p = comp("x = 1");
+    assert!(p.is_vararg);
+    assert_eq!(p.line_defined, 0);
+    assert_eq!(p.upvalues.len(), 1);
+    assert_eq!(&*p.upvalues[0].name, "_ENV");
+    assert!(p.upvalues[0].in_stack);
+    assert_eq!(p.upvalues[0].index, 0);
+    assert_eq!(
+        code_of(&p),
+        ["VARARGPREP 0", "SETTABUP 0 0 1k", "RETURN 0 1 1"]
+    );
+    assert!(p.max_stack >= 2);
+    assert_eq!(p.line_info.len(), p.code.len());
+}
+
+#[test]
+fn env_as_local_uses_getfield() {
+    let c = code("local _ENV = {}\nx = y");
+    assert_eq!(
+        c[1..],
+        [
+            "NEWTABLE 0 0 0",
+            "EXTRAARG 0",
+            "GETFIELD 1 0 1",
+            "SETFIELD 0 0 1",
+            "RETURN 1 1 1"
+        ]
+    );
+    // through an upvalue `_ENV`: GETTABUP in the nested function
+    let p = comp("local function f() return y end");
+    let f = code_of(&p.protos[0]);
+    assert_eq!(f[0], "GETTABUP 0 0 0");
+}
+
+#[test]
+fn upvalue_descriptors() {
+    let p = comp(
+        "local a = 1\nlocal function f()\n  local b = 2\n  return function() return a + b end\nend",
+    );
+    let f = &p.protos[0];
+    assert_eq!(f.upvalues.len(), 1);
+    assert_eq!(
+        (
+            &*f.upvalues[0].name,
+            f.upvalues[0].in_stack,
+            f.upvalues[0].index
+        ),
+        ("a", true, 0)
+    );
+    let g = &f.protos[0];
+    let ups: Vec<(&str, bool, u8)> = g
+        .upvalues
+        .iter()
+        .map(|u| (&*u.name, u.in_stack, u.index))
+        .collect();
+    assert_eq!(ups, [("a", false, 0), ("b", true, 0)]);
+    // const and close kinds are recorded
+    let p = comp("local a <const> = f()\nlocal function g() return a end");
+    assert_eq!(
+        p.protos[0].upvalues[0].kind,
+        hotlua_compiler::proto::VarKind::Const
+    );
+}
+
+#[test]
+fn local_function_is_recursive_and_scoped() {
+    let p = comp("local function f(n) return f(n) end");
+    assert_eq!(&*p.protos[0].upvalues[0].name, "f");
+    assert!(p.protos[0].upvalues[0].in_stack);
+    // `local f = function` does not see itself: `f` is a global there
+    let p = comp("local f = function(n) return f(n) end");
+    assert_eq!(&*p.protos[0].upvalues[0].name, "_ENV");
+}
+
+#[test]
+fn multiple_assignment_conflicts() {
+    // a[i], i = i+1, 20: the index is copied before `i` is assigned
+    let c = code("local a, i = {}, 1\na[i], i = i + 1, 20");
+    assert_eq!(
+        c[4..],
+        [
+            "MOVE 2 1",
+            "ADDI 3 1 1",
+            "LOADI 1 20",
+            "SETTABLE 0 2 3",
+            "RETURN 2 1 1"
+        ]
+    );
+    // the table itself
+    let c = code("local a = {}\na.x, a = 1, 2");
+    assert_eq!(
+        c[3..7],
+        ["MOVE 1 0", "LOADI 2 1", "LOADI 0 2", "SETFIELD 1 0 2"]
+    );
+    // an upvalue table (_ENV itself)
+    let p = comp("local function f() x, _ENV = 1, 2 end");
+    let fc = code_of(&p.protos[0]);
+    assert_eq!(fc[0], "GETUPVAL 0 0");
+    assert_eq!(
+        fc[1..5],
+        ["LOADI 1 1", "LOADI 2 2", "SETUPVAL 2 0", "SETFIELD 0 0 1"]
+    );
+}
+
+#[test]
+fn table_constructors() {
+    // a multi-valued last item; SETLIST flushes every 50
+    let items: Vec<String> = (1..=120).map(|i| i.to_string()).collect();
+    let c = code(&format!("local t = {{{}, f()}}", items.join(", ")));
+    assert!(
+        has(&c, "SETLIST 0 50 0") && has(&c, "SETLIST 0 50 50") && has(&c, "SETLIST 0 0 100"),
+        "{:?}",
+        c
+    );
+    assert!(has(&c, "NEWTABLE 0 0 120"), "{:?}", c);
+    // an array size beyond C uses EXTRAARG; a list offset beyond C uses SETLIST k + EXTRAARG
+    let items: Vec<String> = (1..=350).map(|i| i.to_string()).collect();
+    let p = comp(&format!("local t = {{{}}}", items.join(", ")));
+    let c = code_of(&p);
+    assert_eq!(c[1..3], ["NEWTABLE 0 0 94k", "EXTRAARG 1"]);
+    let pos = c
+        .iter()
+        .position(|x| x == "SETLIST 0 50 44k")
+        .expect("extended SETLIST");
+    assert_eq!(c[pos + 1], "EXTRAARG 1");
+    // parenthesised calls truncate
+    let c = code("local t = {(f())}");
+    assert!(has(&c, "SETLIST 0 1 0"), "{:?}", c);
+}
+
+#[test]
+fn method_calls_use_self() {
+    let c = code("obj:send('x', 2)");
+    assert_eq!(
+        c[1..5],
+        ["GETTABUP 0 0 0", "SELF 0 0 1k", "LOADK 2 2", "LOADI 3 2"]
+    );
+    assert!(has(&c, "CALL 0 4 1"));
+}
+
+#[test]
+fn long_string_keys_do_not_use_getfield() {
+    let long = "k".repeat(41);
+    let c = code(&format!("local t = ...\nreturn t.{}", long));
+    assert!(has(&c, "LOADK 1 0") && has(&c, "GETTABLE 1 0 1"), "{:?}", c);
+    let short = "k".repeat(40);
+    let c = code(&format!("local t = ...\nreturn t.{}", short));
+    assert!(has(&c, "GETFIELD 1 0 0"), "{:?}", c);
+}
+
+#[test]
+fn goto_out_of_block_with_captured_local_closes() {
+    let p = comp("for i = 1, 3 do\n  local x = i\n  do\n    local y = x\n    f(function() return y end)\n    if y then goto continue end\n  end\n  ::continue::\nend");
+    let c = code_of(&p);
+    // the goto leaves the scope of the captured `y`: a CLOSE at the label
+    let label_close = c.iter().filter(|x| x.starts_with("CLOSE")).count();
+    assert!(label_close >= 2, "{:?}", c);
+    // a backward goto leaving a local's scope closes it
+    let c = code("::top::\ndo local z = 1\nf(function() return z end)\ngoto top end");
+    assert!(has(&c, "CLOSE 0"), "{:?}", c);
+}
+
+#[test]
+fn repeat_until_sees_body_locals() {
+    let p = comp("repeat local done = f() until done");
+    let c = code_of(&p);
+    assert_eq!(
+        c[1..5],
+        ["GETTABUP 0 0 0", "CALL 0 1 2", "TEST 0 0", "JMP -4"]
+    );
+}
+
+#[test]
+fn line_info_follows_luac() {
+    let p = comp("local a, b = ...\nlocal c = a\n  +\n  b\nlocal d = f\n(\na)\nreturn c, d");
+    let add = p
+        .code
+        .iter()
+        .position(|i| i.op() == hotlua_compiler::opcode::OpCode::Add)
+        .unwrap();
+    assert_eq!(p.line_info[add], 3);
+    let call = p
+        .code
+        .iter()
+        .position(|i| i.op() == hotlua_compiler::opcode::OpCode::Call)
+        .unwrap();
+    assert_eq!(p.line_info[call], 5);
+    let p = comp("local t = {}\nlocal x = t.a\n .b\n .c");
+    assert_eq!(p.line_info.len(), p.code.len());
+}
+
+#[test]
+fn and_or_not_values() {
+    let c = code("local a, b = ...\nlocal x = a and b\nlocal y = not a\nlocal z = not not a");
+    assert_eq!(
+        c[2..],
+        [
+            "TESTSET 2 0 0",
+            "JMP 1",
+            "MOVE 2 1",
+            "NOT 3 0",
+            "NOT 4 0",
+            "NOT 4 4",
+            "RETURN 5 1 1"
+        ]
+    );
+    let c = code("local a = ...\nif not a then f() end");
+    assert_eq!(c[2..4], ["TEST 0 1", "JMP 2"]);
+    let c = code("local a = ...\nlocal x = a == 1 or a > 2");
+    assert!(has(&c, "LFALSESKIP 1") && has(&c, "LOADTRUE 1"), "{:?}", c);
+}
+
+#[test]
+fn concat_chains_use_one_instruction() {
+    let c = code("local a, b, c = ...\nreturn a .. b .. c .. 'x' .. 1");
+    assert_eq!(
+        c.iter()
+            .filter(|x| x.starts_with("CONCAT"))
+            .collect::<Vec<_>>(),
+        ["CONCAT 3 5"]
+    );
+}
+
+#[test]
+fn vararg_functions_prepare_varargs() {
+    let p =
+        comp("local function f(a, b, ...) return ... end\nlocal function g(...) local x = ... end");
+    assert!(p.protos[0].is_vararg);
+    assert_eq!(code_of(&p.protos[0])[0], "VARARGPREP 2");
+    assert_eq!(code_of(&p.protos[1])[..2], ["VARARGPREP 0", "VARARG 0 2"]);
+}
