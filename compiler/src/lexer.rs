@@ -250,6 +250,17 @@ fn short_string(lex: &mut Lexer<Tok>) -> Result<Box<[u8]>, LexFail> {
     let src = lex.source();
     let start = lex.span().start;
     let delim = src[start];
+    // Fast path: no escape before the closing delimiter, so the value is the raw text.
+    let body = &src[start + 1..];
+    if let Some(n) = body
+        .iter()
+        .position(|&b| b == delim || b == b'\\' || is_newline(b))
+    {
+        if body[n] == delim {
+            lex.bump(n + 1 + start + 1 - lex.span().end);
+            return Ok(body[..n].into());
+        }
+    }
     let mut out = Vec::new();
     let mut i = start + 1;
     // The error for an escape: Lua's buffer keeps the raw escape text and then the current byte.
@@ -547,92 +558,134 @@ pub fn near_text(text: Option<&[u8]>) -> String {
 /// Splits a chunk into tokens. A first line starting with `#` (a shebang) is skipped, as
 /// `luaL_loadfile` does; its newline still counts.
 pub fn tokenize(source: &[u8]) -> Lexed {
-    let mut tokens = Vec::with_capacity(source.len() / 5 + 1);
-    if source.len() > u32::MAX as usize - 1 {
-        let error = LexError {
-            line: 1,
-            message: "chunk too large".into(),
-            start: 0,
-        };
-        return Lexed {
-            tokens,
-            eof_line: 1,
-            error: Some(error),
-        };
+    let mut stream = Tokens::new(source);
+    let tokens: Vec<Token> = stream.by_ref().collect();
+    Lexed {
+        tokens,
+        eof_line: stream.eof_line(),
+        error: stream.error,
     }
-    let skip = if source.first() == Some(&b'#') {
-        source
-            .iter()
-            .position(|&b| is_newline(b))
-            .unwrap_or(source.len())
-    } else {
-        0
-    };
-    let mut lex = Tok::lexer(&source[skip..]);
-    let mut line = 1u32;
-    let mut pos = 0usize; // end of the last token, relative to the lexer's slice
-    let body = &source[skip..];
-    while let Some(result) = lex.next() {
-        let span = lex.span();
+}
+
+/// The tokens of a chunk, produced on demand (the parser pulls them, so no token vector is
+/// built on the fast path). After the iterator ends, [`Tokens::error`] holds the lexical
+/// error that stopped it, if any.
+pub struct Tokens<'s> {
+    lex: Lexer<'s, Tok>,
+    /// The source after a skipped shebang line; offsets below are relative to it.
+    body: &'s [u8],
+    source: &'s [u8],
+    /// Length of the skipped shebang line.
+    skip: usize,
+    /// The line at `pos`.
+    line: u32,
+    /// End of the last token.
+    pos: usize,
+    /// The lexical error that ended the stream.
+    pub error: Option<LexError>,
+    done: bool,
+}
+
+impl<'s> Tokens<'s> {
+    /// Starts tokenizing `source`.
+    pub fn new(source: &'s [u8]) -> Tokens<'s> {
+        let skip = if source.first() == Some(&b'#') {
+            source
+                .iter()
+                .position(|&b| is_newline(b))
+                .unwrap_or(source.len())
+        } else {
+            0
+        };
+        let body = &source[skip..];
+        let mut tokens = Tokens {
+            lex: Tok::lexer(body),
+            body,
+            source,
+            skip,
+            line: 1,
+            pos: 0,
+            error: None,
+            done: false,
+        };
+        if source.len() > u32::MAX as usize - 1 {
+            let message = "chunk too large".to_string();
+            tokens.error = Some(LexError {
+                line: 1,
+                message,
+                start: 0,
+            });
+            tokens.done = true;
+        }
+        tokens
+    }
+
+    /// The line of `<eof>` once the stream has ended (or of the lexical error).
+    pub fn eof_line(&self) -> u32 {
+        match &self.error {
+            Some(e) => e.line,
+            None => self.line + count_newlines(&self.body[self.pos.min(self.body.len())..]),
+        }
+    }
+}
+
+impl Iterator for Tokens<'_> {
+    type Item = Token;
+
+    fn next(&mut self) -> Option<Token> {
+        if self.done {
+            return None;
+        }
+        let Some(result) = self.lex.next() else {
+            self.done = true;
+            return None;
+        };
+        let span = self.lex.span();
+        let body = self.body;
+        self.line += count_newlines(&body[self.pos..span.start]);
+        let start = (span.start + self.skip) as u32;
         match result {
             Ok(tok) => {
-                line += count_newlines(&body[pos..span.start]);
-                tokens.push(Token {
+                let token = Token {
                     tok,
-                    start: (span.start + skip) as u32,
-                    end: (span.end + skip) as u32,
-                    line,
-                });
-                if span.end - span.start > 2
-                    && matches!(
-                        tokens.last(),
-                        Some(Token {
-                            tok: Tok::Str(_),
-                            ..
-                        })
-                    )
-                {
-                    line += count_newlines(&body[span.start..span.end]);
+                    start,
+                    end: (span.end + self.skip) as u32,
+                    line: self.line,
+                };
+                // Only strings can hold a newline inside a token.
+                if span.len() > 2 && matches!(token.tok, Tok::Str(_)) {
+                    self.line += count_newlines(&body[span.start..span.end]);
                 }
-                pos = span.end;
+                self.pos = span.end;
+                Some(token)
             }
             Err(fail) if fail.msg.is_empty() => {
-                line += count_newlines(&body[pos..span.start]);
                 let byte = body.get(span.start).copied().unwrap_or(0);
-                tokens.push(Token {
-                    tok: Tok::Other(byte),
-                    start: (span.start + skip) as u32,
-                    end: (span.start + skip + 1) as u32,
-                    line,
-                });
-                pos = span.start + 1;
-                if lex.span().end != pos {
+                self.pos = span.start + 1;
+                if span.end != self.pos {
                     // Resynchronise on the byte after the unknown one.
-                    lex = relex_from(body, pos);
+                    self.lex = relex_from(body, self.pos);
                 }
+                Some(Token {
+                    tok: Tok::Other(byte),
+                    start,
+                    end: start + 1,
+                    line: self.line,
+                })
             }
             Err(fail) => {
                 let at = fail.pos.min(body.len());
-                let err_line = count_newlines(&source[..skip + at]) + 1;
+                let line = count_newlines(&self.source[..self.skip + at]) + 1;
                 let message = format!("{} near {}", fail.msg, near_text(fail.near.as_deref()));
-                let error = LexError {
-                    line: err_line,
+                self.error = Some(LexError {
+                    line,
                     message,
-                    start: (span.start + skip) as u32,
-                };
-                return Lexed {
-                    tokens,
-                    eof_line: err_line,
-                    error: Some(error),
-                };
+                    start,
+                });
+                self.done = true;
+                None
             }
         }
-    }
-    line += count_newlines(&body[pos..]);
-    Lexed {
-        tokens,
-        eof_line: line,
-        error: None,
     }
 }
 

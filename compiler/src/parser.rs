@@ -17,6 +17,7 @@ use crate::ast::{
 use crate::error::CompileError;
 use crate::lexer::{self, Tok, Token};
 use lalrpop_util::ParseError;
+use std::cell::RefCell;
 
 lalrpop_util::lalrpop_mod!(
     #[allow(clippy::all, unused_imports, unused_parens)]
@@ -46,15 +47,59 @@ pub struct FuncParts {
     pub end: usize,
 }
 
+/// A run of binary operations below unary priority, as read: `first (op operand)*`.
+pub struct Chain {
+    first: Expr,
+    rest: Vec<(BinOp, usize, Expr)>,
+}
+
+impl Chain {
+    /// A chain of one operand (no allocation: most expressions are this).
+    pub fn new(first: Expr) -> Chain {
+        Chain {
+            first,
+            rest: Vec::new(),
+        }
+    }
+
+    /// Appends `op operand`; `op.1` is the operator's token index.
+    pub fn push(&mut self, op: (BinOp, usize), operand: Expr) {
+        self.rest.push((op.0, op.1, operand));
+    }
+}
+
+/// Lua's (left, right) binary priorities (`lparser.c`); `^` is handled by the grammar.
+/// A right priority below the left one makes an operator right-associative (`..`).
+fn priority(op: BinOp) -> (u8, u8) {
+    match op {
+        BinOp::Or => (1, 1),
+        BinOp::And => (2, 2),
+        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => (3, 3),
+        BinOp::BOr => (4, 4),
+        BinOp::BXor => (5, 5),
+        BinOp::BAnd => (6, 6),
+        BinOp::Shl | BinOp::Shr => (7, 7),
+        BinOp::Concat => (9, 8),
+        BinOp::Add | BinOp::Sub => (10, 10),
+        BinOp::Mul | BinOp::Div | BinOp::IDiv | BinOp::Mod => (11, 11),
+        BinOp::Pow => (14, 13),
+    }
+}
+
 /// What grammar actions need: token lines, and node constructors that enforce the depth limit.
 pub struct Ctx {
-    lines: Vec<u32>,
+    /// Filled as the parser pulls tokens; an action only asks about tokens already read.
+    lines: RefCell<Vec<u32>>,
 }
 
 impl Ctx {
     /// The line of the token at `index` (the `<eof>` line past the end).
     pub fn line(&self, index: usize) -> u32 {
-        self.lines[index.min(self.lines.len() - 1)]
+        let lines = self.lines.borrow();
+        match lines.get(index).or(lines.last()) {
+            Some(&line) => line,
+            None => 1,
+        }
     }
 
     fn check_depth(&self, depth: u32, at: usize) -> Result<(), PErr> {
@@ -95,11 +140,50 @@ impl Ctx {
         )
     }
 
-    /// Builds a statement whose first token is at `at`.
-    pub fn stat(&self, kind: StatKind, at: usize) -> Result<Stat, PErr> {
+    /// Builds a statement whose first token is at `at`. Boxed: a `Stat` is large, and
+    /// lalrpop moves every grammar symbol by value on each reduction.
+    pub fn stat(&self, kind: StatKind, at: usize) -> Result<Box<Stat>, PErr> {
         let s = Stat::new(kind, self.line(at));
         self.check_depth(s.depth, at)?;
-        Ok(s)
+        Ok(Box::new(s))
+    }
+
+    /// Folds a chain of binary operations by Lua's operator priorities, iteratively (a chain
+    /// may be a million operands long; a right-associative one deepens and hits the limit).
+    pub fn fold(&self, chain: Chain) -> Result<Expr, PErr> {
+        let Chain { first, rest } = chain;
+        if rest.is_empty() {
+            return Ok(first);
+        }
+        let mut operands: Vec<Expr> = Vec::with_capacity(rest.len() + 1);
+        let mut ops: Vec<(BinOp, usize)> = Vec::with_capacity(rest.len());
+        operands.push(first);
+        for (op, at, rhs) in rest {
+            while let Some(&top) = ops.last() {
+                if priority(op).0 > priority(top.0).1 {
+                    break;
+                }
+                ops.pop();
+                self.reduce_top(top, &mut operands)?;
+            }
+            ops.push((op, at));
+            operands.push(rhs);
+        }
+        while let Some(top) = ops.pop() {
+            self.reduce_top(top, &mut operands)?;
+        }
+        Ok(operands
+            .pop()
+            .unwrap_or_else(|| Expr::new(ExprKind::Nil, 0)))
+    }
+
+    /// Replaces the two topmost operands with their combination by `op`.
+    fn reduce_top(&self, op: (BinOp, usize), operands: &mut Vec<Expr>) -> Result<(), PErr> {
+        // The fold pushes one operand more than operators, so both are always there.
+        if let (Some(rhs), Some(lhs)) = (operands.pop(), operands.pop()) {
+            operands.push(self.binary(op, lhs, rhs)?);
+        }
+        Ok(())
     }
 
     /// Builds a block starting at token `at`.
@@ -110,7 +194,8 @@ impl Ctx {
     }
 
     /// Completes a function body whose `function` keyword is token `at`.
-    pub fn func_body(&self, f: FuncParts, at: usize) -> FuncBody {
+    pub fn func_body(&self, f: Box<FuncParts>, at: usize) -> FuncBody {
+        let f = *f;
         FuncBody {
             params: f.params,
             is_vararg: f.is_vararg,
@@ -162,33 +247,37 @@ impl Ctx {
 
 /// Parses a whole chunk.
 pub fn parse_chunk(source: &[u8], chunk_name: &str) -> Result<Chunk, CompileError> {
-    let lexed = lexer::tokenize(source);
-    let ntok = lexed.tokens.len();
-    let mut lines = Vec::with_capacity(ntok + 1);
-    lines.extend(lexed.tokens.iter().map(|t| t.line));
-    lines.push(lexed.eof_line);
-    let cx = Ctx { lines };
-    let tokens = lexed
-        .tokens
-        .into_iter()
-        .enumerate()
-        .map(|(i, t)| Ok((i, t.tok, i + 1)));
+    let cx = Ctx {
+        lines: RefCell::new(Vec::with_capacity(source.len() / 6 + 1)),
+    };
+    let mut stream = lexer::Tokens::new(source);
+    // Tokens are pulled as the parser needs them; their lines are recorded for the actions.
+    let tokens = stream.by_ref().enumerate().map(|(i, t)| {
+        cx.lines.borrow_mut().push(t.line);
+        Ok((i, t.tok, i + 1))
+    });
     let result = grammar::ChunkParser::new().parse(&cx, tokens);
+    let ntok = cx.lines.borrow().len();
+    let lex_error = stream.error.take();
+    let eof_line = stream.eof_line();
+    cx.lines
+        .borrow_mut()
+        .push(lex_error.as_ref().map_or(eof_line, |e| e.line));
     let err = match result {
         Ok(block) => {
-            if let Some(e) = lexed.error {
+            if let Some(e) = lex_error {
                 return Err(CompileError::new(chunk_name, e.line, e.message));
             }
             return Ok(Chunk {
                 block,
-                last_line: lexed.eof_line,
+                last_line: eof_line,
             });
         }
         Err(err) => err,
     };
     // A lexical error wins unless the syntax error comes before the point where lexing
     // stopped (the parser saw an artificial end of input there).
-    if let Some(e) = lexed.error {
+    if let Some(e) = lex_error {
         let before = match &err {
             ParseError::UnrecognizedToken { token, .. } => token.0 < ntok,
             ParseError::User {
