@@ -4,6 +4,7 @@
 //! Lua's message texts, which the native wrappers raise as Lua errors.
 
 pub mod format;
+pub mod lib;
 pub mod pack;
 pub mod pattern;
 

@@ -1,0 +1,555 @@
+//! The `string` library as native functions over the engines in this module.
+//!
+//! Invariant: natives read their arguments through the Vm's lauxlib-style checks and only
+//! hold borrowed string bytes while no Lua code can run (captures are copied before a
+//! `gsub` callback is called), so a collection can never free bytes in use.
+
+use hotlua_vm::table::Table;
+use hotlua_vm::{Args, Gc, LuaError, NativeFn, Value, Vm};
+
+use super::format::{self, FormatArgs, Literal};
+use super::pack::{self, Unpacked};
+use super::pattern::{self, Capture, MatchState, Replacement};
+use super::LibError;
+
+type R = Result<usize, LuaError>;
+
+/// Registry key of the metatable shared by `gmatch` iterator objects.
+const GMATCH_MT_KEY: &str = "hotlua.string.gmatch";
+
+/// Fills the global `string` table (creating it if needed) with the library's functions,
+/// and makes it the `__index` of the string metatable.
+pub fn open_string(vm: &mut Vm) -> Result<(), LuaError> {
+    let lib = match vm.get_global("string") {
+        Value::Table(t) => t,
+        _ => {
+            let t = vm.new_table();
+            vm.set_global("string", Value::Table(t));
+            t
+        }
+    };
+    let fns: &[(&str, NativeFn)] = &[
+        ("byte", str_byte),
+        ("char", str_char),
+        ("dump", str_dump),
+        ("find", str_find),
+        ("format", str_format),
+        ("gmatch", str_gmatch),
+        ("gsub", str_gsub),
+        ("len", str_len),
+        ("lower", str_lower),
+        ("match", str_match),
+        ("rep", str_rep),
+        ("reverse", str_reverse),
+        ("sub", str_sub),
+        ("upper", str_upper),
+        ("pack", str_pack),
+        ("packsize", str_packsize),
+        ("unpack", str_unpack),
+    ];
+    for &(name, f) in fns {
+        let k = vm.str_value(name);
+        vm.raw_set(lib, k, Value::LightFn(f))?;
+    }
+    // The string metatable: `("x"):upper()` finds the library.
+    let sample = vm.str_value("");
+    let smt = match vm.metatable(sample) {
+        Some(mt) => mt,
+        None => {
+            let mt = vm.new_table();
+            vm.set_type_metatable(sample, Some(mt));
+            mt
+        }
+    };
+    let k = vm.str_value("__index");
+    vm.raw_set(smt, k, Value::Table(lib))?;
+    // gmatch iterators are objects called through `__call` (see `str_gmatch`).
+    let mut mt = Table::new();
+    let call = vm.str_value("__call");
+    let _ = mt.set(call, Value::LightFn(gmatch_step));
+    let mt = vm.heap.alloc(mt);
+    let reg = vm.registry();
+    let k = vm.str_value(GMATCH_MT_KEY);
+    vm.raw_set(reg, k, Value::Table(mt))?;
+    Ok(())
+}
+
+/// Converts an engine error into a Lua error (argument errors name the function).
+fn raise(vm: &mut Vm, e: LibError) -> LuaError {
+    match e {
+        LibError::Msg(m) => vm.rt_error(&m),
+        LibError::Arg(n, m) => vm.arg_error(n.saturating_sub(1), &m),
+    }
+}
+
+/// An error while formatting: the engine's own, or one raised by the Vm (argument checks,
+/// `__tostring`).
+enum NativeError {
+    Lib(LibError),
+    Lua(LuaError),
+}
+
+impl From<LibError> for NativeError {
+    fn from(e: LibError) -> Self {
+        NativeError::Lib(e)
+    }
+}
+
+impl From<String> for NativeError {
+    fn from(e: String) -> Self {
+        NativeError::Lib(LibError::Msg(e))
+    }
+}
+
+impl From<LuaError> for NativeError {
+    fn from(e: LuaError) -> Self {
+        NativeError::Lua(e)
+    }
+}
+
+fn finish(vm: &mut Vm, e: NativeError) -> LuaError {
+    match e {
+        NativeError::Lib(e) => raise(vm, e),
+        NativeError::Lua(e) => e,
+    }
+}
+
+/// [`FormatArgs`] over a native call's arguments (Lua numbering: the first is #1).
+struct VmArgs<'a> {
+    vm: &'a mut Vm,
+    args: Args,
+}
+
+impl FormatArgs for VmArgs<'_> {
+    type Error = NativeError;
+    fn top(&self) -> usize {
+        self.args.len()
+    }
+    fn integer(&mut self, arg: usize) -> Result<i64, NativeError> {
+        Ok(self.vm.check_int(self.args, arg - 1)?)
+    }
+    fn number(&mut self, arg: usize) -> Result<f64, NativeError> {
+        Ok(self.vm.check_number(self.args, arg - 1)?)
+    }
+    fn lstring(&mut self, arg: usize) -> Result<Vec<u8>, NativeError> {
+        let s = self.vm.check_str(self.args, arg - 1)?;
+        Ok(s.get().as_bytes().to_vec())
+    }
+    fn tostring(&mut self, arg: usize) -> Result<Vec<u8>, NativeError> {
+        let v = self.vm.arg(self.args, arg - 1);
+        match self.vm.tostring_meta(v)? {
+            Value::Str(s) => Ok(s.get().as_bytes().to_vec()),
+            other => Ok(self.vm.tostring_basic(other)),
+        }
+    }
+    fn literal(&mut self, arg: usize) -> Result<Literal, NativeError> {
+        Ok(match self.vm.arg(self.args, arg - 1) {
+            Value::Str(s) => Literal::Str(s.get().as_bytes().to_vec()),
+            Value::Int(i) => Literal::Int(i),
+            Value::Float(f) => Literal::Float(f),
+            Value::Nil => Literal::Plain("nil"),
+            Value::Bool(true) => Literal::Plain("true"),
+            Value::Bool(false) => Literal::Plain("false"),
+            _ => Literal::NoLiteral,
+        })
+    }
+    fn pointer(&mut self, arg: usize) -> Result<Option<usize>, NativeError> {
+        Ok(self.vm.arg(self.args, arg - 1).identity())
+    }
+}
+
+fn push_bytes(vm: &mut Vm, b: &[u8]) -> Result<(), LuaError> {
+    let v = vm.str_value(b);
+    vm.push(v)
+}
+
+/// Lua's `posrelatI`: a 1-based start position, negative from the end, clamped to >= 1.
+fn posrelat_start(pos: i64, len: usize) -> i64 {
+    if pos > 0 {
+        pos
+    } else if pos == 0 || pos < -(len as i64) {
+        1
+    } else {
+        len as i64 + pos + 1
+    }
+}
+
+/// Lua's `getendpos`: an end position clamped into [0, len].
+fn end_pos(pos: i64, len: usize) -> i64 {
+    if pos > len as i64 {
+        len as i64
+    } else if pos >= 0 {
+        pos
+    } else if pos < -(len as i64) {
+        0
+    } else {
+        len as i64 + pos + 1
+    }
+}
+
+fn str_len(vm: &mut Vm, args: Args) -> R {
+    let s = vm.check_str(args, 0)?;
+    vm.push(Value::Int(s.get().len() as i64))?;
+    Ok(1)
+}
+
+fn str_sub(vm: &mut Vm, args: Args) -> R {
+    let s = vm.check_str(args, 0)?;
+    let len = s.get().len();
+    let i = vm.check_int(args, 1)?;
+    let j = vm.opt_int(args, 2, -1)?;
+    let start = posrelat_start(i, len);
+    let end = end_pos(j, len);
+    if start <= end {
+        let b = s.get().as_bytes()[(start - 1) as usize..end as usize].to_vec();
+        push_bytes(vm, &b)?;
+    } else {
+        push_bytes(vm, b"")?;
+    }
+    Ok(1)
+}
+
+fn map_bytes(vm: &mut Vm, args: Args, f: fn(&[u8]) -> Vec<u8>) -> R {
+    let s = vm.check_str(args, 0)?;
+    let out = f(s.get().as_bytes());
+    push_bytes(vm, &out)?;
+    Ok(1)
+}
+
+fn str_upper(vm: &mut Vm, args: Args) -> R {
+    map_bytes(vm, args, |b| b.to_ascii_uppercase())
+}
+
+fn str_lower(vm: &mut Vm, args: Args) -> R {
+    map_bytes(vm, args, |b| b.to_ascii_lowercase())
+}
+
+fn str_reverse(vm: &mut Vm, args: Args) -> R {
+    map_bytes(vm, args, |b| b.iter().rev().copied().collect())
+}
+
+/// lstrlib's `MAXSIZE` (`INT_MAX`): the largest string `rep` may build.
+const MAXSIZE: u64 = i32::MAX as u64;
+
+fn str_rep(vm: &mut Vm, args: Args) -> R {
+    let s = vm.check_str(args, 0)?;
+    let n = vm.check_int(args, 1)?;
+    let sep = vm.opt_str(args, 2)?;
+    if n <= 0 {
+        push_bytes(vm, b"")?;
+        return Ok(1);
+    }
+    let sb = s.get().as_bytes();
+    let sepb: &[u8] = match &sep {
+        Some(x) => x.get().as_bytes(),
+        None => b"",
+    };
+    let unit = sb.len() + sepb.len();
+    // lstrlib's limit: results must fit in a C int.
+    if unit as u64 > MAXSIZE / n as u64 {
+        return Err(vm.rt_error("resulting string too large"));
+    }
+    let total = unit * n as usize - sepb.len();
+    let mut out = Vec::with_capacity(total as usize);
+    for k in 0..n {
+        out.extend_from_slice(sb);
+        if k + 1 < n {
+            out.extend_from_slice(sepb);
+        }
+    }
+    push_bytes(vm, &out)?;
+    Ok(1)
+}
+
+fn str_byte(vm: &mut Vm, args: Args) -> R {
+    let s = vm.check_str(args, 0)?;
+    let len = s.get().len();
+    let i = vm.opt_int(args, 1, 1)?;
+    let pi = posrelat_start(i, len);
+    let j = vm.opt_int(args, 2, pi)?;
+    let pose = end_pos(j, len);
+    if pi > pose {
+        return Ok(0);
+    }
+    if pose - pi >= i32::MAX as i64 {
+        return Err(vm.rt_error("string slice too long"));
+    }
+    let bytes = s.get().as_bytes()[(pi - 1) as usize..pose as usize].to_vec();
+    for b in &bytes {
+        vm.push(Value::Int(*b as i64))?;
+    }
+    Ok(bytes.len())
+}
+
+fn str_char(vm: &mut Vm, args: Args) -> R {
+    let mut out = Vec::with_capacity(args.len());
+    for i in 0..args.len() {
+        let c = vm.check_int(args, i)?;
+        if c as u64 > 255 {
+            return Err(vm.arg_error(i, "value out of range"));
+        }
+        out.push(c as u8);
+    }
+    push_bytes(vm, &out)?;
+    Ok(1)
+}
+
+fn str_dump(vm: &mut Vm, args: Args) -> R {
+    match vm.arg(args, 0) {
+        Value::LuaFn(_) | Value::NativeFn(_) | Value::LightFn(_) => {
+            // No binary chunk format yet: report it as Lua does for C functions.
+            Err(vm.rt_error("unable to dump given function"))
+        }
+        _ => Err(vm.type_error_arg(args, 0, "function")),
+    }
+}
+
+fn str_format(vm: &mut Vm, args: Args) -> R {
+    let f = vm.check_str(args, 0)?;
+    let fmt = f.get().as_bytes().to_vec();
+    let r = format::format(&fmt, &mut VmArgs { vm, args });
+    match r {
+        Ok(b) => {
+            push_bytes(vm, &b)?;
+            Ok(1)
+        }
+        Err(e) => Err(finish(vm, e)),
+    }
+}
+
+fn str_pack(vm: &mut Vm, args: Args) -> R {
+    let f = vm.check_str(args, 0)?;
+    let fmt = f.get().as_bytes().to_vec();
+    let r = pack::pack(&fmt, &mut VmArgs { vm, args });
+    match r {
+        Ok(b) => {
+            push_bytes(vm, &b)?;
+            Ok(1)
+        }
+        Err(e) => Err(finish(vm, e)),
+    }
+}
+
+fn str_packsize(vm: &mut Vm, args: Args) -> R {
+    let f = vm.check_str(args, 0)?;
+    match pack::packsize(f.get().as_bytes()) {
+        Ok(n) => {
+            vm.push(Value::Int(n))?;
+            Ok(1)
+        }
+        Err(e) => Err(raise(vm, e)),
+    }
+}
+
+fn str_unpack(vm: &mut Vm, args: Args) -> R {
+    let f = vm.check_str(args, 0)?;
+    let d = vm.check_str(args, 1)?;
+    let init = vm.opt_int(args, 2, 1)?;
+    match pack::unpack(f.get().as_bytes(), d.get().as_bytes(), init) {
+        Ok((vals, next)) => {
+            let n = vals.len();
+            for v in vals {
+                let v = match v {
+                    Unpacked::Int(i) => Value::Int(i),
+                    Unpacked::Float(f) => Value::Float(f),
+                    Unpacked::Str(b) => vm.str_value(b),
+                };
+                vm.push(v)?;
+            }
+            vm.push(Value::Int(next))?;
+            Ok(n + 1)
+        }
+        Err(e) => Err(raise(vm, e)),
+    }
+}
+
+fn capture_value(vm: &mut Vm, src: &[u8], c: Capture) -> Value {
+    match c {
+        Capture::Range(s, e) => vm.str_value(&src[s..e]),
+        Capture::Position(p) => Value::Int(p as i64 + 1),
+    }
+}
+
+fn push_captures(vm: &mut Vm, src: &[u8], caps: &[Capture]) -> R {
+    for &c in caps {
+        let v = capture_value(vm, src, c);
+        vm.push(v)?;
+    }
+    Ok(caps.len())
+}
+
+fn find_aux(vm: &mut Vm, args: Args, find: bool) -> R {
+    let s = vm.check_str(args, 0)?;
+    let p = vm.check_str(args, 1)?;
+    let init = vm.opt_int(args, 2, 1)?;
+    let plain = find && !matches!(vm.arg(args, 3), Value::Nil | Value::Bool(false));
+    let src = s.get().as_bytes();
+    let pat = p.get().as_bytes();
+    let Some(start) = pattern::start_offset(init, src.len()) else {
+        vm.push(Value::Nil)?;
+        return Ok(1);
+    };
+    let r = if find {
+        pattern::find(src, pat, start, plain)
+    } else {
+        pattern::pattern_search(src, pat, start)
+    };
+    match r {
+        Err(e) => Err(vm.rt_error(&e)),
+        Ok(None) => {
+            vm.push(Value::Nil)?;
+            Ok(1)
+        }
+        Ok(Some(m)) => {
+            if find {
+                vm.push(Value::Int(m.start as i64 + 1))?;
+                vm.push(Value::Int(m.end as i64))?;
+                let n = if m.explicit {
+                    push_captures(vm, src, &m.captures)?
+                } else {
+                    0
+                };
+                Ok(2 + n)
+            } else {
+                push_captures(vm, src, &m.captures)
+            }
+        }
+    }
+}
+
+fn str_find(vm: &mut Vm, args: Args) -> R {
+    find_aux(vm, args, true)
+}
+
+fn str_match(vm: &mut Vm, args: Args) -> R {
+    find_aux(vm, args, false)
+}
+
+/// `string.gmatch(s, p [, init])`. The iterator is an object whose metatable's `__call`
+/// is [`gmatch_step`]; its state (subject, pattern, position, end of the last match)
+/// lives in its array part. (A native closure would do once natives can reach their own
+/// upvalues.)
+fn str_gmatch(vm: &mut Vm, args: Args) -> R {
+    let s = vm.check_str(args, 0)?;
+    let p = vm.check_str(args, 1)?;
+    let init = vm.opt_int(args, 2, 1)?;
+    let len = s.get().len();
+    let start = pattern::start_offset(init, len).unwrap_or(len + 1);
+    let reg = vm.registry();
+    let k = vm.str_value(GMATCH_MT_KEY);
+    let mt = match reg.get().get(k) {
+        Value::Table(t) => t,
+        _ => return Err(vm.rt_error("string library not opened")),
+    };
+    let mut state = Table::new();
+    state.metatable = Some(mt);
+    state.set_int(1, Value::Str(s));
+    state.set_int(2, Value::Str(p));
+    state.set_int(3, Value::Int(start as i64));
+    state.set_int(4, Value::Int(-1));
+    let t = vm.heap.alloc(state);
+    vm.push(Value::Table(t))?;
+    Ok(1)
+}
+
+fn gmatch_step(vm: &mut Vm, args: Args) -> R {
+    let Value::Table(t) = vm.arg(args, 0) else {
+        return Err(vm.type_error_arg(args, 0, "gmatch iterator"));
+    };
+    let st: Gc<Table> = t;
+    let (Value::Str(s), Value::Str(p), Value::Int(pos), Value::Int(last)) = (
+        st.get().get_int(1),
+        st.get().get_int(2),
+        st.get().get_int(3),
+        st.get().get_int(4),
+    ) else {
+        return Err(vm.type_error_arg(args, 0, "gmatch iterator"));
+    };
+    let mut g = pattern::GMatch::new(pos as usize);
+    g.last_match = (last >= 0).then_some(last as usize);
+    let src = s.get().as_bytes();
+    match g.next_match(src, p.get().as_bytes()) {
+        Err(e) => Err(vm.rt_error(&e)),
+        Ok(None) => {
+            // Lua's iterator returns nothing at the end (not even nil).
+            vm.raw_set(st, Value::Int(3), Value::Int(g.pos as i64))?;
+            Ok(0)
+        }
+        Ok(Some(m)) => {
+            vm.raw_set(st, Value::Int(3), Value::Int(g.pos as i64))?;
+            vm.raw_set(st, Value::Int(4), Value::Int(m.end as i64))?;
+            push_captures(vm, src, &m.captures)
+        }
+    }
+}
+
+fn str_gsub(vm: &mut Vm, args: Args) -> R {
+    let s = vm.check_str(args, 0)?;
+    let p = vm.check_str(args, 1)?;
+    let repl = vm.arg(args, 2);
+    match repl {
+        Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Table(_) => {}
+        Value::LuaFn(_) | Value::NativeFn(_) | Value::LightFn(_) => {}
+        _ => return Err(vm.type_error_arg(args, 2, "string/function/table")),
+    }
+    let src_len = s.get().len() as i64;
+    let max_n = vm.opt_int(args, 3, src_len + 1)?;
+    let result = match repl {
+        Value::Str(_) | Value::Int(_) | Value::Float(_) => {
+            let r = vm.check_str(args, 2)?;
+            pattern::gsub_str(
+                s.get().as_bytes(),
+                p.get().as_bytes(),
+                r.get().as_bytes(),
+                Some(max_n),
+            )
+            .map_err(|e| NativeError::Lib(LibError::Msg(e)))
+        }
+        _ => {
+            // The callback may run Lua code: work on copies of the subject and pattern.
+            let src = s.get().as_bytes().to_vec();
+            let pat = p.get().as_bytes().to_vec();
+            pattern::gsub(&src, &pat, Some(max_n), |ms, st, en| {
+                gsub_value(vm, repl, ms, &src, st, en)
+            })
+        }
+    };
+    match result {
+        Ok((out, n)) => {
+            push_bytes(vm, &out)?;
+            vm.push(Value::Int(n))?;
+            Ok(2)
+        }
+        Err(e) => Err(finish(vm, e)),
+    }
+}
+
+/// The replacement for one match when `repl` is a table or a function.
+fn gsub_value(
+    vm: &mut Vm,
+    repl: Value,
+    ms: &MatchState<'_>,
+    src: &[u8],
+    s: usize,
+    e: usize,
+) -> Result<Replacement, NativeError> {
+    let v = if let Value::Table(t) = repl {
+        let c = ms.get_capture(0, s, e)?;
+        let key = capture_value(vm, src, c);
+        t.get().get(key)
+    } else {
+        let caps = ms.captures(s, e)?;
+        let vals: Vec<Value> = caps.iter().map(|&c| capture_value(vm, src, c)).collect();
+        let r = vm.call_value(repl, &vals)?;
+        r.first().copied().unwrap_or(Value::Nil)
+    };
+    match v {
+        Value::Nil | Value::Bool(false) => Ok(Replacement::Keep),
+        Value::Str(x) => Ok(Replacement::Bytes(x.get().as_bytes().to_vec())),
+        Value::Int(_) | Value::Float(_) => Ok(Replacement::Bytes(vm.tostring_basic(v))),
+        other => {
+            let t = other.type_name();
+            Err(LibError::Msg(format!("invalid replacement value (a {t})")).into())
+        }
+    }
+}
