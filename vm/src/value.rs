@@ -224,11 +224,17 @@ impl Value {
     }
 }
 
-/// Mixing step for integer and pointer keys: sequential keys spread over all buckets.
+/// Full avalanche of a 64-bit word (murmur3's finaliser): every input bit affects the low
+/// bits used as bucket index. Floats such as `k + 0.5` differ only in their high bits and
+/// pointers only above their alignment, so a plain multiply is not enough.
 #[inline(always)]
 pub(crate) fn mix(x: u64) -> u64 {
-    let h = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    h ^ (h >> 32)
+    let mut h = x;
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 /// `f` as an i64 if it has an exact integer value in range.

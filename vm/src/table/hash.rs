@@ -88,7 +88,7 @@ impl HashPart {
 
     /// Main position of a (live, normalised) key. Requires a non-empty node array.
     #[inline(always)]
-    fn main_pos(&self, key: &Value) -> usize {
+    pub(super) fn main_pos(&self, key: &Value) -> usize {
         match *key {
             Value::Int(i) => self.int_pos(i),
             _ => (key.hash64() as usize) & self.mask(),

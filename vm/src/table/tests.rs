@@ -482,3 +482,26 @@ fn strings_from_vectors() {
     let s1 = h.new_str_from_vec(b"short".to_vec());
     assert_eq!(s1, h.new_str(b"short"));
 }
+
+/// Keys that differ only in high bits (floats `k + 0.5`) or above an alignment (addresses)
+/// must not pile up in one chain.
+#[test]
+fn float_and_pointer_keys_spread() {
+    let mut t = Table::new();
+    for k in 0..4096 {
+        t.set(Value::Float(k as f64 + 0.5), int(k)).unwrap();
+        t.set(Value::LightUserData(k as usize * 4096), int(k))
+            .unwrap();
+    }
+    let mut used = std::collections::HashSet::new();
+    for k in 0..4096 {
+        used.insert(t.hash.main_pos(&Value::Float(k as f64 + 0.5)));
+        used.insert(t.hash.main_pos(&Value::LightUserData(k as usize * 4096)));
+    }
+    // 8192 keys in 8192 nodes: random placement fills about 63% of the nodes.
+    assert!(
+        used.len() > 4500,
+        "only {} distinct main positions",
+        used.len()
+    );
+}
