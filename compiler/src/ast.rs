@@ -303,14 +303,25 @@ impl Drop for Expr {
 }
 
 /// Detaches the left child of a node that nests on the left (see [`expr_kind_depth`]).
+/// A child that does not itself continue the spine is left in place: dropping it recurses
+/// one level only, and detaching costs an allocation for the placeholder.
 fn take_left_child(kind: &mut ExprKind) -> Option<Box<Expr>> {
     match kind {
         ExprKind::Binary { lhs: child, .. }
         | ExprKind::Index { obj: child, .. }
         | ExprKind::Call { func: child, .. }
-        | ExprKind::Method { obj: child, .. } => {
+        | ExprKind::Method { obj: child, .. }
+            if continues_spine(&child.kind) =>
+        {
             Some(std::mem::replace(child, Box::new(Expr { kind: ExprKind::Nil, line: 0, depth: 0 })))
         }
         _ => None,
     }
+}
+
+fn continues_spine(kind: &ExprKind) -> bool {
+    matches!(
+        kind,
+        ExprKind::Binary { .. } | ExprKind::Index { .. } | ExprKind::Call { .. } | ExprKind::Method { .. }
+    )
 }
