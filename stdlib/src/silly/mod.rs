@@ -1,3 +1,41 @@
 //! The silly.* runtime: the event loop, tasks, timers, logger and patching.
 
+pub mod patch;
 pub mod timer;
+
+use hotlua_vm::api::Args;
+use hotlua_vm::gc::Gc;
+use hotlua_vm::table::Table;
+use hotlua_vm::{LuaError, Value, Vm};
+
+/// The modules `require` finds here, by name, with the function that builds each.
+const MODULES: &[(&str, fn(&mut Vm) -> Gc<Table>)] = &[("silly.patch", patch::module)];
+
+/// Makes every silly.* module available to `require` through `package.preload`.
+pub fn open(vm: &mut Vm) {
+    let reg = vm.registry();
+    let key = vm.new_str("_PRELOAD");
+    let preload = match reg.get().get_str(key) {
+        Value::Table(t) => t,
+        _ => {
+            let t = vm.new_table();
+            let _ = vm.raw_set(reg, Value::Str(key), Value::Table(t));
+            t
+        }
+    };
+    for (name, _) in MODULES {
+        crate::open::set_field(vm, preload, name, Value::LightFn(load_module));
+    }
+}
+
+/// The preload loader shared by every silly.* module: `require` passes the module name.
+fn load_module(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
+    let name = vm.check_str(args, 0)?;
+    let build = MODULES.iter().find(|(n, _)| n.as_bytes() == name.get().as_bytes()).map(|(_, b)| *b);
+    let Some(build) = build else {
+        return Err(vm.arg_error(0, "unknown silly module"));
+    };
+    let m = build(vm);
+    vm.push(Value::Table(m))?;
+    Ok(1)
+}

@@ -1,0 +1,53 @@
+//! Hot patching primitives: the operations `silly.patch` and the debug library build on.
+//!
+//! Upvalues are shared cells ([`UpvalCell`]); a closure holds one `Cell<Gc<UpvalCell>>` per
+//! upvalue. Joining replaces that pointer, so it is O(1) and every later access of the
+//! joined closure reads and writes the other closure's cell. A cell's identity (what
+//! `debug.upvalueid` returns) is its address. Swapping a closure's prototype replaces the
+//! code every holder of the closure runs on its next call; frames already running keep the
+//! prototype they started with.
+
+use crate::function::{FnProto, LuaClosure, UpvalCell};
+use crate::gc::Gc;
+use crate::value::Value;
+
+/// Calls `visit(index, name, cell)` for each upvalue of `f`, in order: `index` is 0-based
+/// (`debug.getupvalue` numbers from 1), `name` comes from the closure's current prototype
+/// (`?` when it has none).
+pub fn for_each_upvalue(f: Gc<LuaClosure>, mut visit: impl FnMut(usize, &str, Gc<UpvalCell>)) {
+    let c = f.get();
+    let proto = c.proto();
+    let descs = &proto.get().upvalues;
+    for (index, cell) in c.upvals.iter().enumerate() {
+        visit(index, descs.get(index).map_or("?", |d| &d.name), cell.get());
+    }
+}
+
+/// The identity of an upvalue cell, as `debug.upvalueid` gives it (a light userdata).
+pub fn upvalue_id(cell: Gc<UpvalCell>) -> Value {
+    Value::LightUserData(cell.addr())
+}
+
+/// Makes upvalue `n1` of `f1` refer to the cell of upvalue `n2` of `f2` (`upvaluejoin`).
+/// Returns false when an index is out of range.
+pub fn upvalue_join(f1: Gc<LuaClosure>, n1: usize, f2: Gc<LuaClosure>, n2: usize) -> bool {
+    let (a, b) = (f1.get(), f2.get());
+    match (a.upvals.get(n1), b.upvals.get(n2)) {
+        (Some(dst), Some(src)) => {
+            dst.set(src.get());
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Replaces the prototype of `f` in place. The new prototype must take the same number of
+/// upvalues (they are the closure's cells); returns false, changing nothing, otherwise.
+pub fn swap_proto(f: Gc<LuaClosure>, proto: Gc<FnProto>) -> bool {
+    let c = f.get();
+    if proto.get().upvalues.len() != c.upvals.len() {
+        return false;
+    }
+    c.proto.set(proto);
+    true
+}
