@@ -1,5 +1,6 @@
 //! The silly.* runtime: the event loop, tasks, timers, logger and patching.
 
+pub mod logger;
 pub mod patch;
 pub mod timer;
 
@@ -9,7 +10,8 @@ use hotlua_vm::table::Table;
 use hotlua_vm::{LuaError, Value, Vm};
 
 /// The modules `require` finds here, by name, with the function that builds each.
-const MODULES: &[(&str, fn(&mut Vm) -> Gc<Table>)] = &[("silly.patch", patch::module)];
+const MODULES: &[(&str, fn(&mut Vm) -> Gc<Table>)] =
+    &[("silly.patch", patch::module), ("silly.logger", logger::module)];
 
 /// Makes every silly.* module available to `require` through `package.preload`.
 pub fn open(vm: &mut Vm) {
