@@ -741,6 +741,15 @@ fn syntax_errors_match_luac() {
         ("x = 'a\"b' y", "t.lua:1: syntax error near <eof>"),
         ("x = \"a'b\" y", "t.lua:1: syntax error near <eof>"),
         ("x = [[a\nb]] y", "t.lua:2: syntax error near <eof>"),
+        ("x @", "t.lua:1: syntax error near '@'"),
+        ("if x @", "t.lua:1: 'then' expected near '@'"),
+        ("local x @", "t.lua:1: unexpected symbol near '@'"),
+        ("x = 1 @", "t.lua:1: unexpected symbol near '@'"),
+        ("f(@)", "t.lua:1: unexpected symbol near '@'"),
+        ("x = {@}", "t.lua:1: unexpected symbol near '@'"),
+        ("return @", "t.lua:1: unexpected symbol near '@'"),
+        ("x.@", "t.lua:1: <name> expected near '@'"),
+        ("@", "t.lua:1: unexpected symbol near '@'"),
     ];
     let mut bad = Vec::new();
     for (src, want) in cases {
