@@ -781,3 +781,310 @@ fn vararg_functions_prepare_varargs() {
     assert_eq!(code_of(&p.protos[0])[0], "VARARGPREP 2");
     assert_eq!(code_of(&p.protos[1])[..2], ["VARARGPREP 0", "VARARG 0 2"]);
 }
+
+// ---------------------------------------------------------------------------------------
+// Compile-time errors: luac 5.4's messages and lines.
+
+#[test]
+fn compile_errors_match_luac() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "local function f()\n  break\nend\n\nx = 1\n",
+            "t.lua:5: break outside loop at line 2",
+        ),
+        ("break\n", "t.lua:2: break outside loop at line 1"),
+        (
+            "for i=1,2 do end\nbreak",
+            "t.lua:2: break outside loop at line 2",
+        ),
+        (
+            "do\n  goto foo\nend\n\n\nx=1",
+            "t.lua:6: no visible label 'foo' for <goto> at line 2",
+        ),
+        (
+            "f(function()\n  goto nope\nend, 2)\n",
+            "t.lua:3: no visible label 'nope' for <goto> at line 2",
+        ),
+        (
+            "do goto l; local y = 1\n::l::\nprint(y) end\n",
+            "t.lua:3: <goto l> at line 1 jumps into the scope of local 'y'",
+        ),
+        (
+            "goto x\nlocal a\n::x::\nprint(a)\n",
+            "t.lua:4: <goto x> at line 1 jumps into the scope of local 'a'",
+        ),
+        (
+            "repeat goto cont; local x; ::cont:: until x\n",
+            "t.lua:1: <goto cont> at line 1 jumps into the scope of local 'x'",
+        ),
+        (
+            "::a::\n::a::\n\nx=1",
+            "t.lua:4: label 'a' already defined on line 2",
+        ),
+        (
+            "::a::\ndo ::a:: end",
+            "t.lua:2: label 'a' already defined on line 1",
+        ),
+        (
+            "local x <const> = 1\nx = 2",
+            "t.lua:2: attempt to assign to const variable 'x'",
+        ),
+        (
+            "local t <close> = nil\nt = 1\n",
+            "t.lua:2: attempt to assign to const variable 't'",
+        ),
+        (
+            "local a <const> = {}\nlocal function f() a = 1 end\n",
+            "t.lua:2: attempt to assign to const variable 'a'",
+        ),
+        (
+            "local a <const> = 2\nfunction a() end\n",
+            "t.lua:3: attempt to assign to const variable 'a'",
+        ),
+        (
+            "local a <const> = 2\nlocal b\nb, a = 1, 2",
+            "t.lua:3: attempt to assign to const variable 'a'",
+        ),
+        (
+            "function f()\n return ...\nend",
+            "t.lua:2: cannot use '...' outside a vararg function near '...'",
+        ),
+        (
+            "local function f(...)\n  return function() return ... end\nend\n",
+            "t.lua:2: cannot use '...' outside a vararg function near '...'",
+        ),
+        (
+            "local x <close>, y <close> = 1, 2\n",
+            "t.lua:1: multiple to-be-closed variables in local list",
+        ),
+    ];
+    for (src, expect) in cases {
+        assert_eq!(&err(src), expect, "for:\n{}", src);
+    }
+    // No error: labels at the end of a block are outside the scope of its locals.
+    comp("while true do\n  local x\n  goto continue\n  local y\n  ::continue::\nend");
+    comp("do goto x; local a end ::x::");
+    comp("goto x; do ::x:: end ::x::");
+}
+
+#[test]
+fn limit_errors_match_luac() {
+    let names: Vec<String> = (0..201).map(|i| format!("a{}", i)).collect();
+    assert_eq!(
+        err(&format!("local {} = 1", names.join(","))),
+        "t.lua:1: too many local variables (limit is 200) in main function near '='"
+    );
+    assert_eq!(
+        err(&format!("function f()\nlocal {}\nend", names.join(","))),
+        "t.lua:3: too many local variables (limit is 200) in function at line 1 near 'end'"
+    );
+    let decls: Vec<String> = (0..201).map(|i| format!("local a{} = 1", i)).collect();
+    assert_eq!(
+        err(&format!(
+            "local x\nlocal function f()\n{}\nend",
+            decls.join("\n")
+        )),
+        "t.lua:203: too many local variables (limit is 200) in function at line 2 near '='"
+    );
+    // 200 locals are fine, and use 200 registers
+    let p = comp(&format!("local {} = 1", names[..200].join(",")));
+    assert_eq!(p.locvars.len(), 200);
+    assert_eq!(p.max_stack, 200);
+    // too many registers
+    let args = vec!["1"; 260].join(",");
+    let e = err(&format!("local t = {{f({})}}", args));
+    assert!(
+        e.starts_with("t.lua:1: function or expression needs too many registers"),
+        "{}",
+        e
+    );
+    // too many upvalues: 260 distinct captured locals across two levels
+    let mut src = String::new();
+    for i in 0..150 {
+        src.push_str(&format!("local a{} = {}\n", i, i));
+    }
+    src.push_str("local function g()\n");
+    for i in 0..110 {
+        src.push_str(&format!("local b{} = {}\n", i, i));
+    }
+    src.push_str("return function() return ");
+    let uses: Vec<String> = (0..150)
+        .map(|i| format!("a{}", i))
+        .chain((0..110).map(|i| format!("b{}", i)))
+        .collect();
+    src.push_str(&uses.join(" + "));
+    src.push_str(" end\nend\n");
+    let e = err(&src);
+    assert!(
+        e.starts_with("t.lua:262: too many upvalues (limit is 255) in function at line 262 near"),
+        "{}",
+        e
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Declaration identities, large and deep inputs.
+
+fn ids(p: &Proto) -> Vec<(String, Vec<u16>, u16)> {
+    p.locvars
+        .iter()
+        .map(|v| (v.name.to_string(), v.scope_path.to_vec(), v.shadow))
+        .collect()
+}
+
+#[test]
+fn scope_paths_are_deterministic() {
+    let src = "local a = 1\nlocal a = 2\ndo\n  local b = 3\nend\nif a then\n  local c\nelseif b then\n  local c\n  do local d end\nelse\n  local e\nend\nfor i = 1, 2 do local f end\nwhile a do local g end\nrepeat local h until h\nlocal function k(p, q) local r; do local s end end";
+    let p1 = comp(src);
+    let p2 = comp(src);
+    assert_eq!(p1, p2);
+    let v = ids(&p1);
+    let expect: Vec<(&str, Vec<u16>, u16)> = vec![
+        ("a", vec![], 0),
+        ("a", vec![], 1),
+        ("b", vec![0], 0),
+        ("c", vec![1], 0),
+        ("c", vec![2], 0),
+        ("d", vec![2, 0], 0),
+        ("e", vec![3], 0),
+        ("(for state)", vec![4], 0),
+        ("(for state)", vec![4], 1),
+        ("(for state)", vec![4], 2),
+        ("i", vec![4], 0),
+        ("f", vec![4], 0),
+        ("g", vec![5], 0),
+        ("h", vec![6], 0),
+        ("k", vec![], 0),
+    ];
+    let got: Vec<(&str, Vec<u16>, u16)> = v
+        .iter()
+        .map(|(n, p, s)| (n.as_str(), p.clone(), *s))
+        .collect();
+    assert_eq!(got, expect);
+    // paths restart in every function
+    let k = ids(&p1.protos[0]);
+    assert_eq!(
+        k,
+        [
+            ("p".into(), vec![], 0),
+            ("q".into(), vec![], 0),
+            ("r".into(), vec![], 0),
+            ("s".into(), vec![0], 0)
+        ]
+    );
+    // editing a statement elsewhere does not change other identities
+    let p3 = comp(&src.replace("local b = 3", "local b = 3; print(b)"));
+    assert_eq!(ids(&p3), ids(&p1));
+}
+
+#[test]
+fn many_constants_use_large_indices() {
+    // 300 distinct strings: LOADK beyond 255; GETFIELD with a key index beyond 255 falls back
+    // to a register key
+    let mut src = String::from("local t = {}\n");
+    for i in 0..300 {
+        src.push_str(&format!("t[{}] = 'k{}'\n", i + 1, i));
+    }
+    src.push_str("return t.k299, t.k1");
+    let p = comp(&src);
+    let c = code_of(&p);
+    // keys beyond C: SETTABLE with a register key
+    assert!(
+        has(&c, "SETI 0 255 254k") && has(&c, "LOADI 1 256"),
+        "{:?}",
+        &c[250..270]
+    );
+    let tail = &c[c.len() - 5..];
+    assert_eq!(
+        tail[..3],
+        ["LOADK 1 299", "GETTABLE 1 0 1", "GETFIELD 2 0 1"]
+    );
+    // a string constant beyond 255 as a stored value goes through a register
+    assert!(
+        c.iter().any(|x| x == "LOADK 2 256"),
+        "{:?}",
+        &c[c.len() - 20..]
+    );
+}
+
+#[test]
+fn loadkx_beyond_max_bx() {
+    use hotlua_compiler::opcode::{OpCode, MAX_BX};
+    let n = MAX_BX as usize + 10;
+    let mut src = String::with_capacity(n * 10);
+    src.push_str("local x\n");
+    for i in 0..n {
+        src.push_str(&format!("x = {}.5\n", i));
+    }
+    let p = comp(&src);
+    assert_eq!(p.constants.len(), n);
+    let pos = p
+        .code
+        .iter()
+        .position(|i| i.op() == OpCode::LoadKX)
+        .expect("LOADKX");
+    assert_eq!(p.code[pos + 1].op(), OpCode::ExtraArg);
+    assert_eq!(p.code[pos + 1].ax(), MAX_BX + 1);
+    assert_eq!(p.code[pos - 1].op(), OpCode::LoadK);
+    assert_eq!(p.code[pos - 1].bx(), MAX_BX);
+}
+
+#[test]
+fn long_left_chains_compile_iteratively() {
+    let n = 100_000;
+    // folds to one constant
+    let src = format!("return {}", vec!["1"; n].join(" + "));
+    let p = comp(&src);
+    assert_eq!(code_of(&p)[1], "LOADK 0 0");
+    assert_eq!(
+        p.constants,
+        vec![hotlua_compiler::proto::Constant::Int(n as i64)]
+    );
+    // not foldable: reuses registers
+    let src = format!("local x = ...\nreturn {}", vec!["x"; n].join(" + "));
+    let p = comp(&src);
+    assert!(p.max_stack <= 3);
+    // and/or chains
+    let src = format!("local x = ...\nreturn {}", vec!["x"; n].join(" and "));
+    comp(&src);
+    // suffix chains
+    let src = format!("local t = ...\nreturn t{}", ".a".repeat(n));
+    let p = comp(&src);
+    assert_eq!(p.code.len(), n + 4);
+    let src = format!("local f = ...\nf{}", "()".repeat(n));
+    comp(&src);
+    let src = format!("local o = ...\no{}", ":m()".repeat(n / 10));
+    comp(&src);
+}
+
+#[test]
+fn deep_legal_nesting() {
+    // nested blocks and functions up to the parser's depth limit
+    let depth = 60;
+    let src = format!(
+        "local x = 0\n{}x = x + 1\n{}",
+        "do local y = x\n".repeat(depth),
+        "end\n".repeat(depth)
+    );
+    let p = comp(&src);
+    assert!(p.locvars.iter().any(|v| v.scope_path.len() == depth));
+    let src = format!(
+        "local x = 0\n{}x = x + 1\n{}",
+        "local f = function()\n".repeat(depth),
+        "end\n".repeat(depth)
+    );
+    let mut p = &comp(&src);
+    for _ in 0..depth - 1 {
+        p = &p.protos[0];
+    }
+    assert_eq!(&*p.protos[0].upvalues[0].name, "x");
+    let src = format!("return {}1{}", "(".repeat(150), ")".repeat(150));
+    comp(&src);
+    let src = format!("return {}x", "-".repeat(150));
+    comp(&src);
+    let src = format!("return {}1", "2 ^ ".repeat(150));
+    comp(&src);
+    let src = format!("return {}1", "'a' .. ".repeat(150));
+    let c = code(&src);
+    assert!(has(&c, "CONCAT 0 151"), "{:?}", c);
+}

@@ -219,7 +219,9 @@ impl FuncState {
         self.f.code[pc].set_sj(off as i32);
         Ok(())
     }
-    /// Appends list `l2` to list `l1`.
+    /// Joins list `l2` to list `l1`. A list is a set (every jump gets the same target), so
+    /// `l2` is walked and put in front: `l2` is the short one in chains such as
+    /// `a and b and c ...`, keeping them linear.
     pub fn concat(&mut self, l1: &mut i32, l2: i32) -> R<()> {
         if l2 == NO_JUMP {
             return Ok(());
@@ -228,15 +230,17 @@ impl FuncState {
             *l1 = l2;
             return Ok(());
         }
-        let mut list = *l1 as usize;
+        let mut last = l2 as usize;
         loop {
-            let next = self.get_jump(list);
+            let next = self.get_jump(last);
             if next == NO_JUMP {
                 break;
             }
-            list = next as usize;
+            last = next as usize;
         }
-        self.fix_jump(list, l2 as usize)
+        self.fix_jump(last, *l1 as usize)?;
+        *l1 = l2;
+        Ok(())
     }
     pub fn jump(&mut self) -> i32 {
         self.emit(Instr::sj_(OpCode::Jmp, NO_JUMP)) as i32
