@@ -372,22 +372,43 @@ enum Open {
         awaits_do: bool,
     },
     Repeat(u32),
-    /// `(` of an expression or call (closed with check_match) or of a parameter list.
+    /// A `(`: `line` is what luac names in `to close '(' at line N` (for call arguments, the
+    /// line where the called expression starts). `params` for a parameter list, which luac
+    /// closes without naming the opener. `call` when it encloses call arguments.
     Paren {
         line: u32,
         params: bool,
+        call: bool,
+        chain: u32,
     },
-    Brace(u32),
-    Bracket,
+    /// A `{`; `call` when it is a call's argument (`f{...}`).
+    Brace {
+        line: u32,
+        call: bool,
+        chain: u32,
+    },
+    /// A `[`; `index` when it indexes a prefix expression.
+    Bracket {
+        index: bool,
+        chain: u32,
+    },
 }
 
-/// Scans the tokens before the error for the constructs still open there.
+/// Scans the tokens before the error for the constructs still open there. Alongside the
+/// stack it follows whether the previous token ends a prefix expression (so that a `(`, a
+/// string or a `{` after it are call arguments) and the line where that expression starts.
 fn open_constructs(tokens: &[Token], upto: usize) -> Vec<Open> {
     let mut stack = Vec::new();
-    let mut in_header = false;
+    let mut in_header = false; // between `function` and its `(`
+    let mut in_names = false; // in the name list of `local` or `for`
+    let mut prefix = false; // the previous token ends a prefix expression
+    let mut chain = 0u32; // line where that prefix expression starts
+    let mut prev: Option<&Tok> = None;
     for t in &tokens[..upto.min(tokens.len())] {
         let line = t.line;
-        match t.tok {
+        let was_prefix = prefix;
+        prefix = false;
+        match &t.tok {
             Tok::Function => {
                 stack.push(Open::End {
                     what: "function",
@@ -406,11 +427,15 @@ fn open_constructs(tokens: &[Token], upto: usize) -> Vec<Open> {
                 line,
                 awaits_do: true,
             }),
-            Tok::For => stack.push(Open::End {
-                what: "for",
-                line,
-                awaits_do: true,
-            }),
+            Tok::For => {
+                stack.push(Open::End {
+                    what: "for",
+                    line,
+                    awaits_do: true,
+                });
+                in_names = true;
+            }
+            Tok::Local => in_names = true,
             Tok::Do => match stack.last_mut() {
                 Some(Open::End { awaits_do, .. }) if *awaits_do => *awaits_do = false,
                 _ => stack.push(Open::End {
@@ -420,20 +445,72 @@ fn open_constructs(tokens: &[Token], upto: usize) -> Vec<Open> {
                 }),
             },
             Tok::Repeat => stack.push(Open::Repeat(line)),
-            Tok::End | Tok::Until | Tok::RParen | Tok::RBrace | Tok::RBracket => {
+            Tok::End | Tok::Until => {
                 stack.pop();
             }
+            Tok::Name(_) => {
+                let field = matches!(prev, Some(Tok::Dot | Tok::Colon));
+                prefix = !in_header && !in_names && !matches!(prev, Some(Tok::Goto | Tok::DColon));
+                if prefix && !field {
+                    chain = line;
+                }
+            }
+            Tok::Str(_) => prefix = was_prefix && !in_header,
             Tok::LParen => {
+                let call = was_prefix && !in_header;
+                let paren_line = if call { chain } else { line };
                 stack.push(Open::Paren {
-                    line,
+                    line: paren_line,
                     params: in_header,
+                    call,
+                    chain,
                 });
                 in_header = false;
             }
-            Tok::LBrace => stack.push(Open::Brace(line)),
-            Tok::LBracket => stack.push(Open::Bracket),
+            Tok::LBrace => stack.push(Open::Brace {
+                line,
+                call: was_prefix,
+                chain,
+            }),
+            Tok::LBracket => stack.push(Open::Bracket {
+                index: was_prefix,
+                chain,
+            }),
+            Tok::RParen => match stack.pop() {
+                Some(Open::Paren {
+                    params: false,
+                    call,
+                    chain: c,
+                    line: l,
+                }) => {
+                    prefix = true;
+                    chain = if call { c } else { l };
+                }
+                _ => {}
+            },
+            Tok::RBrace => {
+                if let Some(Open::Brace { call, chain: c, .. }) = stack.pop() {
+                    prefix = call;
+                    chain = c;
+                }
+            }
+            Tok::RBracket => {
+                if let Some(Open::Bracket { index, chain: c }) = stack.pop() {
+                    prefix = index;
+                    chain = c;
+                }
+            }
+            Tok::Dot | Tok::Colon => prefix = was_prefix,
+            Tok::Assign | Tok::In => in_names = false,
             _ => {}
         }
+        if !matches!(
+            t.tok,
+            Tok::Name(_) | Tok::Comma | Tok::Lt | Tok::Gt | Tok::Local | Tok::For
+        ) {
+            in_names = false;
+        }
+        prev = Some(&t.tok);
     }
     stack
 }
@@ -457,8 +534,8 @@ fn close_message(tokens: &[Token], at: usize, line: u32) -> String {
         Some(Open::Repeat(opened)) => closing("'until'", "'repeat'", *opened, line),
         Some(Open::Paren { params: true, .. }) => "')' expected".to_string(),
         Some(Open::Paren { line: opened, .. }) => closing("')'", "'('", *opened, line),
-        Some(Open::Brace(opened)) => closing("'}'", "'{'", *opened, line),
-        Some(Open::Bracket) => "']' expected".to_string(),
+        Some(Open::Brace { line: opened, .. }) => closing("'}'", "'{'", *opened, line),
+        Some(Open::Bracket { .. }) => "']' expected".to_string(),
     }
 }
 
@@ -495,6 +572,9 @@ fn expected_message(tokens: &[Token], at: usize, line: u32, expected: &[String])
     if has("=") && has(".") && !has("}") && !operators {
         return "'=' expected".to_string(); // `a, b` must go on as an assignment
     }
+    if has("Name") && has("(") && !suffixes {
+        return "unexpected symbol".to_string(); // a prefix expression must start here
+    }
     let required = |t: &str| {
         has(t)
             && !(operators && is_operator(t))
@@ -523,6 +603,7 @@ fn expected_message(tokens: &[Token], at: usize, line: u32, expected: &[String])
             Some(Open::Paren {
                 line: opened,
                 params: false,
+                ..
             }) => closing("')'", "'('", *opened, line),
             _ => "')' expected".to_string(),
         };
@@ -532,7 +613,7 @@ fn expected_message(tokens: &[Token], at: usize, line: u32, expected: &[String])
     }
     if required("}") {
         return match open_at().last() {
-            Some(Open::Brace(opened)) => closing("'}'", "'{'", *opened, line),
+            Some(Open::Brace { line: opened, .. }) => closing("'}'", "'{'", *opened, line),
             _ => "'}' expected".to_string(),
         };
     }

@@ -750,6 +750,21 @@ fn syntax_errors_match_luac() {
         ("return @", "t.lua:1: unexpected symbol near '@'"),
         ("x.@", "t.lua:1: <name> expected near '@'"),
         ("@", "t.lua:1: unexpected symbol near '@'"),
+        ("local x\n(f", "t.lua:2: ')' expected near <eof>"),
+        ("local x, y\n(f", "t.lua:2: ')' expected near <eof>"),
+        ("x = a\n.b(\n1 2", "t.lua:3: ')' expected (to close '(' at line 1) near '2'"),
+        ("x = a.b\n:c(\n1 2", "t.lua:3: ')' expected (to close '(' at line 1) near '2'"),
+        ("f\"s\"\n(\n1 2", "t.lua:3: ')' expected (to close '(' at line 1) near '2'"),
+        ("f{}\n(\n1 2", "t.lua:3: ')' expected (to close '(' at line 1) near '2'"),
+        ("x = \"s\"\n(\n1 2", "t.lua:3: ')' expected (to close '(' at line 2) near '2'"),
+        ("x = {}\n(\n1 2", "t.lua:3: ')' expected (to close '(' at line 2) near '2'"),
+        ("local t = {\n[1\n= 2}", "t.lua:3: ']' expected near '='"),
+        ("x = f(\n{\n1 2", "t.lua:3: '}' expected (to close '{' at line 2) near '2'"),
+        ("for i\n, j\n(", "t.lua:3: 'in' expected near '('"),
+        ("x = (\n(a\n) 2", "t.lua:3: ')' expected (to close '(' at line 1) near '2'"),
+        ("goto l\n(f\n1 2", "t.lua:3: ')' expected (to close '(' at line 2) near '1'"),
+        ("x = function()\nend\n(f\n1 2", "t.lua:4: ')' expected (to close '(' at line 3) near '1'"),
+        ("t[\n1\n](\n2 3", "t.lua:4: ')' expected (to close '(' at line 1) near '3'"),
     ];
     let mut bad = Vec::new();
     for (src, want) in cases {
@@ -769,8 +784,9 @@ fn syntax_errors_match_luac() {
     );
 }
 
-/// Prints the parse of each line of the file named in `HOTLUA_PARSE` (`\n` written as `\\n`):
-/// a development aid for comparing messages with `luac5.4 -p`.
+/// Prints the parse of each case in the file named in `HOTLUA_PARSE`, one message per line:
+/// a development aid for comparing messages with `luac5.4 -p`. Cases are lines (with `\n`
+/// written as `\\n`), or, when the file contains a NUL byte, NUL-separated raw texts.
 #[test]
 #[ignore]
 fn dump_cases() {
@@ -778,14 +794,24 @@ fn dump_cases() {
         return;
     };
     let text = std::fs::read(path).unwrap();
-    for case in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        let src: Vec<u8> = String::from_utf8_lossy(case)
-            .replace("\\n", "\n")
-            .into_bytes();
-        let src = if case.is_ascii() { src } else { case.to_vec() };
+    let cases: Vec<Vec<u8>> = if text.contains(&0) {
+        text.split(|&b| b == 0).map(|c| c.to_vec()).collect()
+    } else {
+        text.split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                if l.is_ascii() {
+                    String::from_utf8_lossy(l).replace("\\n", "\n").into_bytes()
+                } else {
+                    l.to_vec()
+                }
+            })
+            .collect()
+    };
+    for src in cases {
         match parse(&src, "=t.lua") {
             Ok(c) => println!("OK {:?}", c.block.stats.len()),
-            Err(e) => println!("{}", e.message),
+            Err(e) => println!("{}", e.message.replace('\n', "\\n")),
         }
     }
 }
