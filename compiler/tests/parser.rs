@@ -752,19 +752,52 @@ fn syntax_errors_match_luac() {
         ("@", "t.lua:1: unexpected symbol near '@'"),
         ("local x\n(f", "t.lua:2: ')' expected near <eof>"),
         ("local x, y\n(f", "t.lua:2: ')' expected near <eof>"),
-        ("x = a\n.b(\n1 2", "t.lua:3: ')' expected (to close '(' at line 1) near '2'"),
-        ("x = a.b\n:c(\n1 2", "t.lua:3: ')' expected (to close '(' at line 1) near '2'"),
-        ("f\"s\"\n(\n1 2", "t.lua:3: ')' expected (to close '(' at line 1) near '2'"),
-        ("f{}\n(\n1 2", "t.lua:3: ')' expected (to close '(' at line 1) near '2'"),
-        ("x = \"s\"\n(\n1 2", "t.lua:3: ')' expected (to close '(' at line 2) near '2'"),
-        ("x = {}\n(\n1 2", "t.lua:3: ')' expected (to close '(' at line 2) near '2'"),
+        (
+            "x = a\n.b(\n1 2",
+            "t.lua:3: ')' expected (to close '(' at line 1) near '2'",
+        ),
+        (
+            "x = a.b\n:c(\n1 2",
+            "t.lua:3: ')' expected (to close '(' at line 1) near '2'",
+        ),
+        (
+            "f\"s\"\n(\n1 2",
+            "t.lua:3: ')' expected (to close '(' at line 1) near '2'",
+        ),
+        (
+            "f{}\n(\n1 2",
+            "t.lua:3: ')' expected (to close '(' at line 1) near '2'",
+        ),
+        (
+            "x = \"s\"\n(\n1 2",
+            "t.lua:3: ')' expected (to close '(' at line 2) near '2'",
+        ),
+        (
+            "x = {}\n(\n1 2",
+            "t.lua:3: ')' expected (to close '(' at line 2) near '2'",
+        ),
         ("local t = {\n[1\n= 2}", "t.lua:3: ']' expected near '='"),
-        ("x = f(\n{\n1 2", "t.lua:3: '}' expected (to close '{' at line 2) near '2'"),
+        (
+            "x = f(\n{\n1 2",
+            "t.lua:3: '}' expected (to close '{' at line 2) near '2'",
+        ),
         ("for i\n, j\n(", "t.lua:3: 'in' expected near '('"),
-        ("x = (\n(a\n) 2", "t.lua:3: ')' expected (to close '(' at line 1) near '2'"),
-        ("goto l\n(f\n1 2", "t.lua:3: ')' expected (to close '(' at line 2) near '1'"),
-        ("x = function()\nend\n(f\n1 2", "t.lua:4: ')' expected (to close '(' at line 3) near '1'"),
-        ("t[\n1\n](\n2 3", "t.lua:4: ')' expected (to close '(' at line 1) near '3'"),
+        (
+            "x = (\n(a\n) 2",
+            "t.lua:3: ')' expected (to close '(' at line 1) near '2'",
+        ),
+        (
+            "goto l\n(f\n1 2",
+            "t.lua:3: ')' expected (to close '(' at line 2) near '1'",
+        ),
+        (
+            "x = function()\nend\n(f\n1 2",
+            "t.lua:4: ')' expected (to close '(' at line 3) near '1'",
+        ),
+        (
+            "t[\n1\n](\n2 3",
+            "t.lua:4: ')' expected (to close '(' at line 1) near '3'",
+        ),
     ];
     let mut bad = Vec::new();
     for (src, want) in cases {
@@ -814,4 +847,78 @@ fn dump_cases() {
             Err(e) => println!("{}", e.message.replace('\n', "\\n")),
         }
     }
+}
+
+/// Runs `luac5.4 -p` on `source`; `None` when luac is not installed.
+fn luac_message(source: &[u8], scratch: &std::path::Path) -> Option<String> {
+    std::fs::write(scratch, source).ok()?;
+    let out = std::process::Command::new("luac5.4")
+        .arg("-p")
+        .arg(scratch)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    let prefix = format!("luac5.4: {}:", scratch.display());
+    Some(match text.strip_prefix(&prefix) {
+        Some(rest) => format!("t.lua:{rest}"),
+        None if text.is_empty() => "OK".to_string(),
+        None => text,
+    })
+}
+
+/// Differential test: cuts each syntax-corpus program after many of its tokens and checks
+/// that every prefix gets luac's verdict and message. Skipped when luac5.4 is absent.
+#[test]
+fn truncations_match_luac() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/lua/syntax");
+    let scratch = std::env::temp_dir().join(format!("hotlua-trunc-{}.lua", std::process::id()));
+    if luac_message(b"", &scratch).is_none() {
+        println!("note: luac5.4 not found; differential test skipped");
+        return;
+    }
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    let mut bad = Vec::new();
+    let mut count = 0;
+    for path in entries
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "lua"))
+    {
+        let src = std::fs::read(path).unwrap();
+        // Cut after every third run of non-blank bytes.
+        let cuts: Vec<usize> = (1..src.len())
+            .filter(|&i| !src[i - 1].is_ascii_whitespace() && src[i].is_ascii_whitespace())
+            .step_by(3)
+            .collect();
+        for cut in cuts {
+            let prefix = &src[..cut];
+            let want = luac_message(prefix, &scratch).unwrap();
+            if want.contains("goto") || want.contains("break") || want.contains("vararg") {
+                continue; // code generator checks
+            }
+            let got = match parse(prefix, "=t.lua") {
+                Ok(_) => "OK".to_string(),
+                Err(e) => e.message,
+            };
+            count += 1;
+            if got != want {
+                bad.push(format!(
+                    "{}@{cut}\n  got:  {got}\n  want: {want}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&scratch);
+    assert!(count > 300, "only {count} cases");
+    assert!(
+        bad.is_empty(),
+        "{} of {count} differ:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
 }
