@@ -1088,3 +1088,102 @@ fn deep_legal_nesting() {
     let c = code(&src);
     assert!(has(&c, "CONCAT 0 151"), "{:?}", c);
 }
+
+/// Every Lua file of the workspace that luac accepts compiles, and where luac rejects one
+/// for a compile-time (not syntax) reason we give its message. Listings are compared too,
+/// reporting (not failing on) differences, which come from the documented deviations.
+#[test]
+fn workspace_files_compile_like_luac() {
+    if std::process::Command::new("luac5.4")
+        .arg("-v")
+        .output()
+        .is_err()
+    {
+        return;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    let mut stack = vec![
+        root.join("tests"),
+        root.join("benches"),
+        std::path::PathBuf::from("/work/shared/seed"),
+    ];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().map_or(false, |x| x == "lua") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut failures = Vec::new();
+    let mut same = 0;
+    for f in &files {
+        let Ok(src) = std::fs::read(f) else { continue };
+        let out = std::process::Command::new("luac5.4")
+            .arg("-l")
+            .arg("-l")
+            .arg("-p")
+            .arg(f)
+            .output()
+            .unwrap();
+        let ours = compile(&src, &format!("@{}", f.display()));
+        if out.status.success() {
+            match ours {
+                Err(e) => failures.push(format!("{}: luac accepts, we say {}", f.display(), e)),
+                Ok(p) => {
+                    let theirs = String::from_utf8_lossy(&out.stdout).to_string();
+                    if parse_listing(&listing(&p), false) == parse_listing(&theirs, true) {
+                        same += 1;
+                    } else if std::env::var("SHOW_DIFFS").is_ok() {
+                        eprintln!(
+                            "{}: {}",
+                            f.display(),
+                            first_diff(
+                                &parse_listing(&listing(&p), false),
+                                &parse_listing(&theirs, true)
+                            )
+                        );
+                    }
+                }
+            }
+        } else {
+            let msg = String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .trim_start_matches("luac5.4: ")
+                .to_string();
+            let semantic = [
+                "break outside",
+                "no visible label",
+                "jumps into the scope",
+                "already defined",
+                "const variable",
+                "outside a vararg",
+                "too many",
+            ];
+            if semantic.iter().any(|s| msg.contains(s)) {
+                match ours {
+                    Ok(_) => {
+                        failures.push(format!("{}: luac says {}, we accept", f.display(), msg))
+                    }
+                    Err(e) if e.message != msg => {
+                        failures.push(format!("{}: luac says {}, we say {}", f.display(), msg, e))
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
+    }
+    eprintln!(
+        "{} files, {} listings identical to luac's (minus MMBIN)",
+        files.len(),
+        same
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -279,8 +279,7 @@ impl<'a> Codegen<'a> {
                 }
             }
             other => {
-                // A jump: nothing to do here.
-                debug_assert!(matches!(other, EK::Jmp(_)));
+                // A jump (or no value): nothing to load here.
                 e.k = other;
                 return;
             }
@@ -1108,7 +1107,13 @@ impl<'a> Codegen<'a> {
                 }
             }
         }
-        self.fs.line = line;
+        // luac emits the last SETLIST after `}`: its line is estimated by the last item's.
+        self.fs.line = match fields.last() {
+            Some(Field::Pos(v)) | Some(Field::Named(_, v)) | Some(Field::Keyed(_, v)) => {
+                super::expr_last_line(v).max(line)
+            }
+            None => line,
+        };
         if tostore > 0 {
             if pending.is_multi() {
                 self.set_returns(&mut pending, -1)?;

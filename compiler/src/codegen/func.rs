@@ -479,7 +479,9 @@ impl FuncState {
     }
     fn final_target(&self, mut i: usize) -> usize {
         for _ in 0..100 {
-            let ins = self.f.code[i];
+            let Some(&ins) = self.f.code.get(i) else {
+                break;
+            };
             if ins.op() != OpCode::Jmp {
                 break;
             }

@@ -67,11 +67,8 @@ pub fn generate(chunk: &Chunk, chunk_name: &str) -> Result<Proto, CompileError> 
 impl<'a> Codegen<'a> {
     fn main_func(&mut self, chunk: &Chunk) -> R<()> {
         self.enter_block(false);
-        self.fs.line = chunk
-            .block
-            .stats
-            .first()
-            .map_or(chunk.last_line, |s| s.line);
+        // luac emits VARARGPREP before reading the first token.
+        self.fs.line = 1;
         self.set_vararg(0);
         self.fs.f.upvalues.push(UpvalDesc {
             name: "_ENV".into(),
@@ -184,7 +181,7 @@ pub(crate) fn stat_last_line(s: &Stat) -> u32 {
 }
 
 /// Follows the rightmost child (iteratively: suffix chains can be long).
-fn expr_last_line(e: &Expr) -> u32 {
+pub(crate) fn expr_last_line(e: &Expr) -> u32 {
     let mut e = e;
     let mut line = e.line;
     loop {

@@ -217,6 +217,10 @@ impl<'a> Codegen<'a> {
         self.note_last_function(values, next_line);
         let mut e = self.exp_list(values)?;
         self.fn_after = None;
+        // luac gives the stores the line of the last token of the value list.
+        if let Some(last) = values.last() {
+            self.fs.line = super::expr_last_line(last);
+        }
         let n = lhs.len();
         if values.len() != n {
             self.adjust_assign(n as i32, values.len() as i32, &mut e)?;
@@ -455,7 +459,12 @@ impl<'a> Codegen<'a> {
                 nret = r.exprs.len() as i32;
             }
         }
-        self.fs.line = r.line;
+        // luac gives the return the line of its last token.
+        self.fs.line = r
+            .exprs
+            .last()
+            .map_or(r.line, super::expr_last_line)
+            .max(r.line);
         self.fs.ret(first, nret);
         Ok(())
     }
