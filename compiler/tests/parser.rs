@@ -922,3 +922,359 @@ fn truncations_match_luac() {
         bad.join("\n")
     );
 }
+
+#[path = "../benches/support/gen_input.rs"]
+mod gen_input;
+
+/// Writes a tree back as Lua, every operation parenthesised and every statement ended by `;`,
+/// so that running it shows whether the tree has Lua's meaning.
+mod unparse {
+    use hotlua_compiler::ast::*;
+
+    pub fn chunk(c: &Chunk) -> String {
+        let mut out = String::new();
+        block(&c.block, &mut out);
+        out
+    }
+
+    fn block(b: &Block, out: &mut String) {
+        for s in &b.stats {
+            stat(s, out);
+            out.push_str(";\n");
+        }
+        if let Some(r) = &b.ret {
+            out.push_str("return ");
+            list(&r.exprs, out);
+            out.push_str(";\n");
+        }
+    }
+
+    fn names(ns: &[Name]) -> String {
+        ns.iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn body(f: &FuncBody, out: &mut String) {
+        let mut params = names(&f.params);
+        if f.is_vararg {
+            params.push_str(if f.params.is_empty() { "..." } else { ", ..." });
+        }
+        out.push_str(&format!("({params})\n"));
+        block(&f.block, out);
+        out.push_str("end");
+    }
+
+    fn stat(s: &Stat, out: &mut String) {
+        match &s.kind {
+            StatKind::Assign { targets, values } => {
+                list(targets, out);
+                out.push_str(" = ");
+                list(values, out);
+            }
+            StatKind::Call(e) => expr(e, out),
+            StatKind::Label(n) => out.push_str(&format!("::{n}::")),
+            StatKind::Break => out.push_str("break"),
+            StatKind::Goto(n) => out.push_str(&format!("goto {n}")),
+            StatKind::Do(b) => {
+                out.push_str("do\n");
+                block(b, out);
+                out.push_str("end");
+            }
+            StatKind::While { cond, body } => {
+                out.push_str("while ");
+                expr(cond, out);
+                out.push_str(" do\n");
+                block(body, out);
+                out.push_str("end");
+            }
+            StatKind::Repeat { body, cond } => {
+                out.push_str("repeat\n");
+                block(body, out);
+                out.push_str("until ");
+                expr(cond, out);
+            }
+            StatKind::If { arms, else_block } => {
+                for (i, (c, b)) in arms.iter().enumerate() {
+                    out.push_str(if i == 0 { "if " } else { "elseif " });
+                    expr(c, out);
+                    out.push_str(" then\n");
+                    block(b, out);
+                }
+                if let Some(b) = else_block {
+                    out.push_str("else\n");
+                    block(b, out);
+                }
+                out.push_str("end");
+            }
+            StatKind::NumFor {
+                var,
+                start,
+                limit,
+                step,
+                body,
+            } => {
+                out.push_str(&format!("for {var} = "));
+                expr(start, out);
+                out.push_str(", ");
+                expr(limit, out);
+                if let Some(s) = step {
+                    out.push_str(", ");
+                    expr(s, out);
+                }
+                out.push_str(" do\n");
+                block(body, out);
+                out.push_str("end");
+            }
+            StatKind::GenFor {
+                names: ns,
+                exprs,
+                body,
+            } => {
+                out.push_str(&format!("for {} in ", names(ns)));
+                list(exprs, out);
+                out.push_str(" do\n");
+                block(body, out);
+                out.push_str("end");
+            }
+            StatKind::Function { name, body: f } => {
+                out.push_str(&format!(
+                    "function {}",
+                    names(&name.path).replace(", ", ".")
+                ));
+                if let Some(m) = &name.method {
+                    out.push_str(&format!(":{m}"));
+                }
+                body(f, out);
+            }
+            StatKind::LocalFunction { name, body: f } => {
+                out.push_str(&format!("local function {name}"));
+                body(f, out);
+            }
+            StatKind::Local { names: ns, exprs } => {
+                let ns: Vec<String> = ns
+                    .iter()
+                    .map(|n| match n.attrib {
+                        Attrib::None => n.name.to_string(),
+                        Attrib::Const => format!("{} <const>", n.name),
+                        Attrib::Close => format!("{} <close>", n.name),
+                    })
+                    .collect();
+                out.push_str(&format!("local {}", ns.join(", ")));
+                if !exprs.is_empty() {
+                    out.push_str(" = ");
+                    list(exprs, out);
+                }
+            }
+        }
+    }
+
+    fn list(es: &[Expr], out: &mut String) {
+        for (i, e) in es.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            expr(e, out);
+        }
+    }
+
+    fn string(s: &[u8], out: &mut String) {
+        out.push('"');
+        for &b in s {
+            if b.is_ascii_graphic() && b != b'"' && b != b'\\' || b == b' ' {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("\\{b:03}"));
+            }
+        }
+        out.push('"');
+    }
+
+    fn binop(op: BinOp) -> &'static str {
+        use BinOp::*;
+        match op {
+            Add => "+",
+            Sub => "-",
+            Mul => "*",
+            Div => "/",
+            IDiv => "//",
+            Mod => "%",
+            Pow => "^",
+            Concat => "..",
+            Eq => "==",
+            Ne => "~=",
+            Lt => "<",
+            Le => "<=",
+            Gt => ">",
+            Ge => ">=",
+            And => "and",
+            Or => "or",
+            BAnd => "&",
+            BOr => "|",
+            BXor => "~",
+            Shl => "<<",
+            Shr => ">>",
+        }
+    }
+
+    pub fn expr(e: &Expr, out: &mut String) {
+        match &e.kind {
+            ExprKind::Nil => out.push_str("nil"),
+            ExprKind::True => out.push_str("true"),
+            ExprKind::False => out.push_str("false"),
+            ExprKind::Vararg => out.push_str("..."),
+            // Hexadecimal literals wrap, so a negative integer reads back as itself.
+            ExprKind::Int(i) if *i < 0 => out.push_str(&format!("0x{:X}", *i as u64)),
+            ExprKind::Int(i) => out.push_str(&i.to_string()),
+            ExprKind::Float(f) if f.is_infinite() => out.push_str("(1e999)"),
+            ExprKind::Float(f) => {
+                let s = format!("{f:?}");
+                out.push_str(&if s.contains(['.', 'e']) {
+                    s
+                } else {
+                    format!("{s}.0")
+                });
+            }
+            ExprKind::Str(s) => string(s, out),
+            ExprKind::Function(f) => {
+                out.push_str("function");
+                body(f, out);
+            }
+            ExprKind::Table(fields) => {
+                out.push('{');
+                for f in fields {
+                    match f {
+                        Field::Pos(e) => expr(e, out),
+                        Field::Named(n, e) => {
+                            out.push_str(&format!("{n} = "));
+                            expr(e, out);
+                        }
+                        Field::Keyed(k, v) => {
+                            out.push('[');
+                            expr(k, out);
+                            out.push_str("] = ");
+                            expr(v, out);
+                        }
+                    }
+                    out.push_str("; ");
+                }
+                out.push('}');
+            }
+            ExprKind::Name(n) => out.push_str(n),
+            ExprKind::Index { obj, key } => {
+                expr(obj, out);
+                out.push('[');
+                expr(key, out);
+                out.push(']');
+            }
+            ExprKind::Call { func, args } => {
+                expr(func, out);
+                out.push('(');
+                list(args, out);
+                out.push(')');
+            }
+            ExprKind::Method { obj, name, args } => {
+                expr(obj, out);
+                out.push_str(&format!(":{name}("));
+                list(args, out);
+                out.push(')');
+            }
+            // An operation is written in parentheses anyway (and is single-valued).
+            ExprKind::Paren(e)
+                if matches!(e.kind, ExprKind::Binary { .. } | ExprKind::Unary { .. }) =>
+            {
+                expr(e, out)
+            }
+            ExprKind::Paren(e) => {
+                out.push('(');
+                expr(e, out);
+                out.push(')');
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                out.push('(');
+                expr(lhs, out);
+                out.push_str(&format!(" {} ", binop(*op)));
+                expr(rhs, out);
+                out.push(')');
+            }
+            ExprKind::Unary { op, operand } => {
+                out.push_str(match op {
+                    UnOp::Neg => "(- ",
+                    UnOp::Not => "(not ",
+                    UnOp::Len => "(# ",
+                    UnOp::BNot => "(~ ",
+                });
+                expr(operand, out);
+                out.push(')');
+            }
+        }
+    }
+}
+
+/// Parsing the unparsed tree gives the same tree again (up to lines), for every corpus file
+/// and the benchmark's generated input.
+#[test]
+fn unparse_round_trips() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut sources: Vec<(String, Vec<u8>)> = Vec::new();
+    for dir in ["tests/lua/syntax", "benches/lua", "../shared/seed/examples"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        for p in entries.flatten().map(|e| e.path()) {
+            if p.extension().is_some_and(|e| e == "lua") {
+                sources.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    sources.push(("SAMPLE".into(), SAMPLE.as_bytes().to_vec()));
+    sources.push(("generated".into(), gen_input::generate(300_000).into_bytes()));
+    assert!(sources.len() >= 5);
+    for (name, src) in sources {
+        let once = unparse::chunk(&parse(&src, "=t").unwrap_or_else(|e| panic!("{name}: {e}")));
+        let twice = unparse::chunk(
+            &parse(once.as_bytes(), "=t").unwrap_or_else(|e| panic!("{name}: {e}\n{once}")),
+        );
+        assert_eq!(once, twice, "{name}");
+    }
+}
+
+/// The syntax corpus, written back from our trees, prints what the original prints under
+/// lua5.4: the trees carry Lua's meaning (precedence, associativity, calls, fields).
+#[test]
+fn unparsed_corpus_runs_like_the_original() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/lua/syntax");
+    let scratch = std::env::temp_dir().join(format!("hotlua-unparse-{}.lua", std::process::id()));
+    let run = |path: &std::path::Path| {
+        std::process::Command::new("lua5.4")
+            .arg(path)
+            .output()
+            .ok()
+            .map(|o| (o.status.success(), o.stdout))
+    };
+    let mut checked = 0;
+    for p in std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()) {
+        if p.extension().is_none_or(|e| e != "lua") {
+            continue;
+        }
+        let Some(original) = run(&p) else {
+            println!("note: lua5.4 not found; skipped");
+            return;
+        };
+        let src = std::fs::read(&p).unwrap();
+        let text = unparse::chunk(&parse(&src, "=t").unwrap());
+        std::fs::write(&scratch, &text).unwrap();
+        let ours = run(&scratch).unwrap();
+        assert!(original.0, "{} fails under lua5.4", p.display());
+        assert_eq!(
+            String::from_utf8_lossy(&ours.1),
+            String::from_utf8_lossy(&original.1),
+            "{}:\n{text}",
+            p.display()
+        );
+        checked += 1;
+    }
+    let _ = std::fs::remove_file(&scratch);
+    assert!(checked >= 3);
+}
