@@ -194,6 +194,7 @@ impl Ctx {
     }
 
     /// Completes a function body whose `function` keyword is token `at`.
+    #[allow(clippy::boxed_local)] // the grammar boxes it: lalrpop moves symbols by value
     pub fn func_body(&self, f: Box<FuncParts>, at: usize) -> FuncBody {
         let f = *f;
         FuncBody {
@@ -476,18 +477,18 @@ fn open_constructs(tokens: &[Token], upto: usize) -> Vec<Open> {
                 index: was_prefix,
                 chain,
             }),
-            Tok::RParen => match stack.pop() {
-                Some(Open::Paren {
+            Tok::RParen => {
+                if let Some(Open::Paren {
                     params: false,
                     call,
                     chain: c,
                     line: l,
-                }) => {
+                }) = stack.pop()
+                {
                     prefix = true;
                     chain = if call { c } else { l };
                 }
-                _ => {}
-            },
+            }
             Tok::RBrace => {
                 if let Some(Open::Brace { call, chain: c, .. }) = stack.pop() {
                     prefix = call;

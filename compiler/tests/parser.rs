@@ -306,7 +306,7 @@ fn huge_inputs_neither_panic_nor_overflow() {
         format!("return {}", "{".repeat(n)),
         format!("return {}{}", "{".repeat(n), "}".repeat(n)),
         format!("return {}", "(".repeat(n)),
-        format!("{}", "do ".repeat(n)),
+        "do ".repeat(n),
         format!("return {}1", "a .. ".repeat(n)),
         format!("return {}1", "2 ^ ".repeat(n)),
         format!("x = f{}", "(".repeat(n)),
@@ -1229,7 +1229,10 @@ fn unparse_round_trips() {
         }
     }
     sources.push(("SAMPLE".into(), SAMPLE.as_bytes().to_vec()));
-    sources.push(("generated".into(), gen_input::generate(300_000).into_bytes()));
+    sources.push((
+        "generated".into(),
+        gen_input::generate(300_000).into_bytes(),
+    ));
     assert!(sources.len() >= 5);
     for (name, src) in sources {
         let once = unparse::chunk(&parse(&src, "=t").unwrap_or_else(|e| panic!("{name}: {e}")));
