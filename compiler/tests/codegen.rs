@@ -1212,3 +1212,67 @@ fn workspace_files_compile_like_luac() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn nesting_at_the_parser_limit() {
+    // The parser refuses depth > 200; everything it accepts must compile on a test
+    // thread's default stack.
+    let shapes: Vec<(String, String)> = vec![
+        ("do ".into(), " end".into()),
+        ("local f = function() ".into(), " end".into()),
+        ("if x then ".into(), " end".into()),
+        ("while x do ".into(), " end".into()),
+        ("for i = 1, 2 do ".into(), " end".into()),
+        ("for k, v in x do ".into(), " end".into()),
+        ("repeat ".into(), " until x".into()),
+    ];
+    for (open, close) in &shapes {
+        let mut depth = 200;
+        loop {
+            let src = format!("{}local y = x{}", open.repeat(depth), close.repeat(depth));
+            match hotlua_compiler::parse(src.as_bytes(), "=t") {
+                Ok(_) => {
+                    // loops run out of locals or registers first, as in luac
+                    if let Err(e) = compile(src.as_bytes(), "=t") {
+                        assert!(
+                            e.message.contains("too many") || e.message.contains("registers"),
+                            "{}",
+                            e
+                        );
+                    }
+                    break;
+                }
+                Err(_) => depth -= 5,
+            }
+            assert!(depth > 50, "parser refuses {} at depth 50", open);
+        }
+    }
+    for (open, close) in [
+        ("(", ")"),
+        ("{", "}"),
+        ("-", ""),
+        ("f(", ")"),
+        ("'a' .. ", ""),
+        ("2 ^ ", ""),
+    ] {
+        let mut depth = 200;
+        loop {
+            let src = format!("return {}x{}", open.repeat(depth), close.repeat(depth));
+            match hotlua_compiler::parse(src.as_bytes(), "=t") {
+                Ok(_) => {
+                    // loops run out of locals or registers first, as in luac
+                    if let Err(e) = compile(src.as_bytes(), "=t") {
+                        assert!(
+                            e.message.contains("too many") || e.message.contains("registers"),
+                            "{}",
+                            e
+                        );
+                    }
+                    break;
+                }
+                Err(_) => depth -= 5,
+            }
+            assert!(depth > 50, "parser refuses {} at depth 50", open);
+        }
+    }
+}
