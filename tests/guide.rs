@@ -1,0 +1,318 @@
+//! Conformance: the hot reload guide as tests (issue 6).
+//!
+//! Each test runs the `hotlua` binary on a driver script from `tests/guide/<scenario>/` in a
+//! fresh temporary directory holding a copy of that scenario, `tests/guide/support.lua` and,
+//! for the guide's three complete examples, the example files copied VERBATIM from
+//! `../shared/seed/examples`. The drivers assert what the guide promises (a failed assertion
+//! exits non-zero); this file checks the exit status and the exact stdout lines. Logger
+//! lines are matched after their timestamp, whose shape is checked separately.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Distinguishes the temporary directories of tests running in parallel.
+static NEXT_DIR: AtomicUsize = AtomicUsize::new(0);
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The guide's examples as clean files, maintained outside the repository.
+fn examples_dir() -> PathBuf {
+    let dir = manifest_dir().join("../shared/seed/examples");
+    assert!(
+        dir.join("README.md").is_file(),
+        "the guide's examples are missing: expected them in {} (the shared seed directory \
+         next to the repository)",
+        dir.display()
+    );
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("create {}: {e}", to.display()));
+    let entries =
+        std::fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display()));
+    for entry in entries {
+        let entry = entry.expect("directory entry");
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target)
+                .unwrap_or_else(|e| panic!("copy {}: {e}", path.display()));
+        }
+    }
+}
+
+/// One scenario's private working directory, removed when the test ends.
+struct Scenario {
+    dir: PathBuf,
+}
+
+impl Scenario {
+    /// A fresh directory holding `tests/guide/<name>/` and `support.lua`.
+    fn new(name: &str) -> Scenario {
+        let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("hotlua-guide-{}-{name}-{n}", std::process::id()));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).expect("remove a stale scenario directory");
+        }
+        let guide = manifest_dir().join("tests/guide");
+        copy_dir(&guide.join(name), &dir);
+        std::fs::copy(guide.join("support.lua"), dir.join("support.lua"))
+            .expect("copy support.lua");
+        Scenario { dir }
+    }
+
+    /// Copies the guide's example files verbatim into the scenario directory.
+    fn with_examples(self, files: &[&str]) -> Scenario {
+        let examples = examples_dir();
+        for f in files {
+            let from = examples.join(f);
+            std::fs::copy(&from, self.dir.join(f))
+                .unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+        }
+        self
+    }
+
+    /// Runs `hotlua <script> <args>` in the scenario directory; returns (success, stdout lines with
+    /// logger timestamps stripped, stderr).
+    fn run(&self, script: &str, args: &[&str]) -> (bool, Vec<String>, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_hotlua"))
+            .arg(script)
+            .args(args)
+            .current_dir(&self.dir)
+            .output()
+            .expect("run hotlua");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (
+            out.status.success(),
+            stdout.lines().map(strip_timestamp).collect(),
+            stderr,
+        )
+    }
+
+    /// Runs a driver that must succeed and returns its stdout lines.
+    fn pass(&self, script: &str) -> Vec<String> {
+        self.pass_args(script, &[])
+    }
+
+    /// Runs a driver with arguments (`arg[1]`...) that must succeed; returns its stdout lines.
+    fn pass_args(&self, script: &str, args: &[&str]) -> Vec<String> {
+        let (ok, lines, stderr) = self.run(script, args);
+        assert!(
+            ok,
+            "{script} failed:\n--- stderr\n{stderr}--- stdout\n{}",
+            lines.join("\n")
+        );
+        lines
+    }
+}
+
+impl Drop for Scenario {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A logger line `YYYY-MM-DD HH:MM:SS L rest` becomes ` L rest` after its timestamp's shape
+/// is checked; other lines are returned as they are.
+fn strip_timestamp(line: &str) -> String {
+    let b = line.as_bytes();
+    let is_log = b.len() >= 22 && b[19] == b' ' && b"DIWE".contains(&b[20]) && b[21] == b' ';
+    if !is_log || !b[0].is_ascii_digit() {
+        return line.to_string();
+    }
+    for (i, &c) in b[..19].iter().enumerate() {
+        let ok = match i {
+            4 | 7 => c == b'-',
+            10 => c == b' ',
+            13 | 16 => c == b':',
+            _ => c.is_ascii_digit(),
+        };
+        assert!(ok, "malformed logger timestamp in {line:?}");
+    }
+    line[19..].to_string()
+}
+
+/// Asserts the lines equal `expected`, in order.
+fn assert_lines(lines: &[String], expected: &[&str]) {
+    let got: Vec<&str> = lines.iter().map(String::as_str).collect();
+    assert_eq!(got, expected, "stdout lines differ");
+}
+
+/// Asserts the lines equal `expected` as a multiset (for output whose order follows `pairs`).
+fn assert_line_set(lines: &[String], expected: &[&str]) {
+    let mut got: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let mut want = expected.to_vec();
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(got, want, "stdout lines differ (as a set)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The guide's three complete examples, hotfix scripts verbatim.
+
+#[test]
+fn example1_route_keeps_access_count_and_adds_error_count() {
+    let s = Scenario::new("example_route").with_examples(&[
+        "route_v1.lua",
+        "route_v2.lua",
+        "hotfix_route.lua",
+    ]);
+    let lines = s.pass("driver.lua");
+    assert_lines(
+        &lines,
+        &[
+            "response\t200\tHello, visitor #1",
+            "response\t200\tHello, visitor #2",
+            "response\t200\tHello, visitor #3",
+            " I hotfix_route.lua:7 Before hotfix - Stats: {total=3}",
+            " W hotfix_route.lua:25 New upvalues detected: $.get_stats.error_count, $.handle_request.error_count",
+            " I hotfix_route.lua:31 After hotfix - Stats: {errors=0, total=3}",
+            " I hotfix_route.lua:32 Hotfix applied successfully",
+            "response\t400\tError: name is required",
+            "response\t200\tHello, carol (visitor #5)",
+            "response\t200\tHello, dave (visitor #6)",
+            "response\t400\tError: name is required",
+            "stats\t7\t2",
+            "done",
+        ],
+    );
+}
+
+#[test]
+fn example2_game_migrates_players_and_levels_up() {
+    let s = Scenario::new("example_game").with_examples(&[
+        "game_v1.lua",
+        "game_v2.lua",
+        "hotfix_game.lua",
+    ]);
+    let lines = s.pass("driver.lua");
+    assert_lines(
+        &lines,
+        &[
+            " I hotfix_game.lua:29 Migrated 3 existing players",
+            " I hotfix_game.lua:30 Hotfix applied successfully",
+            "alice\t6100\t4\t5",
+            "dave\t1000\t2\t0",
+            "done",
+        ],
+    );
+}
+
+#[test]
+fn example3_config_keeps_changes_merges_new_settings_and_validates() {
+    let s = Scenario::new("example_config").with_examples(&[
+        "config_v1.lua",
+        "config_v2.lua",
+        "hotfix_config.lua",
+    ]);
+    let lines = s.pass("driver.lua");
+    let (added, rest) = lines.split_at(lines.len().min(2));
+    // The merge loop walks the new settings with `pairs`: its two lines come in any order.
+    assert_line_set(
+        added,
+        &[
+            " I hotfix_config.lua:21 Added new config: enable_cache = true",
+            " I hotfix_config.lua:21 Added new config: cache_ttl = 300",
+        ],
+    );
+    assert_lines(
+        rest,
+        &[
+            " I hotfix_config.lua:30 Config hotfix applied successfully",
+            "error\t./config.lua:28: Invalid value for timeout",
+            "done",
+        ],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inline snippets: basic process, upvalue continuity, rollback.
+
+#[test]
+fn basic_process_five_steps_keep_state_and_warn_about_absent_upvalues() {
+    let lines = Scenario::new("basic_process").pass("driver.lua");
+    assert_lines(
+        &lines,
+        &[
+            "Warning: new module has upvalues not in old module:",
+            " $.add.calls",
+            " $.add.history",
+            " $.calls.calls",
+            "count\t13\tcalls\t1",
+            "done",
+        ],
+    );
+}
+
+#[test]
+fn continuity_direct_replacement_resets_state() {
+    let lines = Scenario::new("continuity").pass("driver_direct.lua");
+    assert_lines(&lines, &["direct\t2", "done"]);
+}
+
+#[test]
+fn continuity_patch_keeps_count() {
+    let lines = Scenario::new("continuity").pass("driver_patch.lua");
+    assert_lines(&lines, &["patched\t103\t105", "done"]);
+}
+
+#[test]
+fn rollback_after_too_many_absent_upvalues_restores_old_functions() {
+    let s = Scenario::new("rollback");
+    let lines = s.pass_args(
+        "driver.lua",
+        &["mymodule_v1.lua", "mymodule_v2_bad.lua", "fail"],
+    );
+    assert_lines(
+        &lines,
+        &[
+            " E rollback.lua:34 Hotfix failed: rollback.lua:24: Too many missing upvalues: \
+             $.add.calls, $.add.limit, $.size.zone, $.total.scale",
+            " I rollback.lua:35 Rolling back...",
+            " I rollback.lua:40 Rollback completed",
+            "rolled back\t17\t3",
+            "done",
+        ],
+    );
+}
+
+#[test]
+fn rollback_after_failing_part_way_through_replacement_restores_old_functions() {
+    let s = Scenario::new("rollback");
+    let lines = s.pass_args(
+        "driver.lua",
+        &["mymodule_v1_sealed.lua", "mymodule_v2.lua", "fail"],
+    );
+    assert_lines(
+        &lines,
+        &[
+            " E rollback.lua:34 Hotfix failed: rollback.lua:29: mymodule is sealed: cannot add calls",
+            " I rollback.lua:35 Rolling back...",
+            " I rollback.lua:40 Rollback completed",
+            "rolled back\t17\t3",
+            "done",
+        ],
+    );
+}
+
+#[test]
+fn rollback_success_path_applies_the_new_version() {
+    let s = Scenario::new("rollback");
+    let lines = s.pass_args("driver.lua", &["mymodule_v1.lua", "mymodule_v2.lua", "ok"]);
+    assert_lines(
+        &lines,
+        &[
+            " I rollback.lua:42 Hotfix applied successfully",
+            "applied\t27\t3",
+            "done",
+        ],
+    );
+}
