@@ -13,10 +13,6 @@ fn comp(src: &str) -> Proto {
     }
 }
 
-fn list(src: &str) -> String {
-    listing(&comp(src))
-}
-
 fn err(src: &str) -> String {
     match compile(src.as_bytes(), "@t.lua") {
         Ok(_) => panic!("expected an error for:\n{}", src),
@@ -345,7 +341,7 @@ fn code_of(p: &Proto) -> Vec<String> {
         .filter(|l| {
             l.starts_with('\t')
                 && l.split('\t').count() >= 4
-                && l.split('\t').nth(2).map_or(false, |c| c.starts_with('['))
+                && l.split('\t').nth(2).is_some_and(|c| c.starts_with('['))
         })
         .map(|l| {
             let c: Vec<&str> = l.split('\t').collect();
@@ -1141,7 +1137,7 @@ fn workspace_files_compile_like_luac() {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().map_or(false, |x| x == "lua") {
+            } else if p.extension().is_some_and(|x| x == "lua") {
                 files.push(p);
             }
         }

@@ -1,11 +1,11 @@
 //! Code generation: the syntax tree to a [`Proto`], modelled on PUC Lua 5.4's one-pass
 //! code generator (lparser.c/lcode.c) but driven by the AST.
 //!
-//! - [`func`]: per-function state (instructions, constants, registers, jumps).
-//! - [`scope`]: locals, upvalues, `_ENV`, blocks, gotos and labels.
-//! - [`expr`]: expression descriptors, operators, expression nodes.
-//! - [`stat`]: statements.
-//! - [`fold`]: constant folding.
+//! - `func`: per-function state (instructions, constants, registers, jumps).
+//! - `scope`: locals, upvalues, `_ENV`, blocks, gotos and labels.
+//! - `expr`: expression descriptors, operators, expression nodes.
+//! - `stat`: statements.
+//! - `fold`: constant folding.
 //! - [`listing`]: a `luac -l` style disassembler.
 //!
 //! The recursion over the tree is bounded by [`crate::ast::MAX_DEPTH`], except along the

@@ -126,14 +126,13 @@ impl<'a> Codegen<'a> {
     /// Activates the next `n` declared locals.
     pub(crate) fn adjust_localvars(&mut self, n: u32) {
         let fs = &mut self.fs;
-        let mut reglevel = fs.nvarstack();
-        for _ in 0..n {
+        let first_reg = fs.nvarstack();
+        for reglevel in first_reg..first_reg + n {
             let vidx = fs.nactvar as usize;
             fs.nactvar += 1;
             let pc = fs.pc() as u32;
             let v = &mut fs.actvar[vidx];
             v.ridx = reglevel;
-            reglevel += 1;
             v.pidx = fs.f.locvars.len();
             fs.f.locvars.push(LocVar {
                 name: v.name.clone(),
@@ -309,7 +308,7 @@ impl<'a> Codegen<'a> {
 
     pub(crate) fn enter_block(&mut self, is_loop: bool) {
         let fs = &mut self.fs;
-        let inside_tbc = fs.blocks.last().map_or(false, |b| b.inside_tbc);
+        let inside_tbc = fs.blocks.last().is_some_and(|b| b.inside_tbc);
         fs.blocks.push(BlockCnt {
             first_label: self.labels.len(),
             first_goto: self.gotos.len(),

@@ -441,7 +441,7 @@ impl<'a> Codegen<'a> {
             let mut e = self.exp_list(&r.exprs)?;
             if e.is_multi() {
                 self.set_returns(&mut e, -1)?;
-                let tbc = self.fs.blocks.last().map_or(false, |b| b.inside_tbc);
+                let tbc = self.fs.blocks.last().is_some_and(|b| b.inside_tbc);
                 if let EK::Call(pc) = e.k {
                     if r.exprs.len() == 1 && !tbc {
                         let i = self.fs.f.code[pc];
