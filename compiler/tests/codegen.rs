@@ -25,6 +25,19 @@ fn err(src: &str) -> String {
 fn dump_env_listing() {
     if let Ok(path) = std::env::var("LISTING") {
         let src = std::fs::read(&path).unwrap();
+        if std::env::var("LISTING_TIME").is_ok() {
+            let t = std::time::Instant::now();
+            let chunk = hotlua_compiler::parse(&src, "=x");
+            let t1 = t.elapsed();
+            let r = chunk.map(|c| hotlua_compiler::codegen::generate(&c, "=x"));
+            println!(
+                "parse {:?} codegen {:?} ok={}",
+                t1,
+                t.elapsed() - t1,
+                r.is_ok()
+            );
+            return;
+        }
         match compile(&src, &format!("@{}", path)) {
             Ok(p) => println!("{}", listing(&p)),
             Err(e) => println!("ERROR: {}", e),

@@ -510,3 +510,102 @@ pub(crate) fn fits_c(i: i64) -> bool {
     use crate::opcode::OFFSET_SC;
     -(OFFSET_SC as i64) <= i && i <= MAX_C as i64 - OFFSET_SC as i64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fs() -> FuncState {
+        FuncState::new(Arc::from("=t"), 0, 0)
+    }
+
+    #[test]
+    fn loadnil_merges_adjacent_ranges() {
+        let mut f = fs();
+        f.nil(0, 2);
+        f.nil(2, 1);
+        f.nil(1, 3);
+        assert_eq!(f.f.code.len(), 1);
+        assert_eq!((f.f.code[0].a(), f.f.code[0].b()), (0, 3));
+        // not across a jump target
+        f.get_label();
+        f.nil(4, 1);
+        assert_eq!(f.f.code.len(), 2);
+        // not when disjoint
+        f.nil(7, 1);
+        assert_eq!(f.f.code.len(), 3);
+    }
+
+    #[test]
+    fn jump_lists_join_and_patch() {
+        let mut f = fs();
+        let mut l = NO_JUMP;
+        let j1 = f.jump();
+        let j2 = f.jump();
+        let j3 = f.jump();
+        f.concat(&mut l, j1).unwrap();
+        f.concat(&mut l, j2).unwrap();
+        let mut l2 = j3;
+        f.concat(&mut l2, l).unwrap();
+        f.code_abc(OpCode::Move, 0, 1, 0);
+        f.patch_to_here(l2).unwrap();
+        for pc in [j1, j2, j3] {
+            let pc = pc as usize;
+            assert_eq!(pc as i32 + 1 + f.f.code[pc].sj(), 4, "jump at {}", pc);
+        }
+        assert_eq!(f.last_target, 4);
+    }
+
+    #[test]
+    fn testset_becomes_test_without_a_register() {
+        let mut f = fs();
+        let j = f.cond_jump(OpCode::TestSet, NO_REG, 3, 0, true);
+        assert!(!f.need_value(j));
+        f.remove_values(j);
+        let i = f.f.code[0];
+        assert_eq!((i.op(), i.a(), i.k()), (OpCode::Test, 3, true));
+        assert!(f.need_value(j));
+    }
+
+    #[test]
+    fn immediate_ranges() {
+        assert!(fits_bx(65536) && !fits_bx(65537) && fits_bx(-65535) && !fits_bx(-65536));
+        assert!(fits_c(128) && !fits_c(129) && fits_c(-127) && !fits_c(-128));
+    }
+
+    #[test]
+    fn constants_keep_number_subtypes_and_zero_signs() {
+        let mut f = fs();
+        let a = f.int_k(1);
+        let b = f.number_k(1.0);
+        let c = f.number_k(0.0);
+        let d = f.number_k(-0.0);
+        let e = f.number_k(f64::NAN);
+        let g = f.number_k(-f64::NAN);
+        let h = f.string_k(b"1");
+        assert_eq!([a, b, c, d, e, g, h], [0, 1, 2, 3, 4, 4, 5]);
+        assert_eq!(f.int_k(1), 0);
+        assert_eq!(f.bool_k(true), 6);
+        assert_eq!(f.nil_k(), 7);
+        // -0.0 is loaded through the constant table, keeping its sign
+        f.load_float(0, -0.0);
+        assert_eq!(f.f.code.last().map(|i| i.op()), Some(OpCode::LoadK));
+        f.load_float(0, 3.0);
+        assert_eq!(
+            f.f.code.last().map(|i| (i.op(), i.sbx())),
+            Some((OpCode::LoadF, 3))
+        );
+    }
+
+    #[test]
+    fn register_limit() {
+        let mut f = fs();
+        assert!(f.reserve_regs(254).is_ok());
+        assert_eq!(f.f.max_stack, 254);
+        let e = f.reserve_regs(1).unwrap_err();
+        assert_eq!(
+            e.message,
+            "t:0: function or expression needs too many registers"
+        );
+    }
+}

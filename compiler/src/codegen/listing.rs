@@ -106,6 +106,7 @@ fn list_function(p: &Proto, main: bool, out: &mut String) {
     );
     for (pc, i) in p.code.iter().enumerate() {
         let (ops, note) = operands(p, pc, *i);
+        let note = note.trim_end();
         let _ = write!(
             out,
             "\t{}\t[{}]\t{}\t{}",
@@ -243,5 +244,43 @@ fn operands(p: &Proto, pc: usize, i: Instr) -> (String, String) {
         Closure => (format!("{} {}", a, i.bx()), String::new()),
         Vararg => (format!("{} {}", a, c), String::new()),
         ExtraArg => (format!("{}", i.ax()), String::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_print_as_lua() {
+        assert_eq!(float_text(1.0), "1.0");
+        assert_eq!(float_text(0.5), "0.5");
+        assert_eq!(float_text(9007199254740992.0), "9.007199254741e+15");
+        assert_eq!(float_text(1e100), "1e+100");
+        assert_eq!(float_text(-2.5e-7), "-2.5e-07");
+        assert_eq!(float_text(123456.789), "123456.789");
+        assert_eq!(float_text(-0.0), "-0.0");
+        assert_eq!(float_text(f64::INFINITY), "inf");
+        assert_eq!(fmt_g14(0.1), "0.1");
+        assert_eq!(fmt_g14(1.0 / 3.0), "0.33333333333333");
+    }
+
+    #[test]
+    fn listing_shows_operands_and_notes() {
+        let p = crate::compile(b"local t = {} t.x = g", "@x.lua").unwrap();
+        let l = listing(&p);
+        assert!(
+            l.starts_with("\nmain <x.lua:0,0> (6 instructions)\n0+ params, 2 slots"),
+            "{}",
+            l
+        );
+        assert!(l.contains("\t3\t[1]\tEXTRAARG\t0\n"), "{}", l);
+        assert!(
+            l.contains("\t4\t[1]\tGETTABUP\t1 0 1\t; _ENV \"g\"\n"),
+            "{}",
+            l
+        );
+        assert!(l.contains("\t5\t[1]\tSETFIELD\t0 0 1\t; \"x\"\n"), "{}", l);
+        assert!(l.contains("locals (1):\n\t0\tt\t4\t7\t[]#0\n"), "{}", l);
     }
 }
