@@ -316,3 +316,63 @@ fn rollback_success_path_applies_the_new_version() {
         ],
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// "7. Test Hot Reload" and the four troubleshooting cases.
+
+#[test]
+fn test_hotfix_script_passes_verbatim() {
+    let lines = Scenario::new("test_hotfix").pass("driver.lua");
+    assert_lines(&lines, &["Hotfix test passed", "done"]);
+}
+
+#[test]
+fn trouble1_unconnected_upvalue_fails_with_the_guides_message() {
+    let lines =
+        Scenario::new("trouble1_upvalue_loss").pass_args("driver.lua", &["reload_nojoin.lua"]);
+    assert_lines(
+        &lines,
+        &[
+            "error\t./mymodule.lua:11: attempt to index a nil value (upvalue 'config')",
+            "done",
+        ],
+    );
+}
+
+#[test]
+fn trouble1_join_connects_the_lazily_initialised_upvalue() {
+    let lines =
+        Scenario::new("trouble1_upvalue_loss").pass_args("driver.lua", &["reload_join.lua"]);
+    assert_lines(
+        &lines,
+        &[
+            "Missing upvalues:\t$.get_retries.retries",
+            "timeout\t5000",
+            "done",
+        ],
+    );
+}
+
+#[test]
+fn trouble2_reversed_join_resets_state() {
+    let lines = Scenario::new("trouble2_join_order").pass_args("driver.lua", &["wrong"]);
+    assert_lines(&lines, &["wrong\t0\t0", "done"]);
+}
+
+#[test]
+fn trouble2_join_new_to_old_keeps_state() {
+    let lines = Scenario::new("trouble2_join_order").pass_args("driver.lua", &["right"]);
+    assert_lines(&lines, &["right\t11\t11", "done"]);
+}
+
+#[test]
+fn trouble3_isolated_env_keeps_globals_out_until_merged() {
+    let lines = Scenario::new("trouble3_global_env").pass("driver.lua");
+    assert_lines(&lines, &["<Hello, bob>\t2", "done"]);
+}
+
+#[test]
+fn trouble4_batch_reload_of_three_modules_keeps_each_state() {
+    let lines = Scenario::new("trouble4_batch").pass("driver.lua");
+    assert_lines(&lines, &["a:3\tb:9\tc:1,1,5,2 owner total 16", "done"]);
+}
