@@ -2,8 +2,8 @@
 //! PUC Lua's messages.
 //!
 //! Invariants:
-//! - Grammar locations are token indices; `Ctx::lines[i]` is token `i`'s line and the entry
-//!   after the last token is the `<eof>` line.
+//! - A grammar location ([`Loc`]) packs a token's index and its line, so actions know lines
+//!   without a side table and errors can find the token to show.
 //! - Every AST node is built through [`Ctx`], which refuses nodes deeper than
 //!   [`MAX_DEPTH`](crate::ast::MAX_DEPTH), so no later recursive pass can overflow the stack.
 //! - On a syntax error, the message is rebuilt from lalrpop's expected-terminal set and a
@@ -17,7 +17,6 @@ use crate::ast::{
 use crate::error::CompileError;
 use crate::lexer::{self, Tok, Token};
 use lalrpop_util::ParseError;
-use std::cell::RefCell;
 
 lalrpop_util::lalrpop_mod!(
     #[allow(clippy::all, unused_imports, unused_parens)]
@@ -31,26 +30,27 @@ pub enum SynErr {
     TooDeep(u32),
     /// A message followed by `near <token at this index>`.
     Near(String, usize),
-    /// A message without `near` (Lua's semantic errors), placed on the line of a token index.
+    /// A message without `near` (Lua's semantic errors), on the line of the token at this
+    /// index (the token after the construct, where luac's reader stands).
     Plain(String, usize),
 }
 
 /// The error type of grammar actions.
-pub type PErr = ParseError<usize, Tok, SynErr>;
+pub type PErr = ParseError<Loc, Tok, SynErr>;
 
 /// The parts of a function body before its `function` line is known.
 pub struct FuncParts {
     pub params: Vec<Name>,
     pub is_vararg: bool,
     pub block: Block,
-    /// Token index of `end`.
-    pub end: usize,
+    /// Location of `end`.
+    pub end: Loc,
 }
 
 /// A run of binary operations below unary priority, as read: `first (op operand)*`.
 pub struct Chain {
     first: Expr,
-    rest: Vec<(BinOp, usize, Expr)>,
+    rest: Vec<(BinOp, Loc, Expr)>,
 }
 
 impl Chain {
@@ -63,7 +63,7 @@ impl Chain {
     }
 
     /// Appends `op operand`; `op.1` is the operator's token index.
-    pub fn push(&mut self, op: (BinOp, usize), operand: Expr) {
+    pub fn push(&mut self, op: (BinOp, Loc), operand: Expr) {
         self.rest.push((op.0, op.1, operand));
     }
 }
@@ -86,23 +86,29 @@ fn priority(op: BinOp) -> (u8, u8) {
     }
 }
 
-/// What grammar actions need: token lines, and node constructors that enforce the depth limit.
-pub struct Ctx {
-    /// Filled as the parser pulls tokens; an action only asks about tokens already read.
-    lines: RefCell<Vec<u32>>,
+/// A grammar location: a token's index in the high 32 bits, its line in the low 32 bits.
+/// The location after a token is the next index with the same line.
+pub type Loc = u64;
+
+fn loc(index: usize, line: u32) -> Loc {
+    ((index as u64) << 32) | u64::from(line)
 }
 
+/// The token index of a location.
+fn index_of(at: Loc) -> usize {
+    (at >> 32) as usize
+}
+
+/// What grammar actions need: node constructors that enforce the depth limit.
+pub struct Ctx;
+
 impl Ctx {
-    /// The line of the token at `index` (the `<eof>` line past the end).
-    pub fn line(&self, index: usize) -> u32 {
-        let lines = self.lines.borrow();
-        match lines.get(index).or(lines.last()) {
-            Some(&line) => line,
-            None => 1,
-        }
+    /// The line of the token at a location.
+    pub fn line(&self, at: Loc) -> u32 {
+        at as u32
     }
 
-    fn check_depth(&self, depth: u32, at: usize) -> Result<(), PErr> {
+    fn check_depth(&self, depth: u32, at: Loc) -> Result<(), PErr> {
         if depth > MAX_DEPTH {
             Err(ParseError::User {
                 error: SynErr::TooDeep(self.line(at)),
@@ -113,14 +119,14 @@ impl Ctx {
     }
 
     /// Builds an expression whose first token is at `at`.
-    pub fn expr(&self, kind: ExprKind, at: usize) -> Result<Expr, PErr> {
+    pub fn expr(&self, kind: ExprKind, at: Loc) -> Result<Expr, PErr> {
         let e = Expr::new(kind, self.line(at));
         self.check_depth(e.depth, at)?;
         Ok(e)
     }
 
     /// Builds a binary node on the operator's line.
-    pub fn binary(&self, op: (BinOp, usize), lhs: Expr, rhs: Expr) -> Result<Expr, PErr> {
+    pub fn binary(&self, op: (BinOp, Loc), lhs: Expr, rhs: Expr) -> Result<Expr, PErr> {
         let kind = ExprKind::Binary {
             op: op.0,
             lhs: Box::new(lhs),
@@ -130,7 +136,7 @@ impl Ctx {
     }
 
     /// Builds a unary node on the operator's line.
-    pub fn unary(&self, op: (UnOp, usize), operand: Expr) -> Result<Expr, PErr> {
+    pub fn unary(&self, op: (UnOp, Loc), operand: Expr) -> Result<Expr, PErr> {
         self.expr(
             ExprKind::Unary {
                 op: op.0,
@@ -142,7 +148,7 @@ impl Ctx {
 
     /// Builds a statement whose first token is at `at`. Boxed: a `Stat` is large, and
     /// lalrpop moves every grammar symbol by value on each reduction.
-    pub fn stat(&self, kind: StatKind, at: usize) -> Result<Box<Stat>, PErr> {
+    pub fn stat(&self, kind: StatKind, at: Loc) -> Result<Box<Stat>, PErr> {
         let s = Stat::new(kind, self.line(at));
         self.check_depth(s.depth, at)?;
         Ok(Box::new(s))
@@ -156,7 +162,7 @@ impl Ctx {
             return Ok(first);
         }
         let mut operands: Vec<Expr> = Vec::with_capacity(rest.len() + 1);
-        let mut ops: Vec<(BinOp, usize)> = Vec::with_capacity(rest.len());
+        let mut ops: Vec<(BinOp, Loc)> = Vec::with_capacity(rest.len());
         operands.push(first);
         for (op, at, rhs) in rest {
             while let Some(&top) = ops.last() {
@@ -178,7 +184,7 @@ impl Ctx {
     }
 
     /// Replaces the two topmost operands with their combination by `op`.
-    fn reduce_top(&self, op: (BinOp, usize), operands: &mut Vec<Expr>) -> Result<(), PErr> {
+    fn reduce_top(&self, op: (BinOp, Loc), operands: &mut Vec<Expr>) -> Result<(), PErr> {
         // The fold pushes one operand more than operators, so both are always there.
         if let (Some(rhs), Some(lhs)) = (operands.pop(), operands.pop()) {
             operands.push(self.binary(op, lhs, rhs)?);
@@ -187,7 +193,7 @@ impl Ctx {
     }
 
     /// Builds a block starting at token `at`.
-    pub fn block(&self, stats: Vec<Stat>, ret: Option<Return>, at: usize) -> Result<Block, PErr> {
+    pub fn block(&self, stats: Vec<Stat>, ret: Option<Return>, at: Loc) -> Result<Block, PErr> {
         let b = Block::new(stats, ret);
         self.check_depth(b.depth, at)?;
         Ok(b)
@@ -195,7 +201,7 @@ impl Ctx {
 
     /// Completes a function body whose `function` keyword is token `at`.
     #[allow(clippy::boxed_local)] // the grammar boxes it: lalrpop moves symbols by value
-    pub fn func_body(&self, f: Box<FuncParts>, at: usize) -> FuncBody {
+    pub fn func_body(&self, f: Box<FuncParts>, at: Loc) -> FuncBody {
         let f = *f;
         FuncBody {
             params: f.params,
@@ -207,21 +213,21 @@ impl Ctx {
     }
 
     /// An error reported `near` the token at index `at`.
-    pub fn near_error(&self, msg: &str, at: usize) -> PErr {
+    pub fn near_error(&self, msg: &str, at: Loc) -> PErr {
         ParseError::User {
-            error: SynErr::Near(msg.to_string(), at),
+            error: SynErr::Near(msg.to_string(), index_of(at)),
         }
     }
 
     /// `name <attrib>`; `next` is the index of the token after `>`.
-    pub fn attrib(&self, name: Name, attrib: &str, next: usize) -> Result<LocalName, PErr> {
+    pub fn attrib(&self, name: Name, attrib: &str, next: Loc) -> Result<LocalName, PErr> {
         let attrib = match attrib {
             "const" => Attrib::Const,
             "close" => Attrib::Close,
             other => {
                 let msg = format!("unknown attribute '{other}'");
                 return Err(ParseError::User {
-                    error: SynErr::Plain(msg, next),
+                    error: SynErr::Plain(msg, index_of(next)),
                 });
             }
         };
@@ -233,12 +239,12 @@ impl Ctx {
         &self,
         mut names: Vec<LocalName>,
         name: LocalName,
-        next: usize,
+        next: Loc,
     ) -> Result<Vec<LocalName>, PErr> {
         if name.attrib == Attrib::Close && names.iter().any(|n| n.attrib == Attrib::Close) {
             let msg = "multiple to-be-closed variables in local list".to_string();
             return Err(ParseError::User {
-                error: SynErr::Plain(msg, next),
+                error: SynErr::Plain(msg, index_of(next)),
             });
         }
         names.push(name);
@@ -248,22 +254,17 @@ impl Ctx {
 
 /// Parses a whole chunk.
 pub fn parse_chunk(source: &[u8], chunk_name: &str) -> Result<Chunk, CompileError> {
-    let cx = Ctx {
-        lines: RefCell::new(Vec::with_capacity(source.len() / 6 + 1)),
-    };
+    let cx = Ctx;
     let mut stream = lexer::Tokens::new(source);
-    // Tokens are pulled as the parser needs them; their lines are recorded for the actions.
+    let mut ntok = 0;
+    // Tokens are pulled as the parser needs them.
     let tokens = stream.by_ref().enumerate().map(|(i, t)| {
-        cx.lines.borrow_mut().push(t.line);
-        Ok((i, t.tok, i + 1))
+        ntok = i + 1;
+        Ok((loc(i, t.line), t.tok, loc(i + 1, t.line)))
     });
     let result = grammar::ChunkParser::new().parse(&cx, tokens);
-    let ntok = cx.lines.borrow().len();
     let lex_error = stream.error.take();
     let eof_line = stream.eof_line();
-    cx.lines
-        .borrow_mut()
-        .push(lex_error.as_ref().map_or(eof_line, |e| e.line));
     let err = match result {
         Ok(block) => {
             if let Some(e) = lex_error {
@@ -280,7 +281,7 @@ pub fn parse_chunk(source: &[u8], chunk_name: &str) -> Result<Chunk, CompileErro
     // stopped (the parser saw an artificial end of input there).
     if let Some(e) = lex_error {
         let before = match &err {
-            ParseError::UnrecognizedToken { token, .. } => token.0 < ntok,
+            ParseError::UnrecognizedToken { token, .. } => index_of(token.0) < ntok,
             ParseError::User {
                 error: SynErr::Near(_, at) | SynErr::Plain(_, at),
             } => *at < ntok,
@@ -290,15 +291,20 @@ pub fn parse_chunk(source: &[u8], chunk_name: &str) -> Result<Chunk, CompileErro
             return Err(CompileError::new(chunk_name, e.line, e.message));
         }
     }
-    Err(describe(source, &cx, err, chunk_name))
+    Err(describe(source, eof_line, err, chunk_name))
 }
 
 /// Turns a parse failure into Lua's message.
-fn describe(source: &[u8], cx: &Ctx, err: PErr, chunk_name: &str) -> CompileError {
+fn describe(source: &[u8], eof_line: u32, err: PErr, chunk_name: &str) -> CompileError {
     // Errors are rare: tokenize again rather than keep token texts on the fast path.
     let tokens = lexer::tokenize(source).tokens;
     let near = |at: usize| near_token(source, tokens.get(at));
-    let end_line = |at: usize| token_end_line(source, &tokens, at, cx);
+    let line_of = |at: usize| tokens.get(at).map_or(eof_line, |t| t.line);
+    // Lua reports the line where the token ends (a long string may span lines).
+    let end_line = |at: usize| match tokens.get(at) {
+        Some(t) => t.line + lexer::count_newlines(&source[t.start as usize..t.end as usize]),
+        None => eof_line,
+    };
     match err {
         ParseError::User {
             error: SynErr::TooDeep(line),
@@ -308,37 +314,32 @@ fn describe(source: &[u8], cx: &Ctx, err: PErr, chunk_name: &str) -> CompileErro
         } => CompileError::new(chunk_name, end_line(at), format!("{msg} near {}", near(at))),
         ParseError::User {
             error: SynErr::Plain(msg, at),
-        } => CompileError::new(chunk_name, cx.line(at), msg),
+        } => CompileError::new(chunk_name, line_of(at), msg),
         ParseError::UnrecognizedToken {
             token: (at, _, _),
             expected,
         } => {
+            let at = index_of(at);
             let line = end_line(at);
             let msg = expected_message(&tokens, at, line, &expected);
             CompileError::new(chunk_name, line, format!("{msg} near {}", near(at)))
         }
         ParseError::UnrecognizedEof { expected, .. } => {
             let at = tokens.len();
-            let line = cx.line(at);
-            let msg = expected_message(&tokens, at, line, &expected);
-            CompileError::new(chunk_name, line, format!("{msg} near <eof>"))
+            let msg = expected_message(&tokens, at, eof_line, &expected);
+            CompileError::new(chunk_name, eof_line, format!("{msg} near <eof>"))
         }
         ParseError::InvalidToken { location }
         | ParseError::ExtraToken {
             token: (location, _, _),
-        } => CompileError::new(
-            chunk_name,
-            cx.line(location),
-            format!("unexpected symbol near {}", near(location)),
-        ),
-    }
-}
-
-/// The line where token `at` ends (a long string may span lines); Lua reports that line.
-fn token_end_line(source: &[u8], tokens: &[Token], at: usize, cx: &Ctx) -> u32 {
-    match tokens.get(at) {
-        Some(t) => t.line + lexer::count_newlines(&source[t.start as usize..t.end as usize]),
-        None => cx.line(at),
+        } => {
+            let at = index_of(location);
+            CompileError::new(
+                chunk_name,
+                line_of(at),
+                format!("unexpected symbol near {}", near(at)),
+            )
+        }
     }
 }
 

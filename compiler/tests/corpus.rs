@@ -1,5 +1,8 @@
 //! Parses every `.lua` file of the workspace (skipping `target/` and `.git/`) and of the
 //! shared seed examples (`<workspace>/../shared/seed/examples/`), asserting each parses.
+//! A file that is broken on purpose (other tests check how syntax errors surface) must fail
+//! exactly as `luac5.4 -p` fails on it; without luac, such files are recognised by a name
+//! containing `bad` or `error`.
 
 use std::path::{Path, PathBuf};
 
@@ -25,11 +28,45 @@ fn parse_all(files: &[PathBuf]) -> Vec<String> {
     for path in files {
         let source = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let chunk_name = format!("@{}", path.display());
-        if let Err(e) = hotlua_compiler::parse(&source, &chunk_name) {
-            failures.push(e.message);
+        let got = hotlua_compiler::parse(&source, &chunk_name)
+            .map(|_| ())
+            .map_err(|e| e.message);
+        match (got, luac_verdict(path)) {
+            (Ok(()), None | Some(Ok(()))) => {}
+            (Err(ours), Some(Err(theirs))) if ours == theirs => {}
+            (Err(_), None) if is_broken_on_purpose(path) => {}
+            (ours, theirs) => failures.push(format!(
+                "{}\n  ours:  {ours:?}\n  luac:  {theirs:?}",
+                path.display()
+            )),
         }
     }
     failures
+}
+
+fn is_broken_on_purpose(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    name.contains("bad") || name.contains("error")
+}
+
+/// `luac5.4 -p`'s verdict, its message in our format; `None` if luac is not installed.
+fn luac_verdict(path: &Path) -> Option<Result<(), String>> {
+    let out = std::process::Command::new("luac5.4")
+        .arg("-p")
+        .arg(path)
+        .output()
+        .ok()?;
+    if out.status.success() {
+        return Some(Ok(()));
+    }
+    let text = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    Some(Err(text
+        .strip_prefix("luac5.4: ")
+        .unwrap_or(&text)
+        .to_string()))
 }
 
 fn workspace_root() -> PathBuf {
