@@ -376,3 +376,120 @@ fn trouble4_batch_reload_of_three_modules_keeps_each_state() {
     let lines = Scenario::new("trouble4_batch").pass("driver.lua");
     assert_lines(&lines, &["a:3\tb:9\tc:1,1,5,2 owner total 16", "done"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Debugging tips and version management.
+
+#[test]
+fn debug_tip1_print_upval_tree() {
+    let lines = Scenario::new("debugging").pass_args("driver.lua", &["tip1_print_upval_tree.lua"]);
+    assert_line_set(
+        &lines,
+        &[
+            "add:",
+            " [1] count (number)",
+            "get:",
+            " [1] helper (function)",
+            " helper:",
+            "  [1] count (number)",
+            "show:",
+            " [1] _ENV (table)",
+            " [2] count (number)",
+        ],
+    );
+    // Each function's block starts with its name; the nested helper follows get's line.
+    let at = |l: &str| lines.iter().position(|x| x == l).expect("line present");
+    assert_eq!(at(" helper:"), at(" [1] helper (function)") + 1);
+    assert_eq!(at("  [1] count (number)"), at(" helper:") + 1);
+}
+
+#[test]
+fn debug_tip2_compare_upvals() {
+    let lines = Scenario::new("debugging").pass_args("driver.lua", &["tip2_compare_upvals.lua"]);
+    let (added, removed) = lines.split_at(3);
+    assert_line_set(
+        added,
+        &[
+            "+ New upvalue: add.calls",
+            "+ New upvalue: show.helper",
+            "+ New upvalue: reset.count",
+        ],
+    );
+    assert_lines(removed, &["- Removed upvalue: show.count"]);
+}
+
+#[test]
+fn debug_tip3_verify_hotfix() {
+    let lines = Scenario::new("debugging").pass_args("driver.lua", &["tip3_verify_hotfix.lua"]);
+    assert_lines(
+        &lines,
+        &[
+            "Warning: show not replaced",
+            "Version updated: 1.2.2 -> 1.2.3",
+            "--",
+            "Warning: VERSION not updated",
+            "count\t4",
+        ],
+    );
+}
+
+#[test]
+fn version_check_passes_and_the_update_brings_the_new_version() {
+    let lines = Scenario::new("version").pass_args("driver.lua", &["mymodule_v1.lua"]);
+    assert_lines(&lines, &["updated\t1.2.3\t6", "done"]);
+}
+
+#[test]
+fn version_check_refuses_an_unexpected_running_version() {
+    let lines = Scenario::new("version").pass_args("driver.lua", &["mymodule_v2.lua"]);
+    assert_lines(
+        &lines,
+        &[
+            "refused\tversion_check.lua:7: Version mismatch: expected 1.2.2, got 1.2.3",
+            "done",
+        ],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Beyond the guide: where silly's Lua implementation fails, hotlua does the right thing.
+
+#[test]
+fn beyond_type_change_is_a_conflict_left_unjoined() {
+    let lines = Scenario::new("beyond").pass("driver_type_change.lua");
+    assert_lines(
+        &lines,
+        &["conflicts\t$.check.limit, $.get_limit.limit", "done"],
+    );
+}
+
+#[test]
+fn beyond_native_functions_are_leaves() {
+    let lines = Scenario::new("beyond").pass("driver_native.lua");
+    assert_lines(&lines, &["v2: hi", "done"]);
+}
+
+#[test]
+fn beyond_absent_is_sorted_and_stable_across_runs() {
+    let s = Scenario::new("beyond");
+    let first = s.pass("driver_sorted.lua");
+    assert_lines(
+        &first,
+        &[
+            "$.aa.delta $.aa.kilo $.aa.zeta $.get.alpha $.get.zeta $.mm.alpha $.mm.delta \
+             $.zz.beta $.zz.mid $.zz.yank",
+            "done",
+        ],
+    );
+    assert_eq!(
+        s.pass("driver_sorted.lua"),
+        first,
+        "a second process gives the same list"
+    );
+}
+
+#[test]
+fn beyond_recursive_function_and_shared_helper_are_visited_once() {
+    let lines = Scenario::new("beyond").pass("driver_graph.lua");
+    assert_lines(&lines, &["stats\t53\t13", "done"]);
+}

@@ -51,9 +51,17 @@ end
 
 --- Fails unless array `list` holds exactly the strings of `expected`, in order.
 function S.list_eq(list, expected, what)
-    S.eq(#list, #expected, (what or "list") .. " length")
+    local same = #list == #expected
     for i = 1, #expected do
-        S.eq(list[i], expected[i], (what or "list") .. "[" .. i .. "]")
+        same = same and list[i] == expected[i]
+    end
+    if not same then
+        local got = {}
+        for i = 1, #list do
+            got[i] = tostring(list[i])
+        end
+        error((what or "list") .. ": expected {" .. table.concat(expected, ", ") .. "}, got {"
+            .. table.concat(got, ", ") .. "}", 2)
     end
 end
 
