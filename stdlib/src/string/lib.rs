@@ -244,6 +244,11 @@ fn str_rep(vm: &mut Vm, args: Args) -> R {
         Some(x) => x.get().as_bytes(),
         None => b"",
     };
+    if sb.is_empty() && sepb.is_empty() {
+        // Nothing to repeat (Lua would copy zero bytes n times).
+        push_bytes(vm, b"")?;
+        return Ok(1);
+    }
     let unit = sb.len() + sepb.len();
     // lstrlib's limit: results must fit in a C int.
     if unit as u64 > MAXSIZE / n as u64 {
@@ -524,6 +529,39 @@ fn str_gsub(vm: &mut Vm, args: Args) -> R {
     }
 }
 
+/// Lua's `lua_gettable`: `obj[key]` with `__index` metamethods (tables and functions),
+/// bounded as Lua's `MAXTAGLOOP`.
+fn index_value(vm: &mut Vm, mut obj: Value, key: Value) -> Result<Value, LuaError> {
+    for _ in 0..2000 {
+        if let Value::Table(t) = obj {
+            let v = t.get().get(key);
+            if !v.is_nil() {
+                return Ok(v);
+            }
+        }
+        let handler = match vm.metatable(obj) {
+            Some(mt) => {
+                let k = vm.str_value("__index");
+                mt.get().get(k)
+            }
+            None => Value::Nil,
+        };
+        match handler {
+            Value::Nil if matches!(obj, Value::Table(_)) => return Ok(Value::Nil),
+            Value::Nil => {
+                let t = vm.obj_type_name(obj);
+                return Err(vm.rt_error(&format!("attempt to index a {t} value")));
+            }
+            Value::LuaFn(_) | Value::NativeFn(_) | Value::LightFn(_) => {
+                let r = vm.call_value(handler, &[obj, key])?;
+                return Ok(r.first().copied().unwrap_or(Value::Nil));
+            }
+            next => obj = next,
+        }
+    }
+    Err(vm.rt_error("'__index' chain too long; possibly a loop"))
+}
+
 /// The replacement for one match when `repl` is a table or a function.
 fn gsub_value(
     vm: &mut Vm,
@@ -533,10 +571,10 @@ fn gsub_value(
     s: usize,
     e: usize,
 ) -> Result<Replacement, NativeError> {
-    let v = if let Value::Table(t) = repl {
+    let v = if let Value::Table(_) = repl {
         let c = ms.get_capture(0, s, e)?;
         let key = capture_value(vm, src, c);
-        t.get().get(key)
+        index_value(vm, repl, key)?
     } else {
         let caps = ms.captures(s, e)?;
         let vals: Vec<Value> = caps.iter().map(|&c| capture_value(vm, src, c)).collect();
