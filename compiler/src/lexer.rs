@@ -555,8 +555,8 @@ pub fn near_text(text: Option<&[u8]>) -> String {
     }
 }
 
-/// Splits a chunk into tokens. A first line starting with `#` (a shebang) is skipped, as
-/// `luaL_loadfile` does; its newline still counts.
+/// Splits a chunk into tokens. A UTF-8 byte order mark and a first line starting with `#`
+/// (a shebang) are skipped, as `luaL_loadfile` does; the line's newline still counts.
 pub fn tokenize(source: &[u8]) -> Lexed {
     let mut stream = Tokens::new(source);
     let tokens: Vec<Token> = stream.by_ref().collect();
@@ -589,13 +589,19 @@ pub struct Tokens<'s> {
 impl<'s> Tokens<'s> {
     /// Starts tokenizing `source`.
     pub fn new(source: &'s [u8]) -> Tokens<'s> {
-        let skip = if source.first() == Some(&b'#') {
-            source
-                .iter()
-                .position(|&b| is_newline(b))
-                .unwrap_or(source.len())
+        // As `luaL_loadfile`: a UTF-8 byte order mark, then a first line starting with `#`.
+        let bom = if source.starts_with(b"\xEF\xBB\xBF") {
+            3
         } else {
             0
+        };
+        let skip = if source.get(bom) == Some(&b'#') {
+            source[bom..]
+                .iter()
+                .position(|&b| is_newline(b))
+                .map_or(source.len(), |n| bom + n)
+        } else {
+            bom
         };
         let body = &source[skip..];
         let mut tokens = Tokens {

@@ -278,6 +278,12 @@ fn comments_and_shebang() {
     assert_eq!(toks("a --"), [Tok::Name("a".into())]);
     assert_eq!(toks("#!/usr/bin/lua\nx"), [Tok::Name("x".into())]);
     assert_eq!(toks("# anything"), []);
+    assert_eq!(toks("\u{feff}x"), [Tok::Name("x".into())]);
+    assert_eq!(toks("\u{feff}#!shebang\nx"), [Tok::Name("x".into())]);
+    assert_eq!(
+        tokenize("\u{feff}#!shebang\nx".as_bytes()).tokens[0].line,
+        2
+    );
     assert_eq!(
         toks("x # y"),
         [Tok::Name("x".into()), Tok::Hash, Tok::Name("y".into())]
