@@ -187,6 +187,9 @@ impl<'a> Codegen<'a> {
     }
 
     fn assign_stat(&mut self, targets: &[Expr], values: &[Expr], next_line: Option<u32>) -> R<()> {
+        if targets.is_empty() {
+            return Ok(());
+        }
         let mut lhs: Vec<ExpDesc> = Vec::with_capacity(targets.len());
         for (i, t) in targets.iter().enumerate() {
             self.fs.line = t.line;
@@ -289,12 +292,14 @@ impl<'a> Codegen<'a> {
         let needed = nvars - nexps;
         if e.is_multi() {
             let extra = (needed + 1).max(0);
+            self.fs.check_stack(extra as u32)?;
             self.set_returns(e, extra)?;
         } else {
             if e.k != EK::Void {
                 self.exp_to_next_reg(e)?;
             }
             if needed > 0 {
+                self.fs.check_stack(needed as u32)?;
                 let fr = self.fs.free_reg;
                 self.fs.nil(fr, needed as u32);
             }
@@ -314,6 +319,9 @@ impl<'a> Codegen<'a> {
         line: u32,
         next_line: Option<u32>,
     ) -> R<()> {
+        if names.is_empty() {
+            return Ok(());
+        }
         let mut toclose: Option<u32> = None;
         let mut vidx = 0;
         for (i, n) in names.iter().enumerate() {
