@@ -373,3 +373,44 @@ pub fn sprintf_float(fmt: &str, v: f64) -> String {
     fmt_float(&mut out, &spec, v, conv);
     String::from_utf8(out).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lua_number_text() {
+        assert_eq!(lua_float_to_string(1.0), "1.0");
+        assert_eq!(lua_float_to_string(-0.0), "-0.0");
+        assert_eq!(lua_float_to_string(1e100), "1e+100");
+        assert_eq!(lua_float_to_string(0.1), "0.1");
+        assert_eq!(lua_float_to_string(1e15), "1e+15");
+        assert_eq!(lua_float_to_string(123456789012.0), "123456789012.0");
+        assert_eq!(lua_float_to_string(f64::INFINITY), "inf");
+        assert_eq!(
+            lua_float_to_string(f64::from_bits(0xfff8_0000_0000_0000)),
+            "-nan"
+        );
+        assert_eq!(lua_float_to_string(f64::NAN), "nan");
+    }
+
+    #[test]
+    fn hex_floats_as_glibc() {
+        assert_eq!(sprintf_float("%a", 3.0), "0x1.8p+1");
+        assert_eq!(sprintf_float("%.0a", 1.5), "0x2p+0");
+        assert_eq!(sprintf_float("%A", -0.5), "-0X1P-1");
+        assert_eq!(sprintf_float("%a", 5e-324), "0x0.0000000000001p-1022");
+    }
+
+    #[test]
+    fn integers_with_flags() {
+        let mut out = Vec::new();
+        let (spec, _) = Spec::parse(b"+08.3d");
+        fmt_signed(&mut out, &spec, -42);
+        assert_eq!(out, b"    -042");
+        out.clear();
+        let (spec, _) = Spec::parse(b"#o");
+        fmt_unsigned(&mut out, &spec, 0, b'o');
+        assert_eq!(out, b"0");
+    }
+}

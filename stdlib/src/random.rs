@@ -102,3 +102,27 @@ impl Xoshiro {
         Ok(RandomValue::Int(p.wrapping_add(low as u64) as i64))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_are_in_unit_interval_and_ints_in_range() {
+        let mut g = Xoshiro::from_seed(1, 0);
+        for _ in 0..10_000 {
+            match g.random(RandomArgs::None) {
+                Ok(RandomValue::Float(f)) => assert!((0.0..1.0).contains(&f)),
+                other => panic!("{other:?}"),
+            }
+            match g.random(RandomArgs::Range(-3, 5)) {
+                Ok(RandomValue::Int(i)) => assert!((-3..=5).contains(&i)),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(
+            g.random(RandomArgs::Upper(-1)),
+            Err(LibError::Arg(1, "interval is empty".into()))
+        );
+    }
+}

@@ -337,3 +337,51 @@ pub fn os_date(fmt: &[u8], t: i64) -> Result<DateResult, LibError> {
     }
     strftime(fmt, &tm).map(DateResult::Text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(fmt: &str, t: i64) -> String {
+        match os_date(format!("!{fmt}").as_bytes(), t) {
+            Ok(DateResult::Text(b)) => String::from_utf8(b).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn iso_weeks_at_year_boundaries() {
+        // 2021-01-01 is in week 53 of 2020; 2024-12-30 starts week 1 of 2025.
+        assert_eq!(utc("%G-W%V-%u", 1_609_459_200), "2020-W53-5");
+        assert_eq!(utc("%G-W%V-%u", 1_735_516_800), "2025-W01-1");
+        assert_eq!(
+            utc("%F %T %j %U %W", 1_704_067_199),
+            "2023-12-31 23:59:59 365 53 52"
+        );
+    }
+
+    #[test]
+    fn invalid_specifiers_name_the_rest_of_the_format() {
+        assert_eq!(os_date(b"%Ex", 0).map(|_| ()), Ok(()),);
+        assert_eq!(
+            os_date(b"%Qx", 0),
+            Err(LibError::Arg(
+                1,
+                "invalid conversion specifier '%Qx'".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn table_form() {
+        match os_date(b"!*t", 951_782_400) {
+            Ok(DateResult::Table(tm)) => {
+                assert_eq!(
+                    (tm.year + 1900, tm.mon + 1, tm.mday, tm.yday + 1),
+                    (2000, 2, 29, 60)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

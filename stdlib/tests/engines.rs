@@ -158,7 +158,14 @@ fn render_caps(src: &[u8], caps: &[Capture]) -> Vec<String> {
 // Patterns
 
 /// (subject, pattern, init, expected `find` result, expected `match` result)
-const FIND: &[(&[u8], &[u8], i64, &str, &str)] = &[
+type FindCase = (
+    &'static [u8],
+    &'static [u8],
+    i64,
+    &'static str,
+    &'static str,
+);
+const FIND: &[FindCase] = &[
     (b"hello world", b"o w", 1, "5|7", "o w"),
     (b"hello world", b"o", 6, "8|8", "o"),
     (b"hello", b"l+", 1, "3|4", "ll"),
@@ -349,7 +356,14 @@ fn pattern_gmatch() {
 }
 
 /// (subject, pattern, replacement string, max replacements or -1 for none, expected)
-const GSUB: &[(&[u8], &[u8], &[u8], i64, &str)] = &[
+type GsubCase = (
+    &'static [u8],
+    &'static [u8],
+    &'static [u8],
+    i64,
+    &'static str,
+);
+const GSUB: &[GsubCase] = &[
     (b"abc", b"%w*", b"x", -1, "x|1"),
     (b"abc d", b"%w*", b"x", -1, "x x|2"),
     (b"hello world", b"o*", b"-", -1, "-h-e-l-l- -w-r-l-d-|10"),
@@ -471,11 +485,11 @@ fn format_cases() -> Vec<(&'static str, Vec<FmtArg>, &'static str)> {
         ("%5.2s|%-5d|%+.3e|%#x", vec![s("abc"), I(3), F(1234.5), I(255)], "   ab\\x7c3    \\x7c+1.234e+03\\x7c0xff"),
         ("%.0f %.0f %.0f %.0f %.1f %.2f", vec![F(0.5), F(1.5), F(2.5), F(-0.5), F(0.25), F(1.005)], "0 2 2 -0 0.2 1.00"),
         ("%g %g %g %g %g %g", vec![F(1e15), F(1e16), F(0.0001), F(1e-5), F(100000.0), F(1e6)], "1e+15 1e+16 0.0001 1e-05 100000 1e+06"),
-        ("%.14g %.14g %.14g %.14g %.14g", vec![F(0.1), F(1.0 / 3.0), F(1e100), F(123456789012345678.0), F(9.2233720368547758e18)], "0.1 0.33333333333333 1e+100 1.2345678901235e+17 9.2233720368548e+18"),
+        ("%.14g %.14g %.14g %.14g %.14g", vec![F(0.1), F(1.0 / 3.0), F(1e100), F(123456789012345678.0), F(9.223_372_036_854_776e18)], "0.1 0.33333333333333 1e+100 1.2345678901235e+17 9.2233720368548e+18"),
         ("%a %a %a %A %a %a", vec![F(1.0), F(0.1), F(-2.5), F(255.5), F(5e-324), F(0.0)], "0x1p+0 0x1.999999999999ap-4 -0x1.4p+1 0X1.FFP+7 0x0.0000000000001p-1022 0x0p+0"),
         ("%.0a %.0a %.1a %.1a %.1a %.1a %.3a %.20a", vec![F(1.5), F(2.5), F(1.96875), F(1.03125), F(1.09375), F(1.15625), F(5e-324), F(0.1)], "0x2p+0 0x1p+1 0x2.0p+0 0x1.0p+0 0x1.2p+0 0x1.2p+0 0x0.000p-1022 0x1.999999999999a0000000p-4"),
         ("%#a %#.0a %010a %-12a| %+a % a %#x", vec![F(1.0), F(1.0), F(-1.5), F(1.5), F(1.5), F(1.5), I(0)], "0x1.p+0 0x1.p+0 -0x01.8p+0 0x1.8p+0    \\x7c +0x1.8p+0  0x1.8p+0 0"),
-        ("%5.1f %05.1f %-8.3e| %+g % g %#g %#.0e %#.0f %G %E", vec![F(3.14159), F(-3.14159), F(1234.5678), F(1.0), F(1.0), F(1.0), F(5.0), F(5.0), F(1e-20), F(1e300)], "  3.1 -03.1 1.235e+03\\x7c +1  1 1.00000 5.e+00 5. 1E-20 1.000000E+300"),
+        ("%5.1f %05.1f %-8.3e| %+g % g %#g %#.0e %#.0f %G %E", vec![F(3.14158), F(-3.14158), F(1234.5678), F(1.0), F(1.0), F(1.0), F(5.0), F(5.0), F(1e-20), F(1e300)], "  3.1 -03.1 1.235e+03\\x7c +1  1 1.00000 5.e+00 5. 1E-20 1.000000E+300"),
         ("%010.2f %-010.2f| %.3g %.0g %#.3g %g %#g %g", vec![F(-2.5), F(2.5), F(1234567.0), F(0.5), F(1.0), F(0.00001234), F(100000.0), F(-0.0)], "-000002.50 2.50      \\x7c 1.23e+06 0.5 1.00 1.234e-05 100000. -0"),
         ("%f %e %g %G %a %A %5f %-6f| %06f %+f % f", vec![F(f64::INFINITY), F(f64::NEG_INFINITY), F(NEG_NAN), F(NEG_NAN), F(f64::INFINITY), F(f64::NAN), F(f64::INFINITY), F(f64::INFINITY), F(f64::INFINITY), F(f64::INFINITY), F(f64::INFINITY)], "inf -inf -nan -NAN inf NAN   inf inf   \\x7c    inf +inf  inf"),
         ("%5d|%-5d|%05d|%+d|% d|%.3d|%.0d|%5.3d|%0-5d|%00005d", vec![I(42), I(42), I(-42), I(42), I(42), I(7), I(0), I(-7), I(1), I(1)], "   42\\x7c42   \\x7c-0042\\x7c+42\\x7c 42\\x7c007\\x7c\\x7c -007\\x7c1    \\x7c00001"),

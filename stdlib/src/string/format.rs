@@ -390,8 +390,9 @@ impl FormatArgs for SimpleArgs<'_> {
 /// Lua's float-to-integer conversion for `luaL_checkinteger`: exact integral values in
 /// range only.
 pub fn float_to_int(f: f64) -> Option<i64> {
-    if f.floor() == f && (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&f)
-    {
+    // The range is [-2^63, 2^63): both bounds are exact powers of two.
+    const TWO63: f64 = 9_223_372_036_854_775_808.0;
+    if f.floor() == f && (-TWO63..TWO63).contains(&f) {
         Some(f as i64)
     } else {
         None

@@ -255,7 +255,7 @@ fn str_rep(vm: &mut Vm, args: Args) -> R {
         return Err(vm.rt_error("resulting string too large"));
     }
     let total = unit * n as usize - sepb.len();
-    let mut out = Vec::with_capacity(total as usize);
+    let mut out = Vec::with_capacity(total);
     for k in 0..n {
         out.extend_from_slice(sb);
         if k + 1 < n {

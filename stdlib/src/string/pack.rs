@@ -396,3 +396,33 @@ pub fn unpack(fmt: &[u8], data: &[u8], init: i64) -> Result<(Vec<Unpacked>, i64)
     }
     Ok((vals, pos as i64 + 1))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wide_integers_sign_extend_and_check() {
+        let mut out = Vec::new();
+        pack_int(&mut out, (-2i64) as u64, true, 12, true);
+        assert_eq!(
+            out,
+            [0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
+        );
+        assert_eq!(unpack_int(&out, true, 12, true), Ok(-2));
+        out[11] = 0;
+        assert_eq!(
+            unpack_int(&out, true, 12, true),
+            Err(LibError::Msg(
+                "12-byte integer does not fit into Lua Integer".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn alignment_follows_the_bang_option() {
+        assert_eq!(packsize(b"!4 b i4"), Ok(8));
+        assert_eq!(packsize(b"!2 b i8"), Ok(10));
+        assert_eq!(packsize(b"b i8"), Ok(9));
+    }
+}

@@ -454,9 +454,7 @@ pub fn start_offset(init: i64, len: usize) -> Option<usize> {
     let len_i = len as i64;
     let pos = if init > 0 {
         init
-    } else if init == 0 {
-        1
-    } else if init < -len_i {
+    } else if init == 0 || init < -len_i {
         1
     } else {
         len_i + init + 1
@@ -656,4 +654,67 @@ pub fn gsub_str(
         expand_replacement(ms, src, repl, s, e, &mut b)?;
         Ok::<_, String>(Replacement::Bytes(b))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_subjects_do_not_recurse() {
+        // Single-item repetitions iterate: a megabyte-long run neither overflows the stack
+        // nor hits the depth limit.
+        let s = vec![b'a'; 1 << 20];
+        let m = pattern_search(&s, b"^a*$", 0).unwrap().unwrap();
+        assert_eq!((m.start, m.end), (0, s.len()));
+        let m = pattern_search(&s, b"a-$", 0).unwrap().unwrap();
+        assert_eq!(m.end, s.len());
+    }
+
+    #[test]
+    fn nesting_beyond_the_limit_is_an_error() {
+        let pat = b"a?".repeat(MAXCCALLS + 1);
+        let s = vec![b'a'; MAXCCALLS + 1];
+        assert_eq!(
+            pattern_search(&s, &pat, 0),
+            Err("pattern too complex".to_string())
+        );
+    }
+
+    #[test]
+    fn start_offsets_follow_posrelat() {
+        assert_eq!(start_offset(1, 3), Some(0));
+        assert_eq!(start_offset(0, 3), Some(0));
+        assert_eq!(start_offset(-1, 3), Some(2));
+        assert_eq!(start_offset(-10, 3), Some(0));
+        assert_eq!(start_offset(4, 3), Some(3));
+        assert_eq!(start_offset(5, 3), None);
+        assert_eq!(start_offset(i64::MIN, 3), Some(0));
+    }
+
+    #[test]
+    fn gsub_anchor_and_limits() {
+        assert_eq!(
+            gsub_str(b"aaa", b"^a", b"b", None),
+            Ok((b"baa".to_vec(), 1))
+        );
+        assert_eq!(
+            gsub_str(b"aaa", b"a", b"b", Some(2)),
+            Ok((b"bba".to_vec(), 2))
+        );
+        assert_eq!(gsub_str(b"abc", b"%w*", b"x", None), Ok((b"x".to_vec(), 1)));
+        assert_eq!(
+            gsub_str(b"abc", b"b", b"%", None),
+            Err("invalid use of '%' in replacement string".to_string())
+        );
+    }
+
+    #[test]
+    fn classes_are_c_locale() {
+        assert!(match_class(0x0b, b's')); // vertical tab is a C space
+        assert!(!match_class(0xe9, b'a'));
+        assert!(match_class(0xe9, b'A'));
+        assert!(match_class(b'_', b'p'));
+        assert!(match_class(0, b'z'));
+    }
 }
