@@ -2,8 +2,6 @@
 //! registered as globals by `Vm::new`, plus a minimal `debug.traceback`. Argument errors go
 //! through the helpers of `api.rs` so they read as Lua's.
 
-use std::io::Write;
-
 use crate::api::Args;
 use crate::error::LuaError;
 use crate::meta::{Meta, Tm};
@@ -67,10 +65,9 @@ fn print(vm: &mut Vm, args: Args) -> R {
         }
     }
     out.push(b'\n');
-    let stdout = std::io::stdout();
-    let mut lock = stdout.lock();
-    let _ = lock.write_all(&out);
-    let _ = lock.flush();
+    let w = vm.stdout();
+    let _ = w.write_all(&out);
+    let _ = w.flush();
     Ok(0)
 }
 
@@ -251,7 +248,7 @@ fn rawlen(vm: &mut Vm, args: Args) -> R {
     let n = match vm.arg(args, 0) {
         Value::Table(t) => t.get().len(),
         Value::Str(s) => s.get().len() as i64,
-        _ => return Err(vm.arg_error(0, "table or string expected")),
+        _ => return Err(vm.type_error_arg(args, 0, "table or string")),
     };
     vm.push(Value::Int(n))?;
     Ok(1)
@@ -343,11 +340,11 @@ pub(crate) fn pcall(vm: &mut Vm, args: Args) -> R {
 
 /// `xpcall` when called from Rust.
 pub(crate) fn xpcall(vm: &mut Vm, args: Args) -> R {
-    if args.len() < 2 {
-        return Err(vm.arg_error(1, "value expected"));
-    }
     let f = vm.arg(args, 0);
     let h = vm.arg(args, 1);
+    if !h.is_function() {
+        return Err(vm.type_error_arg(args, 1, "function"));
+    }
     let rest: Vec<Value> = (2..args.len()).map(|i| vm.arg(args, i)).collect();
     match vm.pcall_value(f, &rest, Some(h)) {
         Ok(res) => {
@@ -389,7 +386,17 @@ fn collectgarbage(vm: &mut Vm, args: Args) -> R {
             Value::Int(0)
         }
         "isrunning" => Value::Bool(vm.heap.is_running()),
-        "incremental" | "generational" => vm.str_value("incremental"),
+        "incremental" | "generational" => {
+            let prev = std::mem::replace(
+                &mut vm.gc_mode,
+                if opt == "incremental" {
+                    "incremental"
+                } else {
+                    "generational"
+                },
+            );
+            vm.str_value(prev)
+        }
         "setpause" => {
             let p = vm.opt_int(args, 1, 200)?;
             Value::Int(vm.heap.set_pause(p.clamp(0, u32::MAX as i64) as u32) as i64)

@@ -215,11 +215,39 @@ impl Vm {
         nresults: i32,
         with_handler: bool,
     ) -> Result<Called, LuaError> {
-        let needed = if with_handler { 2 } else { 1 };
-        if nargs < needed {
-            let name = if with_handler { "xpcall" } else { "pcall" };
-            let msg = format!("bad argument #{} to '{}' (value expected)", needed, name);
-            return Err(self.rt_error(&msg));
+        // Argument errors are positioned as if raised by the pcall native itself: at its
+        // caller when that is Lua (the current top frame).
+        let arg_err = |vm: &mut Vm, msg: String| {
+            let pos = match vm.cur.get().frames.last() {
+                Some(ci) if ci.kind == FrameKind::Lua => vm.where_(0),
+                _ => String::new(),
+            };
+            LuaError::new(vm.str_value(format!("{}{}", pos, msg)))
+        };
+        if !with_handler && nargs < 1 {
+            return Err(arg_err(
+                self,
+                "bad argument #1 to 'pcall' (value expected)".into(),
+            ));
+        }
+        if with_handler {
+            let h = if nargs >= 2 {
+                self.cur.get().stack[func + 2]
+            } else {
+                Value::Nil
+            };
+            if !h.is_function() {
+                let got = if nargs >= 2 {
+                    self.obj_type_name(h)
+                } else {
+                    "no value".into()
+                };
+                let msg = format!(
+                    "bad argument #2 to 'xpcall' (function expected, got {})",
+                    got
+                );
+                return Err(arg_err(self, msg));
+            }
         }
         let th = self.cur.get_mut();
         let callee_nargs = if with_handler {
@@ -254,6 +282,11 @@ impl Vm {
             proto: None,
             saved_ccalls: c_calls,
         });
+        // A protected call is a C-level call in PUC Lua: it counts toward the C-call limit.
+        self.c_calls += 1;
+        if self.c_calls >= MAX_C_CALLS {
+            return Err(self.run_error("C stack overflow"));
+        }
         match self.precall(func + 1, callee_nargs, -1, true)? {
             Called::Pushed => Ok(Called::Pushed),
             Called::Done => {
@@ -275,6 +308,7 @@ impl Vm {
                 return Ok(());
             }
             th.frames.pop();
+            self.c_calls -= 1;
             th.stack[m.func] = Value::Bool(true);
             let n = th.top - m.func;
             self.move_results(m.func, m.func, n, m.nresults);
@@ -321,7 +355,7 @@ impl Vm {
     ) -> Result<Meta, LuaError> {
         if let (true, Value::LuaFn(cl)) = (in_loop, f) {
             if self.c_calls >= MAX_C_CALLS {
-                return Err(self.rt_error("C stack overflow"));
+                return Err(self.run_error("C stack overflow"));
             }
             let th = self.cur.get_mut();
             let func = th.frames.last().map_or(th.top, |c| c.top);
@@ -347,7 +381,7 @@ impl Vm {
     /// the frames are left for the catcher.
     pub fn call_at(&mut self, func: usize, nargs: usize, nresults: i32) -> Result<(), LuaError> {
         if self.c_calls >= MAX_C_CALLS {
-            return Err(self.rt_error("C stack overflow"));
+            return Err(self.run_error("C stack overflow"));
         }
         self.c_calls += 1;
         let r = match self.precall(func, nargs, nresults, false) {
@@ -411,6 +445,28 @@ impl Vm {
                 self.stack_limit = MAX_STACK;
                 self.last_error = err.unwrap_or(Value::Nil);
                 Err(LuaError::new(self.last_error))
+            }
+        }
+    }
+
+    /// Runs `body` protected: on error, frames, top and pending to-be-closed variables above
+    /// the current point are unwound (closing them with the error) before returning it.
+    pub fn protect<T>(
+        &mut self,
+        body: impl FnOnce(&mut Vm) -> Result<T, LuaError>,
+    ) -> Result<T, LuaError> {
+        let th = self.cur.get();
+        let saved_frames = th.frames.len();
+        let saved_top = th.top;
+        let saved_c = self.c_calls;
+        match body(self) {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                self.cur.get_mut().frames.truncate(saved_frames);
+                self.c_calls = saved_c;
+                let err = self.close_all(saved_top, Some(e.value));
+                self.cur.get_mut().top = saved_top;
+                Err(LuaError::new(err.unwrap_or(Value::Nil)))
             }
         }
     }

@@ -259,6 +259,15 @@ impl Vm {
         LuaError::new(self.str_value(s))
     }
 
+    /// A runtime error positioned as `luaG_runerror`: only when the running function is Lua.
+    pub(crate) fn run_error(&mut self, msg: &str) -> LuaError {
+        let pos = match self.cur.get().frames.last() {
+            Some(ci) if ci.kind == FrameKind::Lua => self.where_(0),
+            _ => String::new(),
+        };
+        LuaError::new(self.str_value(format!("{}{}", pos, msg)))
+    }
+
     /// `attempt to <op> a <type> value<varinfo>`.
     pub(crate) fn type_error(&mut self, v: Value, op: &str, desc: Operand) -> LuaError {
         let t = self.obj_type_name(v);
@@ -391,13 +400,15 @@ impl Vm {
         const FIRST: usize = 10;
         const LAST: usize = 11;
         for (li, &idx) in levels.iter().enumerate() {
-            if total > FIRST + LAST && li == FIRST {
+            // As luaL_traceback: beyond 22 levels, the first 10 and the last 11 are shown
+            // (the count it prints is one less than the levels it leaves out).
+            if total > FIRST + LAST + 1 && li == FIRST {
                 out.push_str(&format!(
                     "\n\t...\t(skipping {} levels)",
-                    total - FIRST - LAST
+                    total - FIRST - LAST - 1
                 ));
             }
-            if total > FIRST + LAST && li >= FIRST && li < total - LAST {
+            if total > FIRST + LAST + 1 && li >= FIRST && li < total - LAST {
                 continue;
             }
             let ci = self.cur.get().frames[idx];

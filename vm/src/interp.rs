@@ -864,6 +864,10 @@ impl Vm {
                                 thg.get_mut().frames.push(old);
                                 return Err(e);
                             }
+                            // A metamethod frame's continuation data survives the tail call.
+                            if let Some(f) = thg.get_mut().frames.last_mut() {
+                                f.extra = old.extra;
+                            }
                             continue 'frame;
                         }
                         // Natives and `__call`: an ordinary call; the RETURN that follows
@@ -1178,7 +1182,10 @@ impl Vm {
     /// just returned its single result at the top).
     pub(crate) fn finish_op(&mut self, meta: CallInfo) -> Result<(), LuaError> {
         let th = self.cur.get_mut();
-        let res = th.stack[th.top - 1];
+        let mut res = th.stack[th.top - 1];
+        if meta.flags & flags::NEGATE != 0 {
+            res = Value::Bool(res.is_falsy());
+        }
         let ci_idx = th.frames.len() - 1;
         let ci = th.frames[ci_idx];
         let Some(p) = ci.proto else { return Ok(()) };

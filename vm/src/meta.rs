@@ -155,9 +155,10 @@ impl Vm {
         }
     }
 
-    /// Integer conversion for bitwise operands: integers, integral floats, numeric strings.
-    fn to_int_coerce(&self, v: Value) -> Option<i64> {
-        match self.to_number(v)? {
+    /// Integer conversion for bitwise operands: integers and integral floats (strings are
+    /// not coerced: in 5.4 they have no bitwise metamethods).
+    fn to_int_bitwise(v: Value) -> Option<i64> {
+        match v {
             Value::Int(i) => Some(i),
             Value::Float(f) => arith::float_to_int_exact(f),
             _ => None,
@@ -254,8 +255,9 @@ impl Vm {
         }
     }
 
-    /// Arithmetic or bitwise operation on non-number operands: string coercion, then the
-    /// metamethod (first operand's, then second's), then the error. `da`/`db` describe the
+    /// Arithmetic or bitwise operation on operands that are not both numbers of the fast
+    /// path: string coercion (as the string library's arithmetic metamethods do), then the
+    /// metamethod (first operand's, then second's), then Lua's error. `da`/`db` describe the
     /// operands for messages.
     pub(crate) fn arith_slow(
         &mut self,
@@ -266,40 +268,48 @@ impl Vm {
         db: Operand,
         in_loop: bool,
     ) -> Result<Meta, LuaError> {
+        let tm = Tm::of_arith(op);
         if op.is_bitwise() {
-            if let (Some(x), Some(y)) = (self.to_int_coerce(a), self.to_int_coerce(b)) {
+            if let (Some(x), Some(y)) = (Self::to_int_bitwise(a), Self::to_int_bitwise(b)) {
                 if let Some(r) = arith::int_arith(op, x, y) {
                     return Ok(Meta::Done(Value::Int(r)));
                 }
             }
-        } else if let (Some(x), Some(y)) = (self.to_number(a), self.to_number(b)) {
+            let mut f = self.get_tm(a, tm);
+            if f.is_nil() {
+                f = self.get_tm(b, tm);
+            }
+            if !f.is_nil() {
+                return self.call_meta(f, &[a, b], in_loop);
+            }
+            if a.is_number() && b.is_number() {
+                let d = if Self::to_int_bitwise(a).is_none() {
+                    da
+                } else {
+                    db
+                };
+                let info = self.var_info(d);
+                return Err(self.rt_error(&format!("number{} has no integer representation", info)));
+            }
+            let (v, d) = if a.is_number() { (b, db) } else { (a, da) };
+            return Err(self.type_error(v, "perform bitwise operation on", d));
+        }
+        if let (Some(x), Some(y)) = (self.to_number(a), self.to_number(b)) {
             return self.arith_numbers(op, x, y).map(Meta::Done);
         }
-        let tm = Tm::of_arith(op);
-        let mut f = self.get_tm(a, tm);
-        if f.is_nil() {
-            f = self.get_tm(b, tm);
+        if let Value::Str(_) = a {
+            return self.string_arith_fail(op, tm, a, b, in_loop);
         }
+        let f = self.get_tm(a, tm);
         if !f.is_nil() {
             return self.call_meta(f, &[a, b], in_loop);
         }
-        // No metamethod: Lua's error, naming the culprit operand.
-        if op.is_bitwise() {
-            if self.to_number(a).is_some() && self.to_number(b).is_some() {
-                let d = if self.to_int_coerce(a).is_some() {
-                    db
-                } else {
-                    da
-                };
-                let _ = d;
-                return Err(self.rt_error("number has no integer representation"));
-            }
-            let (v, d) = if self.to_number(a).is_some() {
-                (b, db)
-            } else {
-                (a, da)
-            };
-            return Err(self.type_error(v, "perform bitwise operation on", d));
+        if let Value::Str(_) = b {
+            return self.string_arith_fail(op, tm, a, b, in_loop);
+        }
+        let f = self.get_tm(b, tm);
+        if !f.is_nil() {
+            return self.call_meta(f, &[a, b], in_loop);
         }
         let (v, d) = if self.to_number(a).is_some() {
             (b, db)
@@ -307,6 +317,34 @@ impl Vm {
             (a, da)
         };
         Err(self.type_error(v, "perform arithmetic on", d))
+    }
+
+    /// The string library's arithmetic metamethod when coercion failed (lstrlib's `trymt`):
+    /// the second operand's metamethod if it has one, else its error.
+    fn string_arith_fail(
+        &mut self,
+        op: ArithOp,
+        tm: Tm,
+        a: Value,
+        b: Value,
+        in_loop: bool,
+    ) -> Result<Meta, LuaError> {
+        let f = if let Value::Str(_) = b {
+            Value::Nil
+        } else {
+            self.get_tm(b, tm)
+        };
+        if f.is_nil() {
+            let name = &TM_NAMES[tm as usize][2..];
+            let _ = op;
+            return Err(self.rt_error(&format!(
+                "attempt to {} a '{}' with a '{}'",
+                name,
+                a.type_name(),
+                b.type_name()
+            )));
+        }
+        self.call_meta(f, &[a, b], in_loop)
     }
 
     /// Arithmetic on two numbers (after coercion).
@@ -320,7 +358,7 @@ impl Vm {
             if !matches!(op, ArithOp::Div | ArithOp::Pow) {
                 return match arith::int_arith(op, x, y) {
                     Some(r) => Ok(Value::Int(r)),
-                    None if op == ArithOp::Mod => Err(self.rt_error("attempt to perform 'n%%0'")),
+                    None if op == ArithOp::Mod => Err(self.rt_error("attempt to perform 'n%0'")),
                     None => Err(self.rt_error("attempt to divide by zero")),
                 };
             }
@@ -367,6 +405,24 @@ impl Vm {
         let mut f = self.get_tm(a, tm);
         if f.is_nil() {
             f = self.get_tm(b, tm);
+        }
+        if f.is_nil() && le {
+            // Lua 5.4 built with LUA_COMPAT_LT_LE (the default): `a <= b` as `not (b < a)`.
+            let mut g = self.get_tm(b, Tm::Lt);
+            if g.is_nil() {
+                g = self.get_tm(a, Tm::Lt);
+            }
+            if !g.is_nil() {
+                return match self.call_meta(g, &[b, a], in_loop)? {
+                    Meta::Done(v) => Ok(Meta::Done(Value::Bool(v.is_falsy()))),
+                    Meta::Pushed => {
+                        if let Some(ci) = self.cur.get_mut().frames.last_mut() {
+                            ci.flags |= crate::thread::flags::NEGATE;
+                        }
+                        Ok(Meta::Pushed)
+                    }
+                };
+            }
         }
         if f.is_nil() {
             return Err(self.order_error(a, b));
@@ -459,7 +515,7 @@ impl Vm {
             }
             _ => {
                 if !self.get_tm(v, Tm::ToString).is_nil() {
-                    if let Ok(Value::Str(s)) = self.tostring_meta(v) {
+                    if let Ok(Value::Str(s)) = self.protect(|vm| vm.tostring_meta(v)) {
                         return s.get().to_str_lossy().into_owned();
                     }
                 }

@@ -104,13 +104,28 @@ fn skip_shebang(src: &[u8]) -> &[u8] {
 
 /// Compiles and runs one chunk with `args` as `...`; reports errors on stderr.
 pub fn run_chunk(vm: &mut Vm, source: &[u8], chunk_name: &str, args: &[String]) -> i32 {
+    match run_chunk_report(vm, source, chunk_name, args) {
+        Ok(()) => 0,
+        Err(m) => {
+            eprintln!("{}: {}", PROGNAME, m);
+            1
+        }
+    }
+}
+
+/// Compiles and runs one chunk; an error comes back as the text `lua.c` would print after
+/// its program name (the message and, for runtime errors, the traceback).
+pub fn run_chunk_report(
+    vm: &mut Vm,
+    source: &[u8],
+    chunk_name: &str,
+    args: &[String],
+) -> Result<(), String> {
+    // lua.c puts the collector in generational mode.
+    vm.gc_mode = "generational";
     let f = match vm.load(source, chunk_name, None) {
         Ok(f) => f,
-        Err(e) => {
-            let m = vm.to_display(e.value);
-            eprintln!("{}: {}", PROGNAME, m);
-            return 1;
-        }
+        Err(e) => return Err(vm.to_display(e.value)),
     };
     let mut call_args = vec![f];
     for a in args {
@@ -121,12 +136,8 @@ pub fn run_chunk(vm: &mut Vm, source: &[u8], chunk_name: &str, args: &[String]) 
         &call_args,
         Some(Value::LightFn(msghandler)),
     ) {
-        Ok(_) => 0,
-        Err(e) => {
-            let m = vm.to_display(e.value);
-            eprintln!("{}: {}", PROGNAME, m);
-            1
-        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(vm.to_display(e.value)),
     }
 }
 
@@ -150,7 +161,7 @@ fn msghandler(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
         }
         _ => {
             if !vm.get_tm(v, Tm::ToString).is_nil() {
-                if let Ok(s @ Value::Str(_)) = vm.tostring_meta(v) {
+                if let Ok(s @ Value::Str(_)) = vm.protect(|vm| vm.tostring_meta(v)) {
                     vm.push(s)?;
                     return Ok(1);
                 }

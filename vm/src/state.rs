@@ -42,6 +42,11 @@ pub struct Vm {
     /// Output of `warn` (on/off by `@on`/`@off`).
     pub(crate) warn_on: bool,
     pub(crate) warn_buf: Vec<u8>,
+    /// Where `print` writes (stdout unless a host redirects it).
+    pub(crate) stdout: Box<dyn std::io::Write>,
+    /// The collector mode `collectgarbage` reports ("incremental" or "generational"); the
+    /// collector itself is stop-the-world either way.
+    pub gc_mode: &'static str,
 }
 
 /// Index of a value's type for [`Vm::type_mts`].
@@ -89,6 +94,8 @@ impl Vm {
             stack_limit: MAX_STACK,
             warn_on: false,
             warn_buf: Vec::new(),
+            stdout: Box::new(std::io::stdout()),
+            gc_mode: "incremental",
         };
         let k = vm.str_value("_G");
         vm.globals.get_mut().set(k, Value::Table(globals)).ok();
@@ -108,6 +115,16 @@ impl Vm {
             .set_str(vm.tm[Tm::Index as usize], Value::Table(string_lib));
         vm.type_mts[3] = Some(smt);
         vm
+    }
+
+    /// Redirects `print` (and later the io library's default output).
+    pub fn set_stdout(&mut self, w: Box<dyn std::io::Write>) {
+        self.stdout = w;
+    }
+
+    /// The writer `print` uses.
+    pub fn stdout(&mut self) -> &mut dyn std::io::Write {
+        &mut *self.stdout
     }
 
     /// The globals table.
@@ -282,7 +299,7 @@ impl Vm {
             if f.is_nil() {
                 continue;
             }
-            if let Err(e) = self.call_value(f, &[obj]) {
+            if let Err(e) = self.pcall_value(f, &[obj], None) {
                 let msg = self.to_display(e.value);
                 self.warn(&format!("error in __gc ({})", msg), false);
             }
@@ -319,7 +336,7 @@ impl Vm {
             let obj = o.get();
             let f = self.get_tm(obj, Tm::Gc);
             if !f.is_nil() {
-                if let Err(e) = self.call_value(f, &[obj]) {
+                if let Err(e) = self.pcall_value(f, &[obj], None) {
                     let msg = self.to_display(e.value);
                     self.warn(&format!("error in __gc ({})", msg), false);
                 }

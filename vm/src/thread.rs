@@ -40,6 +40,8 @@ pub mod flags {
     pub const META: u8 = 4;
     /// The frame runs the message handler of an `xpcall`, or a `__close`/finalizer.
     pub const HOOK: u8 = 8;
+    /// A `__lt` call standing for `__le` (`a <= b` as `not (b < a)`): negate its result.
+    pub const NEGATE: u8 = 16;
 }
 
 /// One activation record.
