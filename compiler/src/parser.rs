@@ -157,9 +157,13 @@ impl Ctx {
     /// Folds a chain of binary operations by Lua's operator priorities, iteratively (a chain
     /// may be a million operands long; a right-associative one deepens and hits the limit).
     pub fn fold(&self, chain: Chain) -> Result<Expr, PErr> {
-        let Chain { first, rest } = chain;
-        if rest.is_empty() {
-            return Ok(first);
+        let Chain { first, mut rest } = chain;
+        if rest.len() <= 1 {
+            // `a` and `a op b`: nothing to order.
+            return match rest.pop() {
+                None => Ok(first),
+                Some((op, at, rhs)) => self.binary((op, at), first, rhs),
+            };
         }
         let mut operands: Vec<Expr> = Vec::with_capacity(rest.len() + 1);
         let mut ops: Vec<(BinOp, Loc)> = Vec::with_capacity(rest.len());
