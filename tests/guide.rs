@@ -493,3 +493,131 @@ fn beyond_recursive_function_and_shared_helper_are_visited_once() {
     let lines = Scenario::new("beyond").pass("driver_graph.lua");
     assert_lines(&lines, &["stats\t53\t13", "done"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Snippets that need silly.time (pending: the module and the event loop are not there yet).
+
+/// Checks the guide's hotfix log line: ` L hotfix_log.lua:N <head>timestamp=<number><tail>`.
+fn assert_log_entry(line: &str, head: &str, tail: &str) {
+    let rest = line
+        .strip_prefix(head)
+        .unwrap_or_else(|| panic!("{line:?} should start with {head:?}"));
+    let rest = rest
+        .strip_prefix("timestamp=")
+        .unwrap_or_else(|| panic!("no timestamp in {line:?}"));
+    let digits = rest
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(rest.len());
+    assert!(digits > 0, "timestamp is not a number in {line:?}");
+    assert_eq!(&rest[digits..], tail, "log entry tail");
+}
+
+#[test]
+#[ignore = "pending: needs require \"silly.time\" (time.now), not available yet"]
+fn hotfix_log_records_success_and_failure() {
+    let s = Scenario::new("hotfix_log");
+    let lines = s.pass_args("driver.lua", &["mymodule_v2.lua"]);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_log_entry(
+        &lines[0],
+        " I hotfix_log.lua:16 Hotfix applied: {module=mymodule, success=true, ",
+        ", version_new=1.2.3, version_old=1.2.2}",
+    );
+    assert_lines(&lines[1..], &["hit\t11\t1.2.3", "done"]);
+    let lines = s.pass_args("driver.lua", &["mymodule_v2_broken.lua"]);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_log_entry(
+        &lines[0],
+        " E hotfix_log.lua:18 Hotfix failed: {error=./mymodule.lua:3: broken build, module=mymodule, \
+         success=false, ",
+        ", version_new=1.2.2, version_old=1.2.2}",
+    );
+    assert_lines(&lines[1..], &["hit\t2\t1.2.2", "done"]);
+}
+
+#[test]
+#[ignore = "pending: needs silly.time.after and the event loop, not available yet"]
+fn async_timer_holding_the_old_function_keeps_running_old_code() {
+    let lines = Scenario::new("async").pass("driver_problem.lua");
+    assert_lines(
+        &lines,
+        &[
+            "Count:\t1",
+            "Count:\t2",
+            "reload\t0",
+            "Count:\t3",
+            "Count v2:\t4",
+            "Count:\t5",
+            "done",
+        ],
+    );
+}
+
+#[test]
+#[ignore = "pending: needs silly.time.after and the event loop; and fails on the Solution 1 \
+            disagreement of driver_held.lua upvalue (see /work/notes/bugs.md)"]
+fn async_indirect_invocation_runs_new_code() {
+    let lines = Scenario::new("async").pass("driver_indirect.lua");
+    assert_lines(
+        &lines,
+        &[
+            "Count:\t1",
+            "Count:\t2",
+            "reload\t0",
+            "Count v2:\t3",
+            "Count v2:\t4",
+            "done",
+        ],
+    );
+}
+
+#[test]
+#[ignore = "pending: needs silly.time.after/cancel and the event loop, not available yet"]
+fn async_restarting_the_timer_runs_new_code() {
+    let lines = Scenario::new("async").pass("driver_restart.lua");
+    assert_lines(
+        &lines,
+        &[
+            "Count:\t1",
+            "Count:\t2",
+            "Count v2:\t3",
+            "Count v2:\t4",
+            "done",
+        ],
+    );
+}
+
+// Solution 1 without timers: a reference to the wrapper taken before the reload stands for
+// the timer's.
+
+#[test]
+#[ignore = "hotlua/guide disagreement: join leaves the old wrapper's `timer_func` cell on the \
+            old function, so a held old wrapper keeps running old code (see /work/notes/bugs.md)"]
+fn async_solution1_held_wrapper_calling_through_an_upvalue_runs_new_code() {
+    let lines = Scenario::new("async").pass_args("driver_held.lua", &["upvalue"]);
+    assert_lines(
+        &lines,
+        &[
+            "Count:\t1",
+            "Count:\t2",
+            "Count v2:\t3",
+            "Count v2:\t4",
+            "done",
+        ],
+    );
+}
+
+#[test]
+fn async_solution1_held_wrapper_calling_through_a_module_field_runs_new_code() {
+    let lines = Scenario::new("async").pass_args("driver_held.lua", &["field"]);
+    assert_lines(
+        &lines,
+        &[
+            "Count:\t1",
+            "Count:\t2",
+            "Count v2:\t3",
+            "Count v2:\t4",
+            "done",
+        ],
+    );
+}
