@@ -1,9 +1,9 @@
 //! The Lua 5.4 lexer (logos, over bytes: Lua source and strings may hold any byte).
 //!
 //! Invariants:
-//! - [`tokenize`] turns a whole chunk into a `Vec<Token>` in one pass; it stops at the first
-//!   lexical error and reports it together with the tokens before it, so the parser can give
-//!   priority to an earlier syntax error, exactly as PUC Lua's single pass would.
+//! - [`Tokens`] yields a chunk's tokens on demand (the parser pulls them; [`tokenize`]
+//!   collects them). It stops at the first lexical error and keeps it, so the parser can
+//!   give priority to an earlier syntax error, exactly as PUC Lua's single pass would.
 //! - A token's `line` is the line of its first byte. Lines are counted over the raw bytes
 //!   between and inside tokens; `\n`, `\r`, `\r\n` and `\n\r` each end one line.
 //! - A byte that starts no token becomes [`Tok::Other`], as in `llex.c`, so that the parser
@@ -162,7 +162,9 @@ pub enum Tok {
     #[regex(r"\[=*\[", long_string)]
     #[regex(r"\[=+", bad_long_delimiter)]
     Str(Box<[u8]>),
+    /// An integer numeral (hexadecimal ones wrapped to 64 bits).
     Int(i64),
+    /// A float numeral, or a decimal integer numeral too large for 64 bits.
     Float(f64),
     /// Never produced: the start of a numeral, whose callback yields [`Tok::Int`] or
     /// [`Tok::Float`].

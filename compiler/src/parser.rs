@@ -165,8 +165,9 @@ impl Ctx {
                 Some((op, at, rhs)) => self.binary((op, at), first, rhs),
             };
         }
-        let mut operands: Vec<Expr> = Vec::with_capacity(rest.len() + 1);
-        let mut ops: Vec<(BinOp, Loc)> = Vec::with_capacity(rest.len());
+        // The stacks stay short unless a right-associative chain is long.
+        let mut operands: Vec<Expr> = Vec::with_capacity(8);
+        let mut ops: Vec<(BinOp, Loc)> = Vec::with_capacity(8);
         operands.push(first);
         for (op, at, rhs) in rest {
             while let Some(&top) = ops.last() {
