@@ -411,7 +411,11 @@ fn open_constructs(tokens: &[Token], upto: usize) -> Vec<Open> {
     let mut prefix = false; // the previous token ends a prefix expression
     let mut chain = 0u32; // line where that prefix expression starts
     let mut prev: Option<&Tok> = None;
-    for t in &tokens[..upto.min(tokens.len())] {
+    // luac names an anonymous or local function by the line of its `(`, a function
+    // statement by the line of `function`.
+    let mut line_at_paren = false;
+    let scanned = &tokens[..upto.min(tokens.len())];
+    for (i, t) in scanned.iter().enumerate() {
         let line = t.line;
         let was_prefix = prefix;
         prefix = false;
@@ -423,6 +427,8 @@ fn open_constructs(tokens: &[Token], upto: usize) -> Vec<Open> {
                     awaits_do: false,
                 });
                 in_header = true;
+                let next = scanned.get(i + 1).map(|t| &t.tok);
+                line_at_paren = matches!(prev, Some(Tok::Local)) || next == Some(&Tok::LParen);
             }
             Tok::If => stack.push(Open::End {
                 what: "if",
@@ -464,6 +470,11 @@ fn open_constructs(tokens: &[Token], upto: usize) -> Vec<Open> {
             }
             Tok::Str(_) => prefix = was_prefix && !in_header,
             Tok::LParen => {
+                if in_header && line_at_paren {
+                    if let Some(Open::End { line: opened, .. }) = stack.last_mut() {
+                        *opened = line;
+                    }
+                }
                 let call = was_prefix && !in_header;
                 let paren_line = if call { chain } else { line };
                 stack.push(Open::Paren {

@@ -835,6 +835,14 @@ fn syntax_errors_match_luac() {
         ("x = {(...)}", "OK"),
         ("local a, b, c <const> = ...", "OK"),
         ("repeat local x until x == nil", "OK"),
+        ("x = function\n()\n\n", "t.lua:4: 'end' expected (to close 'function' at line 2) near <eof>"),
+        ("local function f\n()\n\n", "t.lua:4: 'end' expected (to close 'function' at line 2) near <eof>"),
+        ("function f\n()\n\n", "t.lua:4: 'end' expected (to close 'function' at line 1) near <eof>"),
+        ("local function\nf()\n\n", "t.lua:4: 'end' expected (to close 'function' at line 2) near <eof>"),
+        ("x = function\n\n(a)\n\n", "t.lua:5: 'end' expected (to close 'function' at line 3) near <eof>"),
+        ("f(function\n()\n\n", "t.lua:4: 'end' expected (to close 'function' at line 2) near <eof>"),
+        ("local f = function()\n\n", "t.lua:3: 'end' expected (to close 'function' at line 1) near <eof>"),
+        ("x = function(\n", "t.lua:2: <name> or '...' expected near <eof>"),
     ];
     let mut bad = Vec::new();
     for (src, want) in cases {
