@@ -8,3 +8,6 @@ pub mod math;
 pub mod open;
 pub mod table;
 pub mod utf8;
+pub mod io;
+pub mod os;
+pub mod package;

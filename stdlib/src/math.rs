@@ -14,8 +14,6 @@ use hotlua_vm::error::LuaError;
 use hotlua_vm::state::Vm;
 use hotlua_vm::value::{float_to_int, Value};
 
-#[allow(unused_imports)]
-use crate::open::VmExt;
 use crate::open::{new_lib, set_field};
 use crate::random::{RandomArgs, RandomValue, Xoshiro};
 use crate::string::LibError;
@@ -217,10 +215,9 @@ fn min_max(vm: &mut Vm, args: Args, max: bool) -> Result<usize, LuaError> {
     if args.is_empty() {
         return Err(vm.arg_error(0, "value expected"));
     }
+    // As lmathlib: no number check, only `lua_compare` (so `math.max("10")` is "10").
     let mut best = 0;
-    vm.check_number(args, 0)?;
     for i in 1..args.len() {
-        vm.check_number(args, i)?;
         let (a, b) = (vm.arg(args, i), vm.arg(args, best));
         let better = if max {
             less(vm, b, a)?
@@ -300,6 +297,77 @@ fn math_randomseed(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     Ok(2)
 }
 
+// ---- LUA_COMPAT_MATHLIB functions (lua5.4 as packaged by Debian has them) ---------------
+
+fn math_cosh(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
+    let x = vm.check_number(args, 0)?;
+    ret(vm, Value::Float(x.cosh()))
+}
+
+fn math_sinh(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
+    let x = vm.check_number(args, 0)?;
+    ret(vm, Value::Float(x.sinh()))
+}
+
+fn math_tanh(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
+    let x = vm.check_number(args, 0)?;
+    ret(vm, Value::Float(x.tanh()))
+}
+
+fn math_pow(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
+    let x = vm.check_number(args, 0)?;
+    let y = vm.check_number(args, 1)?;
+    ret(vm, Value::Float(x.powf(y)))
+}
+
+fn math_log10(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
+    let x = vm.check_number(args, 0)?;
+    ret(vm, Value::Float(x.log10()))
+}
+
+/// C's `frexp`: `x = m * 2^e` with `0.5 <= |m| < 1` (zero and non-finite pass through).
+fn frexp(x: f64) -> (f64, i64) {
+    if x == 0.0 || !x.is_finite() {
+        return (x, 0);
+    }
+    let bits = x.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i64;
+    if exp == 0 {
+        // Subnormal: scale into the normal range first.
+        let (m, e) = frexp(x * 2f64.powi(54));
+        return (m, e - 54);
+    }
+    let m = f64::from_bits((bits & !(0x7ffu64 << 52)) | (1022u64 << 52));
+    (m, exp - 1022)
+}
+
+/// C's `ldexp`: `m * 2^e`, scaling in steps so intermediate powers never overflow.
+fn ldexp(mut m: f64, e: i64) -> f64 {
+    let mut e = e.clamp(-4000, 4000);
+    while e > 1000 {
+        m *= 2f64.powi(1000);
+        e -= 1000;
+    }
+    while e < -1000 {
+        m *= 2f64.powi(-1000);
+        e += 1000;
+    }
+    m * 2f64.powi(e as i32)
+}
+
+fn math_frexp(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
+    let (m, e) = frexp(vm.check_number(args, 0)?);
+    vm.push(Value::Float(m))?;
+    vm.push(Value::Int(e))?;
+    Ok(2)
+}
+
+fn math_ldexp(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
+    let m = vm.check_number(args, 0)?;
+    let e = vm.check_int(args, 1)?;
+    ret(vm, Value::Float(ldexp(m, e)))
+}
+
 /// Installs the `math` library.
 pub fn open(vm: &mut Vm) {
     let t = new_lib(
@@ -327,6 +395,14 @@ pub fn open(vm: &mut Vm) {
             ("ult", math_ult),
             ("min", math_min),
             ("max", math_max),
+            ("atan2", math_atan),
+            ("cosh", math_cosh),
+            ("sinh", math_sinh),
+            ("tanh", math_tanh),
+            ("pow", math_pow),
+            ("log10", math_log10),
+            ("frexp", math_frexp),
+            ("ldexp", math_ldexp),
         ],
     );
     set_field(vm, t, "pi", Value::Float(std::f64::consts::PI));
@@ -346,6 +422,19 @@ pub fn open(vm: &mut Vm) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frexp_ldexp() {
+        assert_eq!(frexp(8.0), (0.5, 4));
+        assert_eq!(frexp(-3.5), (-0.875, 2));
+        assert_eq!(frexp(0.0), (0.0, 0));
+        let tiny = f64::from_bits(1);
+        let (m, e) = frexp(tiny);
+        assert_eq!((m, e), (0.5, -1073));
+        assert_eq!(ldexp(m, e), tiny);
+        assert_eq!(ldexp(0.5, 4), 8.0);
+        assert_eq!(ldexp(1.0, 2000), f64::INFINITY);
+    }
 
     #[test]
     fn num_int_keeps_big_floats() {

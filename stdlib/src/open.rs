@@ -15,9 +15,103 @@ use hotlua_vm::{Value, Vm};
 /// Installs every standard library: table, math, os, io, utf8, package (with `require`),
 /// and the string library.
 pub fn open_libs(vm: &mut Vm) {
+    // Cannot fail: it only sets string keys on fresh tables.
+    let _ = crate::string::lib::open_string(vm);
+    if let Value::Table(st) = vm.get_global("string") {
+        let loaded = loaded_table(vm);
+        set_field(vm, loaded, "string", Value::Table(st));
+    }
+    crate::package::open(vm);
     crate::table::open(vm);
     crate::math::open(vm);
+    crate::os::open(vm);
+    crate::io::open(vm);
     crate::utf8::open(vm);
+    crate::silly::open(vm);
+    // Base functions that need files; installed only if the VM's base library lacks them.
+    if vm.get_global("loadfile").is_nil() {
+        vm.register("loadfile", base_loadfile);
+    }
+    if vm.get_global("dofile").is_nil() {
+        vm.register("dofile", base_dofile);
+    }
+}
+
+/// Reads and compiles a chunk file (`None`: stdin) as `luaL_loadfilex`: a first line
+/// starting with `#` is skipped; the error is the message value.
+fn load_chunk_file(vm: &mut Vm, name: Option<&[u8]>, env: Option<Value>) -> Result<Value, Value> {
+    use std::io::Read;
+    use std::os::unix::ffi::OsStrExt;
+    let (src, chunk) = match name {
+        Some(n) => {
+            let shown = String::from_utf8_lossy(n).into_owned();
+            match std::fs::read(std::ffi::OsStr::from_bytes(n)) {
+                Ok(s) => (s, format!("@{}", shown)),
+                Err(e) => {
+                    let (text, _) = crate::io::os_error(&e);
+                    return Err(vm.str_value(format!("cannot open {}: {}", shown, text)));
+                }
+            }
+        }
+        None => {
+            let mut b = Vec::new();
+            let _ = std::io::stdin().read_to_end(&mut b);
+            (b, "=stdin".to_string())
+        }
+    };
+    let body: &[u8] = if src.first() == Some(&b'#') {
+        let end = src.iter().position(|&c| c == b'\n').unwrap_or(src.len());
+        &src[end..]
+    } else {
+        &src
+    };
+    vm.load(body, &chunk, env).map_err(|e| e.value)
+}
+
+fn base_loadfile(vm: &mut Vm, args: hotlua_vm::Args) -> Result<usize, hotlua_vm::LuaError> {
+    let name = vm.opt_str(args, 0)?.map(|s| s.get().as_bytes().to_vec());
+    let mode = vm.opt_str(args, 1)?.map(|s| s.get().as_bytes().to_vec());
+    let env = if args.len() > 2 {
+        Some(vm.arg(args, 2))
+    } else {
+        None
+    };
+    if let Some(m) = &mode {
+        if !m.contains(&b't') {
+            vm.push(Value::Nil)?;
+            let msg = format!(
+                "attempt to load a text chunk (mode is '{}')",
+                String::from_utf8_lossy(m)
+            );
+            let m = vm.str_value(msg);
+            vm.push(m)?;
+            return Ok(2);
+        }
+    }
+    match load_chunk_file(vm, name.as_deref(), env) {
+        Ok(f) => {
+            vm.push(f)?;
+            Ok(1)
+        }
+        Err(e) => {
+            vm.push(Value::Nil)?;
+            vm.push(e)?;
+            Ok(2)
+        }
+    }
+}
+
+fn base_dofile(vm: &mut Vm, args: hotlua_vm::Args) -> Result<usize, hotlua_vm::LuaError> {
+    let name = vm.opt_str(args, 0)?.map(|s| s.get().as_bytes().to_vec());
+    let f = match load_chunk_file(vm, name.as_deref(), None) {
+        Ok(f) => f,
+        Err(e) => return Err(hotlua_vm::LuaError::new(e)),
+    };
+    let r = vm.call_value(f, &[])?;
+    for &v in &r {
+        vm.push(v)?;
+    }
+    Ok(r.len())
 }
 
 /// The registry's `_LOADED` table (`package.loaded`), created if missing.
@@ -75,165 +169,4 @@ pub fn new_userdata<T: Any>(vm: &mut Vm, data: T, mt: Option<Gc<Table>>) -> Valu
         }
     }
     v
-}
-
-/// Stand-ins for VM API calls requested from EXEC (see `/work/notes/api-requests.md`),
-/// written over the public API. Inherent methods of the same name on `Vm` take precedence,
-/// so these retire silently once the VM provides them.
-pub(crate) trait VmExt {
-    /// `lua_gettable` from a native: raw get, then the `__index` chain.
-    fn index(&mut self, obj: Value, key: Value) -> Result<Value, hotlua_vm::LuaError>;
-    /// `lua_settable` from a native: raw set when the key is present, else `__newindex`.
-    fn set_index(&mut self, obj: Value, key: Value, val: Value) -> Result<(), hotlua_vm::LuaError>;
-    /// `luaL_len`: `#v` with `__len`; the result must be an integer.
-    fn len_of(&mut self, v: Value) -> Result<i64, hotlua_vm::LuaError>;
-    /// `lua_compare(LT)` with `__lt`.
-    fn less_than(&mut self, a: Value, b: Value) -> Result<bool, hotlua_vm::LuaError>;
-    /// Upvalue `i` of the running native closure (nil for a light function).
-    fn native_upvalue(&self, args: hotlua_vm::Args, i: usize) -> Value;
-    /// `lua_checkstack`: room for `n` more values.
-    fn check_stack(&self, n: usize) -> bool;
-}
-
-impl VmExt for Vm {
-    fn index(&mut self, obj: Value, key: Value) -> Result<Value, hotlua_vm::LuaError> {
-        use hotlua_vm::meta::Tm;
-        let mut o = obj;
-        for _ in 0..2000 {
-            let tm = match o {
-                Value::Table(t) => {
-                    let v = t.get().get(key);
-                    if !v.is_nil() {
-                        return Ok(v);
-                    }
-                    let tm = self.get_tm(o, Tm::Index);
-                    if tm.is_nil() {
-                        return Ok(Value::Nil);
-                    }
-                    tm
-                }
-                _ => {
-                    let tm = self.get_tm(o, Tm::Index);
-                    if tm.is_nil() {
-                        let t = self.obj_type_name(o);
-                        return Err(self.rt_error(&format!("attempt to index a {} value", t)));
-                    }
-                    tm
-                }
-            };
-            if tm.is_function() {
-                let r = self.call_value(tm, &[o, key])?;
-                return Ok(r.first().copied().unwrap_or(Value::Nil));
-            }
-            o = tm;
-        }
-        Err(self.rt_error("'__index' chain too long; possible loop"))
-    }
-
-    fn set_index(&mut self, obj: Value, key: Value, val: Value) -> Result<(), hotlua_vm::LuaError> {
-        use hotlua_vm::meta::Tm;
-        let mut o = obj;
-        for _ in 0..2000 {
-            let tm = match o {
-                Value::Table(t) => {
-                    if !t.get().get(key).is_nil() {
-                        return self.raw_set(t, key, val);
-                    }
-                    let tm = self.get_tm(o, Tm::NewIndex);
-                    if tm.is_nil() {
-                        return self.raw_set(t, key, val);
-                    }
-                    tm
-                }
-                _ => {
-                    let tm = self.get_tm(o, Tm::NewIndex);
-                    if tm.is_nil() {
-                        let t = self.obj_type_name(o);
-                        return Err(self.rt_error(&format!("attempt to index a {} value", t)));
-                    }
-                    tm
-                }
-            };
-            if tm.is_function() {
-                self.call_value(tm, &[o, key, val])?;
-                return Ok(());
-            }
-            o = tm;
-        }
-        Err(self.rt_error("'__newindex' chain too long; possible loop"))
-    }
-
-    fn len_of(&mut self, v: Value) -> Result<i64, hotlua_vm::LuaError> {
-        use hotlua_vm::meta::Tm;
-        let tm = self.get_tm(v, Tm::Len);
-        let r = if !tm.is_nil() {
-            self.call_value(tm, &[v])?
-                .first()
-                .copied()
-                .unwrap_or(Value::Nil)
-        } else {
-            match v {
-                Value::Table(t) => Value::Int(t.get().len()),
-                Value::Str(s) => Value::Int(s.get().len() as i64),
-                _ => {
-                    let t = self.obj_type_name(v);
-                    return Err(self.rt_error(&format!("attempt to get length of a {} value", t)));
-                }
-            }
-        };
-        match r {
-            Value::Int(i) => Ok(i),
-            Value::Float(f) => match hotlua_vm::value::float_to_int(f) {
-                Some(i) => Ok(i),
-                None => Err(self.rt_error("object length is not an integer")),
-            },
-            _ => Err(self.rt_error("object length is not an integer")),
-        }
-    }
-
-    fn less_than(&mut self, a: Value, b: Value) -> Result<bool, hotlua_vm::LuaError> {
-        use hotlua_vm::meta::Tm;
-        if let Some(r) = hotlua_vm::compare::compare_prim(a, b, false) {
-            return Ok(r);
-        }
-        let mut f = self.get_tm(a, Tm::Lt);
-        if f.is_nil() {
-            f = self.get_tm(b, Tm::Lt);
-        }
-        if f.is_nil() {
-            let t1 = self.obj_type_name(a);
-            let t2 = self.obj_type_name(b);
-            let msg = if t1 == t2 {
-                format!("attempt to compare two {} values", t1)
-            } else {
-                format!("attempt to compare {} with {}", t1, t2)
-            };
-            return Err(self.rt_error(&msg));
-        }
-        let r = self.call_value(f, &[a, b])?;
-        Ok(r.first().is_some_and(|v| v.is_truthy()))
-    }
-
-    fn native_upvalue(&self, args: hotlua_vm::Args, i: usize) -> Value {
-        // The called value sits just below the first argument (CallInfo::native).
-        if args.base == 0 {
-            return Value::Nil;
-        }
-        let f = self.arg(
-            hotlua_vm::Args {
-                base: args.base - 1,
-                len: 1,
-            },
-            0,
-        );
-        match f {
-            Value::NativeFn(c) => c.get().upvals.get(i).map(|c| c.get()).unwrap_or(Value::Nil),
-            _ => Value::Nil,
-        }
-    }
-
-    fn check_stack(&self, n: usize) -> bool {
-        // Without access to the thread's top, keep a margin below LUAI_MAXSTACK.
-        n < hotlua_vm::thread::MAX_STACK - 10_000
-    }
 }

@@ -12,8 +12,6 @@ use hotlua_vm::state::Vm;
 use hotlua_vm::value::Value;
 
 use crate::open::new_lib;
-#[allow(unused_imports)]
-use crate::open::VmExt;
 
 /// Access wanted from a table argument (5.4's `TAB_R`, `TAB_W`, `TAB_L`).
 const TAB_R: u8 = 1;
@@ -146,8 +144,8 @@ fn tmove(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
         if t > i64::MAX - n + 1 {
             return Err(vm.arg_error(3, "destination wrap around"));
         }
-        let same = tt == 0 || src.raw_eq(&dst);
-        if t > e || t <= f || !same {
+        let different = tt != 0 && !vm.equals(src, dst)?;
+        if t > e || t <= f || different {
             for i in 0..n {
                 let v = geti(vm, src, f + i)?;
                 seti(vm, dst, t + i, v)?;

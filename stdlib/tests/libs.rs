@@ -1,0 +1,188 @@
+//! Runs the Lua scripts of `tests/lua/stdlib/` under hotlua (this test binary re-executes
+//! itself as the interpreter, with every library opened) and, when `lua5.4` is installed,
+//! under lua5.4 too, and requires the same standard output and exit status.
+//!
+//! Each script asserts its own expectations and ends with a line saying it finished, so a
+//! script that stops early fails even without lua5.4 at hand.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Environment variable that turns this test binary into a script runner.
+const CHILD_ENV: &str = "HOTLUA_STDLIB_CHILD";
+const BEGIN: &str = "\u{1}@@hotlua-begin@@";
+const END: &str = "\u{1}@@hotlua-end@@";
+
+fn script_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/lua/stdlib")
+}
+
+/// In the child: runs the script named by the environment, between markers, and exits
+/// with the interpreter's status (os.exit may exit earlier on its own).
+#[test]
+fn child_runner() {
+    let Ok(script) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    let _ = write!(out, "{}\n", BEGIN);
+    let _ = out.flush();
+    let mut vm = hotlua_vm::Vm::new();
+    hotlua_stdlib::open::open_libs(&mut vm);
+    let code = hotlua_vm::runner::run_command_line(&mut vm, &[script]);
+    vm.close();
+    let _ = write!(out, "\n{}\n", END);
+    let _ = out.flush();
+    std::process::exit(code);
+}
+
+struct Run {
+    stdout: String,
+    stderr: String,
+    code: Option<i32>,
+}
+
+fn run_hotlua(script: &Path) -> Run {
+    let exe = std::env::current_exe().expect("test binary path");
+    let out = Command::new(exe)
+        .args(["--exact", "child_runner", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, script)
+        .env("TZ", "UTC")
+        .env_remove("LUA_PATH")
+        .env_remove("LUA_PATH_5_4")
+        .env_remove("LUA_CPATH")
+        .env_remove("LUA_CPATH_5_4")
+        .current_dir(script_dir())
+        .output()
+        .expect("spawn child");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    // Keep what lies between the markers (os.exit skips the end marker).
+    let start = text.find(BEGIN).map(|i| i + BEGIN.len() + 1).unwrap_or(0);
+    let body = &text[start..];
+    let body = match body.find(&format!("\n{}", END)) {
+        Some(e) => &body[..e],
+        None => body,
+    };
+    Run {
+        stdout: body.to_string(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code(),
+    }
+}
+
+fn run_lua54(script: &Path) -> Option<Run> {
+    let out = Command::new("lua5.4")
+        .arg(script)
+        .env("TZ", "UTC")
+        .env_remove("LUA_INIT")
+        .env_remove("LUA_INIT_5_4")
+        .env_remove("LUA_PATH")
+        .env_remove("LUA_PATH_5_4")
+        .env("LUA_CPATH", "")
+        .current_dir(script_dir())
+        .output()
+        .ok()?;
+    Some(Run {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code(),
+    })
+}
+
+/// Runs one script under both and compares.
+fn check(name: &str) {
+    let script = script_dir().join(name);
+    assert!(script.exists(), "missing {}", script.display());
+    let h = run_hotlua(&script);
+    assert!(
+        h.stdout
+            .contains(&format!("{} done", name.trim_end_matches(".lua"))),
+        "{name}: hotlua did not finish (status {:?})\nstdout:\n{}\nstderr:\n{}",
+        h.code,
+        h.stdout,
+        h.stderr
+    );
+    if let Some(l) = run_lua54(&script) {
+        assert_eq!(
+            h.stdout, l.stdout,
+            "{name}: stdout differs from lua5.4 (left hotlua)\nstderr: {}",
+            h.stderr
+        );
+        assert_eq!(h.code, l.code, "{name}: exit status differs from lua5.4");
+    }
+}
+
+#[test]
+fn utf8_lib() {
+    check("utf8.lua");
+}
+
+#[test]
+fn math_lib() {
+    check("math.lua");
+}
+
+#[test]
+fn table_lib() {
+    check("table.lua");
+}
+
+#[test]
+fn io_lib() {
+    check("io.lua");
+}
+
+#[test]
+fn os_lib() {
+    check("os.lua");
+}
+
+#[test]
+fn package_lib() {
+    check("package.lua");
+}
+
+/// `os.exit` flushes pending output and exits with its status.
+#[test]
+fn exit_status_and_flush() {
+    let h = run_hotlua(&script_dir().join("exit.lua"));
+    assert_eq!(h.code, Some(3), "stderr: {}", h.stderr);
+    assert_eq!(h.stdout, "no newline at exit ...exit done\n");
+}
+
+/// Names owned by other helpers' libraries that may still be missing; every other
+/// global and library field of lua5.4 must exist in hotlua with the same type.
+const PENDING_ELSEWHERE: &[&str] = &[];
+
+#[test]
+fn every_lua54_name_exists() {
+    let script = script_dir().join("names.lua");
+    let h = run_hotlua(&script);
+    assert!(h.stdout.contains("names done"), "stderr: {}", h.stderr);
+    let Some(l) = run_lua54(&script) else { return };
+    let ours: std::collections::HashSet<&str> = h.stdout.lines().collect();
+    let mut missing = Vec::new();
+    let mut pending = Vec::new();
+    for name in l.stdout.lines() {
+        if ours.contains(name) {
+            continue;
+        }
+        if PENDING_ELSEWHERE.iter().any(|p| name.starts_with(p)) {
+            pending.push(name);
+        } else {
+            missing.push(name);
+        }
+    }
+    if !pending.is_empty() {
+        eprintln!(
+            "names still missing from other libraries: {}",
+            pending.join(" ")
+        );
+    }
+    assert!(
+        missing.is_empty(),
+        "names missing in hotlua: {}",
+        missing.join(" ")
+    );
+}

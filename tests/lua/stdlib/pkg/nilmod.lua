@@ -1,0 +1,1 @@
+loadcount = (loadcount or 0) + 1

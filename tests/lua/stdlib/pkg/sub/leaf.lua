@@ -1,0 +1,1 @@
+return "leaf " .. ... .. " " .. select(2, ...)
