@@ -110,8 +110,9 @@ fn path_field(vm: &mut Vm, pkg: Gc<Table>, pname: &str) -> Result<Vec<u8>, LuaEr
 }
 
 fn ll_searchpath(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
-    let name = vm.check_str(args, 0)?.get().as_bytes().to_vec();
+    // lua5.4 (gcc) evaluates the path argument before the name.
     let path = vm.check_str(args, 1)?.get().as_bytes().to_vec();
+    let name = vm.check_str(args, 0)?.get().as_bytes().to_vec();
     let sep = match vm.opt_str(args, 2)? {
         Some(s) => s.get().as_bytes().to_vec(),
         None => b".".to_vec(),

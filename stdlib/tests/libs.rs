@@ -186,3 +186,8 @@ fn every_lua54_name_exists() {
         missing.join(" ")
     );
 }
+
+#[test]
+fn error_messages() {
+    check("errors.lua");
+}
