@@ -357,11 +357,17 @@ fn near_token(source: &[u8], token: Option<&Token>) -> String {
     match &t.tok {
         Tok::Other(b) if b.is_ascii_graphic() || *b == b' ' => format!("'{}'", *b as char),
         Tok::Other(b) => format!("'<\\{b}>'"),
-        // A short string shows as Lua's buffer holds it: delimiters around the decoded value.
-        Tok::Str(value) if text.first() != Some(&b'[') => {
-            let mut shown = vec![text[0]];
+        // A string shows as Lua's buffer holds it: the delimiters around the value as read
+        // (escapes resolved; for a long string, first newline dropped and newlines as `\n`).
+        Tok::Str(value) => {
+            let open = if text.first() == Some(&b'[') {
+                1 + text[1..].iter().take_while(|&&b| b == b'=').count() + 1
+            } else {
+                1
+            };
+            let mut shown = text[..open].to_vec();
             shown.extend_from_slice(value);
-            shown.push(text[0]);
+            shown.extend_from_slice(&text[text.len() - open..]);
             lexer::near_text(Some(&shown))
         }
         _ => lexer::near_text(Some(text)),
@@ -462,6 +468,8 @@ fn open_constructs(tokens: &[Token], upto: usize) -> Vec<Open> {
                 stack.pop();
             }
             Tok::Name(_) => {
+                // A name list goes on only after `local`, `for`, `,` or an attribute's `<`.
+                in_names &= matches!(prev, Some(Tok::Local | Tok::For | Tok::Comma | Tok::Lt));
                 let field = matches!(prev, Some(Tok::Dot | Tok::Colon));
                 prefix = !in_header && !in_names && !matches!(prev, Some(Tok::Goto | Tok::DColon));
                 if prefix && !field {

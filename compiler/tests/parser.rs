@@ -843,6 +843,12 @@ fn syntax_errors_match_luac() {
         ("f(function\n()\n\n", "t.lua:4: 'end' expected (to close 'function' at line 2) near <eof>"),
         ("local f = function()\n\n", "t.lua:3: 'end' expected (to close 'function' at line 1) near <eof>"),
         ("x = function(\n", "t.lua:2: <name> or '...' expected near <eof>"),
+        ("local acc\n  Point.new(0, 0\nlocal one = 1\n", "t.lua:3: ')' expected (to close '(' at line 2) near 'local'"),
+        ("x = [==[\na]==] y", "t.lua:2: syntax error near <eof>"),
+        ("x = y [==[\r\na\r\nb]==] = 1", "t.lua:3: unexpected symbol near '='"),
+        ("x = 1 [==[\na]==]", "t.lua:2: unexpected symbol near '[==[a]==]'"),
+        ("x = 1 [[\na\nb]]", "t.lua:3: unexpected symbol near '[[a\nb]]'"),
+        ("x = 1 'a\\tb'", "t.lua:1: unexpected symbol near ''a\tb''"),
     ];
     let mut bad = Vec::new();
     for (src, want) in cases {
