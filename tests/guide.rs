@@ -496,6 +496,41 @@ fn beyond_recursive_function_and_shared_helper_are_visited_once() {
     assert_lines(&lines, &["stats\t53\t13", "done"]);
 }
 
+#[test]
+fn beyond_deep_closure_chain_is_collected_and_joined() {
+    let lines = Scenario::new("beyond").pass("driver_deep.lua");
+    assert_lines(&lines, &["depth\t20000", "done"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upvalue structure (best practice 1) and the production hotfix script (without the console).
+
+#[test]
+fn stable_upvalue_structure_joins_to_the_running_config() {
+    let lines = Scenario::new("structure").pass_args("driver.lua", &["stable"]);
+    assert_lines(&lines, &["stable\t1000", "done"]);
+}
+
+#[test]
+fn deleted_upvalue_leaves_nothing_to_join() {
+    let lines = Scenario::new("structure").pass_args("driver.lua", &["deleted"]);
+    assert_lines(&lines, &["deleted\t2000", "done"]);
+}
+
+#[test]
+fn production_hotfix_script_keeps_sessions_and_logs() {
+    let lines = Scenario::new("production").pass("driver.lua");
+    assert_lines(
+        &lines,
+        &[
+            " I hotfix_20251014.lua:6 Starting hotfix 20251014...",
+            " I hotfix_20251014.lua:21 Hotfix 20251014 completed successfully",
+            " W hotfix_20251014.lua:23 New upvalues: $.login.logins, $.logins.logins",
+            "done",
+        ],
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Snippets that need silly.time (pending: the module and the event loop are not there yet).
 
