@@ -79,17 +79,36 @@ impl Table {
 
     /// A table with room for `narray` array entries and `nhash` other keys.
     pub fn with_capacity(narray: usize, nhash: usize) -> Table {
-        let t = Table {
+        // No `account_extra` here: `Heap::alloc` counts the initial buffers.
+        Table {
             array: vec![Value::Nil; narray],
             hash: HashPart::with_capacity(nhash),
             metatable: None,
             flags: Cell::new(0),
             limit: Cell::new(narray as u32),
-        };
-        account_extra(
-            (t.array.capacity() * std::mem::size_of::<Value>() + t.hash.bytes()) as isize,
-        );
-        t
+        }
+    }
+
+    /// Empty a dead table for reuse (the sweep pools its box). The entries may refer to freed
+    /// objects: they are forgotten, never dereferenced. A small array buffer is kept.
+    pub(crate) fn recycle(&mut self) {
+        self.array.clear();
+        if self.array.capacity() > 4 {
+            self.array = Vec::new();
+        }
+        self.hash = HashPart::default();
+        self.metatable = None;
+        self.flags.set(0);
+        self.limit.set(0);
+    }
+
+    /// Turn a recycled table into a fresh `Table::with_capacity(narray, nhash)`.
+    pub(crate) fn reinit(&mut self, narray: usize, nhash: usize) {
+        self.array.resize(narray, Value::Nil);
+        self.limit.set(narray as u32);
+        if nhash > 0 {
+            self.hash = HashPart::with_capacity(nhash);
+        }
     }
 
     /// Size of the array part.

@@ -1,7 +1,13 @@
 //! A full stop-the-world cycle: mark from the roots, settle weak tables and finalizers, sweep.
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use super::{ErasedPtr, Heap, Marker, MIN_THRESHOLD};
+use std::ptr::NonNull;
+
+use super::{ErasedPtr, GcBox, Heap, Marker, KIND_TABLE, MIN_THRESHOLD};
+use crate::table::Table;
+
+/// Approximate bytes held by one pooled table box (box plus a small array buffer).
+const TABLE_BOX_COST: usize = std::mem::size_of::<GcBox<Table>>() + 64;
 use crate::value::Value;
 
 impl Heap {
@@ -86,7 +92,15 @@ impl Heap {
                         Some(pp) => pp.as_ref().header.next.set(next),
                         None => self.objects = next,
                     }
-                    drop(Box::from_raw(p.as_ptr()));
+                    if b.header.kind == KIND_TABLE && self.table_pool.len() < self.table_pool_max {
+                        // A table box (tagged by `alloc`): empty it and keep it for reuse.
+                        // Its contents may point to freed objects: `recycle` only forgets them.
+                        let tp: NonNull<GcBox<Table>> = p.cast();
+                        (*tp.as_ref().value.get()).recycle();
+                        self.table_pool.push(tp);
+                    } else {
+                        drop(Box::from_raw(p.as_ptr()));
+                    }
                 }
                 cur = next;
             }
@@ -96,5 +110,13 @@ impl Heap {
         self.bytes = live;
         let grown = (live / 100).saturating_mul(self.pause as usize);
         self.threshold = grown.max(MIN_THRESHOLD);
+        // Recycled table boxes may hold up to a quarter of the next threshold.
+        self.table_pool_max = self.threshold / 4 / TABLE_BOX_COST;
+        if self.table_pool.len() > self.table_pool_max {
+            for p in self.table_pool.drain(self.table_pool_max..) {
+                // SAFETY: pooled boxes are owned by the pool only.
+                unsafe { drop(Box::from_raw(p.as_ptr())) }
+            }
+        }
     }
 }

@@ -444,3 +444,45 @@ fn pacing_and_stop() {
     assert_eq!(h.set_pause(100), 200);
     assert!(live > 0);
 }
+
+#[test]
+fn recycled_table_boxes_come_back_empty() {
+    let mut h = Heap::with_seed(15);
+    let k = s(&mut h, "k");
+    let mt = h.new_table();
+    let mut addrs = std::collections::HashSet::new();
+    for i in 0..1000 {
+        let t = h.new_table_with(3, 2);
+        addrs.insert(t.addr());
+        let tm = t.get_mut();
+        tm.set_int(1, Value::Int(i));
+        tm.set_int(2, Value::Table(mt));
+        tm.set_str(k, Value::Int(i));
+        for j in 0..40 {
+            tm.set_int(100 + j, Value::Int(j));
+        }
+        tm.metatable = Some(mt);
+        tm.set_tm_absent(crate::table::tm_flag::INDEX);
+    }
+    h.collect(|m| {
+        m.mark(k);
+        m.mark(mt);
+    });
+    let mut reused = 0;
+    for _ in 0..1000 {
+        let t = h.new_table_with(5, 0);
+        if addrs.contains(&t.addr()) {
+            reused += 1;
+        }
+        let r = t.get();
+        assert_eq!(r.next(Value::Nil), Ok(None), "no stale entries");
+        assert!(r.metatable.is_none());
+        assert_eq!(r.tm_absent(), 0);
+        assert_eq!(r.len(), 0);
+        assert_eq!(r.array_len(), 5);
+        assert!(r.get_str(k).is_nil());
+        t.get_mut().set_int(1, Value::Int(7));
+        assert_eq!(r.len(), 1);
+    }
+    assert!(reused > 0, "dead table boxes are reused");
+}
