@@ -932,24 +932,27 @@ fn g_write(
     let mut status: io::Result<()> = Ok(());
     for i in first..args.len() {
         let v = vm.arg(args, i);
-        let bytes: Vec<u8>;
-        let b: &[u8] = match v {
+        if status.is_err() && matches!(v, Value::Str(_) | Value::Int(_) | Value::Float(_)) {
+            continue; // as `status && fwrite(...)`: nothing more is written after a failure
+        }
+        let r = match v {
+            Value::Str(s) => f.0.borrow_mut().write(s.get().as_bytes()),
             Value::Int(n) => {
-                bytes = n.to_string().into_bytes();
-                &bytes
+                let mut buf = itoa_buf(n);
+                f.0.borrow_mut().write(buf.as_bytes_mut())
             }
             Value::Float(x) => {
-                bytes = hotlua_vm::numfmt::fmt_g(x, 14, false).into_bytes();
-                &bytes
+                let b = hotlua_vm::numfmt::fmt_g(x, 14, false);
+                f.0.borrow_mut().write(b.as_bytes())
             }
             _ => {
-                let s = vm.check_str(args, i)?;
-                bytes = s.get().as_bytes().to_vec();
-                &bytes
+                // Not a string or number: the standard argument error.
+                vm.check_str(args, i)?;
+                Ok(())
             }
         };
         if status.is_ok() {
-            status = f.0.borrow_mut().write(b);
+            status = r;
         }
     }
     match status {
@@ -959,6 +962,37 @@ fn g_write(
         }
         Err(e) => push_fail(vm, &e, None),
     }
+}
+
+/// Decimal digits of an integer in a stack buffer (no allocation per write).
+struct IntBuf {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl IntBuf {
+    fn as_bytes_mut(&mut self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
+
+fn itoa_buf(n: i64) -> IntBuf {
+    let mut buf = [0u8; 20];
+    let mut i = 20;
+    let mut u = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    IntBuf { buf, start: i }
 }
 
 fn f_write(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
@@ -1280,6 +1314,13 @@ mod tests {
         assert_eq!(mode_rw(b"r"), (true, false));
         assert_eq!(mode_rw(b"a+"), (true, true));
         assert_eq!(mode_rw(b"w"), (false, true));
+    }
+
+    #[test]
+    fn integer_digits() {
+        for n in [0i64, 7, -7, 10, 1234567890, i64::MAX, i64::MIN] {
+            assert_eq!(itoa_buf(n).as_bytes_mut(), n.to_string().as_bytes());
+        }
     }
 
     #[test]

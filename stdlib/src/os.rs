@@ -24,7 +24,7 @@ fn os_clock(vm: &mut Vm, _args: Args) -> Result<usize, LuaError> {
     };
     // SAFETY: `ts` is a valid, exclusively borrowed timespec.
     unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    let micros = ts.tv_sec as i64 * 1_000_000 + ts.tv_nsec as i64 / 1000;
+    let micros = ts.tv_sec * 1_000_000 + ts.tv_nsec / 1000;
     vm.push(Value::Float(micros as f64 / 1e6))?;
     Ok(1)
 }

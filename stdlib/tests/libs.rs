@@ -26,7 +26,7 @@ fn child_runner() {
     };
     use std::io::Write;
     let mut out = std::io::stdout();
-    let _ = write!(out, "{}\n", BEGIN);
+    let _ = writeln!(out, "{}", BEGIN);
     let _ = out.flush();
     let mut vm = hotlua_vm::Vm::new();
     hotlua_stdlib::open::open_libs(&mut vm);
@@ -190,4 +190,9 @@ fn every_lua54_name_exists() {
 #[test]
 fn error_messages() {
     check("errors.lua");
+}
+
+#[test]
+fn sort_matches_lua_order() {
+    check("sort.lua");
 }
