@@ -835,19 +835,55 @@ fn syntax_errors_match_luac() {
         ("x = {(...)}", "OK"),
         ("local a, b, c <const> = ...", "OK"),
         ("repeat local x until x == nil", "OK"),
-        ("x = function\n()\n\n", "t.lua:4: 'end' expected (to close 'function' at line 2) near <eof>"),
-        ("local function f\n()\n\n", "t.lua:4: 'end' expected (to close 'function' at line 2) near <eof>"),
-        ("function f\n()\n\n", "t.lua:4: 'end' expected (to close 'function' at line 1) near <eof>"),
-        ("local function\nf()\n\n", "t.lua:4: 'end' expected (to close 'function' at line 2) near <eof>"),
-        ("x = function\n\n(a)\n\n", "t.lua:5: 'end' expected (to close 'function' at line 3) near <eof>"),
-        ("f(function\n()\n\n", "t.lua:4: 'end' expected (to close 'function' at line 2) near <eof>"),
-        ("local f = function()\n\n", "t.lua:3: 'end' expected (to close 'function' at line 1) near <eof>"),
-        ("x = function(\n", "t.lua:2: <name> or '...' expected near <eof>"),
-        ("local acc\n  Point.new(0, 0\nlocal one = 1\n", "t.lua:3: ')' expected (to close '(' at line 2) near 'local'"),
+        (
+            "x = function\n()\n\n",
+            "t.lua:4: 'end' expected (to close 'function' at line 2) near <eof>",
+        ),
+        (
+            "local function f\n()\n\n",
+            "t.lua:4: 'end' expected (to close 'function' at line 2) near <eof>",
+        ),
+        (
+            "function f\n()\n\n",
+            "t.lua:4: 'end' expected (to close 'function' at line 1) near <eof>",
+        ),
+        (
+            "local function\nf()\n\n",
+            "t.lua:4: 'end' expected (to close 'function' at line 2) near <eof>",
+        ),
+        (
+            "x = function\n\n(a)\n\n",
+            "t.lua:5: 'end' expected (to close 'function' at line 3) near <eof>",
+        ),
+        (
+            "f(function\n()\n\n",
+            "t.lua:4: 'end' expected (to close 'function' at line 2) near <eof>",
+        ),
+        (
+            "local f = function()\n\n",
+            "t.lua:3: 'end' expected (to close 'function' at line 1) near <eof>",
+        ),
+        (
+            "x = function(\n",
+            "t.lua:2: <name> or '...' expected near <eof>",
+        ),
+        (
+            "local acc\n  Point.new(0, 0\nlocal one = 1\n",
+            "t.lua:3: ')' expected (to close '(' at line 2) near 'local'",
+        ),
         ("x = [==[\na]==] y", "t.lua:2: syntax error near <eof>"),
-        ("x = y [==[\r\na\r\nb]==] = 1", "t.lua:3: unexpected symbol near '='"),
-        ("x = 1 [==[\na]==]", "t.lua:2: unexpected symbol near '[==[a]==]'"),
-        ("x = 1 [[\na\nb]]", "t.lua:3: unexpected symbol near '[[a\nb]]'"),
+        (
+            "x = y [==[\r\na\r\nb]==] = 1",
+            "t.lua:3: unexpected symbol near '='",
+        ),
+        (
+            "x = 1 [==[\na]==]",
+            "t.lua:2: unexpected symbol near '[==[a]==]'",
+        ),
+        (
+            "x = 1 [[\na\nb]]",
+            "t.lua:3: unexpected symbol near '[[a\nb]]'",
+        ),
         ("x = 1 'a\\tb'", "t.lua:1: unexpected symbol near ''a\tb''"),
     ];
     let mut bad = Vec::new();
@@ -1331,4 +1367,120 @@ fn unparsed_corpus_runs_like_the_original() {
     }
     let _ = std::fs::remove_file(&scratch);
     assert!(checked >= 3);
+}
+
+/// Differential test: random word-level mutations (deletions, insertions of tokens and
+/// newlines) of the syntax corpus get luac's verdict and message. Skipped without luac5.4.
+#[test]
+fn mutations_match_luac() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/lua/syntax");
+    let scratch = std::env::temp_dir().join(format!("hotlua-mut-{}.lua", std::process::id()));
+    if luac_message(b"", &scratch).is_none() {
+        println!("note: luac5.4 not found; differential test skipped");
+        return;
+    }
+    let pool: &[&[u8]] = &[
+        b"end",
+        b"(",
+        b")",
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b"=",
+        b",",
+        b".",
+        b":",
+        b"::",
+        b";",
+        b"local",
+        b"function",
+        b"if",
+        b"then",
+        b"else",
+        b"elseif",
+        b"do",
+        b"while",
+        b"for",
+        b"in",
+        b"repeat",
+        b"until",
+        b"return",
+        b"x",
+        b"1",
+        b"\"s\"",
+        b"+",
+        b"..",
+        b"...",
+        b"not",
+        b"<",
+        b"\n",
+        b"\n\n(",
+        b"[==[\na]==]",
+        b"@",
+        b"3x",
+    ];
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    let (mut bad, mut count) = (Vec::new(), 0);
+    for path in entries
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "lua"))
+    {
+        let src = std::fs::read(path).unwrap();
+        // Word boundaries: starts of runs of non-blank bytes.
+        let words: Vec<usize> = (0..src.len())
+            .filter(|&i| {
+                !src[i].is_ascii_whitespace() && (i == 0 || src[i - 1].is_ascii_whitespace())
+            })
+            .collect();
+        for _ in 0..120 {
+            let mut m = src.clone();
+            for _ in 0..1 + rng.below(2) {
+                let at = words[rng.below(words.len())].min(m.len());
+                let end = (at..m.len())
+                    .find(|&i| m[i].is_ascii_whitespace())
+                    .unwrap_or(m.len());
+                let token = pool[rng.below(pool.len())];
+                match rng.below(3) {
+                    0 => drop(m.drain(at..end)),
+                    1 => m
+                        .splice(at..at, token.iter().chain(b" ").copied())
+                        .for_each(drop),
+                    _ => m.splice(at..end, token.iter().copied()).for_each(drop),
+                }
+            }
+            let want = luac_message(&m, &scratch).unwrap();
+            if ["goto", "break", "vararg", "label", "const variable"]
+                .iter()
+                .any(|w| want.contains(w))
+            {
+                continue; // code generator checks
+            }
+            let got = match parse(&m, "=t.lua") {
+                Ok(_) => "OK".to_string(),
+                Err(e) => e.message,
+            };
+            count += 1;
+            if got != want {
+                bad.push(format!(
+                    "{:?}\n  got:  {got}\n  want: {want}",
+                    String::from_utf8_lossy(&m)
+                ));
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&scratch);
+    assert!(count > 200, "only {count} cases");
+    assert!(
+        bad.is_empty(),
+        "{} of {count} differ:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
 }
