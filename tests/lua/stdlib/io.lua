@@ -97,5 +97,31 @@ do
   local g <close> = assert(io.open(name))
   print(g:read("l"))
 end
+-- read("n") on odd numerals, one file each
+local cases = {"0x", "  +3 x", "-.5e-3", "1e", "1e+", ".", "0x1p4", "00012", "1.5.5", "--1",
+  "0xAbC.8", "1" .. string.rep("0", 250), "\n\t 42\n", "inf", "0x10p", "- 1", "12abc"}
+for _, c in ipairs(cases) do
+  local g = assert(io.open(name, "w")) g:write(c) g:close()
+  g = assert(io.open(name))
+  local n = g:read("n")
+  print(string.format("%q", c:sub(1, 12)), n, math.type(n), string.format("%q", g:read("a"):sub(1, 12)))
+  g:close()
+end
+
+-- an unreachable file is closed (and flushed) by the collector
+do local g = assert(io.open(name, "w")) g:write("written by gc") end
+collectgarbage() collectgarbage()
+print(io.open(name):read("a"))
+-- a to-be-closed iterator file is closed when the loop breaks
+for l in io.lines(name) do break end
+-- popen
+local p = assert(io.popen("echo hi; echo there"))
+print(io.type(p), p:read("l"), p:read("a"))
+print(p:close())
+print(io.popen("exit 3"):close())
+p = assert(io.popen("cat > " .. name, "w"))
+p:write("via pipe") print(p:close())
+print(io.open(name):read("a"))
+print(pcall(io.popen, "true", "rw"))
 os.remove(name) os.remove(out2)
 print("io done")
