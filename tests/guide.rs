@@ -187,6 +187,29 @@ fn example1_route_keeps_access_count_and_adds_error_count() {
 }
 
 #[test]
+fn example1_route_hotfix_applied_twice_finds_nothing_new_and_keeps_counting() {
+    let s = Scenario::new("example_route").with_examples(&[
+        "route_v1.lua",
+        "route_v2.lua",
+        "hotfix_route.lua",
+    ]);
+    let lines = s.pass("driver_twice.lua");
+    assert_lines(
+        &lines,
+        &[
+            " I hotfix_route.lua:7 Before hotfix - Stats: {total=2}",
+            " W hotfix_route.lua:25 New upvalues detected: $.get_stats.error_count, $.handle_request.error_count",
+            " I hotfix_route.lua:31 After hotfix - Stats: {errors=0, total=2}",
+            " I hotfix_route.lua:32 Hotfix applied successfully",
+            " I hotfix_route.lua:7 Before hotfix - Stats: {errors=1, total=4}",
+            " I hotfix_route.lua:31 After hotfix - Stats: {errors=1, total=4}",
+            " I hotfix_route.lua:32 Hotfix applied successfully",
+            "done",
+        ],
+    );
+}
+
+#[test]
 fn example2_game_migrates_players_and_levels_up() {
     let s = Scenario::new("example_game").with_examples(&[
         "game_v1.lua",
@@ -494,6 +517,18 @@ fn beyond_absent_is_sorted_and_stable_across_runs() {
 fn beyond_recursive_function_and_shared_helper_are_visited_once() {
     let lines = Scenario::new("beyond").pass("driver_graph.lua");
     assert_lines(&lines, &["stats\t53\t13", "done"]);
+}
+
+#[test]
+fn beyond_join_to_an_open_upvalue_of_a_running_function() {
+    let lines = Scenario::new("beyond").pass("driver_open.lua");
+    assert_lines(&lines, &["done"]);
+}
+
+#[test]
+fn beyond_reloads_in_a_row_keep_state() {
+    let lines = Scenario::new("beyond").pass("driver_repeat.lua");
+    assert_lines(&lines, &["done"]);
 }
 
 #[test]
