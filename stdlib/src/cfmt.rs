@@ -7,6 +7,8 @@
 //! layout and the `%g` / `%a` rules. Nothing here allocates more than the output needs and
 //! nothing panics for any spec or value.
 
+use std::fmt::Write as _;
+
 /// The flags, width and precision of one conversion.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Spec {
@@ -60,6 +62,49 @@ impl Spec {
             spec.precision = Some(p);
         }
         (spec, i)
+    }
+}
+
+/// A fixed-size text buffer for one formatted number (no heap allocation); longer output
+/// spills into a `String`.
+struct StackBuf {
+    len: usize,
+    bytes: [u8; 64],
+    spill: String,
+}
+
+impl StackBuf {
+    fn new() -> Self {
+        StackBuf {
+            len: 0,
+            bytes: [0; 64],
+            spill: String::new(),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        if self.spill.is_empty() {
+            // Only whole `&str` pieces are ever copied in, so this is valid UTF-8.
+            std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
+        } else {
+            &self.spill
+        }
+    }
+}
+
+impl std::fmt::Write for StackBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if self.spill.is_empty() && self.len + s.len() <= self.bytes.len() {
+            self.bytes[self.len..self.len + s.len()].copy_from_slice(s.as_bytes());
+            self.len += s.len();
+        } else {
+            if self.spill.is_empty() {
+                let head = std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("");
+                self.spill.push_str(head);
+            }
+            self.spill.push_str(s);
+        }
+        Ok(())
     }
 }
 
@@ -198,37 +243,52 @@ fn fixed_body(v: f64, prec: usize, alt: bool) -> String {
     body
 }
 
-/// `%g` body of a finite non-negative value.
+/// `%g` body of a finite non-negative value. One exact conversion to `p` significant
+/// digits gives both the digits and the exponent; the fixed or exponential layout is then
+/// assembled from them.
 fn general_body(v: f64, prec: usize, alt: bool, upper: bool) -> String {
     let p = if prec == 0 { 1 } else { prec };
-    // The exponent the value has once rounded to `p` significant digits.
-    let x = if v == 0.0 {
-        0
-    } else {
-        split_exp(&format!("{:.*e}", p - 1, v)).1
-    };
-    let mut body = if (x as i64) < p as i64 && x >= -4 {
-        format!("{:.*}", (p as i64 - 1 - x as i64) as usize, v)
-    } else {
-        let s = format!("{:.*e}", p - 1, v);
-        let (mant, e) = split_exp(&s);
-        let mut b = mant.to_string();
-        let mut tail = String::new();
-        push_exp(&mut tail, e, if upper { 'E' } else { 'e' });
-        b.push_str(&tail);
-        b
-    };
-    if alt {
-        if !body.contains('.') {
-            let at = body.find(['e', 'E']).unwrap_or(body.len());
-            body.insert(at, '.');
+    let mut buf = StackBuf::new();
+    // Rust's exact formatting rounds correctly (ties to even), like glibc.
+    let _ = write!(buf, "{:.*e}", p - 1, v);
+    let (mant, x) = split_exp(buf.as_str());
+    let mut digits: Vec<u8> = mant.bytes().filter(|c| c.is_ascii_digit()).collect();
+    let fixed = (x as i64) < p as i64 && x >= -4;
+    if !alt {
+        // Trailing zeros go (they are all after the point in both layouts, except for
+        // integral fixed values, where the point sits after digit x).
+        let keep = if fixed && x >= 0 {
+            (x as usize + 1).min(digits.len())
+        } else {
+            1
+        };
+        while digits.len() > keep && digits.last() == Some(&b'0') {
+            digits.pop();
         }
-    } else if body.contains('.') {
-        // Strip trailing zeros of the fraction, and the point if nothing remains.
-        let at = body.find(['e', 'E']).unwrap_or(body.len());
-        let (num, exp) = body.split_at(at);
-        let num = num.trim_end_matches('0').trim_end_matches('.');
-        body = format!("{num}{exp}");
+    }
+    let mut body = String::with_capacity(digits.len() + 8);
+    if fixed {
+        if x >= 0 {
+            let int_len = x as usize + 1;
+            body.extend(digits[..int_len].iter().map(|&c| c as char));
+            if digits.len() > int_len || alt {
+                body.push('.');
+            }
+            body.extend(digits[int_len..].iter().map(|&c| c as char));
+        } else {
+            body.push_str("0.");
+            for _ in 0..(-x - 1) {
+                body.push('0');
+            }
+            body.extend(digits.iter().map(|&c| c as char));
+        }
+    } else {
+        body.push(digits[0] as char);
+        if digits.len() > 1 || alt {
+            body.push('.');
+        }
+        body.extend(digits[1..].iter().map(|&c| c as char));
+        push_exp(&mut body, x, if upper { 'E' } else { 'e' });
     }
     body
 }

@@ -9,7 +9,7 @@ use hotlua_vm::{Args, Gc, LuaError, NativeFn, Value, Vm};
 
 use super::format::{self, FormatArgs, Literal};
 use super::pack::{self, Unpacked};
-use super::pattern::{self, Capture, MatchState, Replacement};
+use super::pattern::{self, Capture, MatchState};
 use super::LibError;
 
 type R = Result<usize, LuaError>;
@@ -514,8 +514,8 @@ fn str_gsub(vm: &mut Vm, args: Args) -> R {
             // The callback may run Lua code: work on copies of the subject and pattern.
             let src = s.get().as_bytes().to_vec();
             let pat = p.get().as_bytes().to_vec();
-            pattern::gsub(&src, &pat, Some(max_n), |ms, st, en| {
-                gsub_value(vm, repl, ms, &src, st, en)
+            pattern::gsub(&src, &pat, Some(max_n), |ms, st, en, out| {
+                gsub_value(vm, repl, ms, &src, st, en, out)
             })
         }
     };
@@ -570,7 +570,8 @@ fn gsub_value(
     src: &[u8],
     s: usize,
     e: usize,
-) -> Result<Replacement, NativeError> {
+    out: &mut Vec<u8>,
+) -> Result<(), NativeError> {
     let v = if let Value::Table(_) = repl {
         let c = ms.get_capture(0, s, e)?;
         let key = capture_value(vm, src, c);
@@ -582,9 +583,18 @@ fn gsub_value(
         r.first().copied().unwrap_or(Value::Nil)
     };
     match v {
-        Value::Nil | Value::Bool(false) => Ok(Replacement::Keep),
-        Value::Str(x) => Ok(Replacement::Bytes(x.get().as_bytes().to_vec())),
-        Value::Int(_) | Value::Float(_) => Ok(Replacement::Bytes(vm.tostring_basic(v))),
+        Value::Nil | Value::Bool(false) => {
+            out.extend_from_slice(&src[s..e]);
+            Ok(())
+        }
+        Value::Str(x) => {
+            out.extend_from_slice(x.get().as_bytes());
+            Ok(())
+        }
+        Value::Int(_) | Value::Float(_) => {
+            out.extend_from_slice(&vm.tostring_basic(v));
+            Ok(())
+        }
         other => {
             let t = other.type_name();
             Err(LibError::Msg(format!("invalid replacement value (a {t})")).into())

@@ -62,33 +62,217 @@ pub struct MatchState<'a> {
     capture: [(usize, isize); MAXCAPTURES],
 }
 
-type MResult = Result<Option<usize>, String>;
+/// The matcher's internal result: the end of a match, [`NO_MATCH`], or an error. A plain
+/// `usize` with a sentinel keeps the hot recursion's return value in registers.
+type MResult = Result<usize, PatErr>;
 
-fn is_space(c: u8) -> bool {
+/// "No match" in [`MResult`] (no subject offset can be this large).
+const NO_MATCH: usize = usize::MAX;
+
+/// The matcher's errors, turned into Lua's texts only when they leave the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PatErr {
+    EndsWithEsc,
+    MissingBracket,
+    MissingFrontierSet,
+    MissingBalanceArgs,
+    InvalidCaptureIndex(isize),
+    InvalidPatternCapture,
+    UnfinishedCapture,
+    TooComplex,
+    TooManyCaptures,
+}
+
+impl From<PatErr> for String {
+    fn from(e: PatErr) -> String {
+        match e {
+            PatErr::EndsWithEsc => "malformed pattern (ends with '%')".into(),
+            PatErr::MissingBracket => "malformed pattern (missing ']')".into(),
+            PatErr::MissingFrontierSet => "missing '[' after '%f' in pattern".into(),
+            PatErr::MissingBalanceArgs => "malformed pattern (missing arguments to '%b')".into(),
+            PatErr::InvalidCaptureIndex(i) => format!("invalid capture index %{i}"),
+            PatErr::InvalidPatternCapture => "invalid pattern capture".into(),
+            PatErr::UnfinishedCapture => "unfinished capture".into(),
+            PatErr::TooComplex => "pattern too complex".into(),
+            PatErr::TooManyCaptures => "too many captures".into(),
+        }
+    }
+}
+
+const fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
+const CL_ALPHA: u16 = 1;
+const CL_CNTRL: u16 = 2;
+const CL_DIGIT: u16 = 4;
+const CL_GRAPH: u16 = 8;
+const CL_LOWER: u16 = 16;
+const CL_PUNCT: u16 = 32;
+const CL_SPACE: u16 = 64;
+const CL_UPPER: u16 = 128;
+const CL_ALNUM: u16 = 256;
+const CL_XDIGIT: u16 = 512;
+const CL_ZERO: u16 = 1024;
+
+/// The C-locale classes of every byte, one bit per class letter.
+static CLASS_TABLE: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        let mut b = 0;
+        if c.is_ascii_alphabetic() {
+            b |= CL_ALPHA;
+        }
+        if c < 32 || c == 127 {
+            b |= CL_CNTRL;
+        }
+        if c.is_ascii_digit() {
+            b |= CL_DIGIT;
+        }
+        if c >= 33 && c <= 126 {
+            b |= CL_GRAPH;
+        }
+        if c.is_ascii_lowercase() {
+            b |= CL_LOWER;
+        }
+        if c.is_ascii_punctuation() {
+            b |= CL_PUNCT;
+        }
+        if is_space(c) {
+            b |= CL_SPACE;
+        }
+        if c.is_ascii_uppercase() {
+            b |= CL_UPPER;
+        }
+        if c.is_ascii_alphanumeric() {
+            b |= CL_ALNUM;
+        }
+        if c.is_ascii_hexdigit() {
+            b |= CL_XDIGIT;
+        }
+        if c == 0 {
+            b |= CL_ZERO;
+        }
+        t[i] = b;
+        i += 1;
+    }
+    t
+};
+
 /// Whether `c` belongs to the class letter `cl` (`a`, `d`, ...; upper case complements);
 /// any other `cl` stands for itself.
+#[inline]
 pub fn match_class(c: u8, cl: u8) -> bool {
-    let res = match cl.to_ascii_lowercase() {
-        b'a' => c.is_ascii_alphabetic(),
-        b'c' => c < 32 || c == 127,
-        b'd' => c.is_ascii_digit(),
-        b'g' => (33..=126).contains(&c),
-        b'l' => c.is_ascii_lowercase(),
-        b'p' => c.is_ascii_punctuation(),
-        b's' => is_space(c),
-        b'u' => c.is_ascii_uppercase(),
-        b'w' => c.is_ascii_alphanumeric(),
-        b'x' => c.is_ascii_hexdigit(),
-        b'z' => c == 0, // deprecated in 5.2, still accepted by 5.4
+    let bit = match cl.to_ascii_lowercase() {
+        b'a' => CL_ALPHA,
+        b'c' => CL_CNTRL,
+        b'd' => CL_DIGIT,
+        b'g' => CL_GRAPH,
+        b'l' => CL_LOWER,
+        b'p' => CL_PUNCT,
+        b's' => CL_SPACE,
+        b'u' => CL_UPPER,
+        b'w' => CL_ALNUM,
+        b'x' => CL_XDIGIT,
+        b'z' => CL_ZERO, // deprecated in 5.2, still accepted by 5.4
         _ => return cl == c,
     };
-    if cl.is_ascii_uppercase() {
-        !res
-    } else {
-        res
+    (CLASS_TABLE[c as usize] & bit != 0) != cl.is_ascii_uppercase()
+}
+
+/// Whether `c` is in the set `[...]` spanning pattern offsets `p` (the `[`) to `ec`
+/// (the closing `]`).
+fn match_bracket_class(pat: &[u8], c: u8, mut p: usize, ec: usize) -> bool {
+    let mut sig = true;
+    p += 1;
+    if pat[p] == b'^' {
+        sig = false;
+        p += 1;
+    }
+    while p < ec {
+        if pat[p] == ESC {
+            p += 1;
+            if match_class(c, pat[p]) {
+                return sig;
+            }
+            p += 1;
+        } else if pat[p + 1] == b'-' && p + 2 < ec {
+            if pat[p] <= c && c <= pat[p + 2] {
+                return sig;
+            }
+            p += 3;
+        } else {
+            if pat[p] == c {
+                return sig;
+            }
+            p += 1;
+        }
+    }
+    !sig
+}
+
+/// Whether the single-character item `p..ep` of `pat` matches the byte `c`.
+#[inline]
+fn item_match(pat: &[u8], c: u8, p: usize, ep: usize) -> bool {
+    match pat[p] {
+        b'.' => true,
+        ESC => match_class(c, pat[p + 1]),
+        b'[' => match_bracket_class(pat, c, p, ep - 1),
+        pc => pc == c,
+    }
+}
+
+/// The first single-character item of a pattern when every match must start with a byte
+/// it accepts: the pattern (from `p`, after any opening captures) begins with an item that
+/// must occur at least once. `None` otherwise, or when that item is malformed (so the
+/// matcher reports the error itself). Skipping the other start positions changes nothing
+/// observable: the matcher would fail there on this item without looking further.
+#[derive(Clone, Copy, Debug)]
+struct FirstItem {
+    p: usize,
+    ep: usize,
+}
+
+fn first_item(pat: &[u8], mut p: usize) -> Option<FirstItem> {
+    // Opening captures consume nothing: look at the item after them. With at most
+    // MAXCAPTURES of them the matcher cannot fail on them either ("too many captures").
+    let mut opened = 0;
+    while pat.get(p) == Some(&b'(') {
+        opened += 1;
+        p += if pat.get(p + 1) == Some(&b')') { 2 } else { 1 };
+    }
+    if opened > MAXCAPTURES {
+        return None;
+    }
+    let pc = *pat.get(p)?;
+    match pc {
+        b'(' | b')' | b'.' => return None,
+        b'$' if p + 1 == pat.len() => return None,
+        ESC if matches!(pat.get(p + 1), Some(b'b' | b'f' | b'0'..=b'9')) => return None,
+        _ => {}
+    }
+    let ep = MatchState::new(&[], pat).class_end(p).ok()?;
+    if matches!(pat.get(ep), Some(b'*' | b'?' | b'-')) {
+        return None;
+    }
+    Some(FirstItem { p, ep })
+}
+
+/// The next offset from `s` whose byte the first item accepts (or `src.len()` if none).
+#[inline]
+fn skip_to_candidate(src: &[u8], pat: &[u8], s: usize, f: FirstItem) -> usize {
+    let Some(rest) = src.get(s..) else {
+        return src.len();
+    };
+    let found = match pat[f.p] {
+        ESC | b'[' => rest.iter().position(|&c| item_match(pat, c, f.p, f.ep)),
+        lit => rest.iter().position(|&c| c == lit),
+    };
+    match found {
+        Some(k) => s + k,
+        None => src.len(),
     }
 }
 
@@ -141,10 +325,14 @@ impl<'a> MatchState<'a> {
 
     /// Tries to match the pattern suffix starting at pattern offset `p` at subject offset
     /// `s`, from a fresh capture state. Returns the end of the match.
-    pub fn match_at(&mut self, s: usize, p: usize) -> MResult {
+    pub fn match_at(&mut self, s: usize, p: usize) -> Result<Option<usize>, String> {
         self.level = 0;
         self.depth_left = MAXCCALLS;
-        self.do_match(s, p)
+        match self.do_match(s, p) {
+            Ok(NO_MATCH) => Ok(None),
+            Ok(e) => Ok(Some(e)),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Number of captures recorded by the last successful match.
@@ -157,13 +345,13 @@ impl<'a> MatchState<'a> {
     pub fn get_capture(&self, i: usize, s: usize, e: usize) -> Result<Capture, String> {
         if i >= self.level {
             if i != 0 {
-                return Err(format!("invalid capture index %{}", i + 1));
+                return Err(PatErr::InvalidCaptureIndex(i as isize + 1).into());
             }
             return Ok(Capture::Range(s, e));
         }
         let (init, len) = self.capture[i];
         match len {
-            CAP_UNFINISHED => Err("unfinished capture".to_string()),
+            CAP_UNFINISHED => Err(PatErr::UnfinishedCapture.into()),
             CAP_POSITION => Ok(Capture::Position(init)),
             _ => Ok(Capture::Range(init, init + len as usize)),
         }
@@ -175,13 +363,13 @@ impl<'a> MatchState<'a> {
         (0..n).map(|i| self.get_capture(i, s, e)).collect()
     }
 
-    fn class_end(&self, mut p: usize) -> Result<usize, String> {
+    fn class_end(&self, mut p: usize) -> Result<usize, PatErr> {
         let pat = self.pat;
         let c = pat[p];
         p += 1;
         if c == ESC {
             if p >= pat.len() {
-                return Err("malformed pattern (ends with '%')".to_string());
+                return Err(PatErr::EndsWithEsc);
             }
             return Ok(p + 1);
         }
@@ -192,7 +380,7 @@ impl<'a> MatchState<'a> {
             // The first character is taken literally, so `[]]` is a set holding `]`.
             loop {
                 if p >= pat.len() {
-                    return Err("malformed pattern (missing ']')".to_string());
+                    return Err(PatErr::MissingBracket);
                 }
                 let cc = pat[p];
                 p += 1;
@@ -207,54 +395,20 @@ impl<'a> MatchState<'a> {
         Ok(p)
     }
 
-    /// Whether `c` is in the set `[...]` spanning pattern offsets `p` (the `[`) to `ec`
-    /// (the closing `]`).
-    fn match_bracket_class(&self, c: u8, mut p: usize, ec: usize) -> bool {
-        let pat = self.pat;
-        let mut sig = true;
-        p += 1;
-        if pat[p] == b'^' {
-            sig = false;
-            p += 1;
-        }
-        while p < ec {
-            if pat[p] == ESC {
-                p += 1;
-                if match_class(c, pat[p]) {
-                    return sig;
-                }
-                p += 1;
-            } else if pat[p + 1] == b'-' && p + 2 < ec {
-                if pat[p] <= c && c <= pat[p + 2] {
-                    return sig;
-                }
-                p += 3;
-            } else {
-                if pat[p] == c {
-                    return sig;
-                }
-                p += 1;
-            }
-        }
-        !sig
-    }
-
     /// Whether the single-character item `p..ep` matches the subject byte at `s`.
+    #[inline]
     fn single_match(&self, s: usize, p: usize, ep: usize) -> bool {
-        let Some(&c) = self.src.get(s) else {
-            return false;
-        };
-        match self.pat[p] {
-            b'.' => true,
-            ESC => match_class(c, self.pat[p + 1]),
-            b'[' => self.match_bracket_class(c, p, ep - 1),
-            pc => pc == c,
+        match self.src.get(s) {
+            Some(&c) => item_match(self.pat, c, p, ep),
+            None => false,
         }
     }
 
+    /// Matches the pattern from `p` at subject offset `s`: the end of the match, or
+    /// [`NO_MATCH`].
     fn do_match(&mut self, s: usize, p: usize) -> MResult {
         if self.depth_left == 0 {
-            return Err("pattern too complex".to_string());
+            return Err(PatErr::TooComplex);
         }
         self.depth_left -= 1;
         let r = self.do_match_body(s, p);
@@ -264,11 +418,10 @@ impl<'a> MatchState<'a> {
 
     fn do_match_body(&mut self, mut s: usize, mut p: usize) -> MResult {
         let pat = self.pat;
+        let src = self.src;
         loop {
-            if p >= pat.len() {
-                return Ok(Some(s));
-            }
-            match pat[p] {
+            let Some(&pc) = pat.get(p) else { return Ok(s) };
+            match pc {
                 b'(' => {
                     return if pat.get(p + 1) == Some(&b')') {
                         self.start_capture(s, p + 2, CAP_POSITION)
@@ -278,46 +431,43 @@ impl<'a> MatchState<'a> {
                 }
                 b')' => return self.end_capture(s, p + 1),
                 b'$' if p + 1 == pat.len() => {
-                    return Ok(if s == self.src.len() { Some(s) } else { None });
+                    return Ok(if s == src.len() { s } else { NO_MATCH });
                 }
                 ESC if p + 1 < pat.len() && pat[p + 1] == b'b' => {
-                    match self.match_balance(s, p + 2)? {
-                        Some(ns) => {
-                            s = ns;
-                            p += 4;
-                            continue;
-                        }
-                        None => return Ok(None),
+                    s = self.match_balance(s, p + 2)?;
+                    if s == NO_MATCH {
+                        return Ok(NO_MATCH);
                     }
+                    p += 4;
                 }
                 ESC if p + 1 < pat.len() && pat[p + 1] == b'f' => {
                     p += 2;
                     if pat.get(p) != Some(&b'[') {
-                        return Err("missing '[' after '%f' in pattern".to_string());
+                        return Err(PatErr::MissingFrontierSet);
                     }
                     let ep = self.class_end(p)?;
-                    let prev = if s == 0 { 0 } else { self.src[s - 1] };
-                    let cur = self.src.get(s).copied().unwrap_or(0);
-                    if !self.match_bracket_class(prev, p, ep - 1)
-                        && self.match_bracket_class(cur, p, ep - 1)
+                    let prev = if s == 0 { 0 } else { src[s - 1] };
+                    let cur = src.get(s).copied().unwrap_or(0);
+                    if match_bracket_class(pat, prev, p, ep - 1)
+                        || !match_bracket_class(pat, cur, p, ep - 1)
                     {
-                        p = ep;
-                        continue;
+                        return Ok(NO_MATCH);
                     }
-                    return Ok(None);
+                    p = ep;
                 }
                 ESC if p + 1 < pat.len() && pat[p + 1].is_ascii_digit() => {
-                    match self.match_capture(s, pat[p + 1])? {
-                        Some(ns) => {
-                            s = ns;
-                            p += 2;
-                            continue;
-                        }
-                        None => return Ok(None),
+                    s = self.match_capture(s, pat[p + 1])?;
+                    if s == NO_MATCH {
+                        return Ok(NO_MATCH);
                     }
+                    p += 2;
                 }
                 _ => {
-                    let ep = self.class_end(p)?;
+                    // A plain character needs no class_end scan.
+                    let ep = match pc {
+                        ESC | b'[' => self.class_end(p)?,
+                        _ => p + 1,
+                    };
                     let next = pat.get(ep).copied();
                     if !self.single_match(s, p, ep) {
                         if matches!(next, Some(b'*' | b'?' | b'-')) {
@@ -325,12 +475,13 @@ impl<'a> MatchState<'a> {
                             p = ep + 1;
                             continue;
                         }
-                        return Ok(None);
+                        return Ok(NO_MATCH);
                     }
                     match next {
                         Some(b'?') => {
-                            if let Some(r) = self.do_match(s + 1, ep + 1)? {
-                                return Ok(Some(r));
+                            let r = self.do_match(s + 1, ep + 1)?;
+                            if r != NO_MATCH {
+                                return Ok(r);
                             }
                             p = ep + 1;
                         }
@@ -354,11 +505,12 @@ impl<'a> MatchState<'a> {
         }
         // Try the longest run first, then back off one item at a time.
         loop {
-            if let Some(r) = self.do_match(s + i, ep + 1)? {
-                return Ok(Some(r));
+            let r = self.do_match(s + i, ep + 1)?;
+            if r != NO_MATCH {
+                return Ok(r);
             }
             if i == 0 {
-                return Ok(None);
+                return Ok(NO_MATCH);
             }
             i -= 1;
         }
@@ -366,25 +518,26 @@ impl<'a> MatchState<'a> {
 
     fn min_expand(&mut self, mut s: usize, p: usize, ep: usize) -> MResult {
         loop {
-            if let Some(r) = self.do_match(s, ep + 1)? {
-                return Ok(Some(r));
+            let r = self.do_match(s, ep + 1)?;
+            if r != NO_MATCH {
+                return Ok(r);
             }
             if self.single_match(s, p, ep) {
                 s += 1;
             } else {
-                return Ok(None);
+                return Ok(NO_MATCH);
             }
         }
     }
 
     fn start_capture(&mut self, s: usize, p: usize, what: isize) -> MResult {
         if self.level >= MAXCAPTURES {
-            return Err("too many captures".to_string());
+            return Err(PatErr::TooManyCaptures);
         }
         self.capture[self.level] = (s, what);
         self.level += 1;
         let r = self.do_match(s, p)?;
-        if r.is_none() {
+        if r == NO_MATCH {
             self.level -= 1;
         }
         Ok(r)
@@ -394,56 +547,56 @@ impl<'a> MatchState<'a> {
         let l = self.capture_to_close()?;
         self.capture[l].1 = (s - self.capture[l].0) as isize;
         let r = self.do_match(s, p)?;
-        if r.is_none() {
+        if r == NO_MATCH {
             self.capture[l].1 = CAP_UNFINISHED;
         }
         Ok(r)
     }
 
-    fn capture_to_close(&self) -> Result<usize, String> {
+    fn capture_to_close(&self) -> Result<usize, PatErr> {
         (0..self.level)
             .rev()
             .find(|&l| self.capture[l].1 == CAP_UNFINISHED)
-            .ok_or_else(|| "invalid pattern capture".to_string())
+            .ok_or(PatErr::InvalidPatternCapture)
     }
 
     fn match_balance(&self, s: usize, p: usize) -> MResult {
         if p + 1 >= self.pat.len() {
-            return Err("malformed pattern (missing arguments to '%b')".to_string());
+            return Err(PatErr::MissingBalanceArgs);
         }
         let (b, e) = (self.pat[p], self.pat[p + 1]);
         if self.src.get(s) != Some(&b) {
-            return Ok(None);
+            return Ok(NO_MATCH);
         }
         let mut cont = 1usize;
         for (i, &c) in self.src.iter().enumerate().skip(s + 1) {
             if c == e {
                 cont -= 1;
                 if cont == 0 {
-                    return Ok(Some(i + 1));
+                    return Ok(i + 1);
                 }
             } else if c == b {
                 cont += 1;
             }
         }
-        Ok(None)
+        Ok(NO_MATCH)
     }
 
     fn match_capture(&self, s: usize, digit: u8) -> MResult {
         let l = digit as isize - b'1' as isize;
         if l < 0 || l as usize >= self.level || self.capture[l as usize].1 == CAP_UNFINISHED {
-            return Err(format!("invalid capture index %{}", l + 1));
+            return Err(PatErr::InvalidCaptureIndex(l + 1));
         }
         let (init, len) = self.capture[l as usize];
         if len < 0 {
             // A back reference to a position capture never matches (as in Lua).
-            return Ok(None);
+            return Ok(NO_MATCH);
         }
         let len = len as usize;
         if self.src.len() - s >= len && self.src[init..init + len] == self.src[s..s + len] {
-            Ok(Some(s + len))
+            Ok(s + len)
         } else {
-            Ok(None)
+            Ok(NO_MATCH)
         }
     }
 }
@@ -492,8 +645,15 @@ pub fn pattern_search(src: &[u8], pat: &[u8], init: usize) -> Result<Option<Matc
     let anchor = pat.first() == Some(&b'^');
     let p0 = anchor as usize;
     let mut ms = MatchState::new(src, pat);
+    let filter = if anchor { None } else { first_item(pat, p0) };
     let mut s = init;
     loop {
+        if let Some(f) = filter {
+            s = skip_to_candidate(src, pat, s, f);
+            if s == src.len() {
+                return Ok(None);
+            }
+        }
         if let Some(e) = ms.match_at(s, p0)? {
             return Ok(Some(Match {
                 start: s,
@@ -532,8 +692,15 @@ impl GMatch {
     /// The next match, or `None` when the iteration is over.
     pub fn next_match(&mut self, src: &[u8], pat: &[u8]) -> Result<Option<Match>, String> {
         let mut ms = MatchState::new(src, pat);
+        let filter = first_item(pat, 0);
         let mut s = self.pos;
         while s <= src.len() {
+            if let Some(f) = filter {
+                s = skip_to_candidate(src, pat, s, f);
+                if s == src.len() {
+                    break;
+                }
+            }
             if let Some(e) = ms.match_at(s, 0)? {
                 if Some(e) != self.last_match {
                     self.pos = e;
@@ -553,41 +720,38 @@ impl GMatch {
     }
 }
 
-/// What a gsub replacement produced for one match.
-pub enum Replacement {
-    /// Keep the original matched text (a `nil`/`false` result of a function or table).
-    Keep,
-    /// Insert these bytes.
-    Bytes(Vec<u8>),
-}
-
 /// `string.gsub` driver: replaces up to `max_n` matches (`None` = all) of `pat` in `src`,
-/// calling `repl(state, start, end)` for each match. Returns the new string and the number
-/// of matches. The callback gets the [`MatchState`] to read captures (see
-/// [`expand_replacement`] for the string case).
+/// calling `repl(state, start, end, out)` for each match to append its replacement to `out`
+/// (see [`expand_replacement`] for the string case; a callback that keeps the match
+/// appends `src[start..end]`). Returns the new string and the number of matches.
 pub fn gsub<E: From<String>>(
     src: &[u8],
     pat: &[u8],
     max_n: Option<i64>,
-    mut repl: impl FnMut(&MatchState<'_>, usize, usize) -> Result<Replacement, E>,
+    mut repl: impl FnMut(&MatchState<'_>, usize, usize, &mut Vec<u8>) -> Result<(), E>,
 ) -> Result<(Vec<u8>, i64), E> {
     let anchor = pat.first() == Some(&b'^');
     let p0 = anchor as usize;
     let max_n = max_n.unwrap_or(i64::MAX);
     let mut ms = MatchState::new(src, pat);
+    let filter = if anchor { None } else { first_item(pat, p0) };
     let mut out = Vec::with_capacity(src.len());
     let mut s = 0usize;
     let mut n = 0i64;
     let mut last_match: Option<usize> = None;
     while n < max_n {
-        let m = ms.match_at(s, p0)?;
-        match m {
+        if let Some(f) = filter {
+            let next = skip_to_candidate(src, pat, s, f);
+            out.extend_from_slice(&src[s..next]);
+            s = next;
+            if s == src.len() {
+                break;
+            }
+        }
+        match ms.match_at(s, p0)? {
             Some(e) if Some(e) != last_match => {
                 n += 1;
-                match repl(&ms, s, e)? {
-                    Replacement::Keep => out.extend_from_slice(&src[s..e]),
-                    Replacement::Bytes(b) => out.extend_from_slice(&b),
-                }
+                repl(&ms, s, e, &mut out)?;
                 s = e;
                 last_match = Some(e);
             }
@@ -649,10 +813,8 @@ pub fn gsub_str(
     repl: &[u8],
     max_n: Option<i64>,
 ) -> Result<(Vec<u8>, i64), String> {
-    gsub(src, pat, max_n, |ms, s, e| {
-        let mut b = Vec::new();
-        expand_replacement(ms, src, repl, s, e, &mut b)?;
-        Ok::<_, String>(Replacement::Bytes(b))
+    gsub(src, pat, max_n, |ms, s, e, out| {
+        expand_replacement(ms, src, repl, s, e, out)
     })
 }
 
