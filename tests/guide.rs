@@ -532,6 +532,12 @@ fn beyond_reloads_in_a_row_keep_state() {
 }
 
 #[test]
+fn beyond_join_rules_of_the_spec() {
+    let lines = Scenario::new("beyond").pass("driver_rules.lua");
+    assert_lines(&lines, &["done"]);
+}
+
+#[test]
 fn beyond_deep_closure_chain_is_collected_and_joined() {
     let lines = Scenario::new("beyond").pass("driver_deep.lua");
     assert_lines(&lines, &["depth\t20000", "done"]);
