@@ -53,6 +53,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("return select('#', ('hello'):byte(1, -1)) .. ':' .. J(',', ('hello'):byte(-3, 10))", "5:108,108,111"),
     ("return ('hello'):byte() .. ',' .. tostring(('hello'):byte(10)) .. ',' .. select('#', ('hello'):byte(3, 2))", "ERROR: test:1: bad argument #1 to 'tostring' (value expected)"),
     ("return string.char(72, 105, 0, 255):len() .. string.char()", "4"),
+    ("return select('#', ('abc'):byte(0)) .. select('#', ('abc'):byte(-10)) .. ('abc'):byte(-1) .. J(',', ('abc'):byte(-10, 2))", "009997,98"),
     ("return select(2, pcall(string.char, 256))", "bad argument #1 to 'string.char' (value out of range)"),
     ("return select(2, pcall(string.char, -1))", "bad argument #1 to 'string.char' (value out of range)"),
     ("return ('hello'):sub(2, 3) .. '|' .. ('hello'):sub(-3) .. '|' .. ('hello'):sub(0) .. '|' .. ('hello'):sub(4, 2) .. '|' .. ('hello'):sub(-100, 100) .. '|' .. ('hello'):sub(-9223372036854775807 - 1, 9223372036854775807)", "el|llo|hello||hello|hello"),

@@ -271,7 +271,8 @@ fn str_byte(vm: &mut Vm, args: Args) -> R {
     let len = s.get().len();
     let i = vm.opt_int(args, 1, 1)?;
     let pi = posrelat_start(i, len);
-    let j = vm.opt_int(args, 2, pi)?;
+    // The end defaults to the raw start argument (so `byte(s, 0)` gives nothing).
+    let j = vm.opt_int(args, 2, i)?;
     let pose = end_pos(j, len);
     if pi > pose {
         return Ok(0);
