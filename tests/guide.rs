@@ -404,7 +404,6 @@ fn trouble4_batch_reload_of_three_modules_keeps_each_state() {
 // Debugging tips and version management.
 
 #[test]
-#[ignore = "pending: the snippet calls string.rep; the string library is not installed yet"]
 fn debug_tip1_print_upval_tree() {
     let lines = Scenario::new("debugging").pass_args("driver.lua", &["tip1_print_upval_tree.lua"]);
     assert_line_set(
@@ -464,7 +463,6 @@ fn version_check_passes_and_the_update_brings_the_new_version() {
 }
 
 #[test]
-#[ignore = "pending: the snippet calls string.format; the string library is not installed yet"]
 fn version_check_refuses_an_unexpected_running_version() {
     let lines = Scenario::new("version").pass_args("driver.lua", &["mymodule_v2.lua"]);
     assert_lines(
