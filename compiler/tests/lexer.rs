@@ -411,3 +411,138 @@ fn spans_cover_the_source_text() {
     let want: [&[u8]; 6] = [b"local", b"s", b"=", b"'a\\tb'", b"..", b"[[x]]"];
     assert_eq!(texts, want);
 }
+
+/// `str_to_number` agrees with lua5.4's `tonumber` on a battery of strings (skipped without
+/// lua5.4).
+#[test]
+fn str_to_number_matches_lua() {
+    use hotlua_compiler::number::{str_to_number, Number};
+    let cases = [
+        "0",
+        "1",
+        "-1",
+        "+1",
+        " 10 ",
+        "\t\n12\r\x0b\x0c",
+        "0x10",
+        "0X1f",
+        "-0x10",
+        "0x",
+        "0x.",
+        "0x.8",
+        "0x8.",
+        "0x1p4",
+        "0x1P-4",
+        "0x1p",
+        "0x1p+",
+        "0xg",
+        "1e5",
+        "1E+5",
+        "1e-5",
+        "1e",
+        "1e+",
+        ".5",
+        "5.",
+        ".",
+        "..",
+        "1.2.3",
+        "inf",
+        "-inf",
+        "nan",
+        "NaN",
+        "infinity",
+        "1 2",
+        "- 1",
+        "--1",
+        "+-1",
+        "1_000",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551616",
+        "0xffffffffffffffff",
+        "0x1ffffffffffffffff",
+        "1e308",
+        "1e309",
+        "-1e309",
+        "4.9e-324",
+        "1e-400",
+        "0x1.fffffffffffffp1023",
+        "0x1p-1074",
+        "0x1p-1080",
+        "123456789012345678901234567890",
+        "0.1",
+        "0.30000000000000004",
+        "00012",
+        "0x00012",
+        "1e0005",
+        "",
+        " ",
+        "x",
+        "1x",
+        "0b101",
+        "0x1.8",
+        "3.14159265358979",
+        "2.5e-3",
+        "0x.0000000000000000000001p90",
+        "0x123456789abcdef0123456789",
+        "1.7976931348623157e308",
+        "1.7976931348623159e308",
+    ];
+    let mut script = String::new();
+    for c in &cases {
+        let escaped: String = c.bytes().map(|b| format!("\\{b}")).collect();
+        script.push_str(&format!(
+            "do local n = tonumber(\"{escaped}\") print(n == nil and 'nil' or math.type(n) == 'integer' and ('int ' .. n) or string.format('float %a', n)) end\n"
+        ));
+    }
+    let scratch = std::env::temp_dir().join(format!("hotlua-num-{}.lua", std::process::id()));
+    std::fs::write(&scratch, &script).unwrap();
+    let Ok(out) = std::process::Command::new("lua5.4").arg(&scratch).output() else {
+        println!("note: lua5.4 not found; skipped");
+        return;
+    };
+    let _ = std::fs::remove_file(&scratch);
+    let theirs = String::from_utf8_lossy(&out.stdout);
+    let theirs: Vec<&str> = theirs.lines().collect();
+    assert_eq!(theirs.len(), cases.len());
+    for (c, want) in cases.iter().zip(theirs) {
+        let got = match str_to_number(c.as_bytes()) {
+            None => "nil".to_string(),
+            Some(Number::Int(i)) => format!("int {i}"),
+            Some(Number::Float(f)) => format!("float {}", hex_float(f)),
+        };
+        assert_eq!(got, want, "{c:?}");
+    }
+}
+
+/// C's `%a` for a double, as glibc prints it.
+fn hex_float(f: f64) -> String {
+    if f.is_infinite() {
+        return if f > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let sign = if f.is_sign_negative() { "-" } else { "" };
+    if f == 0.0 {
+        return format!("{sign}0x0p+0");
+    }
+    let bits = f.abs().to_bits();
+    let exp = (bits >> 52) as i64;
+    let mut mant = bits & ((1 << 52) - 1);
+    let (lead, e) = if exp == 0 {
+        (0, -1022)
+    } else {
+        (1, exp - 1023)
+    };
+    let mut digits = 13;
+    while digits > 0 && mant & 0xf == 0 {
+        mant >>= 4;
+        digits -= 1;
+    }
+    let frac = if digits == 0 {
+        String::new()
+    } else {
+        format!(".{:0w$x}", mant, w = digits)
+    };
+    format!("{sign}0x{lead}{frac}p{e:+}")
+}
