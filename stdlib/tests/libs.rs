@@ -44,8 +44,28 @@ struct Run {
 }
 
 fn run_hotlua(script: &Path) -> Run {
+    run_hotlua_input(script, b"")
+}
+
+/// Runs a command with `input` on its standard input.
+fn output_with_input(cmd: &mut Command, input: &[u8]) -> std::io::Result<std::process::Output> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let Some(mut i) = child.stdin.take() {
+        i.write_all(input)?;
+    }
+    child.wait_with_output()
+}
+
+fn run_hotlua_input(script: &Path, input: &[u8]) -> Run {
     let exe = std::env::current_exe().expect("test binary path");
-    let out = Command::new(exe)
+    let mut cmd = Command::new(exe);
+    let out = cmd
         .args(["--exact", "child_runner", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, script)
         .env("TZ", "UTC")
@@ -53,9 +73,8 @@ fn run_hotlua(script: &Path) -> Run {
         .env_remove("LUA_PATH_5_4")
         .env_remove("LUA_CPATH")
         .env_remove("LUA_CPATH_5_4")
-        .current_dir(script_dir())
-        .output()
-        .expect("spawn child");
+        .current_dir(script_dir());
+    let out = output_with_input(out, input).expect("spawn child");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     // Keep what lies between the markers (os.exit skips the end marker).
     let start = text.find(BEGIN).map(|i| i + BEGIN.len() + 1).unwrap_or(0);
@@ -72,7 +91,12 @@ fn run_hotlua(script: &Path) -> Run {
 }
 
 fn run_lua54(script: &Path) -> Option<Run> {
-    let out = Command::new("lua5.4")
+    run_lua54_input(script, b"")
+}
+
+fn run_lua54_input(script: &Path, input: &[u8]) -> Option<Run> {
+    let mut cmd = Command::new("lua5.4");
+    let out = cmd
         .arg(script)
         .env("TZ", "UTC")
         .env_remove("LUA_INIT")
@@ -80,9 +104,8 @@ fn run_lua54(script: &Path) -> Option<Run> {
         .env_remove("LUA_PATH")
         .env_remove("LUA_PATH_5_4")
         .env("LUA_CPATH", "")
-        .current_dir(script_dir())
-        .output()
-        .ok()?;
+        .current_dir(script_dir());
+    let out = output_with_input(out, input).ok()?;
     Some(Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -92,9 +115,14 @@ fn run_lua54(script: &Path) -> Option<Run> {
 
 /// Runs one script under both and compares.
 fn check(name: &str) {
+    check_input(name, b"")
+}
+
+/// Runs one script under both with `input` on stdin and compares.
+fn check_input(name: &str, input: &[u8]) {
     let script = script_dir().join(name);
     assert!(script.exists(), "missing {}", script.display());
-    let h = run_hotlua(&script);
+    let h = run_hotlua_input(&script, input);
     assert!(
         h.stdout
             .contains(&format!("{} done", name.trim_end_matches(".lua"))),
@@ -103,7 +131,7 @@ fn check(name: &str) {
         h.stdout,
         h.stderr
     );
-    if let Some(l) = run_lua54(&script) {
+    if let Some(l) = run_lua54_input(&script, input) {
         assert_eq!(
             h.stdout, l.stdout,
             "{name}: stdout differs from lua5.4 (left hotlua)\nstderr: {}",
@@ -195,4 +223,10 @@ fn error_messages() {
 #[test]
 fn sort_matches_lua_order() {
     check("sort.lua");
+}
+
+/// Reading stdin: numbers, lines, `io.lines()`, EOF results, and stdout flushed first.
+#[test]
+fn stdin_reading() {
+    check_input("stdin.lua", b" 12 0x10 rest of line\nsecond\nthird\nfourth");
 }
