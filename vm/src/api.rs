@@ -176,3 +176,136 @@ impl Vm {
         }
     }
 }
+
+/// Introspection and patch primitives over closures and their upvalue cells (for the debug
+/// library and hot patching). Upvalue indices are 1-based, as in `debug.getupvalue`.
+impl Vm {
+    /// Every upvalue of a function: `(index, name, value)`. Natives have unnamed upvalues
+    /// (`""`), as in Lua.
+    pub fn upvalues(&self, f: Value) -> Vec<(usize, String, Value)> {
+        let mut out = Vec::new();
+        let mut n = 1;
+        while let Some((name, v)) = self.get_upvalue(f, n) {
+            out.push((n, name, v));
+            n += 1;
+        }
+        out
+    }
+
+    /// The name and value of upvalue `n` of `f` (`debug.getupvalue`).
+    pub fn get_upvalue(&self, f: Value, n: usize) -> Option<(String, Value)> {
+        let i = n.checked_sub(1)?;
+        match f {
+            Value::LuaFn(c) => {
+                let cl = c.get();
+                let cell = cl.upvals.get(i)?.get();
+                let p = cl.proto();
+                let name = p
+                    .get()
+                    .upvalues
+                    .get(i)
+                    .map_or_else(|| "?".to_string(), |d| d.name.to_string());
+                Some((name, cell.get().get()))
+            }
+            Value::NativeFn(c) => c.get().upvals.get(i).map(|u| (String::new(), u.get())),
+            _ => None,
+        }
+    }
+
+    /// Assigns upvalue `n` of `f`; returns its name (`debug.setupvalue`), `None` when absent.
+    pub fn set_upvalue(&mut self, f: Value, n: usize, v: Value) -> Option<String> {
+        let i = n.checked_sub(1)?;
+        match f {
+            Value::LuaFn(c) => {
+                let cl = c.get();
+                let cell = cl.upvals.get(i)?.get();
+                cell.get().set(v);
+                let p = cl.proto();
+                Some(
+                    p.get()
+                        .upvalues
+                        .get(i)
+                        .map_or_else(|| "?".to_string(), |d| d.name.to_string()),
+                )
+            }
+            Value::NativeFn(c) => {
+                c.get().upvals.get(i)?.set(v);
+                Some(String::new())
+            }
+            _ => None,
+        }
+    }
+
+    /// Identity of upvalue `n` of `f` (`debug.upvalueid`): the cell's address, shared by
+    /// every closure that shares the variable.
+    pub fn upvalue_id(&self, f: Value, n: usize) -> Option<usize> {
+        let i = n.checked_sub(1)?;
+        match f {
+            Value::LuaFn(c) => Some(c.get().upvals.get(i)?.get().addr()),
+            Value::NativeFn(c) => c.get().upvals.get(i).map(|u| u as *const _ as usize),
+            _ => None,
+        }
+    }
+
+    /// Makes upvalue `n1` of Lua closure `f1` refer to the same cell as upvalue `n2` of `f2`
+    /// (`debug.upvaluejoin`), in O(1). Errors name the bad argument as Lua does.
+    pub fn upvalue_join(
+        &mut self,
+        f1: Value,
+        n1: usize,
+        f2: Value,
+        n2: usize,
+    ) -> Result<(), String> {
+        let (Value::LuaFn(c1), Value::LuaFn(c2)) = (f1, f2) else {
+            return Err("Lua function expected".into());
+        };
+        let cell = match n2.checked_sub(1).and_then(|i| c2.get().upvals.get(i)) {
+            Some(c) => c.get(),
+            None => return Err("invalid upvalue index".into()),
+        };
+        match n1.checked_sub(1).and_then(|i| c1.get().upvals.get(i)) {
+            Some(slot) => {
+                slot.set(cell);
+                Ok(())
+            }
+            None => Err("invalid upvalue index".into()),
+        }
+    }
+
+    /// Replaces the code of Lua closure `f` by `proto` in place: every holder of `f` runs
+    /// the new code from its next call; frames already running keep their proto. When the
+    /// new proto has more upvalues than `f` has cells, fresh closed cells (nil) are added.
+    pub fn swap_proto(
+        &mut self,
+        f: Gc<crate::function::LuaClosure>,
+        proto: Gc<crate::function::FnProto>,
+    ) {
+        let need = proto.get().upvalues.len();
+        let have = f.get().upvals.len();
+        if need > have {
+            let mut cells: Vec<Cell<Gc<crate::function::UpvalCell>>> =
+                f.get().upvals.iter().map(|c| Cell::new(c.get())).collect();
+            for _ in have..need {
+                let c = self
+                    .heap
+                    .alloc(crate::function::UpvalCell::new_closed(Value::Nil));
+                cells.push(Cell::new(c));
+            }
+            f.get_mut().upvals = cells.into_boxed_slice();
+        }
+        f.get().proto.set(proto);
+    }
+
+    /// Compiles `source` to an instantiated prototype (without creating a closure), for
+    /// patching.
+    pub fn compile_proto(
+        &mut self,
+        source: &[u8],
+        chunk_name: &str,
+    ) -> Result<Gc<crate::function::FnProto>, LuaError> {
+        match hotlua_compiler::compile(source, chunk_name) {
+            Ok(p) => Ok(crate::function::FnProto::instantiate(&mut self.heap, &p)),
+            Err(e) => Err(LuaError::new(self.str_value(e.message))),
+        }
+    }
+}

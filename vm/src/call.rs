@@ -29,7 +29,7 @@ pub(crate) enum Called {
 
 impl Vm {
     /// Pushes a frame for Lua closure `cl` whose value is at `func` with `nargs` arguments.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_lua_frame(
         &mut self,
         cl: Gc<LuaClosure>,
@@ -89,6 +89,7 @@ impl Vm {
     /// Calls the value at `func` with `nargs` arguments above it, wanting `nresults`
     /// (-1: all). Natives run now; Lua functions get a frame. `in_loop`: the caller is the
     /// interpreter, which handles `pcall`/`xpcall` frames itself.
+    #[inline(never)]
     pub(crate) fn precall(
         &mut self,
         func: usize,
@@ -145,6 +146,7 @@ impl Vm {
     }
 
     /// Runs a native at `func` and moves its results into place.
+    #[inline(never)]
     pub(crate) fn call_native(
         &mut self,
         f: NativeFn,
@@ -208,6 +210,7 @@ impl Vm {
     }
 
     /// `pcall`/`xpcall` called from the interpreter: push a protected marker, then call.
+    #[inline(never)]
     fn enter_pcall(
         &mut self,
         func: usize,
@@ -347,6 +350,7 @@ impl Vm {
     /// Calls a metamethod with `args`. From the interpreter, a Lua metamethod gets a META
     /// frame above the running frame's registers (no Rust recursion); otherwise it is called
     /// now and its first result returned.
+    #[inline(never)]
     pub(crate) fn call_meta(
         &mut self,
         f: Value,
@@ -530,6 +534,7 @@ impl Vm {
 
     /// Closes to-be-closed variables at or above `level` on a normal exit (CLOSE, RETURN):
     /// calls go above `call_top`; an error propagates.
+    #[inline(never)]
     pub(crate) fn close_tbc_normal(
         &mut self,
         level: usize,

@@ -22,12 +22,16 @@ use crate::value::Value;
 
 impl Vm {
     /// Runs Lua frames from the top frame until a FRESH frame returns.
+    #[allow(unused_assignments)]
     pub(crate) fn run(&mut self) -> Result<(), LuaError> {
         let thg = self.cur;
         'frame: loop {
             let th = thg.get_mut();
             let ci_idx = th.frames.len() - 1;
-            let ci = th.frames[ci_idx];
+            // Fields are read one by one (copying the whole CallInfo just after it was
+            // pushed stalls on store forwarding).
+            let ci = &th.frames[ci_idx];
+            let (frame_base, ci_top, pc0) = (ci.base, ci.top, ci.pc);
             let (Some(clg), Some(protog)) = (ci.closure, ci.proto) else {
                 return Err(self.rt_error("internal error: interpreter entered a non-Lua frame"));
             };
@@ -35,10 +39,9 @@ impl Vm {
             let pr = protog.get();
             let code = &pr.code[..];
             let kst = &pr.constants[..];
-            let upvals = &cl.upvals[..];
-            let frame_base = ci.base;
-            let ci_top = ci.top;
-            let mut pc = ci.pc;
+            // Reloaded with `base`: patching may give the closure a longer upvalue array.
+            let mut upvals = &cl.upvals[..];
+            let mut pc = pc0;
             let mut base: *mut Value = th.stack[frame_base..].as_mut_ptr();
 
             macro_rules! reg {
@@ -48,6 +51,13 @@ impl Vm {
                     // (ensured when the frame was pushed); `base` is reloaded after
                     // anything that may reallocate the stack.
                     unsafe { *base.add($x as usize) }
+                };
+            }
+            macro_rules! regp {
+                ($x:expr) => {
+                    // SAFETY: as `reg!`; the reference is used before anything can move
+                    // the stack.
+                    unsafe { &*base.add($x as usize) }
                 };
             }
             macro_rules! set_reg {
@@ -60,6 +70,7 @@ impl Vm {
             macro_rules! reload {
                 () => {
                     base = thg.get_mut().stack[frame_base..].as_mut_ptr();
+                    upvals = &clg.get().upvals[..];
                 };
             }
             // Before a slow path: save pc, and put the top above the frame's registers so
@@ -106,30 +117,38 @@ impl Vm {
                     }
                 };
             }
+            // Operands are matched by reference: reading the tag and the payload separately
+            // lets the CPU forward them from the two stores that wrote the register.
             macro_rules! arith {
                 ($op:expr, $a:expr, $x:expr, $y:expr, $dx:expr, $dy:expr, $int:expr, $flt:expr) => {{
-                    let x = $x;
-                    let y = $y;
+                    let x: &Value = $x;
+                    let y: &Value = $y;
                     let r = match (x, y) {
-                        (Value::Int(p), Value::Int(q)) => $int(p, q),
-                        (Value::Float(p), Value::Float(q)) => Some(Value::Float($flt(p, q))),
-                        (Value::Int(p), Value::Float(q)) => Some(Value::Float($flt(p as f64, q))),
-                        (Value::Float(p), Value::Int(q)) => Some(Value::Float($flt(p, q as f64))),
+                        (Value::Int(p), Value::Int(q)) => $int(*p, *q),
+                        (Value::Float(p), Value::Float(q)) => Some(Value::Float($flt(*p, *q))),
+                        (Value::Int(p), Value::Float(q)) => Some(Value::Float($flt(*p as f64, *q))),
+                        (Value::Float(p), Value::Int(q)) => Some(Value::Float($flt(*p, *q as f64))),
                         _ => None,
                     };
                     match r {
                         Some(v) => set_reg!($a, v),
-                        None => meta_result!(self.arith_slow($op, x, y, $dx, $dy, true), $a),
+                        None => {
+                            let (x, y) = (*x, *y);
+                            meta_result!(self.arith_slow($op, x, y, $dx, $dy, true), $a)
+                        }
                     }
                 }};
             }
             macro_rules! bitwise {
                 ($op:expr, $a:expr, $x:expr, $y:expr, $dx:expr, $dy:expr, $f:expr) => {{
-                    let x = $x;
-                    let y = $y;
+                    let x: &Value = $x;
+                    let y: &Value = $y;
                     match (x, y) {
-                        (Value::Int(p), Value::Int(q)) => set_reg!($a, Value::Int($f(p, q))),
-                        _ => meta_result!(self.arith_slow($op, x, y, $dx, $dy, true), $a),
+                        (Value::Int(p), Value::Int(q)) => set_reg!($a, Value::Int($f(*p, *q))),
+                        _ => {
+                            let (x, y) = (*x, *y);
+                            meta_result!(self.arith_slow($op, x, y, $dx, $dy, true), $a)
+                        }
                     }
                 }};
             }
@@ -156,14 +175,21 @@ impl Vm {
             let fidiv = |p: f64, q: f64| (p / q).floor();
 
             loop {
-                let i = code[pc];
+                debug_assert!(pc < code.len());
+                // SAFETY: a compiled function always ends in a return, and jumps stay inside
+                // the code (the compiler's contract), so `pc` is in bounds.
+                let i = unsafe { *code.get_unchecked(pc) };
                 pc += 1;
                 let a = i.a();
-                match i.op() {
+                match decode_op(i) {
                     OpCode::Move => set_reg!(a, reg!(i.b())),
                     OpCode::LoadI => set_reg!(a, Value::Int(i.sbx() as i64)),
                     OpCode::LoadF => set_reg!(a, Value::Float(i.sbx() as f64)),
-                    OpCode::LoadK => set_reg!(a, kst[i.bx() as usize]),
+                    OpCode::LoadK => {
+                        debug_assert!((i.bx() as usize) < kst.len());
+                        // SAFETY: constant indices emitted by the compiler are in bounds.
+                        set_reg!(a, unsafe { *kst.get_unchecked(i.bx() as usize) })
+                    }
                     OpCode::LoadKX => {
                         let ax = code[pc].ax();
                         pc += 1;
@@ -378,8 +404,8 @@ impl Vm {
                         arith!(
                             op,
                             a,
-                            kst[i.c() as usize],
-                            reg!(i.b()),
+                            &kst[i.c() as usize],
+                            regp!(i.b()),
                             Operand::None,
                             Operand::Reg(i.b()),
                             f,
@@ -389,8 +415,8 @@ impl Vm {
                     OpCode::AddK => arith!(
                         ArithOp::Add,
                         a,
-                        reg!(i.b()),
-                        kst[i.c() as usize],
+                        regp!(i.b()),
+                        &kst[i.c() as usize],
                         Operand::Reg(i.b()),
                         Operand::None,
                         add,
@@ -399,8 +425,8 @@ impl Vm {
                     OpCode::SubK => arith!(
                         ArithOp::Sub,
                         a,
-                        reg!(i.b()),
-                        kst[i.c() as usize],
+                        regp!(i.b()),
+                        &kst[i.c() as usize],
                         Operand::Reg(i.b()),
                         Operand::None,
                         sub,
@@ -409,8 +435,8 @@ impl Vm {
                     OpCode::MulK => arith!(
                         ArithOp::Mul,
                         a,
-                        reg!(i.b()),
-                        kst[i.c() as usize],
+                        regp!(i.b()),
+                        &kst[i.c() as usize],
                         Operand::Reg(i.b()),
                         Operand::None,
                         mul,
@@ -419,8 +445,8 @@ impl Vm {
                     OpCode::ModK => arith!(
                         ArithOp::Mod,
                         a,
-                        reg!(i.b()),
-                        kst[i.c() as usize],
+                        regp!(i.b()),
+                        &kst[i.c() as usize],
                         Operand::Reg(i.b()),
                         Operand::None,
                         imod,
@@ -429,8 +455,8 @@ impl Vm {
                     OpCode::PowK => arith!(
                         ArithOp::Pow,
                         a,
-                        reg!(i.b()),
-                        kst[i.c() as usize],
+                        regp!(i.b()),
+                        &kst[i.c() as usize],
                         Operand::Reg(i.b()),
                         Operand::None,
                         fpow,
@@ -439,8 +465,8 @@ impl Vm {
                     OpCode::DivK => arith!(
                         ArithOp::Div,
                         a,
-                        reg!(i.b()),
-                        kst[i.c() as usize],
+                        regp!(i.b()),
+                        &kst[i.c() as usize],
                         Operand::Reg(i.b()),
                         Operand::None,
                         fdiv,
@@ -449,8 +475,8 @@ impl Vm {
                     OpCode::IDivK => arith!(
                         ArithOp::IDiv,
                         a,
-                        reg!(i.b()),
-                        kst[i.c() as usize],
+                        regp!(i.b()),
+                        &kst[i.c() as usize],
                         Operand::Reg(i.b()),
                         Operand::None,
                         idiv,
@@ -459,8 +485,8 @@ impl Vm {
                     OpCode::BAndK => bitwise!(
                         ArithOp::BAnd,
                         a,
-                        reg!(i.b()),
-                        kst[i.c() as usize],
+                        regp!(i.b()),
+                        &kst[i.c() as usize],
                         Operand::Reg(i.b()),
                         Operand::None,
                         |p: i64, q: i64| p & q
@@ -468,8 +494,8 @@ impl Vm {
                     OpCode::BOrK => bitwise!(
                         ArithOp::BOr,
                         a,
-                        reg!(i.b()),
-                        kst[i.c() as usize],
+                        regp!(i.b()),
+                        &kst[i.c() as usize],
                         Operand::Reg(i.b()),
                         Operand::None,
                         |p: i64, q: i64| p | q
@@ -477,8 +503,8 @@ impl Vm {
                     OpCode::BXorK => bitwise!(
                         ArithOp::BXor,
                         a,
-                        reg!(i.b()),
-                        kst[i.c() as usize],
+                        regp!(i.b()),
+                        &kst[i.c() as usize],
                         Operand::Reg(i.b()),
                         Operand::None,
                         |p: i64, q: i64| p ^ q
@@ -486,8 +512,8 @@ impl Vm {
                     OpCode::ShrI => bitwise!(
                         ArithOp::Shr,
                         a,
-                        reg!(i.b()),
-                        Value::Int(i.sc() as i64),
+                        regp!(i.b()),
+                        &Value::Int(i.sc() as i64),
                         Operand::Reg(i.b()),
                         Operand::None,
                         |p: i64, q: i64| arith::shift_left(p, q.wrapping_neg())
@@ -495,8 +521,8 @@ impl Vm {
                     OpCode::ShlI => bitwise!(
                         ArithOp::Shl,
                         a,
-                        Value::Int(i.sc() as i64),
-                        reg!(i.b()),
+                        &Value::Int(i.sc() as i64),
+                        regp!(i.b()),
                         Operand::None,
                         Operand::Reg(i.b()),
                         arith::shift_left
@@ -504,8 +530,8 @@ impl Vm {
                     OpCode::Add => arith!(
                         ArithOp::Add,
                         a,
-                        reg!(i.b()),
-                        reg!(i.c()),
+                        regp!(i.b()),
+                        regp!(i.c()),
                         Operand::Reg(i.b()),
                         Operand::Reg(i.c()),
                         add,
@@ -514,8 +540,8 @@ impl Vm {
                     OpCode::Sub => arith!(
                         ArithOp::Sub,
                         a,
-                        reg!(i.b()),
-                        reg!(i.c()),
+                        regp!(i.b()),
+                        regp!(i.c()),
                         Operand::Reg(i.b()),
                         Operand::Reg(i.c()),
                         sub,
@@ -524,8 +550,8 @@ impl Vm {
                     OpCode::Mul => arith!(
                         ArithOp::Mul,
                         a,
-                        reg!(i.b()),
-                        reg!(i.c()),
+                        regp!(i.b()),
+                        regp!(i.c()),
                         Operand::Reg(i.b()),
                         Operand::Reg(i.c()),
                         mul,
@@ -534,8 +560,8 @@ impl Vm {
                     OpCode::Mod => arith!(
                         ArithOp::Mod,
                         a,
-                        reg!(i.b()),
-                        reg!(i.c()),
+                        regp!(i.b()),
+                        regp!(i.c()),
                         Operand::Reg(i.b()),
                         Operand::Reg(i.c()),
                         imod,
@@ -544,8 +570,8 @@ impl Vm {
                     OpCode::Pow => arith!(
                         ArithOp::Pow,
                         a,
-                        reg!(i.b()),
-                        reg!(i.c()),
+                        regp!(i.b()),
+                        regp!(i.c()),
                         Operand::Reg(i.b()),
                         Operand::Reg(i.c()),
                         fpow,
@@ -554,8 +580,8 @@ impl Vm {
                     OpCode::Div => arith!(
                         ArithOp::Div,
                         a,
-                        reg!(i.b()),
-                        reg!(i.c()),
+                        regp!(i.b()),
+                        regp!(i.c()),
                         Operand::Reg(i.b()),
                         Operand::Reg(i.c()),
                         fdiv,
@@ -564,8 +590,8 @@ impl Vm {
                     OpCode::IDiv => arith!(
                         ArithOp::IDiv,
                         a,
-                        reg!(i.b()),
-                        reg!(i.c()),
+                        regp!(i.b()),
+                        regp!(i.c()),
                         Operand::Reg(i.b()),
                         Operand::Reg(i.c()),
                         idiv,
@@ -574,8 +600,8 @@ impl Vm {
                     OpCode::BAnd => bitwise!(
                         ArithOp::BAnd,
                         a,
-                        reg!(i.b()),
-                        reg!(i.c()),
+                        regp!(i.b()),
+                        regp!(i.c()),
                         Operand::Reg(i.b()),
                         Operand::Reg(i.c()),
                         |p: i64, q: i64| p & q
@@ -583,8 +609,8 @@ impl Vm {
                     OpCode::BOr => bitwise!(
                         ArithOp::BOr,
                         a,
-                        reg!(i.b()),
-                        reg!(i.c()),
+                        regp!(i.b()),
+                        regp!(i.c()),
                         Operand::Reg(i.b()),
                         Operand::Reg(i.c()),
                         |p: i64, q: i64| p | q
@@ -592,8 +618,8 @@ impl Vm {
                     OpCode::BXor => bitwise!(
                         ArithOp::BXor,
                         a,
-                        reg!(i.b()),
-                        reg!(i.c()),
+                        regp!(i.b()),
+                        regp!(i.c()),
                         Operand::Reg(i.b()),
                         Operand::Reg(i.c()),
                         |p: i64, q: i64| p ^ q
@@ -601,8 +627,8 @@ impl Vm {
                     OpCode::Shl => bitwise!(
                         ArithOp::Shl,
                         a,
-                        reg!(i.b()),
-                        reg!(i.c()),
+                        regp!(i.b()),
+                        regp!(i.c()),
                         Operand::Reg(i.b()),
                         Operand::Reg(i.c()),
                         arith::shift_left
@@ -610,8 +636,8 @@ impl Vm {
                     OpCode::Shr => bitwise!(
                         ArithOp::Shr,
                         a,
-                        reg!(i.b()),
-                        reg!(i.c()),
+                        regp!(i.b()),
+                        regp!(i.c()),
                         Operand::Reg(i.b()),
                         Operand::Reg(i.c()),
                         |p: i64, q: i64| arith::shift_left(p, q.wrapping_neg())
@@ -708,9 +734,7 @@ impl Vm {
                     }
                     OpCode::Lt | OpCode::Le => {
                         let le = i.op() == OpCode::Le;
-                        let x = reg!(a);
-                        let y = reg!(i.b());
-                        let cond = match (x, y) {
+                        let cond = match (*regp!(a), *regp!(i.b())) {
                             (Value::Int(p), Value::Int(q)) => {
                                 if le {
                                     p <= q
@@ -726,6 +750,7 @@ impl Vm {
                                 }
                             }
                             _ => {
+                                let (x, y) = (reg!(a), reg!(i.b()));
                                 cond_result!(self.compare_slow(x, y, le, true), i.k());
                                 continue;
                             }
@@ -741,7 +766,7 @@ impl Vm {
                     }
                     OpCode::EqI => {
                         let sb = i.sb() as i64;
-                        let cond = match reg!(a) {
+                        let cond = match *regp!(a) {
                             Value::Int(p) => p == sb,
                             Value::Float(f) => f == sb as f64,
                             _ => false,
@@ -751,10 +776,9 @@ impl Vm {
                         }
                     }
                     OpCode::LtI | OpCode::LeI | OpCode::GtI | OpCode::GeI => {
-                        let x = reg!(a);
                         let sb = i.sb() as i64;
                         let op = i.op();
-                        let cond = match x {
+                        let cond = match *regp!(a) {
                             Value::Int(p) => match op {
                                 OpCode::LtI => p < sb,
                                 OpCode::LeI => p <= sb,
@@ -771,6 +795,7 @@ impl Vm {
                                 }
                             }
                             _ => {
+                                let x = reg!(a);
                                 let imm = if i.c() != 0 {
                                     Value::Float(sb as f64)
                                 } else {
@@ -805,7 +830,7 @@ impl Vm {
                         }
                     }
                     OpCode::Test => {
-                        if reg!(a).is_truthy() != i.k() {
+                        if regp!(a).is_truthy() != i.k() {
                             pc += 1;
                         }
                     }
@@ -854,7 +879,7 @@ impl Vm {
                         th.close_upvals(frame_base);
                         if let Value::LuaFn(cl) = reg!(a) {
                             let th = thg.get_mut();
-                            let old = th.frames.pop().unwrap_or(ci);
+                            let old = th.frames.pop().unwrap_or_else(|| CallInfo::native(0, 0, 0));
                             th.stack.copy_within(func..func + 1 + nargs, old.func);
                             let fl = (old.flags & (flags::FRESH | flags::META)) | flags::TAIL;
                             if let Err(e) =
@@ -892,7 +917,7 @@ impl Vm {
                             r?;
                         }
                         let th = thg.get_mut();
-                        let ci = th.frames.pop().unwrap_or(ci);
+                        let ci = th.frames.pop().unwrap_or_else(|| CallInfo::native(0, 0, 0));
                         if self.post_return(ci, src, n)? {
                             return Ok(());
                         }
@@ -908,7 +933,7 @@ impl Vm {
                         }
                         let n = if i.op() == OpCode::Return1 { 1 } else { 0 };
                         let th = thg.get_mut();
-                        let ci = th.frames.pop().unwrap_or(ci);
+                        let ci = th.frames.pop().unwrap_or_else(|| CallInfo::native(0, 0, 0));
                         if ci.flags == 0 && n == 1 && ci.nresults == 1 {
                             // Common case: one result to a Lua caller.
                             th.stack[ci.func] = reg!(a);
@@ -922,12 +947,12 @@ impl Vm {
                         }
                         continue 'frame;
                     }
-                    OpCode::ForLoop => match reg!(a + 2) {
+                    OpCode::ForLoop => match *regp!(a + 2) {
                         Value::Int(step) => {
-                            if let Value::Int(count) = reg!(a + 1) {
+                            if let Value::Int(count) = *regp!(a + 1) {
                                 if count > 0 {
                                     set_reg!(a + 1, Value::Int(count - 1));
-                                    if let Value::Int(idx) = reg!(a) {
+                                    if let Value::Int(idx) = *regp!(a) {
                                         let idx = idx.wrapping_add(step);
                                         set_reg!(a, Value::Int(idx));
                                         set_reg!(a + 3, Value::Int(idx));
@@ -937,7 +962,9 @@ impl Vm {
                             }
                         }
                         Value::Float(step) => {
-                            if let (Value::Float(idx), Value::Float(lim)) = (reg!(a), reg!(a + 1)) {
+                            if let (Value::Float(idx), Value::Float(lim)) =
+                                (*regp!(a), *regp!(a + 1))
+                            {
                                 let idx = idx + step;
                                 let go = if step > 0.0 { idx <= lim } else { lim <= idx };
                                 if go {
@@ -1084,6 +1111,7 @@ impl Vm {
         }
     }
 
+    #[inline(never)]
     fn compare_slow_sync(
         &mut self,
         ci_idx: usize,
@@ -1101,6 +1129,7 @@ impl Vm {
 
     /// Numeric `for` preparation (Lua 5.4's `forprep`): `None` to skip the loop, else the
     /// values for R[A], R[A+1], R[A+2] (the integer loop keeps an iteration count in R[A+1]).
+    #[inline(never)]
     fn for_prep(
         &mut self,
         init: Value,
@@ -1180,6 +1209,7 @@ impl Vm {
 
     /// Finishes the caller's instruction interrupted by metamethod frame `meta` (which has
     /// just returned its single result at the top).
+    #[inline(never)]
     pub(crate) fn finish_op(&mut self, meta: CallInfo) -> Result<(), LuaError> {
         let th = self.cur.get_mut();
         let mut res = th.stack[th.top - 1];
@@ -1215,6 +1245,20 @@ impl Vm {
             _ => th.stack[ra] = res,
         }
         Ok(())
+    }
+}
+
+/// The opcode of an instruction without a table lookup (OpCode is `repr(u8)` with
+/// contiguous discriminants `0..ALL.len()`).
+#[inline(always)]
+fn decode_op(i: hotlua_compiler::opcode::Instr) -> OpCode {
+    let n = (i.0 & 0x7f) as usize;
+    if n < OpCode::ALL.len() {
+        // SAFETY: `n` is a valid discriminant of the fieldless `repr(u8)` enum OpCode, whose
+        // variants are numbered 0..ALL.len() in order (OpCode::ALL lists them by number).
+        unsafe { std::mem::transmute::<u8, OpCode>(n as u8) }
+    } else {
+        OpCode::ExtraArg
     }
 }
 

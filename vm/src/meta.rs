@@ -166,6 +166,7 @@ impl Vm {
     }
 
     /// Index `obj[key]` through `__index` (PUC's `luaV_finishget`); `desc` names `obj`.
+    #[inline(never)]
     pub(crate) fn index_slow(
         &mut self,
         mut obj: Value,
@@ -206,6 +207,7 @@ impl Vm {
     }
 
     /// Assign `obj[key] = val` through `__newindex` (PUC's `luaV_finishset`).
+    #[inline(never)]
     pub(crate) fn newindex_slow(
         &mut self,
         mut obj: Value,
@@ -259,6 +261,7 @@ impl Vm {
     /// path: string coercion (as the string library's arithmetic metamethods do), then the
     /// metamethod (first operand's, then second's), then Lua's error. `da`/`db` describe the
     /// operands for messages.
+    #[inline(never)]
     pub(crate) fn arith_slow(
         &mut self,
         op: ArithOp,
@@ -369,6 +372,7 @@ impl Vm {
     }
 
     /// `a == b` with `__eq` (only for two tables or two full userdata).
+    #[inline(never)]
     pub(crate) fn eq_slow(&mut self, a: Value, b: Value, in_loop: bool) -> Result<Meta, LuaError> {
         if a.raw_eq(&b) {
             return Ok(Meta::Done(Value::Bool(true)));
@@ -391,6 +395,7 @@ impl Vm {
     }
 
     /// `a < b` (`le` false) or `a <= b` (`le` true): numbers, strings, then `__lt`/`__le`.
+    #[inline(never)]
     pub(crate) fn compare_slow(
         &mut self,
         a: Value,
@@ -431,6 +436,7 @@ impl Vm {
     }
 
     /// `#v`.
+    #[inline(never)]
     pub(crate) fn len_slow(
         &mut self,
         v: Value,
@@ -527,6 +533,7 @@ impl Vm {
     /// Concatenates `stack[first .. first + total]` into `stack[first]`, from the right, as
     /// PUC's `luaV_concat`. Returns `Pushed` when a Lua `__concat` frame was pushed (its
     /// `extra` records how many values remained).
+    #[inline(never)]
     pub(crate) fn concat(
         &mut self,
         first: usize,
