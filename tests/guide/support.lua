@@ -44,11 +44,6 @@ function S.fails(f, ...)
     return err
 end
 
---- True when string `s` ends with `suffix`.
-function S.ends_with(s, suffix)
-    return type(s) == "string" and #s >= #suffix and s:sub(#s - #suffix + 1) == suffix
-end
-
 --- Fails unless array `list` holds exactly the strings of `expected`, in order.
 function S.list_eq(list, expected, what)
     local same = #list == #expected
