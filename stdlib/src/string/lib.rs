@@ -118,6 +118,20 @@ fn finish(vm: &mut Vm, e: NativeError) -> LuaError {
 struct VmArgs<'a> {
     vm: &'a mut Vm,
     args: Args,
+    /// `string.pack` pushes a nil after its arguments, so a missing one reads as nil.
+    nil_past_end: bool,
+}
+
+impl VmArgs<'_> {
+    /// The error for a missing argument read as nil (`string.pack`), if that applies.
+    fn missing(&mut self, arg: usize, expected: &str) -> Option<NativeError> {
+        (self.nil_past_end && arg > self.args.len()).then(|| {
+            NativeError::Lua(
+                self.vm
+                    .arg_error(arg - 1, &format!("{expected} expected, got nil")),
+            )
+        })
+    }
 }
 
 impl FormatArgs for VmArgs<'_> {
@@ -126,12 +140,21 @@ impl FormatArgs for VmArgs<'_> {
         self.args.len()
     }
     fn integer(&mut self, arg: usize) -> Result<i64, NativeError> {
+        if let Some(e) = self.missing(arg, "number") {
+            return Err(e);
+        }
         Ok(self.vm.check_int(self.args, arg - 1)?)
     }
     fn number(&mut self, arg: usize) -> Result<f64, NativeError> {
+        if let Some(e) = self.missing(arg, "number") {
+            return Err(e);
+        }
         Ok(self.vm.check_number(self.args, arg - 1)?)
     }
     fn lstring(&mut self, arg: usize) -> Result<Vec<u8>, NativeError> {
+        if let Some(e) = self.missing(arg, "string") {
+            return Err(e);
+        }
         let s = self.vm.check_str(self.args, arg - 1)?;
         Ok(s.get().as_bytes().to_vec())
     }
@@ -313,7 +336,14 @@ fn str_dump(vm: &mut Vm, args: Args) -> R {
 fn str_format(vm: &mut Vm, args: Args) -> R {
     let f = vm.check_str(args, 0)?;
     let fmt = f.get().as_bytes().to_vec();
-    let r = format::format(&fmt, &mut VmArgs { vm, args });
+    let r = format::format(
+        &fmt,
+        &mut VmArgs {
+            vm,
+            args,
+            nil_past_end: false,
+        },
+    );
     match r {
         Ok(b) => {
             push_bytes(vm, &b)?;
@@ -326,7 +356,14 @@ fn str_format(vm: &mut Vm, args: Args) -> R {
 fn str_pack(vm: &mut Vm, args: Args) -> R {
     let f = vm.check_str(args, 0)?;
     let fmt = f.get().as_bytes().to_vec();
-    let r = pack::pack(&fmt, &mut VmArgs { vm, args });
+    let r = pack::pack(
+        &fmt,
+        &mut VmArgs {
+            vm,
+            args,
+            nil_past_end: true,
+        },
+    );
     match r {
         Ok(b) => {
             push_bytes(vm, &b)?;
