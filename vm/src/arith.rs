@@ -108,7 +108,7 @@ pub fn shift_left(x: i64, n: i64) -> i64 {
 /// `F2Ieq`).
 #[inline]
 pub fn float_to_int_exact(f: f64) -> Option<i64> {
-    if f.floor() == f && f >= -9223372036854775808.0 && f < 9223372036854775808.0 {
+    if f.floor() == f && (-9223372036854775808.0..9223372036854775808.0).contains(&f) {
         Some(f as i64)
     } else {
         None

@@ -131,15 +131,27 @@ pub fn run_chunk_report(
     for a in args {
         call_args.push(vm.str_value(a));
     }
-    match vm.pcall_value(
+    // lua.c's stack holds a few values below the chunk (its base frame, `pmain`, argc, argv
+    // and the message handler); keeping the same room makes "stack overflow" happen at the
+    // same depth.
+    let saved_top = vm.cur.get().top;
+    for _ in 0..LUA_C_SLOTS {
+        let _ = vm.push(Value::Nil);
+    }
+    let r = match vm.pcall_value(
         Value::LightFn(docall),
         &call_args,
         Some(Value::LightFn(msghandler)),
     ) {
         Ok(_) => Ok(()),
         Err(e) => Err(vm.to_display(e.value)),
-    }
+    };
+    vm.cur.get_mut().top = saved_top;
+    r
 }
+
+/// Stack slots lua.c uses below a script's main chunk.
+const LUA_C_SLOTS: usize = 4;
 
 /// The bottom native frame (lua.c's `pmain`, shown as `[C]: in ?`): calls its first
 /// argument with the others.

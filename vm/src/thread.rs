@@ -17,6 +17,10 @@ pub const ERROR_STACK_EXTRA: usize = 5_000;
 /// Initial stack size.
 const BASIC_STACK: usize = 64;
 
+/// The stack would exceed its limit (the caller raises Lua's "stack overflow").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StackOverflow;
+
 /// What a frame is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FrameKind {
@@ -140,10 +144,10 @@ impl Thread {
     }
 
     /// Makes sure slots up to `needed` (exclusive) exist, growing the stack (and re-pointing
-    /// open upvalues) when necessary. `limit` is the most slots allowed; `Err(())` means
+    /// open upvalues) when necessary. `limit` is the most slots allowed; `Err` means
     /// the stack would overflow.
     #[inline(always)]
-    pub fn ensure(&mut self, needed: usize, limit: usize) -> Result<(), ()> {
+    pub fn ensure(&mut self, needed: usize, limit: usize) -> Result<(), StackOverflow> {
         if needed <= self.stack.len() {
             Ok(())
         } else {
@@ -152,9 +156,9 @@ impl Thread {
     }
 
     #[cold]
-    fn grow(&mut self, needed: usize, limit: usize) -> Result<(), ()> {
+    fn grow(&mut self, needed: usize, limit: usize) -> Result<(), StackOverflow> {
         if needed > limit {
-            return Err(());
+            return Err(StackOverflow);
         }
         let new_len = (self.stack.len() * 2).max(needed).min(limit.max(needed));
         let old = self.stack.len();
@@ -174,7 +178,7 @@ impl Thread {
 
     /// Pushes a value at `top` (the caller ensured the room or accepts growth).
     #[inline]
-    pub fn push(&mut self, v: Value) -> Result<(), ()> {
+    pub fn push(&mut self, v: Value) -> Result<(), StackOverflow> {
         self.ensure(self.top + 1, MAX_STACK + ERROR_STACK_EXTRA)?;
         self.stack[self.top] = v;
         self.top += 1;

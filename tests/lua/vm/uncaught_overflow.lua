@@ -1,0 +1,2 @@
+local function rec(n) return rec(n + 1) + 1 end
+rec(1)
