@@ -1033,7 +1033,8 @@ impl<'a> Codegen<'a> {
         let mut v = ExpDesc::new(EK::Void);
         for (i, e) in exprs.iter().enumerate() {
             if i > 0 {
-                self.exp_to_next_reg(&mut v)?;
+                self.exp_to_next_reg(&mut v)
+                    .map_err(|err| with_near(err, e))?;
             }
             v = self.expr(e)?;
         }
@@ -1079,7 +1080,8 @@ impl<'a> Codegen<'a> {
         for field in fields {
             // close the previous list item
             if pending.k != EK::Void {
-                self.exp_to_next_reg(&mut pending)?;
+                self.exp_to_next_reg(&mut pending)
+                    .map_err(|err| with_near(err, field_value(field)))?;
                 pending = ExpDesc::new(EK::Void);
                 if tostore == FIELDS_PER_FLUSH {
                     self.set_list(treg, na, tostore as i32);
@@ -1165,4 +1167,57 @@ impl<'a> Codegen<'a> {
 fn ceil_log2(x: u32) -> u32 {
     // smallest l with 2^l >= x
     32 - (x - 1).leading_zeros()
+}
+
+/// The expression whose first token luac shows for a field (keys come first).
+fn field_value(f: &Field) -> &Expr {
+    match f {
+        Field::Pos(e) | Field::Named(_, e) | Field::Keyed(e, _) => e,
+    }
+}
+
+/// Completes a register-limit error with luac's `near` token: the first token of the next
+/// expression (the one luac had just read).
+fn with_near(mut err: crate::error::CompileError, next: &Expr) -> crate::error::CompileError {
+    if err.message.ends_with("needs too many registers") {
+        if let Some(tok) = first_token(next) {
+            err.message.push_str(&format!(" near {}", tok));
+        }
+    }
+    err
+}
+
+/// The first token of an expression as luac would quote it, when it can be known.
+fn first_token(e: &Expr) -> Option<String> {
+    let mut e = e;
+    loop {
+        e = match &e.kind {
+            ExprKind::Binary { lhs, .. } => lhs,
+            ExprKind::Index { obj, .. } => obj,
+            ExprKind::Call { func, .. } => func,
+            ExprKind::Method { obj, .. } => obj,
+            ExprKind::Nil => return Some("'nil'".into()),
+            ExprKind::True => return Some("'true'".into()),
+            ExprKind::False => return Some("'false'".into()),
+            ExprKind::Vararg => return Some("'...'".into()),
+            ExprKind::Int(i) if *i >= 0 => return Some(format!("'{}'", i)),
+            ExprKind::Str(s) => return Some(format!("'\"{}\"'", String::from_utf8_lossy(s))),
+            ExprKind::Function(_) => return Some("'function'".into()),
+            ExprKind::Table(_) => return Some("'{'".into()),
+            ExprKind::Name(n) => return Some(format!("'{}'", n)),
+            ExprKind::Paren(_) => return Some("'('".into()),
+            ExprKind::Unary { op, .. } => {
+                return Some(
+                    match op {
+                        UnOp::Neg => "'-'",
+                        UnOp::Not => "'not'",
+                        UnOp::Len => "'#'",
+                        UnOp::BNot => "'~'",
+                    }
+                    .into(),
+                )
+            }
+            _ => return None,
+        };
+    }
 }
