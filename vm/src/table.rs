@@ -162,10 +162,7 @@ impl Table {
     /// `t[s]` for a string key.
     #[inline(always)]
     pub fn get_str(&self, s: Gc<LuaStr>) -> Value {
-        match self.hash.find_str(s) {
-            Some(n) => self.hash.nodes[n].val,
-            None => Value::Nil,
-        }
+        self.hash.get_str(s)
     }
 
     /// `t[key]` for any key (nil for nil or NaN keys).
@@ -230,15 +227,27 @@ impl Table {
     }
 
     /// `t[s] = val` for a string key.
-    #[inline]
+    #[inline(always)]
     pub fn set_str(&mut self, s: Gc<LuaStr>, val: Value) {
-        if self.flags.get() != 0 && s.get().as_bytes().starts_with(b"__") {
-            self.flags.set(0);
+        if self.flags.get() != 0 {
+            self.invalidate_tm_cache(s);
         }
         match self.hash.find_str(s) {
             Some(n) => self.hash.nodes[n].val = val,
-            None => self.insert_new(Value::Str(s), val),
+            None => self.insert_new_str(s, val),
         }
+    }
+
+    #[inline(never)]
+    fn invalidate_tm_cache(&self, s: Gc<LuaStr>) {
+        if s.get().as_bytes().starts_with(b"__") {
+            self.flags.set(0);
+        }
+    }
+
+    #[inline(never)]
+    fn insert_new_str(&mut self, s: Gc<LuaStr>, val: Value) {
+        self.insert_new(Value::Str(s), val)
     }
 
     /// Any other normalised key (not nil, NaN, integer or string).

@@ -124,28 +124,45 @@ impl HashPart {
         }
     }
 
-    /// Node index holding string key `s`: a pointer compare for interned strings.
-    #[inline]
+    /// Node index holding string key `s`: a pointer compare for interned strings. Small and
+    /// inlined (the hot path of field access); long strings take an out-of-line path.
+    #[inline(always)]
     pub(super) fn find_str(&self, s: Gc<LuaStr>) -> Option<usize> {
-        if self.nodes.is_empty() {
+        let nodes = &self.nodes[..];
+        if nodes.is_empty() {
             return None;
         }
         let sr = s.get();
-        let mut n = sr.hash() as usize & self.mask();
-        if sr.is_short() {
-            loop {
-                let node = &self.nodes[n];
-                if let Value::Str(k) = node.key {
-                    if k == s && !node.dead.get() {
-                        return Some(n);
-                    }
-                }
-                if node.next == NONE {
-                    return None;
-                }
-                n = node.next as usize;
-            }
+        if !sr.is_short() {
+            return self.find_long_str(s);
         }
+        let mut n = sr.hash() as usize & (nodes.len() - 1);
+        loop {
+            let node = &nodes[n];
+            if let Value::Str(k) = node.key {
+                if k == s && !node.dead.get() {
+                    return Some(n);
+                }
+            }
+            if node.next == NONE {
+                return None;
+            }
+            n = node.next as usize;
+        }
+    }
+
+    /// The value stored under string key `s` (nil if absent).
+    #[inline(always)]
+    pub(super) fn get_str(&self, s: Gc<LuaStr>) -> Value {
+        match self.find_str(s) {
+            Some(n) => self.nodes[n].val,
+            None => Value::Nil,
+        }
+    }
+
+    #[inline(never)]
+    fn find_long_str(&self, s: Gc<LuaStr>) -> Option<usize> {
+        let mut n = s.get().hash() as usize & self.mask();
         loop {
             let node = &self.nodes[n];
             if let Value::Str(k) = node.key {
