@@ -844,6 +844,30 @@ mod tests {
     }
 
     #[test]
+    fn deepest_patterns_fit_a_small_stack() {
+        // MAXCCALLS nested items (captures and optional items, each a recursion level) on
+        // a 256 KB thread: the explicit depth limit bounds the Rust stack use.
+        let run = || {
+            let pat = b"(a?"
+                .repeat(MAXCAPTURES)
+                .into_iter()
+                .chain(b"a?".repeat(150))
+                .collect::<Vec<u8>>();
+            let s = vec![b'a'; 400];
+            let r = pattern_search(&s, &pat, 0);
+            assert_eq!(r, Err("pattern too complex".to_string()));
+            let pat = b"a?".repeat(MAXCCALLS - 2);
+            assert!(pattern_search(&s, &pat, 0).unwrap().is_some());
+        };
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(run)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
     fn start_offsets_follow_posrelat() {
         assert_eq!(start_offset(1, 3), Some(0));
         assert_eq!(start_offset(0, 3), Some(0));
