@@ -206,6 +206,14 @@ impl FileStream {
     }
 }
 
+impl Drop for FileStream {
+    /// A handle freed without `close` (a Vm dropped without running finalizers) still
+    /// writes what it buffered, as C's exit() flushes open streams.
+    fn drop(&mut self) {
+        let _ = self.flush_w();
+    }
+}
+
 /// `lseek` on a standard descriptor (stdout to a file is seekable; a pipe is not).
 fn fd_seek(fd: i32, to: SeekFrom) -> io::Result<u64> {
     let (off, whence) = match to {
@@ -817,7 +825,8 @@ enum Fmt {
 fn parse_fmt(vm: &mut Vm, v: Value, argn: usize) -> Result<Fmt, LuaError> {
     match v {
         Value::Int(_) | Value::Float(_) => match v.to_int_exact() {
-            Some(n) => Ok(Fmt::Count(n.max(0) as usize)),
+            // A negative count is a huge size_t in C: read everything.
+            Some(n) => Ok(Fmt::Count(if n < 0 { usize::MAX } else { n as usize })),
             None => Err(vm.arg_error(argn, "number has no integer representation")),
         },
         Value::Str(s) => {

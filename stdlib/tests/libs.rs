@@ -230,3 +230,38 @@ fn sort_matches_lua_order() {
 fn stdin_reading() {
     check_input("stdin.lua", b" 12 0x10 rest of line\nsecond\nthird\nfourth");
 }
+
+/// A file left open is still written out when the Vm is dropped without `close`.
+#[test]
+fn unclosed_file_is_flushed_when_the_vm_goes() {
+    let path = std::env::temp_dir().join(format!("hotlua_libs_unclosed_{}", std::process::id()));
+    let src = format!(
+        "F = io.open({:?}, 'w') F:write('kept', 1, 2.5)",
+        path.to_string_lossy()
+    );
+    {
+        let mut vm = hotlua_vm::Vm::new();
+        hotlua_stdlib::open::open_libs(&mut vm);
+        let f = vm.load(src.as_bytes(), "=t", None).expect("compiles");
+        vm.call(f, &[]).expect("runs");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("file written"),
+        "kept12.5"
+    );
+    let _ = std::fs::remove_file(&path);
+}
+
+/// Libraries are reachable through `package.loaded` and `require` gives the same tables.
+#[test]
+fn libraries_are_registered_as_loaded() {
+    let mut vm = hotlua_vm::Vm::new();
+    hotlua_stdlib::open::open_libs(&mut vm);
+    let src = "for _, n in ipairs{'table','math','os','io','utf8','string','package'} do \
+               assert(require(n) == _G[n] and package.loaded[n] == _G[n], n) end return true";
+    let f = vm.load(src.as_bytes(), "=t", None).expect("compiles");
+    let r = vm
+        .call(f, &[])
+        .unwrap_or_else(|e| panic!("{}", vm.to_display(e.value)));
+    assert!(matches!(r.first(), Some(hotlua_vm::Value::Bool(true))));
+}
