@@ -45,4 +45,11 @@ package.path = 42
 perr(require, "zzz")
 package.path = "./pkg/?.lua"
 perr(require)
+print(require("selfreg").selfreg, package.loaded.selfreg.selfreg)
+perr(require, "failing")
+print(package.loaded.failing)
+-- a C library found on package.cpath cannot be loaded
+package.cpath = "./pkg/?.lua"
+perr(require, "nope4")
+print(package.loadlib("x", "y") == nil)
 print("package done")
