@@ -5,8 +5,7 @@ fn main() {
         list(&args[1]);
         return;
     }
-    let mut vm = hotlua_vm::Vm::new();
-    std::process::exit(hotlua_vm::runner::run_command_line(&mut vm, &args));
+    std::process::exit(hotlua_vm::runner::run_main(args));
 }
 
 #[allow(dead_code)]

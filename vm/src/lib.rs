@@ -3,6 +3,15 @@
 //! Object model (values, heap and GC, strings, tables, userdata) and execution (closures,
 //! threads, the interpreter loop, calls and errors, metamethods, the embedding API).
 //!
+//! Rust stack: Lua-to-Lua calls, returns, metamethods written in Lua and `pcall` run inside
+//! one interpreter loop without Rust recursion; only natives calling back into Lua recurse,
+//! bounded by 200 levels ("C stack overflow"), each under 5 KB of Rust stack in release
+//! builds (about 40 KB in debug builds: run debug builds on a thread with a 16 MB stack or
+//! more, as [`runner::run_main`] does).
+//!
+//! Values returned to the host (`Vm::call` results, `LuaError::value`) are not roots: use
+//! them before the next call into the Vm, or keep them with [`Vm::root`].
+//!
 //! ```
 //! use hotlua_vm::{Vm, Value};
 //! let mut vm = Vm::new();
