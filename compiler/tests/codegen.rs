@@ -294,6 +294,14 @@ const SAME_AS_LUAC: &[&str] = &[
     "x = x or {}\nx.y = x.y or 0\nx.y = x.y + 1",
     "local v = ...\nlocal r = v == nil and 'nil' or v == false and 'false' or 'other'\nreturn r",
     "local a <const> = 1\nlocal b <const> = a + 1\nlocal c = b\nlocal function f() return a, b, c end\nreturn f",
+    "while true do local x <close> = f() if x then break end end",
+    "for i = 1, 2 do local x <close> = f() if i == 1 then goto cont end g() ::cont:: end",
+    "do local x <close> = f() return x end",
+    "local function f() local x <close> = g() return h() end\nreturn f",
+    "local t = {}\nfor i = 1, 3 do local j = i t[i] = function() return j end if j == 2 then goto skip end t[i + 10] = j ::skip:: end",
+    "::a:: do local x = f() local g = function() return x end if x then goto a end end",
+    "local x = ...\nrepeat local y <close> = x until y",
+    "local a, b = ...\nif a then if b then return 1 end elseif not b then return 2 end return 3",
 ];
 
 #[test]

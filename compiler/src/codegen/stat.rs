@@ -31,8 +31,19 @@ impl<'a> Codegen<'a> {
     /// `until`, so a final label is not "at the end of the block"). `end_line`: the line
     /// of the token that ends the block, when known.
     pub(crate) fn stat_list(&mut self, b: &Block, in_repeat: bool, end_line: Option<u32>) -> R<()> {
+        self.stat_list_at(b, 0, in_repeat, end_line)
+    }
+
+    /// `stat_list` from statement `from` on.
+    fn stat_list_at(
+        &mut self,
+        b: &Block,
+        from: usize,
+        in_repeat: bool,
+        end_line: Option<u32>,
+    ) -> R<()> {
         let stats = &b.stats;
-        let mut i = 0;
+        let mut i = from;
         while i < stats.len() {
             if let StatKind::Label(_) = stats[i].kind {
                 // luac handles a run of labels recursively: the last one is created first.
@@ -564,7 +575,7 @@ impl<'a> Codegen<'a> {
             jf = v.f;
         }
         if skip_first {
-            self.stat_list_from(b, 1)?;
+            self.stat_list_at(b, 1, false, None)?;
         } else {
             self.stat_list(b, false, None)?;
         }
@@ -575,30 +586,6 @@ impl<'a> Codegen<'a> {
             self.fs.concat(escape, j)?;
         }
         self.fs.patch_to_here(jf)
-    }
-
-    /// `stat_list` starting at statement `from` (used after a leading `break`).
-    fn stat_list_from(&mut self, b: &Block, from: usize) -> R<()> {
-        // Labels keep their luac semantics only through `stat_list`; a block starting with
-        // `break` is dead code after it, so a simple walk is enough.
-        let stats = &b.stats[from..];
-        for (i, s) in stats.iter().enumerate() {
-            let next_line = stats
-                .get(i + 1)
-                .map(|n| n.line)
-                .or(b.ret.as_ref().map(|r| r.line));
-            if let StatKind::Label(name) = &s.kind {
-                let last = i + 1 == stats.len() && b.ret.is_none();
-                self.label_stat(name, s.line, last, next_line.unwrap_or(s.line))?;
-            } else {
-                self.statement(s, next_line)?;
-            }
-        }
-        if let Some(r) = &b.ret {
-            self.ret_stat(r)?;
-            self.fs.free_reg = self.fs.nvarstack();
-        }
-        Ok(())
     }
 
     fn exp1(&mut self, e: &Expr) -> R<()> {
