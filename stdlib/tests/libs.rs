@@ -181,7 +181,8 @@ fn exit_status_and_flush() {
 
 /// Names owned by other helpers' libraries that may still be missing; every other
 /// global and library field of lua5.4 must exist in hotlua with the same type.
-const PENDING_ELSEWHERE: &[&str] = &[];
+/// (coroutine and debug belong to the VM helpers and are still missing at this writing.)
+const PENDING_ELSEWHERE: &[&str] = &["coroutine", "debug."];
 
 #[test]
 fn every_lua54_name_exists() {

@@ -1,5 +1,5 @@
--- Every global and library field of lua5.4 (except debug and coroutine, checked elsewhere).
-local skip = {debug = true, coroutine = true}
+-- Every global and library field of lua5.4, with its type.
+local skip = {}
 local names = {}
 for k, v in pairs(_G) do
   if not skip[k] then
