@@ -36,7 +36,6 @@ enum KKey {
     Bool(bool),
     Int(i64),
     Float(u64),
-    Str(Box<[u8]>),
 }
 
 /// What a declared local is.
@@ -89,6 +88,8 @@ pub(crate) struct PathScope {
 pub(crate) struct FuncState {
     pub f: Proto,
     kcache: HashMap<KKey, u32>,
+    /// String constants, looked up without allocating.
+    scache: HashMap<Box<[u8]>, u32>,
     /// Declared variables: the first `nactvar` are active, the rest pending.
     pub actvar: Vec<VarDesc>,
     pub nactvar: u32,
@@ -119,6 +120,7 @@ impl FuncState {
                 ..Proto::default()
             },
             kcache: HashMap::new(),
+            scache: HashMap::new(),
             actvar: Vec::new(),
             nactvar: 0,
             free_reg: 0,
@@ -393,7 +395,13 @@ impl FuncState {
         i
     }
     pub fn string_k(&mut self, s: &[u8]) -> u32 {
-        self.add_k(KKey::Str(s.into()), Constant::Str(s.into()))
+        if let Some(&i) = self.scache.get(s) {
+            return i;
+        }
+        let i = self.f.constants.len() as u32;
+        self.f.constants.push(Constant::Str(s.into()));
+        self.scache.insert(s.into(), i);
+        i
     }
     pub fn int_k(&mut self, i: i64) -> u32 {
         self.add_k(KKey::Int(i), Constant::Int(i))
