@@ -4,7 +4,6 @@
 //! strings are compared by content. The interner holds its strings weakly: the collector
 //! unlinks dead ones before the sweep frees them.
 
-use std::cell::Cell;
 use std::fmt;
 
 use smallvec::SmallVec;
@@ -18,8 +17,6 @@ pub const MAX_SHORT_LEN: usize = 40;
 pub struct LuaStr {
     hash: u32,
     short: bool,
-    /// Next string in the same interner bucket (short strings only).
-    hnext: Cell<Option<Gc<LuaStr>>>,
     /// Up to `INLINE` bytes live inside the object: most strings cost one allocation.
     bytes: SmallVec<[u8; INLINE]>,
 }
@@ -32,7 +29,6 @@ impl LuaStr {
         LuaStr {
             hash,
             short,
-            hnext: Cell::new(None),
             bytes: SmallVec::from_slice(bytes),
         }
     }
@@ -43,7 +39,6 @@ impl LuaStr {
         LuaStr {
             hash,
             short: false,
-            hnext: Cell::new(None),
             bytes: SmallVec::from_vec(bytes),
         }
     }
@@ -142,18 +137,33 @@ fn hash_bytes(seed: u64, b: &[u8]) -> u32 {
     h as u32
 }
 
-/// The weak set of short strings: buckets chained through `LuaStr::hnext`.
+/// One slot of the interner: the string's hash kept next to the pointer, so probing
+/// compares hashes without touching the (cold) string objects.
+#[derive(Clone, Copy)]
+struct Slot {
+    hash: u32,
+    s: Option<Gc<LuaStr>>,
+}
+
+const EMPTY: Slot = Slot { hash: 0, s: None };
+
+/// The weak set of short strings: open addressing with linear probing, at most 3/4 full.
+/// Dead strings are dropped by `remove_unmarked`, which rebuilds the table (so there are no
+/// tombstones).
 pub(crate) struct Interner {
     seed: u64,
-    buckets: Vec<Option<Gc<LuaStr>>>,
+    slots: Vec<Slot>,
     count: usize,
 }
+
+/// Smallest slot count.
+const MIN_SLOTS: usize = 256;
 
 impl Interner {
     pub(crate) fn new(seed: u64) -> Interner {
         Interner {
             seed,
-            buckets: vec![None; 128],
+            slots: vec![EMPTY; MIN_SLOTS],
             count: 0,
         }
     }
@@ -163,66 +173,66 @@ impl Interner {
         hash_bytes(self.seed, bytes)
     }
 
-    #[inline]
-    fn bucket(&self, hash: u32) -> usize {
-        hash as usize & (self.buckets.len() - 1)
-    }
-
     pub(crate) fn find(&self, bytes: &[u8], hash: u32) -> Option<Gc<LuaStr>> {
-        let mut cur = self.buckets[self.bucket(hash)];
-        while let Some(s) = cur {
-            let r = s.get();
-            if r.hash == hash && r.bytes.as_slice() == bytes {
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            let slot = self.slots[i];
+            let s = slot.s?;
+            if slot.hash == hash && s.get().as_bytes() == bytes {
                 return Some(s);
             }
-            cur = r.hnext.get();
+            i = (i + 1) & mask;
         }
-        None
     }
 
     pub(crate) fn insert(&mut self, s: Gc<LuaStr>) {
-        if self.count >= self.buckets.len() {
-            self.resize(self.buckets.len() * 2);
+        if (self.count + 1) * 4 > self.slots.len() * 3 {
+            self.grow(self.slots.len() * 2);
         }
-        let b = self.bucket(s.get().hash);
-        s.get().hnext.set(self.buckets[b]);
-        self.buckets[b] = Some(s);
+        Self::place(&mut self.slots, s.get().hash, s);
         self.count += 1;
     }
 
-    fn resize(&mut self, n: usize) {
-        let old = std::mem::replace(&mut self.buckets, vec![None; n]);
-        for mut cur in old {
-            while let Some(s) = cur {
-                cur = s.get().hnext.get();
-                let b = self.bucket(s.get().hash);
-                s.get().hnext.set(self.buckets[b]);
-                self.buckets[b] = Some(s);
+    fn place(slots: &mut [Slot], hash: u32, s: Gc<LuaStr>) {
+        let mask = slots.len() - 1;
+        let mut i = hash as usize & mask;
+        while slots[i].s.is_some() {
+            i = (i + 1) & mask;
+        }
+        slots[i] = Slot { hash, s: Some(s) };
+    }
+
+    /// Move every string into a table of `n` slots (hashes are kept: no string is read).
+    fn grow(&mut self, n: usize) {
+        let old = std::mem::replace(&mut self.slots, vec![EMPTY; n]);
+        for slot in old {
+            if let Some(s) = slot.s {
+                Self::place(&mut self.slots, slot.hash, s);
             }
         }
     }
 
-    /// Unlink every string the collector did not mark (called between mark and sweep).
+    /// Forget every string the collector did not mark (called between mark and sweep).
     pub(crate) fn remove_unmarked(&mut self) {
-        for i in 0..self.buckets.len() {
-            let mut prev: Option<Gc<LuaStr>> = None;
-            let mut cur = self.buckets[i];
-            while let Some(s) = cur {
-                let next = s.get().hnext.get();
-                if s.is_marked() {
-                    prev = Some(s);
-                } else {
-                    match prev {
-                        Some(p) => p.get().hnext.set(next),
-                        None => self.buckets[i] = next,
-                    }
-                    self.count -= 1;
-                }
-                cur = next;
-            }
+        let survivors: Vec<Slot> = self
+            .slots
+            .iter()
+            .filter(|slot| slot.s.is_some_and(|s| s.is_marked()))
+            .copied()
+            .collect();
+        // Room for the survivors at most half full, so the table does not regrow at once.
+        let n = (survivors.len() * 2).next_power_of_two().max(MIN_SLOTS);
+        if n == self.slots.len() {
+            self.slots.fill(EMPTY);
+        } else {
+            self.slots = vec![EMPTY; n];
         }
-        if self.buckets.len() > 128 && self.count < self.buckets.len() / 4 {
-            self.resize(self.buckets.len() / 2);
+        self.count = survivors.len();
+        for slot in survivors {
+            if let Some(s) = slot.s {
+                Self::place(&mut self.slots, slot.hash, s);
+            }
         }
     }
 

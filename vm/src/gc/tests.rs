@@ -486,3 +486,23 @@ fn recycled_table_boxes_come_back_empty() {
     }
     assert!(reused > 0, "dead table boxes are reused");
 }
+
+#[test]
+fn interner_keeps_survivors_findable_after_removal() {
+    let mut h = Heap::with_seed(16);
+    let all: Vec<Gc<LuaStr>> = (0..5000).map(|i| s(&mut h, &format!("s{i}"))).collect();
+    let kept: Vec<(usize, Gc<LuaStr>)> = all.iter().copied().enumerate().step_by(3).collect();
+    h.collect(|m| {
+        for (_, g) in &kept {
+            m.mark(*g);
+        }
+    });
+    assert_eq!(h.strings.len(), kept.len() + 1, "survivors plus \"__mode\"");
+    for (i, g) in &kept {
+        assert_eq!(s(&mut h, &format!("s{i}")), *g, "s{i} still interned");
+    }
+    // Dead ones come back as new, distinct objects equal by content.
+    let again = s(&mut h, "s1");
+    assert_eq!(again.get().as_bytes(), b"s1");
+    assert_eq!(s(&mut h, "s1"), again);
+}
