@@ -110,9 +110,15 @@ impl Vm {
             }
             macro_rules! gc_check {
                 () => {
-                    if self.heap.should_collect() {
-                        sync!();
+                    if self.gc_stress || self.heap.should_collect() {
+                        // The top may mark pending multiple results (after a CALL with
+                        // C = 0): keep it, but never below the frame's registers.
+                        let t = thg.get_mut();
+                        t.frames[ci_idx].pc = pc;
+                        let saved_top = t.top;
+                        t.top = saved_top.max(ci_top);
                         self.full_gc();
+                        thg.get_mut().top = saved_top;
                         reload!();
                     }
                 };

@@ -23,6 +23,7 @@ pub fn run_main(argv: Vec<String>) -> i32 {
         .stack_size(VM_THREAD_STACK)
         .spawn(move || {
             let mut vm = Vm::new();
+            vm.gc_stress = std::env::var_os("HOTLUA_GC_STRESS").is_some();
             let status = run_command_line(&mut vm, &argv);
             vm.close();
             status

@@ -47,6 +47,8 @@ pub struct Vm {
     /// The collector mode `collectgarbage` reports ("incremental" or "generational"); the
     /// collector itself is stop-the-world either way.
     pub gc_mode: &'static str,
+    /// Testing aid: collect at every safe point (shakes out values the VM forgot to root).
+    pub gc_stress: bool,
 }
 
 /// Index of a value's type for [`Vm::type_mts`].
@@ -96,6 +98,7 @@ impl Vm {
             warn_buf: Vec::new(),
             stdout: Box::new(std::io::stdout()),
             gc_mode: "incremental",
+            gc_stress: false,
         };
         let k = vm.str_value("_G");
         vm.globals.get_mut().set(k, Value::Table(globals)).ok();
@@ -235,7 +238,7 @@ impl Vm {
     /// Runs a collection if the heap's debt calls for one (a safe point).
     #[inline]
     pub fn gc_check(&mut self) {
-        if self.heap.should_collect() {
+        if self.gc_stress || self.heap.should_collect() {
             self.full_gc();
         }
     }

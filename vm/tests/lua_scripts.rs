@@ -26,6 +26,11 @@ fn script_dir() -> PathBuf {
 
 /// Output of a script under hotlua, as `lua` prints it (stdout, then the error line).
 fn run_hotlua(name: &str, source: Vec<u8>) -> String {
+    run_hotlua_with(name, source, false)
+}
+
+/// `stress`: collect at every safe point.
+fn run_hotlua_with(name: &str, source: Vec<u8>, stress: bool) -> String {
     let name = name.to_string();
     // Deep recursion tests need more Rust stack than a test thread has by default.
     std::thread::Builder::new()
@@ -33,6 +38,7 @@ fn run_hotlua(name: &str, source: Vec<u8>) -> String {
         .spawn(move || {
             let buf = Rc::new(RefCell::new(Vec::new()));
             let mut vm = hotlua_vm::Vm::new();
+            vm.gc_stress = stress;
             vm.set_stdout(Box::new(Sink(buf.clone())));
             let chunk = format!("@{}", name);
             let r = hotlua_vm::runner::run_chunk_report(&mut vm, &source, &chunk, &[]);
@@ -101,6 +107,41 @@ fn lua_scripts_match_lua54() {
             }
         } else if expected.is_none() {
             failures.push(format!("{}: no .expected file and no lua5.4", name));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The same scripts with a collection at every safe point: any value the VM forgot to root
+/// would be freed and show up as a wrong output or a crash. (Scripts whose output depends on
+/// collection timing or that only stress call depth are skipped.)
+#[test]
+fn lua_scripts_survive_gc_stress() {
+    let skip = [
+        "gc.lua",
+        "calls.lua",
+        "overflow.lua",
+        "uncaught_overflow.lua",
+    ];
+    let mut failures = Vec::new();
+    for entry in std::fs::read_dir(script_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".lua") || skip.contains(&name.as_str()) {
+            continue;
+        }
+        let path = script_dir().join(&name);
+        let Ok(expected) = std::fs::read_to_string(path.with_extension("expected")) else {
+            continue;
+        };
+        let got = run_hotlua_with(&name, std::fs::read(&path).unwrap(), true);
+        if got != expected {
+            failures.push(format!(
+                "{}:\n--- expected\n{}\n--- got\n{}",
+                name, expected, got
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
