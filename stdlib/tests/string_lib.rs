@@ -48,6 +48,8 @@ fn smoke() {
 const SCRIPTS: &[(&str, &str)] = &[
     ("local t = {} for w in string.gmatch('one two  three', '%a+') do t[#t+1] = w end return J(',', table_unpack(t))", "one,two,three"),
     ("local t = {} for k, v in ('a=1, b=2'):gmatch('(%w+)=(%w+)') do t[#t+1] = k .. v end return J(';', table_unpack(t))", "a1;b2"),
+    ("local it = ('x'):gmatch('(') local ok, e = pcall(function() local r = it() return r end) return type(it) .. ' ' .. e", "function test:1: unfinished capture"),
+    ("local it = ('x'):gmatch('[') local ok, e = pcall(it) return e", "malformed pattern (missing ']')"),
     ("local it = ('abc'):gmatch('.') return it() .. it() .. it() .. tostring(it())", "ERROR: test:1: bad argument #1 to 'tostring' (value expected)"),
     ("local t = {} for p in ('abc'):gmatch('()', 2) do t[#t+1] = p end return J(',', table_unpack(t))", "2,3,4"),
     ("return select('#', ('hello'):byte(1, -1)) .. ':' .. J(',', ('hello'):byte(-3, 10))", "5:108,108,111"),

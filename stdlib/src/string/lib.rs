@@ -14,8 +14,10 @@ use super::LibError;
 
 type R = Result<usize, LuaError>;
 
-/// Registry key of the metatable shared by `gmatch` iterator objects.
-const GMATCH_MT_KEY: &str = "hotlua.string.gmatch";
+/// Registry key of the Lua function that wraps a `gmatch` state into an iterator.
+const GMATCH_FACTORY_KEY: &str = "hotlua.string.gmatch";
+/// Chunk name of the iterator wrapper (errors skip its frame).
+const GMATCH_CHUNK: &str = "(string.gmatch)";
 
 /// Fills the global `string` table (creating it if needed) with the library's functions,
 /// and makes it the `__index` of the string metatable.
@@ -63,14 +65,21 @@ pub fn open_string(vm: &mut Vm) -> Result<(), LuaError> {
     };
     let k = vm.str_value("__index");
     vm.raw_set(smt, k, Value::Table(lib))?;
-    // gmatch iterators are objects called through `__call` (see `str_gmatch`).
-    let mut mt = Table::new();
-    let call = vm.str_value("__call");
-    let _ = mt.set(call, Value::LightFn(gmatch_step));
-    let mt = vm.heap.alloc(mt);
+    // gmatch iterators are Lua closures over a state table that tail-call `gmatch_step`
+    // (see `str_gmatch`); the factory making them is compiled once.
+    let chunk = vm.load(
+        b"local step = ... return function(state) return function() return step(state) end end",
+        &format!("={GMATCH_CHUNK}"),
+        None,
+    )?;
+    let factory = vm
+        .call_value(chunk, &[Value::LightFn(gmatch_step)])?
+        .first()
+        .copied()
+        .unwrap_or(Value::Nil);
     let reg = vm.registry();
-    let k = vm.str_value(GMATCH_MT_KEY);
-    vm.raw_set(reg, k, Value::Table(mt))?;
+    let k = vm.str_value(GMATCH_FACTORY_KEY);
+    vm.raw_set(reg, k, factory)?;
     Ok(())
 }
 
@@ -468,10 +477,11 @@ fn str_match(vm: &mut Vm, args: Args) -> R {
     find_aux(vm, args, false)
 }
 
-/// `string.gmatch(s, p [, init])`. The iterator is an object whose metatable's `__call`
-/// is [`gmatch_step`]; its state (subject, pattern, position, end of the last match)
-/// lives in its array part. (A native closure would do once natives can reach their own
-/// upvalues.)
+/// `string.gmatch(s, p [, init])`. The iterator is a Lua closure `function() return
+/// step(state) end` made by a factory compiled at open time: its tail call leaves
+/// [`gmatch_step`] reporting errors at the caller's line, as Lua's C closure does. The
+/// state (subject, pattern, position, end of the last match) lives in a table. (A native
+/// closure would do once natives can reach their own upvalues.)
 fn str_gmatch(vm: &mut Vm, args: Args) -> R {
     let s = vm.check_str(args, 0)?;
     let p = vm.check_str(args, 1)?;
@@ -479,20 +489,37 @@ fn str_gmatch(vm: &mut Vm, args: Args) -> R {
     let len = s.get().len();
     let start = pattern::start_offset(init, len).unwrap_or(len + 1);
     let reg = vm.registry();
-    let k = vm.str_value(GMATCH_MT_KEY);
-    let mt = match reg.get().get(k) {
-        Value::Table(t) => t,
-        _ => return Err(vm.rt_error("string library not opened")),
-    };
+    let k = vm.str_value(GMATCH_FACTORY_KEY);
+    let factory = reg.get().get(k);
+    if factory.is_nil() {
+        return Err(vm.rt_error("string library not opened"));
+    }
     let mut state = Table::new();
-    state.metatable = Some(mt);
     state.set_int(1, Value::Str(s));
     state.set_int(2, Value::Str(p));
     state.set_int(3, Value::Int(start as i64));
     state.set_int(4, Value::Int(-1));
     let t = vm.heap.alloc(state);
-    vm.push(Value::Table(t))?;
+    let it = vm
+        .call_value(factory, &[Value::Table(t)])?
+        .first()
+        .copied()
+        .unwrap_or(Value::Nil);
+    vm.push(it)?;
     Ok(1)
+}
+
+/// An error from the iterator, positioned at the line that called it (as Lua's C closure
+/// reports it): past our wrapper's frame when the VM keeps it under the native.
+fn gmatch_error(vm: &mut Vm, msg: &str) -> LuaError {
+    let level = if vm.where_(1).starts_with(GMATCH_CHUNK) {
+        2
+    } else {
+        1
+    };
+    let text = format!("{}{}", vm.where_(level), msg);
+    let v = vm.str_value(text);
+    LuaError::new(v)
 }
 
 fn gmatch_step(vm: &mut Vm, args: Args) -> R {
@@ -512,7 +539,7 @@ fn gmatch_step(vm: &mut Vm, args: Args) -> R {
     g.last_match = (last >= 0).then_some(last as usize);
     let src = s.get().as_bytes();
     match g.next_match(src, p.get().as_bytes()) {
-        Err(e) => Err(vm.rt_error(&e)),
+        Err(e) => Err(gmatch_error(vm, &e)),
         Ok(None) => {
             // Lua's iterator returns nothing at the end (not even nil).
             vm.raw_set(st, Value::Int(3), Value::Int(g.pos as i64))?;
