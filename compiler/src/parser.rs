@@ -47,18 +47,18 @@ pub struct FuncParts {
     pub end: Loc,
 }
 
-/// A run of binary operations below unary priority, as read: `first (op operand)*`.
+/// A run of binary operations below unary priority, as read: `first (op operand)+`.
 pub struct Chain {
     first: Expr,
     rest: Vec<(BinOp, Loc, Expr)>,
 }
 
 impl Chain {
-    /// A chain of one operand (no allocation: most expressions are this).
-    pub fn new(first: Expr) -> Chain {
+    /// A chain of two operands.
+    pub fn new(first: Expr, op: (BinOp, Loc), second: Expr) -> Chain {
         Chain {
             first,
-            rest: Vec::new(),
+            rest: vec![(op.0, op.1, second)],
         }
     }
 
@@ -158,12 +158,10 @@ impl Ctx {
     /// may be a million operands long; a right-associative one deepens and hits the limit).
     pub fn fold(&self, chain: Chain) -> Result<Expr, PErr> {
         let Chain { first, mut rest } = chain;
-        if rest.len() <= 1 {
-            // `a` and `a op b`: nothing to order.
-            return match rest.pop() {
-                None => Ok(first),
-                Some((op, at, rhs)) => self.binary((op, at), first, rhs),
-            };
+        if rest.len() == 1 {
+            if let Some((op, at, rhs)) = rest.pop() {
+                return self.binary((op, at), first, rhs); // `a op b`: nothing to order
+            }
         }
         // The stacks stay short unless a right-associative chain is long.
         let mut operands: Vec<Expr> = Vec::with_capacity(8);
