@@ -233,8 +233,9 @@ fn str_sub(vm: &mut Vm, args: Args) -> R {
     let start = posrelat_start(i, len);
     let end = end_pos(j, len);
     if start <= end {
-        let b = s.get().as_bytes()[(start - 1) as usize..end as usize].to_vec();
-        push_bytes(vm, &b)?;
+        // Allocation never collects, so the subject's bytes stay valid while copied.
+        let v = vm.str_value(&s.get().as_bytes()[(start - 1) as usize..end as usize]);
+        vm.push(v)?;
     } else {
         push_bytes(vm, b"")?;
     }
@@ -312,11 +313,11 @@ fn str_byte(vm: &mut Vm, args: Args) -> R {
     if pose - pi >= i32::MAX as i64 {
         return Err(vm.rt_error("string slice too long"));
     }
-    let bytes = s.get().as_bytes()[(pi - 1) as usize..pose as usize].to_vec();
-    for b in &bytes {
-        vm.push(Value::Int(*b as i64))?;
+    for k in (pi - 1) as usize..pose as usize {
+        let b = s.get().as_bytes()[k];
+        vm.push(Value::Int(b as i64))?;
     }
-    Ok(bytes.len())
+    Ok((pose - pi + 1) as usize)
 }
 
 fn str_char(vm: &mut Vm, args: Args) -> R {
