@@ -372,7 +372,11 @@ fn truncations_and_mutations_never_panic() {
     }
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let alphabet = b"()[]{}=.,;:+-*/^%#&|~<>\"'\\\n\r\t 0123456789xpeEabz_[=]-\x00\xff";
-    for _ in 0..3000 {
+    let rounds = std::env::var("HOTLUA_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3000);
+    for _ in 0..rounds {
         let mut m = bytes.to_vec();
         for _ in 0..1 + rng.below(4) {
             let i = rng.below(m.len());
