@@ -10,6 +10,10 @@
 //!
 //! The recursion over the tree is bounded by [`crate::ast::MAX_DEPTH`], except along the
 //! left spines of binary operator and suffix chains, which are walked iteratively.
+//!
+//! The code has luac 5.4's shapes (the tests diff listings against `luac5.4 -l`), except
+//! where the absence of `MMBIN` requires otherwise: see `spec/bytecode.md`, "Deviations".
+//! Errors are returned at the first problem, in luac's order, with luac's messages.
 
 mod expr;
 mod fold;
