@@ -506,3 +506,108 @@ fn interner_keeps_survivors_findable_after_removal() {
     assert_eq!(again.get().as_bytes(), b"s1");
     assert_eq!(s(&mut h, "s1"), again);
 }
+
+/// Random object graphs with strong and weak-valued tables, random roots, many cycles of
+/// mutation and collection, checked against a model: every table reachable from the roots
+/// keeps exactly its entries (a wrongly freed table would be recycled and change), weak
+/// entries to unreachable tables are cleared.
+#[test]
+fn random_graphs_against_a_model() {
+    let mut h = Heap::with_seed(17);
+    let mt = weak_table(&mut h, "v").get().metatable.unwrap();
+    let mut x: u64 = 4242;
+    let mut rnd = |n: usize| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((x >> 33) as usize) % n
+    };
+    const N: usize = 400;
+    const SLOTS: usize = 6;
+    let mut objs: Vec<Gc<Table>> = Vec::new();
+    let mut weak: Vec<bool> = Vec::new();
+    let mut edges: Vec<[Option<usize>; SLOTS]> = Vec::new();
+    let new_obj = |h: &mut Heap, weak_v: bool| {
+        let t = h.new_table();
+        if weak_v {
+            t.get_mut().metatable = Some(mt);
+        }
+        t
+    };
+    for i in 0..N {
+        let w = i % 5 == 0;
+        objs.push(new_obj(&mut h, w));
+        weak.push(w);
+        edges.push([None; SLOTS]);
+    }
+    for _round in 0..60 {
+        for _ in 0..N {
+            let (i, j, k) = (rnd(N), rnd(SLOTS), rnd(N));
+            let target = if rnd(4) == 0 { None } else { Some(k) };
+            edges[i][j] = target;
+            // Slots 1..=3 live in the array part or hash, 4.. use large keys (hash part).
+            let key = if j < 3 { j as i64 + 1 } else { 1000 + j as i64 };
+            let v = target.map_or(Value::Nil, |k| Value::Table(objs[k]));
+            objs[i].get_mut().set_int(key, v);
+        }
+        let roots: Vec<usize> = (0..8).map(|_| rnd(N)).collect();
+        // Model reachability: weak tables do not hold their values.
+        let mut reach = vec![false; N];
+        let mut stack = roots.clone();
+        while let Some(i) = stack.pop() {
+            if reach[i] {
+                continue;
+            }
+            reach[i] = true;
+            if !weak[i] {
+                stack.extend(edges[i].iter().flatten().copied());
+            }
+        }
+        h.collect(|m| {
+            m.mark(mt);
+            for &r in &roots {
+                m.mark(objs[r]);
+            }
+        });
+        for i in 0..N {
+            if !reach[i] {
+                continue;
+            }
+            for j in 0..SLOTS {
+                let key = if j < 3 { j as i64 + 1 } else { 1000 + j as i64 };
+                let got = objs[i].get().get_int(key);
+                let want = match edges[i][j] {
+                    Some(k) if reach[k] => Value::Table(objs[k]),
+                    _ => Value::Nil,
+                };
+                assert_eq!(got, want, "table {i} slot {j}");
+                if !reach
+                    .get(edges[i][j].unwrap_or(0))
+                    .copied()
+                    .unwrap_or(false)
+                {
+                    edges[i][j] = None;
+                }
+            }
+        }
+        // Unreachable tables are gone: replace them with fresh ones.
+        for i in 0..N {
+            if !reach[i] {
+                objs[i] = new_obj(&mut h, weak[i]);
+                edges[i] = [None; SLOTS];
+            }
+        }
+        // Edges into replaced tables now point to nothing.
+        for i in 0..N {
+            for j in 0..SLOTS {
+                if let Some(k) = edges[i][j] {
+                    if !reach[k] {
+                        edges[i][j] = None;
+                        let key = if j < 3 { j as i64 + 1 } else { 1000 + j as i64 };
+                        objs[i].get_mut().set_int(key, Value::Nil);
+                    }
+                }
+            }
+        }
+    }
+}
