@@ -6,7 +6,7 @@
 //! - `expr`: expression descriptors, operators, expression nodes.
 //! - `stat`: statements.
 //! - `fold`: constant folding.
-//! - [`listing`]: a `luac -l` style disassembler.
+//! - [`mod@listing`]: a `luac -l` style disassembler.
 //!
 //! The recursion over the tree is bounded by [`crate::ast::MAX_DEPTH`], except along the
 //! left spines of binary operator and suffix chains, which are walked iteratively.
