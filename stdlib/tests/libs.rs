@@ -266,3 +266,8 @@ fn libraries_are_registered_as_loaded() {
         .unwrap_or_else(|e| panic!("{}", vm.to_display(e.value)));
     assert!(matches!(r.first(), Some(hotlua_vm::Value::Bool(true))));
 }
+
+#[test]
+fn random_table_operations() {
+    check("table_ops.lua");
+}
