@@ -444,7 +444,7 @@ impl Vm {
                 }
                 self.cur.get_mut().frames.truncate(saved_frames);
                 self.c_calls = saved_c;
-                let err = self.close_all(saved_top, Some(err));
+                let err = self.close_all(saved_top, Some(err), handler);
                 self.cur.get_mut().top = saved_top;
                 self.stack_limit = MAX_STACK;
                 self.last_error = err.unwrap_or(Value::Nil);
@@ -468,7 +468,7 @@ impl Vm {
             Err(e) => {
                 self.cur.get_mut().frames.truncate(saved_frames);
                 self.c_calls = saved_c;
-                let err = self.close_all(saved_top, Some(e.value));
+                let err = self.close_all(saved_top, Some(e.value), None);
                 self.cur.get_mut().top = saved_top;
                 Err(LuaError::new(err.unwrap_or(Value::Nil)))
             }
@@ -507,8 +507,14 @@ impl Vm {
 
     /// Closes upvalues and to-be-closed variables at or above `level`. With `err`, each
     /// `__close` gets the error and an error it raises replaces it (returned); without, the
-    /// first error propagates.
-    pub(crate) fn close_all(&mut self, level: usize, mut err: Option<Value>) -> Option<Value> {
+    /// first error propagates. `handler`: the active message handler, which sees an error
+    /// raised by a `__close` at its error point (as for any error in a protected call).
+    pub(crate) fn close_all(
+        &mut self,
+        level: usize,
+        mut err: Option<Value>,
+        handler: Option<Value>,
+    ) -> Option<Value> {
         self.cur.get_mut().close_upvals(level);
         loop {
             let th = self.cur.get_mut();
@@ -524,9 +530,13 @@ impl Vm {
             let saved_frames = self.cur.get().frames.len();
             let saved_c = self.c_calls;
             if let Err(ne) = self.call_value(f, &[v, e]) {
+                let mut nv = ne.value;
+                if let Some(h) = handler {
+                    nv = self.call_handler(h, nv);
+                }
                 self.cur.get_mut().frames.truncate(saved_frames);
                 self.c_calls = saved_c;
-                err = Some(ne.value);
+                err = Some(nv);
             }
         }
         err
@@ -587,7 +597,14 @@ impl Vm {
         }
         self.cur.get_mut().frames.truncate(mi + 1);
         self.c_calls = m.saved_ccalls;
-        let err = self.close_all(m.func + 1, Some(err)).unwrap_or(Value::Nil);
+        let handler = if m.kind == FrameKind::Xpcall {
+            Some(self.cur.get().stack[m.func])
+        } else {
+            None
+        };
+        let err = self
+            .close_all(m.func + 1, Some(err), handler)
+            .unwrap_or(Value::Nil);
         self.stack_limit = MAX_STACK;
         let th = self.cur.get_mut();
         th.frames.pop();

@@ -165,12 +165,11 @@ pub fn run_chunk_report(
     for _ in 0..LUA_C_SLOTS {
         let _ = vm.push(Value::Nil);
     }
-    let r = match vm.pcall_value(
-        Value::LightFn(docall),
-        &call_args,
-        Some(Value::LightFn(msghandler)),
-    ) {
-        Ok(_) => Ok(()),
+    let r = match vm.call(Value::LightFn(pmain), &call_args) {
+        Ok(res) => match res.as_slice() {
+            [Value::Bool(false), e, ..] => Err(vm.to_display(*e)),
+            _ => Ok(()),
+        },
         Err(e) => Err(vm.to_display(e.value)),
     };
     vm.cur.get_mut().top = saved_top;
@@ -181,12 +180,23 @@ pub fn run_chunk_report(
 const LUA_C_SLOTS: usize = 4;
 
 /// The bottom native frame (lua.c's `pmain`, shown as `[C]: in ?`): calls its first
-/// argument with the others.
-fn docall(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
+/// argument with the others under the message handler, as lua.c's `docall`; returns
+/// `true`, or `false` and the handled error. Being a frame of its own, it stays on the stack
+/// while pending `__close` handlers run after an error (so their tracebacks end in it).
+fn pmain(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let f = vm.arg(args, 0);
     let rest: Vec<Value> = (1..args.len()).map(|i| vm.arg(args, i)).collect();
-    vm.call_value(f, &rest)?;
-    Ok(0)
+    match vm.pcall_value(f, &rest, Some(Value::LightFn(msghandler))) {
+        Ok(_) => {
+            vm.push(Value::Bool(true))?;
+            Ok(1)
+        }
+        Err(e) => {
+            vm.push(Value::Bool(false))?;
+            vm.push(e.value)?;
+            Ok(2)
+        }
+    }
 }
 
 /// lua.c's message handler: the message (or `__tostring` of the error object) plus a
