@@ -271,3 +271,8 @@ fn libraries_are_registered_as_loaded() {
 fn random_table_operations() {
     check("table_ops.lua");
 }
+
+#[test]
+fn values_survive_collections_inside_callbacks() {
+    check("gc_stress.lua");
+}
