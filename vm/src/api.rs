@@ -309,3 +309,51 @@ impl Vm {
         }
     }
 }
+
+/// Metamethod-aware operations for natives and hosts (`lua_compare`, `lua_arith`,
+/// `lua_concat`; indexing and length are in `libsupport.rs`). They may call Lua (through
+/// Rust recursion, bounded by the C-call limit).
+impl Vm {
+    /// `a < b` (or `a <= b` when `le`) with `__lt`/`__le`.
+    pub fn compare(&mut self, a: Value, b: Value, le: bool) -> Result<bool, LuaError> {
+        match self.compare_slow(a, b, le, false)? {
+            crate::meta::Meta::Done(r) => Ok(r.is_truthy()),
+            crate::meta::Meta::Pushed => Ok(false),
+        }
+    }
+
+    /// An arithmetic or bitwise operation with coercions and metamethods (`lua_arith`); for
+    /// the unary operators pass the operand twice.
+    pub fn arith(
+        &mut self,
+        op: crate::arith::ArithOp,
+        a: Value,
+        b: Value,
+    ) -> Result<Value, LuaError> {
+        use crate::debuginfo::Operand;
+        match self.arith_slow(op, a, b, Operand::None, Operand::None, false)? {
+            crate::meta::Meta::Done(r) => Ok(r),
+            crate::meta::Meta::Pushed => Ok(Value::Nil),
+        }
+    }
+
+    /// Concatenates `values` as the `..` operator does (numbers converted, `__concat`).
+    pub fn concat_values(&mut self, values: &[Value]) -> Result<Value, LuaError> {
+        if values.is_empty() {
+            return Ok(self.str_value(""));
+        }
+        let th = self.cur.get_mut();
+        let first = th.top;
+        for &v in values {
+            if th.push(v).is_err() {
+                return Err(self.stack_overflow());
+            }
+        }
+        let r = self.concat(first, values.len(), first, false);
+        self.cur.get_mut().top = first;
+        match r? {
+            crate::meta::Meta::Done(v) => Ok(v),
+            crate::meta::Meta::Pushed => Ok(Value::Nil),
+        }
+    }
+}
