@@ -920,6 +920,31 @@ fn limit_errors_match_luac() {
         err(&format!("function f()\nlocal {}\nend", names.join(","))),
         "t.lua:3: too many local variables (limit is 200) in function at line 1 near 'end'"
     );
+    // the token after the declaration, as luac shows it
+    for (tail, near) in [
+        ("\nx = 1", "'x'"),
+        ("\nprint(1)", "'print'"),
+        ("\nreturn 1", "'return'"),
+        ("\n::l::", "'::'"),
+        ("\n(f)()", "'('"),
+        ("\nif x then end", "'if'"),
+    ] {
+        assert_eq!(
+            err(&format!(
+                "local function f()\nlocal {}{}\nend",
+                names.join(","),
+                tail
+            )),
+            format!(
+                "t.lua:3: too many local variables (limit is 200) in function at line 1 near {}",
+                near
+            )
+        );
+    }
+    assert_eq!(
+        err(&format!("repeat local {}\nuntil x", names.join(","))),
+        "t.lua:2: too many local variables (limit is 200) in main function near 'until'"
+    );
     let decls: Vec<String> = (0..201).map(|i| format!("local a{} = 1", i)).collect();
     assert_eq!(
         err(&format!(

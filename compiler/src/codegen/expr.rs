@@ -1187,6 +1187,11 @@ fn with_near(mut err: crate::error::CompileError, next: &Expr) -> crate::error::
     err
 }
 
+/// The first token of an expression as luac would quote it (`'?'` when unknown).
+pub(crate) fn first_token_text(e: &Expr) -> String {
+    first_token(e).unwrap_or_else(|| "'?'".into())
+}
+
 /// The first token of an expression as luac would quote it, when it can be known.
 fn first_token(e: &Expr) -> Option<String> {
     let mut e = e;

@@ -48,6 +48,8 @@ pub(crate) struct Codegen<'a> {
     gotos: Vec<LabelDesc>,
     /// (address of a `FuncBody`, line of the token after it) for goto error lines.
     fn_after: Option<(usize, u32)>,
+    /// The token after the statement being compiled, as luac quotes it (for `near`).
+    next_tok: String,
 }
 
 /// Compiles a parsed chunk into the prototype of its main function.
@@ -63,6 +65,7 @@ pub fn generate(chunk: &Chunk, chunk_name: &str) -> Result<Proto, CompileError> 
         labels: Vec::new(),
         gotos: Vec::new(),
         fn_after: None,
+        next_tok: "<eof>".to_string(),
     };
     cg.main_func(chunk)?;
     Ok(cg.fs.f)
@@ -80,7 +83,7 @@ impl<'a> Codegen<'a> {
             index: 0,
             kind: VarKind::Regular,
         });
-        self.stat_list(&chunk.block, false, Some(chunk.last_line))?;
+        self.stat_list(&chunk.block, false, Some(chunk.last_line), "<eof>")?;
         // luac gives the final return the line of the last token before <eof>.
         self.fs.line = block_last_line(&chunk.block).unwrap_or(1);
         self.close_func()
@@ -149,7 +152,7 @@ impl<'a> Codegen<'a> {
         }
         let n = self.fs.nactvar;
         self.fs.reserve_regs(n)?;
-        self.stat_list(&b.block, false, Some(b.end_line))?;
+        self.stat_list(&b.block, false, Some(b.end_line), "'end'")?;
         self.fs.line = b.end_line;
         self.close_func()
     }

@@ -20,7 +20,7 @@ impl<'a> Codegen<'a> {
         if new_path {
             self.enter_path();
         }
-        self.stat_list(b, false, None)?;
+        self.stat_list(b, false, None, "'end'")?;
         if new_path {
             self.leave_path();
         }
@@ -30,8 +30,16 @@ impl<'a> Codegen<'a> {
     /// The statements of a block. `in_repeat`: the block is a `repeat` body (its end is
     /// `until`, so a final label is not "at the end of the block"). `end_line`: the line
     /// of the token that ends the block, when known.
-    pub(crate) fn stat_list(&mut self, b: &Block, in_repeat: bool, end_line: Option<u32>) -> R<()> {
-        self.stat_list_at(b, 0, in_repeat, end_line)
+    /// `end_tok` is the token that ends the block (`'end'`, `'until'`, `<eof>`...), for
+    /// error messages.
+    pub(crate) fn stat_list(
+        &mut self,
+        b: &Block,
+        in_repeat: bool,
+        end_line: Option<u32>,
+        end_tok: &'static str,
+    ) -> R<()> {
+        self.stat_list_at(b, 0, in_repeat, end_line, end_tok)
     }
 
     /// `stat_list` from statement `from` on.
@@ -41,6 +49,7 @@ impl<'a> Codegen<'a> {
         from: usize,
         in_repeat: bool,
         end_line: Option<u32>,
+        end_tok: &'static str,
     ) -> R<()> {
         let stats = &b.stats;
         let mut i = from;
@@ -72,6 +81,13 @@ impl<'a> Codegen<'a> {
                 Some(stats[i + 1].line)
             } else {
                 b.ret.as_ref().map(|r| r.line).or(end_line)
+            };
+            self.next_tok = if i + 1 < stats.len() {
+                stat_first_token(&stats[i + 1])
+            } else if b.ret.is_some() {
+                "'return'".to_string()
+            } else {
+                end_tok.to_string()
             };
             self.statement(&stats[i], next_line)?;
             i += 1;
@@ -352,7 +368,7 @@ impl<'a> Codegen<'a> {
             let near = if near == "<eof>" {
                 // The error is reported at the token after the statement.
                 self.fs.line = next_line.unwrap_or(line);
-                next_token_guess(next_line, line)
+                self.next_tok.clone()
             } else {
                 near.to_string()
             };
@@ -515,7 +531,7 @@ impl<'a> Codegen<'a> {
         self.enter_block(true);
         self.enter_block(false);
         self.enter_path();
-        self.stat_list(body, true, Some(cond.line))?;
+        self.stat_list(body, true, Some(cond.line), "'until'")?;
         let mut condexit = self.cond(cond)?;
         self.leave_path();
         let (upval, nactvar) = match self.fs.blocks.last() {
@@ -538,8 +554,14 @@ impl<'a> Codegen<'a> {
     fn if_stat(&mut self, arms: &[(Expr, Block)], else_block: Option<&Block>) -> R<()> {
         let mut escape = NO_JUMP;
         for (i, (c, b)) in arms.iter().enumerate() {
-            let has_more = i + 1 < arms.len() || else_block.is_some();
-            self.test_then_block(c, b, has_more, &mut escape)?;
+            let end_tok = if i + 1 < arms.len() {
+                "'elseif'"
+            } else if else_block.is_some() {
+                "'else'"
+            } else {
+                "'end'"
+            };
+            self.test_then_block(c, b, end_tok != "'end'", end_tok, &mut escape)?;
         }
         if let Some(b) = else_block {
             self.block(b, true)?;
@@ -547,7 +569,14 @@ impl<'a> Codegen<'a> {
         self.fs.patch_to_here(escape)
     }
 
-    fn test_then_block(&mut self, c: &Expr, b: &Block, has_more: bool, escape: &mut i32) -> R<()> {
+    fn test_then_block(
+        &mut self,
+        c: &Expr,
+        b: &Block,
+        has_more: bool,
+        end_tok: &'static str,
+        escape: &mut i32,
+    ) -> R<()> {
         let mut v = self.expr(c)?;
         let jf;
         let mut skip_first = false;
@@ -575,9 +604,9 @@ impl<'a> Codegen<'a> {
             jf = v.f;
         }
         if skip_first {
-            self.stat_list_at(b, 1, false, None)?;
+            self.stat_list_at(b, 1, false, None, end_tok)?;
         } else {
-            self.stat_list(b, false, None)?;
+            self.stat_list(b, false, None, end_tok)?;
         }
         self.leave_path();
         self.leave_block()?;
@@ -696,10 +725,22 @@ impl<'a> Codegen<'a> {
     }
 }
 
-/// A guess of the token luac would show after a declaration list without `=`.
-fn next_token_guess(next_line: Option<u32>, _line: u32) -> String {
-    match next_line {
-        Some(_) => "'end'".to_string(),
-        None => "<eof>".to_string(),
+/// The first token of a statement, quoted as luac shows it.
+fn stat_first_token(s: &Stat) -> String {
+    match &s.kind {
+        StatKind::Assign { targets, .. } => targets
+            .first()
+            .map_or("?".into(), super::expr::first_token_text),
+        StatKind::Call(e) => super::expr::first_token_text(e),
+        StatKind::Label(_) => "'::'".into(),
+        StatKind::Break => "'break'".into(),
+        StatKind::Goto(_) => "'goto'".into(),
+        StatKind::Do(_) => "'do'".into(),
+        StatKind::While { .. } => "'while'".into(),
+        StatKind::Repeat { .. } => "'repeat'".into(),
+        StatKind::If { .. } => "'if'".into(),
+        StatKind::NumFor { .. } | StatKind::GenFor { .. } => "'for'".into(),
+        StatKind::Function { .. } => "'function'".into(),
+        StatKind::LocalFunction { .. } | StatKind::Local { .. } => "'local'".into(),
     }
 }
