@@ -2,7 +2,7 @@
 -- inside those calls (comparators and metamethods that allocate a lot).
 collectgarbage("setpause", 100)
 local junk
-local function churn() local t = {} for i = 1, 200 do t[i] = {i, tostring(i) .. "x"} end junk = t end
+local function churn() local t = {} for i = 1, 60 do t[i] = {i, tostring(i) .. "x"} end junk = t end
 
 local items = {}
 for i = 1, 300 do items[i] = {key = (i * 37) % 101, name = "item" .. i} end
