@@ -85,8 +85,10 @@ fn run_lua(exprs: &[String]) -> Option<Vec<String>> {
     for e in exprs {
         script.push_str(&format!("io.write({e}, '\\n')\n"));
     }
-    let mut child = Command::new("lua5.4")
-        .arg("-")
+    // Bounded, so that a reference run that never ends fails the comparison instead of
+    // hanging the suite.
+    let mut child = Command::new("timeout")
+        .args(["60", "lua5.4", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
