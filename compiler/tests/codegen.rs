@@ -884,6 +884,10 @@ fn compile_errors_match_luac() {
             "t.lua:3: attempt to assign to const variable 'a'",
         ),
         (
+            "local a <const> = 1\nlocal function f() a = 2 end",
+            "t.lua:2: attempt to assign to const variable 'a'",
+        ),
+        (
             "local a <const> = 2\nlocal b\nb, a = 1, 2",
             "t.lua:3: attempt to assign to const variable 'a'",
         ),
