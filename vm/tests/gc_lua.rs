@@ -107,3 +107,26 @@ fn collectgarbage_count_stop_restart() {
     );
     assert_eq!(out, "true 0 false 0 true true");
 }
+
+#[test]
+fn finalized_once_and_errors_do_not_propagate() {
+    let out = run("local n = 0
+         local saved
+         do
+           local x = setmetatable({}, {__gc = function(o) n = n + 1; saved = o end})
+         end
+         collectgarbage()
+         saved = nil
+         collectgarbage()
+         collectgarbage()
+         setmetatable({}, {__gc = function() error('boom') end})
+         collectgarbage()
+         local order = {}
+         local mt = {__gc = function(o) order[#order + 1] = o.name end}
+         local a = setmetatable({name = 'a'}, mt)
+         local b = setmetatable({name = 'b', ref = a}, mt)
+         a, b = nil, nil
+         collectgarbage()
+         return n .. ' ' .. cat(order, ',')");
+    assert_eq!(out, "1 b,a");
+}
