@@ -99,6 +99,8 @@ pub enum StatKind {
 }
 
 /// Parameters and body of a function; `line` is the line of `function`, `end_line` of `end`.
+/// (Exactly: `line` is Lua's `linedefined`, which for an anonymous or local function is the
+/// line of the `(` opening its parameters; they differ only when that `(` is on a later line.)
 #[derive(Debug, Clone, PartialEq)]
 pub struct FuncBody {
     pub params: Vec<Name>,

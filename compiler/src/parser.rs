@@ -43,6 +43,8 @@ pub struct FuncParts {
     pub params: Vec<Name>,
     pub is_vararg: bool,
     pub block: Block,
+    /// Location of the `(` opening the parameters.
+    pub open: Loc,
     /// Location of `end`.
     pub end: Loc,
 }
@@ -202,15 +204,16 @@ impl Ctx {
         Ok(b)
     }
 
-    /// Completes a function body whose `function` keyword is token `at`.
+    /// Completes a function body. Its line is Lua's `linedefined`: the line of `function`
+    /// (`keyword`) for a function statement, of the `(` for anonymous and local functions.
     #[allow(clippy::boxed_local)] // the grammar boxes it: lalrpop moves symbols by value
-    pub fn func_body(&self, f: Box<FuncParts>, at: Loc) -> FuncBody {
+    pub fn func_body(&self, f: Box<FuncParts>, keyword: Option<Loc>) -> FuncBody {
         let f = *f;
         FuncBody {
             params: f.params,
             is_vararg: f.is_vararg,
             block: f.block,
-            line: self.line(at),
+            line: self.line(keyword.unwrap_or(f.open)),
             end_line: self.line(f.end),
         }
     }

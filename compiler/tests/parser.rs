@@ -1488,3 +1488,26 @@ fn mutations_match_luac() {
         bad.join("\n")
     );
 }
+
+/// `FuncBody::line` is Lua's `linedefined` (checked with debug.getinfo on lua5.4): the line of
+/// `function` for a statement, of `(` for anonymous and local functions.
+#[test]
+fn function_lines_are_lua_linedefined() {
+    let c = chunk("local f = function\n(x) end\nlocal function\ng\n() end\nfunction\nh\n() end");
+    let lines: Vec<(u32, u32)> = c
+        .block
+        .stats
+        .iter()
+        .map(|s| match &s.kind {
+            StatKind::Local { exprs, .. } => match &exprs[0].kind {
+                ExprKind::Function(b) => (b.line, b.end_line),
+                k => panic!("{k:?}"),
+            },
+            StatKind::LocalFunction { body, .. } | StatKind::Function { body, .. } => {
+                (body.line, body.end_line)
+            }
+            k => panic!("{k:?}"),
+        })
+        .collect();
+    assert_eq!(lines, [(2, 2), (5, 5), (6, 8)]);
+}
