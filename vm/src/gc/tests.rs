@@ -611,3 +611,24 @@ fn random_graphs_against_a_model() {
         }
     }
 }
+
+#[test]
+fn userdata_keeps_its_metatable_and_user_values_alive() {
+    let mut h = Heap::with_seed(18);
+    let drops = Rc::new(Cell::new(0));
+    let u = counted(&mut h, &drops);
+    let mt = h.new_table();
+    let uv = h.new_table();
+    let inner = counted(&mut h, &drops);
+    uv.get_mut().set_int(1, Value::UserData(inner));
+    u.get_mut().metatable = Some(mt);
+    u.get_mut().user_values.push(Value::Table(uv));
+    h.collect(|m| m.mark(u));
+    assert_eq!(drops.get(), 0);
+    assert_eq!(u.get().metatable, Some(mt));
+    assert_eq!(uv.get().get_int(1), Value::UserData(inner));
+    assert!(u.get().downcast_ref::<DropCounter>().is_some());
+    assert!(u.get().downcast_ref::<u32>().is_none());
+    h.collect(|_| {});
+    assert_eq!(drops.get(), 2, "both userdata freed once unreachable");
+}
