@@ -195,13 +195,9 @@ impl FileStream {
 
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
         self.flush_w()?;
-        let unread = (self.rbuf.len() - self.rpos) as i64;
-        self.rbuf.clear();
-        self.rpos = 0;
-        let to = match to {
-            SeekFrom::Current(off) => SeekFrom::Current(off - unread),
-            other => other,
-        };
+        // Move the OS position to the logical one first, so a failed seek leaves the
+        // position where it was (as fseek does).
+        self.drop_rbuf()?;
         self.f.seek(to)
     }
 }

@@ -91,8 +91,11 @@ print(io.stdout:read())
 print(io.write("ok ") == io.stdout, io.stdout:write("chained ") == io.stdout)
 print(io.stdout:flush(), io.flush())
 
--- tmpfile and to-be-closed files
+-- tmpfile and to-be-closed files; a failed seek keeps the position
 f = io.tmpfile() f:write("abc") f:seek("set") print(f:read("a")) f:close()
+f = io.tmpfile() f:write("abcdef") f:seek("set") f:read(2)
+print(f:seek("cur", math.mininteger), f:seek("end", math.mininteger), f:read(1))
+f:close()
 do
   local g <close> = assert(io.open(name))
   print(g:read("l"))
