@@ -276,3 +276,8 @@ fn random_table_operations() {
 fn values_survive_collections_inside_callbacks() {
     check("gc_stress.lua");
 }
+
+#[test]
+fn utf8_random_strings() {
+    check("utf8_fuzz.lua");
+}
