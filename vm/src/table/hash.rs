@@ -44,9 +44,11 @@ impl Node {
 /// The node array.
 #[derive(Default)]
 pub(crate) struct HashPart {
-    pub(super) nodes: Vec<Node>,
+    /// A boxed slice, not a Vec: it never grows in place (resizing rebuilds it), and the
+    /// smaller handle keeps `Table` at 64 bytes.
+    pub(super) nodes: Box<[Node]>,
     /// All nodes at or above this index are in use; free nodes are searched below it.
-    last_free: usize,
+    last_free: u32,
 }
 
 /// Does the stored (live) key `stored` equal the normalised lookup key `key`?
@@ -71,8 +73,8 @@ impl HashPart {
         let mut nodes = Vec::with_capacity(size);
         nodes.resize_with(size, Node::empty);
         HashPart {
-            nodes,
-            last_free: size,
+            nodes: nodes.into_boxed_slice(),
+            last_free: size as u32,
         }
     }
 
@@ -225,8 +227,8 @@ impl HashPart {
     fn free_pos(&mut self) -> Option<usize> {
         while self.last_free > 0 {
             self.last_free -= 1;
-            if self.nodes[self.last_free].key.is_nil() {
-                return Some(self.last_free);
+            if self.nodes[self.last_free as usize].key.is_nil() {
+                return Some(self.last_free as usize);
             }
         }
         None
@@ -272,6 +274,6 @@ impl HashPart {
 
     /// Bytes owned by the node array.
     pub(super) fn bytes(&self) -> usize {
-        self.nodes.capacity() * std::mem::size_of::<Node>()
+        self.nodes.len() * std::mem::size_of::<Node>()
     }
 }

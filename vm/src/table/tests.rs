@@ -375,6 +375,7 @@ fn compute_sizes_matches_lua_rule() {
 #[test]
 fn sizes() {
     assert_eq!(std::mem::size_of::<hash::Node>(), 40);
+    assert_eq!(std::mem::size_of::<Table>(), 64);
 }
 
 /// Random integer stores, deletions and reads on small tables: `#t` after every step equals
