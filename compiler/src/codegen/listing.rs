@@ -36,8 +36,31 @@ pub fn constant_text(c: &Constant) -> String {
         Constant::Bool(b) => b.to_string(),
         Constant::Int(i) => i.to_string(),
         Constant::Float(f) => float_text(*f),
-        Constant::Str(s) => format!("\"{}\"", String::from_utf8_lossy(s).escape_default()),
+        Constant::Str(s) => quote_string(s),
     }
+}
+
+/// A string as luac prints it: C escapes for control characters, `\ddd` for other
+/// unprintable bytes.
+fn quote_string(s: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for &b in s {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            7 => out.push_str("\\a"),
+            8 => out.push_str("\\b"),
+            12 => out.push_str("\\f"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            11 => out.push_str("\\v"),
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\{:03}", b)),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn float_text(f: f64) -> String {

@@ -160,14 +160,21 @@ impl<'a> Codegen<'a> {
 
 /// An estimate of the line of the last token of a block (the AST keeps no `end` lines
 /// except for functions).
-fn block_last_line(b: &Block) -> Option<u32> {
+pub(crate) fn block_last_line(b: &Block) -> Option<u32> {
     if let Some(r) = &b.ret {
         return Some(r.exprs.last().map_or(r.line, expr_last_line).max(r.line));
     }
     b.stats.last().map(stat_last_line)
 }
 
+/// An estimate of the line of the last token of a statement. For a statement closed by
+/// `end`, the `end` is taken to be on the statement's line when the whole body is, and
+/// otherwise on the line after the body's last token (the usual layouts).
 pub(crate) fn stat_last_line(s: &Stat) -> u32 {
+    let closed_by_end = |body_last: Option<u32>| match body_last {
+        Some(l) if l > s.line => l + 1,
+        _ => s.line,
+    };
     let l = match &s.kind {
         StatKind::Assign { values, .. } => values.last().map(expr_last_line),
         StatKind::Call(e) => Some(expr_last_line(e)),
@@ -175,13 +182,19 @@ pub(crate) fn stat_last_line(s: &Stat) -> u32 {
         StatKind::Function { body, .. } | StatKind::LocalFunction { body, .. } => {
             Some(body.end_line)
         }
-        StatKind::Do(b) | StatKind::While { body: b, .. } => block_last_line(b),
-        StatKind::NumFor { body, .. } | StatKind::GenFor { body, .. } => block_last_line(body),
+        StatKind::Do(b) | StatKind::While { body: b, .. } => {
+            Some(closed_by_end(block_last_line(b)))
+        }
+        StatKind::NumFor { body, .. } | StatKind::GenFor { body, .. } => {
+            Some(closed_by_end(block_last_line(body)))
+        }
         StatKind::Repeat { cond, .. } => Some(expr_last_line(cond)),
-        StatKind::If { arms, else_block } => else_block
-            .as_ref()
-            .or(arms.last().map(|a| &a.1))
-            .and_then(block_last_line),
+        StatKind::If { arms, else_block } => Some(closed_by_end(
+            else_block
+                .as_ref()
+                .or(arms.last().map(|a| &a.1))
+                .and_then(block_last_line),
+        )),
         StatKind::Label(_) | StatKind::Break | StatKind::Goto(_) => None,
     };
     l.unwrap_or(s.line).max(s.line)

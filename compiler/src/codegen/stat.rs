@@ -519,9 +519,11 @@ impl<'a> Codegen<'a> {
         let condexit = self.cond(cond)?;
         self.enter_block(true);
         self.block(body, true)?;
-        self.fs.line = end_line;
+        // The jump back follows the body's last token; what follows comes after `end`.
+        self.fs.line = super::block_last_line(body).unwrap_or(self.fs.line);
         let j = self.fs.jump();
         self.fs.patch_list(j, while_init)?;
+        self.fs.line = end_line;
         self.leave_block()?;
         self.fs.patch_to_here(condexit)
     }
@@ -611,6 +613,10 @@ impl<'a> Codegen<'a> {
         self.leave_path();
         self.leave_block()?;
         if has_more {
+            // luac emits the escape jump after the arm's last token.
+            if let Some(l) = super::block_last_line(b) {
+                self.fs.line = l;
+            }
             let j = self.fs.jump();
             self.fs.concat(escape, j)?;
         }
