@@ -70,8 +70,9 @@ fn math_fmod(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
             }
         }
         _ => {
-            let a = vm.check_number(args, 0)?;
+            // lua5.4 (gcc) evaluates the second argument first.
             let b = vm.check_number(args, 1)?;
+            let a = vm.check_number(args, 0)?;
             Value::Float(a % b)
         }
     };
@@ -299,6 +300,12 @@ fn math_randomseed(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
 
 // ---- LUA_COMPAT_MATHLIB functions (lua5.4 as packaged by Debian has them) ---------------
 
+/// A function of its own (not an alias of `atan`), so argument errors of `math.atan`
+/// keep naming `math.atan`.
+fn math_atan2(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
+    math_atan(vm, args)
+}
+
 fn math_cosh(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let x = vm.check_number(args, 0)?;
     ret(vm, Value::Float(x.cosh()))
@@ -364,8 +371,9 @@ fn math_frexp(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
 
 fn math_ldexp(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let m = vm.check_number(args, 0)?;
-    let e = vm.check_int(args, 1)?;
-    ret(vm, Value::Float(ldexp(m, e)))
+    // lmathlib casts the exponent to C's int (truncating), then calls ldexp.
+    let e = vm.check_int(args, 1)? as i32;
+    ret(vm, Value::Float(ldexp(m, e as i64)))
 }
 
 /// Installs the `math` library.
@@ -395,7 +403,7 @@ pub fn open(vm: &mut Vm) {
             ("ult", math_ult),
             ("min", math_min),
             ("max", math_max),
-            ("atan2", math_atan),
+            ("atan2", math_atan2),
             ("cosh", math_cosh),
             ("sinh", math_sinh),
             ("tanh", math_tanh),

@@ -281,3 +281,8 @@ fn values_survive_collections_inside_callbacks() {
 fn utf8_random_strings() {
     check("utf8_fuzz.lua");
 }
+
+#[test]
+fn math_argument_grid() {
+    check("math_fuzz.lua");
+}
