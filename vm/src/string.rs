@@ -6,8 +6,6 @@
 
 use std::fmt;
 
-use smallvec::SmallVec;
-
 use crate::gc::{Gc, Marker, Trace};
 
 /// Longest string that is interned (LUAI_MAXSHORTLEN).
@@ -17,48 +15,76 @@ pub const MAX_SHORT_LEN: usize = 40;
 pub struct LuaStr {
     hash: u32,
     short: bool,
-    /// Up to `INLINE` bytes live inside the object: most strings cost one allocation.
-    bytes: SmallVec<[u8; INLINE]>,
+    bytes: Bytes,
 }
 
-/// Bytes stored inline in a `LuaStr`.
-const INLINE: usize = 24;
+/// Bytes stored inside the object (most strings then cost one allocation).
+const INLINE: usize = 30;
+
+/// A string's bytes: inline when short enough, else a vector. 32 bytes either way.
+enum Bytes {
+    Inline { len: u8, data: [u8; INLINE] },
+    Heap(Vec<u8>),
+}
+
+impl Bytes {
+    #[inline]
+    fn from_slice(b: &[u8]) -> Bytes {
+        if b.len() <= INLINE {
+            let mut data = [0u8; INLINE];
+            data[..b.len()].copy_from_slice(b);
+            Bytes::Inline {
+                len: b.len() as u8,
+                data,
+            }
+        } else {
+            Bytes::Heap(b.to_vec())
+        }
+    }
+
+    #[inline(always)]
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Bytes::Inline { len, data } => &data[..*len as usize],
+            Bytes::Heap(v) => v,
+        }
+    }
+}
 
 impl LuaStr {
     pub(crate) fn new_hashed(bytes: &[u8], hash: u32, short: bool) -> LuaStr {
         LuaStr {
             hash,
             short,
-            bytes: SmallVec::from_slice(bytes),
+            bytes: Bytes::from_slice(bytes),
         }
     }
 
-    /// A long string owning `bytes` (no copy when the vector is larger than the inline
-    /// buffer).
+    /// A long string owning `bytes` (no copy).
     pub(crate) fn from_vec_hashed(bytes: Vec<u8>, hash: u32) -> LuaStr {
         LuaStr {
             hash,
             short: false,
-            bytes: SmallVec::from_vec(bytes),
+            bytes: Bytes::Heap(bytes),
         }
     }
 
     /// The bytes.
     #[inline(always)]
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+        self.bytes.as_slice()
     }
 
     /// Length in bytes.
     #[inline(always)]
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        self.as_bytes().len()
     }
 
     /// Empty string?
     #[inline(always)]
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.len() == 0
     }
 
     /// The precomputed (seeded) hash.
@@ -75,12 +101,12 @@ impl LuaStr {
 
     /// The contents as `&str` if they are valid UTF-8.
     pub fn as_str(&self) -> Option<&str> {
-        std::str::from_utf8(&self.bytes).ok()
+        std::str::from_utf8(self.as_bytes()).ok()
     }
 
     /// The contents as text, invalid UTF-8 replaced (for messages and debugging).
     pub fn to_str_lossy(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.bytes)
+        String::from_utf8_lossy(self.as_bytes())
     }
 }
 
@@ -93,16 +119,15 @@ pub fn str_eq(a: Gc<LuaStr>, b: Gc<LuaStr>) -> bool {
     let (x, y) = (a.get(), b.get());
     // Equal contents imply equal length, so if one is short both are, and interned strings
     // with different addresses differ.
-    !x.short && x.hash == y.hash && x.bytes == y.bytes
+    !x.short && x.hash == y.hash && x.as_bytes() == y.as_bytes()
 }
 
 impl Trace for LuaStr {
     fn trace(&self, _m: &mut Marker) {}
     fn extra_bytes(&self) -> usize {
-        if self.bytes.spilled() {
-            self.bytes.capacity()
-        } else {
-            0
+        match &self.bytes {
+            Bytes::Inline { .. } => 0,
+            Bytes::Heap(v) => v.capacity(),
         }
     }
 }
@@ -272,10 +297,15 @@ mod tests {
         assert_ne!(h.new_str(b"a\0b"), h.new_str(b"a\0c"));
         assert!(h.new_str(b"").get().is_empty());
         // Inline/out-of-line boundary keeps the contents.
-        for n in [23, 24, 25, 40, 41, 1000] {
+        for n in [0, 1, 29, 30, 31, 40, 41, 1000] {
             let v: Vec<u8> = (0..n).map(|i| i as u8).collect();
             assert_eq!(h.new_str(&v).get().as_bytes(), &v[..]);
         }
+    }
+
+    #[test]
+    fn string_object_size() {
+        assert_eq!(std::mem::size_of::<LuaStr>(), 40);
     }
 
     #[test]
