@@ -360,6 +360,16 @@ impl Table {
         account_extra(new_bytes as isize - old_bytes as isize);
     }
 
+    /// Grow the array part to at least `n` slots, keeping the hash part's size (Lua's
+    /// `luaH_resizearray` as `OP_SETLIST` uses it: a constructor ending in a call or `...`
+    /// stores all its items in the array part without a rehash per overflow).
+    pub fn ensure_array(&mut self, n: usize) {
+        if n > self.array.len() {
+            let nhash = self.hash.len();
+            self.resize(n, nhash);
+        }
+    }
+
     // ---- length and traversal ------------------------------------------------------------
 
     /// `#t` without metamethods: a border (`t[n] ~= nil and t[n+1] == nil`, or 0 if `t[1]`

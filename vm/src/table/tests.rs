@@ -506,3 +506,20 @@ fn float_and_pointer_keys_spread() {
         used.len()
     );
 }
+
+#[test]
+fn ensure_array_grows_in_place_of_rehashes() {
+    let mut h = Heap::with_seed(23);
+    let mut t = Table::with_capacity(1, 0);
+    t.set_int(1, int(1));
+    t.set_str(h.new_str(b"x"), int(0));
+    t.ensure_array(5);
+    assert_eq!(t.array_len(), 5);
+    for i in 2..=5 {
+        t.set_int(i, int(i));
+    }
+    assert_eq!(t.len(), 5);
+    assert_eq!(t.get_str(h.new_str(b"x")), int(0), "hash entries kept");
+    t.ensure_array(3);
+    assert_eq!(t.array_len(), 5, "never shrinks");
+}
