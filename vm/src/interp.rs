@@ -224,6 +224,10 @@ impl Vm {
                                 set_reg!(a, v);
                                 continue;
                             }
+                            if let Some(v) = self.index_chain_str(tg, ks) {
+                                set_reg!(a, v);
+                                continue;
+                            }
                         }
                         meta_result!(self.index_slow(t, key, Operand::Upval(i.b()), true), a);
                     }
@@ -266,6 +270,10 @@ impl Vm {
                             let tb = tg.get();
                             let v = tb.get_str(ks);
                             if !v.is_nil() || tb.metatable.is_none() {
+                                set_reg!(a, v);
+                                continue;
+                            }
+                            if let Some(v) = self.index_chain_str(tg, ks) {
                                 set_reg!(a, v);
                                 continue;
                             }
@@ -356,6 +364,10 @@ impl Vm {
                             let tb = tg.get();
                             let v = tb.get_str(ks);
                             if !v.is_nil() || tb.metatable.is_none() {
+                                set_reg!(a, v);
+                                continue;
+                            }
+                            if let Some(v) = self.index_chain_str(tg, ks) {
                                 set_reg!(a, v);
                                 continue;
                             }
@@ -1104,6 +1116,35 @@ impl Vm {
                 }
             }
         }
+    }
+
+    /// `t[key]` for a string key missing from `t` itself, following `__index` tables (the
+    /// class pattern) without leaving the fast path; `None` when a function `__index` or a
+    /// long chain needs the general slow path.
+    #[inline]
+    fn index_chain_str(
+        &self,
+        mut t: crate::gc::Gc<crate::table::Table>,
+        key: crate::gc::Gc<crate::string::LuaStr>,
+    ) -> Option<Value> {
+        for _ in 0..4 {
+            let mt = match t.get().metatable {
+                None => return Some(Value::Nil),
+                Some(m) => m,
+            };
+            match self.tm_of_mt(mt, Tm::Index) {
+                Value::Nil => return Some(Value::Nil),
+                Value::Table(next) => {
+                    let v = next.get().get_str(key);
+                    if !v.is_nil() {
+                        return Some(v);
+                    }
+                    t = next;
+                }
+                _ => return None,
+            }
+        }
+        None
     }
 
     /// Is a raw assignment of `key` in `t` free of `__newindex` (key present, or no
