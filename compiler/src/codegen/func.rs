@@ -457,6 +457,12 @@ impl FuncState {
     /// Final pass (PUC's `luaK_finish`): returns get their close/vararg flags and jumps
     /// to jumps are short-circuited to their final target.
     pub fn finish(&mut self) -> R<()> {
+        if self.f.constants.len() > MAX_AX as usize + 1 {
+            // A memory-limit error in luac: no position.
+            return Err(CompileError {
+                message: format!("too many constants (limit is {})", MAX_AX),
+            });
+        }
         let needclose = self.needclose;
         let vararg = self.f.is_vararg;
         let nparams = self.f.num_params as u32;

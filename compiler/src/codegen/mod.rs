@@ -120,7 +120,10 @@ impl<'a> Codegen<'a> {
         f.protos.push(child.f);
         let idx = f.protos.len() as u32 - 1;
         if idx > crate::opcode::MAX_BX {
-            return Err(self.fs.err("too many functions"));
+            // A memory-limit error in luac: no position.
+            return Err(CompileError {
+                message: format!("too many functions (limit is {})", crate::opcode::MAX_BX),
+            });
         }
         self.fs.line = b.end_line;
         let pc = self.fs.code_abx(OpCode::Closure, 0, idx);
