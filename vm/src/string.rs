@@ -179,6 +179,9 @@ pub(crate) struct Interner {
     seed: u64,
     slots: Vec<Slot>,
     count: usize,
+    /// Survivors during `remove_unmarked`, kept allocated between collections (a fresh
+    /// buffer per cycle made glibc consolidate every chunk the sweep had just freed).
+    scratch: Vec<Slot>,
 }
 
 /// Smallest slot count.
@@ -190,6 +193,7 @@ impl Interner {
             seed,
             slots: vec![EMPTY; MIN_SLOTS],
             count: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -240,25 +244,34 @@ impl Interner {
 
     /// Forget every string the collector did not mark (called between mark and sweep).
     pub(crate) fn remove_unmarked(&mut self) {
-        let survivors: Vec<Slot> = self
-            .slots
-            .iter()
-            .filter(|slot| slot.s.is_some_and(|s| s.is_marked()))
-            .copied()
-            .collect();
+        let mut survivors = std::mem::take(&mut self.scratch);
+        survivors.clear();
+        survivors.extend(
+            self.slots
+                .iter()
+                .filter(|slot| slot.s.is_some_and(|s| s.is_marked()))
+                .copied(),
+        );
         // Room for the survivors at most half full, so the table does not regrow at once.
         let n = (survivors.len() * 2).next_power_of_two().max(MIN_SLOTS);
+        // Shrink only when the table is four times too big, so it is rarely reallocated.
+        let n = if n <= self.slots.len() && n * 4 > self.slots.len() {
+            self.slots.len()
+        } else {
+            n
+        };
         if n == self.slots.len() {
             self.slots.fill(EMPTY);
         } else {
             self.slots = vec![EMPTY; n];
         }
         self.count = survivors.len();
-        for slot in survivors {
+        for slot in &survivors {
             if let Some(s) = slot.s {
                 Self::place(&mut self.slots, slot.hash, s);
             }
         }
+        self.scratch = survivors;
     }
 
     /// Number of interned strings.

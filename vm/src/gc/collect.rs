@@ -15,7 +15,7 @@ impl Heap {
     /// metatables, thread stacks, host handles) through the given [`Marker`]; objects waiting
     /// for finalization and the heap's own strings are rooted by the heap itself.
     pub fn collect(&mut self, roots: impl FnOnce(&mut Marker)) {
-        let mut m = Marker::new(self.mode_key);
+        let mut m = Marker::new(self.mode_key, std::mem::take(&mut self.gray_buffer));
         m.mark(self.mode_key);
         for &v in &self.pending {
             m.mark_value(v);
@@ -65,6 +65,7 @@ impl Heap {
             t.get_mut().clear_weak_values(&m);
         }
 
+        self.gray_buffer = m.into_gray_buffer();
         self.strings.remove_unmarked();
         self.sweep();
         self.cycles += 1;

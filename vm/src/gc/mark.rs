@@ -35,9 +35,11 @@ pub struct Marker {
 }
 
 impl Marker {
-    pub(super) fn new(mode_key: Gc<LuaStr>) -> Marker {
+    /// A marker reusing `gray`'s buffer (kept by the heap between collections, see
+    /// `Heap::gray_buffer`).
+    pub(super) fn new(mode_key: Gc<LuaStr>, gray: Vec<ErasedPtr>) -> Marker {
         Marker {
-            gray: Vec::with_capacity(256),
+            gray,
             current: None,
             mode_key,
             weak_values: Vec::new(),
@@ -119,6 +121,11 @@ impl Marker {
             WeakMode::Values => self.weak_values.push(g),
             WeakMode::Both => self.all_weak.push(g),
         }
+    }
+
+    /// Give back the gray stack's (empty) buffer for the next collection.
+    pub(super) fn into_gray_buffer(self) -> Vec<ErasedPtr> {
+        self.gray
     }
 
     /// Trace gray objects until none is left.

@@ -219,6 +219,9 @@ pub struct Heap {
     /// `table_pool_max`.
     table_pool: Vec<NonNull<GcBox<Table>>>,
     table_pool_max: usize,
+    /// The marker's gray stack, kept between collections: allocating a large buffer right
+    /// after a sweep made glibc consolidate every chunk the sweep had just freed.
+    gray_buffer: Vec<ErasedPtr>,
 }
 
 impl Heap {
@@ -249,6 +252,7 @@ impl Heap {
             cycles: 0,
             table_pool: Vec::new(),
             table_pool_max: 0,
+            gray_buffer: Vec::with_capacity(256),
         };
         heap.mode_key = heap.new_str(b"__mode");
         heap
