@@ -252,12 +252,9 @@ impl Vm {
     /// Marks the roots and sweeps (no finalizers run).
     pub(crate) fn collect_only(&mut self) {
         // Stale slots above a thread's live top must not keep (or later expose) dead objects.
+        // Suspended coroutines clear theirs when they stop running (`Thread::clear_stale`).
         for th in [self.main, self.cur] {
-            let t = th.get_mut();
-            let lt = t.live_top();
-            for v in &mut t.stack[lt..] {
-                *v = Value::Nil;
-            }
+            th.get_mut().clear_stale();
         }
         self.roots.retain(|r| Rc::strong_count(r) > 1);
         let roots: Vec<Value> = self.roots.iter().map(|r| r.get()).collect();

@@ -225,6 +225,18 @@ impl Thread {
             || matches!(self.tbc.last(), Some(&i) if i >= level)
     }
 
+    /// Sets every slot above the live top to nil, so stale values never keep (or, once
+    /// their objects are freed, expose) dead objects: collections mark only up to the live
+    /// top. The Vm does this for the main and running threads before each collection; a
+    /// coroutine must do it when it stops running (yield, finish), since its stack is not
+    /// touched again until it resumes.
+    pub fn clear_stale(&mut self) {
+        let lt = self.live_top();
+        for v in &mut self.stack[lt..] {
+            *v = Value::Nil;
+        }
+    }
+
     /// The slot up to which the stack holds live values: the top, or the end of the running
     /// Lua frame's registers.
     pub fn live_top(&self) -> usize {
