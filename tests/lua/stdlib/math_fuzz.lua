@@ -17,20 +17,32 @@ local function show(name, ok, ...)
 end
 local one = {"abs", "ceil", "floor", "sqrt", "sin", "cos", "tan", "asin", "acos", "exp", "log",
   "deg", "rad", "tointeger", "type", "modf", "atan"}
+-- atan and atan2 are one C function in lua5.4: which name its errors show depends on
+-- the (randomly seeded) hash order, so only numbers go to them.
+local function skip(f, ...)
+  if f ~= "atan" and f ~= "atan2" then return false end
+  for _, v in ipairs({...}) do if type(v) ~= "number" then return true end end
+  return false
+end
 for _, f in ipairs(one) do
-  for i, v in ipairs(vals) do show(f .. "(" .. i .. ")", pcall(math[f], v)) end
+  for i, v in ipairs(vals) do
+    if not skip(f, v) then show(f .. "(" .. i .. ")", pcall(math[f], v)) end
+  end
 end
 local two = {"fmod", "atan", "log", "max", "min", "ult"}
 for _, f in ipairs(two) do
   for i = 1, #vals, 2 do
-    for j = 1, #vals, 3 do show(f .. "(" .. i .. "," .. j .. ")", pcall(math[f], vals[i], vals[j])) end
+    for j = 1, #vals, 3 do
+      if not skip(f, vals[i], vals[j]) then
+        show(f .. "(" .. i .. "," .. j .. ")", pcall(math[f], vals[i], vals[j]))
+      end
+    end
   end
 end
 for _, f in ipairs({"pow", "ldexp", "atan2"}) do
   for i = 1, #vals, 2 do
     for j = 1, #vals, 3 do
-      -- atan2 is an alias of atan in lua5.4: which name its errors show depends on hash order
-      if f ~= "atan2" or (type(vals[i]) == "number" and type(vals[j]) == "number") then
+      if not skip(f, vals[i], vals[j]) then
         show(f .. "(" .. i .. "," .. j .. ")", pcall(math[f], vals[i], vals[j]))
       end
     end
