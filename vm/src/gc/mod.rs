@@ -306,8 +306,9 @@ impl Heap {
         nhash: usize,
     ) -> Gc<Table> {
         // SAFETY: pooled boxes came from `alloc` (kind TABLE), were unlinked from the object
-        // list by the sweep and hold a valid, emptied Table; nothing else points to them. We
-        // relink the box exactly once here.
+        // list by the sweep and hold a valid, emptied Table; no live object dereferences them
+        // (a dead table key may still hold the address, only for identity). We relink the box
+        // exactly once here.
         let b = unsafe { ptr.as_ref() };
         b.header.flags.set(0);
         b.header.next.set(self.objects);
