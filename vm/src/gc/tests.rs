@@ -512,6 +512,7 @@ fn interner_keeps_survivors_findable_after_removal() {
 /// keeps exactly its entries (a wrongly freed table would be recycled and change), weak
 /// entries to unreachable tables are cleared.
 #[test]
+#[allow(clippy::needless_range_loop)] // indices address several parallel arrays
 fn random_graphs_against_a_model() {
     let mut h = Heap::with_seed(17);
     let mt = weak_table(&mut h, "v").get().metatable.unwrap();
