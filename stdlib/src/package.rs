@@ -26,8 +26,15 @@ const DLMSG: &str = "dynamic libraries not enabled; check your Lua installation"
 /// `package.path` from the environment as `setpath` in loadlib.c: the versioned variable
 /// first, `;;` replaced by the default.
 fn env_path(var: &str, default: &str) -> String {
-    let v = std::env::var(format!("{}_5_4", var)).or_else(|_| std::env::var(var));
-    let Ok(path) = v else {
+    let versioned = std::env::var(format!("{}_5_4", var)).ok();
+    let plain = std::env::var(var).ok();
+    compose_path(versioned.or(plain), default)
+}
+
+/// The path given an environment value (if any): the first `;;` becomes `;default;`
+/// (without empty ends, as loadlib.c's `setpath`).
+fn compose_path(env: Option<String>, default: &str) -> String {
+    let Some(path) = env else {
         return default.to_string();
     };
     match path.find(";;") {
@@ -392,6 +399,18 @@ mod tests {
         let f = search_path(name.as_bytes(), pat.as_bytes(), b".", b"/").unwrap();
         assert_eq!(f, p.to_string_lossy().as_bytes());
         let _ = std::fs::remove_file(&p);
+    }
+
+    #[test]
+    fn environment_paths() {
+        let d = "./?.lua;./?/init.lua";
+        assert_eq!(compose_path(None, d), d);
+        assert_eq!(compose_path(Some("x/?.lua".into()), d), "x/?.lua");
+        assert_eq!(compose_path(Some(";;".into()), d), d);
+        assert_eq!(compose_path(Some("a;;b".into()), d), format!("a;{d};b"));
+        assert_eq!(compose_path(Some(";;b".into()), d), format!("{d};b"));
+        assert_eq!(compose_path(Some("a;;".into()), d), format!("a;{d}"));
+        assert_eq!(compose_path(Some("".into()), d), "");
     }
 
     #[test]
