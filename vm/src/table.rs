@@ -375,7 +375,21 @@ impl Table {
     /// `#t` without metamethods: a border (`t[n] ~= nil and t[n+1] == nil`, or 0 if `t[1]`
     /// is nil). Follows `luaH_getn` of Lua 5.4 step by step, length hint included, so that
     /// tables with holes give the same border as lua5.4.
+    #[inline]
     pub fn len(&self) -> i64 {
+        // Fast path: a full array part and no hash part (a sequence built by appends).
+        let asize = self.array.len();
+        if self.hash.len() == 0
+            && self.limit.get() as usize == asize
+            && (asize == 0 || !self.array[asize - 1].is_nil())
+        {
+            return asize as i64;
+        }
+        self.len_slow()
+    }
+
+    #[inline(never)]
+    fn len_slow(&self) -> i64 {
         let asize = self.array.len();
         let mut limit = self.limit.get() as usize;
         if limit > 0 && self.array[limit - 1].is_nil() {
