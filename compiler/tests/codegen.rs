@@ -1198,6 +1198,9 @@ fn workspace_files_compile_like_luac() {
         root.join("benches"),
         std::path::PathBuf::from("/work/shared/seed"),
     ];
+    if let Ok(extra) = std::env::var("CODEGEN_EXTRA_DIR") {
+        stack = vec![std::path::PathBuf::from(extra)];
+    }
     while let Some(d) = stack.pop() {
         let Ok(rd) = std::fs::read_dir(&d) else {
             continue;

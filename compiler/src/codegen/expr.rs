@@ -1109,10 +1109,15 @@ impl<'a> Codegen<'a> {
                 }
             }
         }
-        // luac emits the last SETLIST after `}`: its line is estimated by the last item's.
+        // luac emits the last SETLIST after `}` (estimated as for any `end`).
         self.fs.line = match fields.last() {
             Some(Field::Pos(v)) | Some(Field::Named(_, v)) | Some(Field::Keyed(_, v)) => {
-                super::expr_last_line(v).max(line)
+                let last = super::expr_last_line(v);
+                if last > line {
+                    last + 1
+                } else {
+                    line
+                }
             }
             None => line,
         };

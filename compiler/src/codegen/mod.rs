@@ -218,7 +218,15 @@ pub(crate) fn expr_last_line(e: &Expr) -> u32 {
             ExprKind::Paren(x) => x,
             ExprKind::Function(b) => return line.max(b.end_line),
             ExprKind::Table(fields) => match fields.last() {
-                Some(Field::Pos(v)) | Some(Field::Named(_, v)) | Some(Field::Keyed(_, v)) => v,
+                // `}` is taken to be on its own line when the constructor spans lines.
+                Some(Field::Pos(v)) | Some(Field::Named(_, v)) | Some(Field::Keyed(_, v)) => {
+                    let last = expr_last_line(v);
+                    return if last > e.line {
+                        last + 1
+                    } else {
+                        line.max(last)
+                    };
+                }
                 None => return line,
             },
             _ => return line,
