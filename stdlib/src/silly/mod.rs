@@ -1,7 +1,13 @@
 //! The silly.* runtime: the event loop, tasks, timers, logger and patching.
 
+pub mod core;
+pub mod env;
+pub mod eventloop;
 pub mod logger;
 pub mod patch;
+pub mod runtime;
+pub mod task;
+pub mod time;
 pub mod timer;
 
 use hotlua_vm::api::Args;
@@ -10,8 +16,14 @@ use hotlua_vm::table::Table;
 use hotlua_vm::{LuaError, Value, Vm};
 
 /// The modules `require` finds here, by name, with the function that builds each.
-const MODULES: &[(&str, fn(&mut Vm) -> Gc<Table>)] =
-    &[("silly.patch", patch::module), ("silly.logger", logger::module)];
+const MODULES: &[(&str, fn(&mut Vm) -> Gc<Table>)] = &[
+    ("silly", core::module),
+    ("silly.env", env::module),
+    ("silly.logger", logger::module),
+    ("silly.patch", patch::module),
+    ("silly.task", task::module),
+    ("silly.time", time::module),
+];
 
 /// Makes every silly.* module available to `require` through `package.preload`.
 pub fn open(vm: &mut Vm) {

@@ -1,0 +1,755 @@
+//! The single-threaded event loop behind silly.*: tasks, timers, signals and (as an extension
+//! point for networking) I/O sources, all driven by one `mio::Poll`.
+//!
+//! Model: a task is a VM thread (coroutine). The loop resumes ready tasks in FIFO order; a
+//! task gives control back by yielding from a runtime native (`sleep`, `wait`, an I/O wait,
+//! `exit`) or by a plain `coroutine.yield` (it is then simply ready again). Between rounds
+//! the loop fires expired timers and sleeps in `Poll::poll` until the next deadline, an I/O
+//! event or a signal: it never busy-waits.
+//!
+//! Invariants:
+//! - Every live task is a key of the anchor table `tasks` (so it survives collections) and of
+//!   `EventLoop::tasks` (its status); a task that returns or dies is removed from both.
+//! - A task is in the ready queue exactly when its status is `Ready`.
+//! - A pending timer's session `s` has its action in the anchor tables: `tfn[s]` is the
+//!   callback function (with `tud[s]` its argument) or the sleeping task's thread.
+//! - The Rust state lives in a thread-local, borrowed only inside `with_loop` closures that
+//!   never call into Lua (running Lua may re-enter the runtime's natives).
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use hotlua_vm::gc::Gc;
+use hotlua_vm::table::Table;
+use hotlua_vm::thread::Thread;
+use hotlua_vm::{LuaError, Value, Vm};
+use mio::{Events, Interest, Poll, Token};
+
+use super::timer::{Micros, Session, TimerQueue};
+
+/// The poll token of the signal pipe; I/O sources get tokens from 1 up.
+pub const SIGNAL_TOKEN: Token = Token(0);
+
+/// Registry key marking which loop belongs to a Vm (a light userdata holding the loop's id).
+const REG_LOOP: &str = "_SILLY_LOOP";
+/// Registry key of the anchor table (tasks, wakeup values, timer actions).
+const REG_ANCHORS: &str = "_SILLY_ANCHORS";
+
+/// What a task is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskStatus {
+    /// In the ready queue.
+    Ready,
+    /// Being resumed now (or resuming another coroutine).
+    Running,
+    /// Suspended in `silly.time.sleep` until its timer fires.
+    Sleep,
+    /// Suspended in `silly.task.wait` until `silly.task.wakeup`.
+    Wait,
+    /// Suspended until an I/O source it waits on is ready.
+    Io,
+    /// Called `silly.exit`: never resumed again.
+    Exiting,
+}
+
+impl TaskStatus {
+    /// The name `silly.task.status` returns.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskStatus::Ready => "ready",
+            TaskStatus::Running => "running",
+            TaskStatus::Sleep => "sleep",
+            TaskStatus::Wait => "wait",
+            TaskStatus::Io => "io",
+            TaskStatus::Exiting => "exit",
+        }
+    }
+}
+
+/// Why [`run`] returned.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Nothing can happen any more: no ready task, no timer, no I/O source.
+    Idle,
+    /// `silly.exit(code)`.
+    Exit(i32),
+    /// The main task died; the text is what `lua.c` would print after the program name.
+    MainFailed(String),
+    /// SIGINT or SIGTERM.
+    Signal(i32),
+    /// The poller failed (an OS error); the text says why.
+    Fatal(String),
+}
+
+/// An I/O source registered with the poller: the extension point for sockets. The source
+/// itself is owned by whoever registered it; the loop only knows who waits on its token.
+#[derive(Default)]
+pub struct IoSource {
+    /// The task suspended in [`io_wait`] on this source, if any.
+    pub waiter: Option<Gc<Thread>>,
+    /// Readiness seen while nobody waited (bits as [`io_wait`] returns), reported to the
+    /// next waiter at once.
+    pub pending: i64,
+}
+
+/// Readiness bits [`io_wait`] resumes a task with.
+pub const IO_READABLE: i64 = 1;
+pub const IO_WRITABLE: i64 = 2;
+pub const IO_CLOSED: i64 = 4;
+
+/// Lua tables that keep the loop's values alive (reachable from the registry).
+#[derive(Clone, Copy)]
+struct Anchors {
+    /// task thread -> true
+    tasks: Gc<Table>,
+    /// task thread -> the value its next resume passes
+    wake: Gc<Table>,
+    /// timer session -> callback function or sleeping thread
+    tfn: Gc<Table>,
+    /// timer session -> callback argument
+    tud: Gc<Table>,
+}
+
+/// A wakeup "value" meaning: resume with no values at all (after a sleep or a plain yield).
+fn no_values() -> Value {
+    static MARK: u8 = 0;
+    Value::LightUserData(&MARK as *const u8 as usize)
+}
+
+/// The loop's Rust-side state (one per Vm; see [`with_loop`]).
+pub struct EventLoop {
+    id: usize,
+    poll: Poll,
+    events: Events,
+    start: Instant,
+    timers: TimerQueue,
+    ready: VecDeque<Gc<Thread>>,
+    tasks: HashMap<Gc<Thread>, TaskStatus>,
+    anchors: Anchors,
+    main: Option<Gc<Thread>>,
+    main_started: bool,
+    exit_code: Option<i32>,
+    io: HashMap<Token, IoSource>,
+    next_token: usize,
+    signals: Option<signal_hook_mio::v1_0::Signals>,
+}
+
+thread_local! {
+    static LOOP: RefCell<Option<EventLoop>> = const { RefCell::new(None) };
+}
+
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// Runs `f` with this Vm's loop, creating it on first use. `f` must not call into Lua.
+pub fn with_loop<R>(
+    vm: &mut Vm,
+    f: impl FnOnce(&mut Vm, &mut EventLoop) -> R,
+) -> Result<R, LuaError> {
+    let reg = vm.registry();
+    let key = vm.new_str(REG_LOOP);
+    let mark = reg.get().get_str(key);
+    LOOP.with(|cell| {
+        let Ok(mut slot) = cell.try_borrow_mut() else {
+            return Err(vm.rt_error("silly: the event loop was re-entered"));
+        };
+        let ours = matches!((&*slot, mark), (Some(lp), Value::LightUserData(id)) if lp.id == id);
+        if !ours {
+            // A different (or no) Vm owned the thread-local: start afresh for this one.
+            let lp = match EventLoop::new(vm) {
+                Ok(lp) => lp,
+                Err(e) => return Err(vm.rt_error(&format!("silly: cannot create the poller: {e}"))),
+            };
+            let _ = vm.raw_set(reg, Value::Str(key), Value::LightUserData(lp.id));
+            *slot = Some(lp);
+        }
+        match slot.as_mut() {
+            Some(lp) => Ok(f(vm, lp)),
+            None => Err(vm.rt_error("silly: no event loop")),
+        }
+    })
+}
+
+/// Like [`with_loop`] for closures that themselves fail with a Lua error.
+pub fn try_with_loop<R>(
+    vm: &mut Vm,
+    f: impl FnOnce(&mut Vm, &mut EventLoop) -> Result<R, LuaError>,
+) -> Result<R, LuaError> {
+    with_loop(vm, f)?
+}
+
+fn new_anchor(vm: &mut Vm, parent: Gc<Table>, name: &str) -> Gc<Table> {
+    let t = vm.new_table();
+    crate::open::set_field(vm, parent, name, Value::Table(t));
+    t
+}
+
+impl EventLoop {
+    fn new(vm: &mut Vm) -> std::io::Result<EventLoop> {
+        let poll = Poll::new()?;
+        let reg = vm.registry();
+        let root = vm.new_table();
+        crate::open::set_field(vm, reg, REG_ANCHORS, Value::Table(root));
+        let anchors = Anchors {
+            tasks: new_anchor(vm, root, "tasks"),
+            wake: new_anchor(vm, root, "wake"),
+            tfn: new_anchor(vm, root, "tfn"),
+            tud: new_anchor(vm, root, "tud"),
+        };
+        Ok(EventLoop {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            poll,
+            events: Events::with_capacity(256),
+            start: Instant::now(),
+            timers: TimerQueue::new(),
+            ready: VecDeque::new(),
+            tasks: HashMap::new(),
+            anchors,
+            main: None,
+            main_started: false,
+            exit_code: None,
+            io: HashMap::new(),
+            next_token: 1,
+            signals: None,
+        })
+    }
+
+    /// Microseconds since the loop started (the timers' clock).
+    pub fn now_us(&self) -> Micros {
+        self.start.elapsed().as_micros() as Micros
+    }
+
+    /// Milliseconds since the loop started.
+    pub fn monotonic_ms(&self) -> i64 {
+        self.start.elapsed().as_millis() as i64
+    }
+
+    /// The task running now, if the running thread is a task.
+    pub fn current_task(&self, vm: &Vm) -> Option<Gc<Thread>> {
+        let (co, is_main) = running(vm)?;
+        (!is_main && self.tasks.contains_key(&co)).then_some(co)
+    }
+
+    /// The status of `co`, if it is a live task.
+    pub fn status(&self, co: Gc<Thread>) -> Option<TaskStatus> {
+        self.tasks.get(&co).copied()
+    }
+
+    /// Number of tasks waiting in the ready queue.
+    pub fn ready_count(&self) -> usize {
+        self.ready.len()
+    }
+
+    /// Every live task with its status.
+    pub fn all_tasks(&self) -> Vec<(Gc<Thread>, TaskStatus)> {
+        self.tasks.iter().map(|(c, s)| (*c, *s)).collect()
+    }
+
+    /// The main script's task.
+    pub fn main_task(&self) -> Option<Gc<Thread>> {
+        self.main
+    }
+
+    /// Creates a task running `f(arg)` and queues it.
+    pub fn spawn(&mut self, vm: &mut Vm, f: Value, arg: Value) -> Result<Gc<Thread>, LuaError> {
+        let co = vm.new_thread(f);
+        vm.raw_set(self.anchors.tasks, Value::Thread(co), Value::Bool(true))?;
+        vm.raw_set(self.anchors.wake, Value::Thread(co), arg)?;
+        self.tasks.insert(co, TaskStatus::Ready);
+        self.ready.push_back(co);
+        Ok(co)
+    }
+
+    /// Creates the main task, first resumed with the values `args[1..#args]`, and queues it.
+    pub fn spawn_main(
+        &mut self,
+        vm: &mut Vm,
+        f: Value,
+        args: Gc<Table>,
+    ) -> Result<Gc<Thread>, LuaError> {
+        let co = self.spawn(vm, f, Value::Table(args))?;
+        self.main = Some(co);
+        self.main_started = false;
+        Ok(co)
+    }
+
+    /// Makes a suspended task ready; its pending `wait` returns `value`.
+    pub fn make_ready(
+        &mut self,
+        vm: &mut Vm,
+        co: Gc<Thread>,
+        value: Value,
+    ) -> Result<(), LuaError> {
+        vm.raw_set(self.anchors.wake, Value::Thread(co), value)?;
+        self.tasks.insert(co, TaskStatus::Ready);
+        self.ready.push_back(co);
+        Ok(())
+    }
+
+    /// Marks the running task `co` as suspended for `why` (the native then yields).
+    pub fn suspend(&mut self, co: Gc<Thread>, why: TaskStatus) {
+        self.tasks.insert(co, why);
+    }
+
+    /// Forgets a finished task (it can now be collected).
+    fn release(&mut self, vm: &mut Vm, co: Gc<Thread>) {
+        self.tasks.remove(&co);
+        let _ = vm.raw_set(self.anchors.tasks, Value::Thread(co), Value::Nil);
+        let _ = vm.raw_set(self.anchors.wake, Value::Thread(co), Value::Nil);
+    }
+
+    /// Schedules `f(ud)` (or `f(session)` when `ud` is nil) in a new task after `delay_us`.
+    pub fn add_timer(
+        &mut self,
+        vm: &mut Vm,
+        delay_us: Micros,
+        f: Value,
+        ud: Value,
+    ) -> Result<Session, LuaError> {
+        let deadline = self.now_us().saturating_add(delay_us);
+        let s = self.timers.add(deadline);
+        vm.raw_set(self.anchors.tfn, Value::Int(s as i64), f)?;
+        if !ud.is_nil() {
+            vm.raw_set(self.anchors.tud, Value::Int(s as i64), ud)?;
+        }
+        Ok(s)
+    }
+
+    /// Puts the running task `co` to sleep for `delay_us` (the native then yields).
+    pub fn sleep(&mut self, vm: &mut Vm, co: Gc<Thread>, delay_us: Micros) -> Result<(), LuaError> {
+        let deadline = self.now_us().saturating_add(delay_us);
+        let s = self.timers.add(deadline);
+        vm.raw_set(self.anchors.tfn, Value::Int(s as i64), Value::Thread(co))?;
+        self.suspend(co, TaskStatus::Sleep);
+        Ok(())
+    }
+
+    /// Cancels a callback timer; unknown, fired and sleep sessions are left alone.
+    pub fn cancel_timer(&mut self, vm: &mut Vm, session: i64) -> bool {
+        let Ok(s) = Session::try_from(session) else {
+            return false;
+        };
+        let k = Value::Int(session);
+        if !self.timers.is_pending(s) || matches!(self.anchors.tfn.get().get(k), Value::Thread(_)) {
+            return false;
+        }
+        self.timers.cancel(s);
+        let _ = vm.raw_set(self.anchors.tfn, k, Value::Nil);
+        let _ = vm.raw_set(self.anchors.tud, k, Value::Nil);
+        true
+    }
+
+    /// Number of pending timers (sleeps included).
+    pub fn timer_count(&self) -> usize {
+        self.timers.len()
+    }
+
+    /// Fires every timer due at `now`: callbacks become new tasks, sleepers become ready,
+    /// in deadline then creation order.
+    fn fire_timers(&mut self, vm: &mut Vm, now: Micros) -> Result<(), LuaError> {
+        while let Some(s) = self.timers.pop_expired(now) {
+            let k = Value::Int(s as i64);
+            let action = self.anchors.tfn.get().get(k);
+            let ud = self.anchors.tud.get().get(k);
+            vm.raw_set(self.anchors.tfn, k, Value::Nil)?;
+            if !ud.is_nil() {
+                vm.raw_set(self.anchors.tud, k, Value::Nil)?;
+            }
+            match action {
+                Value::Thread(co) => {
+                    if self.tasks.get(&co) == Some(&TaskStatus::Sleep) {
+                        self.make_ready(vm, co, no_values())?;
+                    }
+                }
+                Value::Nil => {}
+                f => {
+                    let arg = if ud.is_nil() { k } else { ud };
+                    self.spawn(vm, f, arg)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the next ready task and what to resume it with: the wakeup value, nothing
+    /// after a sleep, the script's arguments for the main task's start.
+    fn pop_ready(&mut self) -> Option<(Gc<Thread>, Vec<Value>)> {
+        let co = self.ready.pop_front()?;
+        let v = self.anchors.wake.get().get(Value::Thread(co));
+        self.tasks.insert(co, TaskStatus::Running);
+        let args = match v {
+            Value::Table(t) if self.main == Some(co) && !self.main_started => {
+                self.main_started = true;
+                let t = t.get();
+                (1..=t.len()).map(|i| t.get_int(i)).collect()
+            }
+            v if v.raw_eq(&no_values()) => Vec::new(),
+            v => vec![v],
+        };
+        Some((co, args))
+    }
+
+    /// Asks the loop to stop with `code` once the running task has yielded.
+    pub fn request_exit(&mut self, code: i32) {
+        self.exit_code.get_or_insert(code);
+    }
+
+    /// Whether anything can still happen (a ready task, a timer, an I/O source).
+    fn has_work(&self) -> bool {
+        !self.ready.is_empty() || !self.timers.is_empty() || !self.io.is_empty()
+    }
+
+    /// Listens for SIGINT and SIGTERM: the loop then stops with [`Stop::Signal`]. A second
+    /// signal while Lua code keeps the loop from noticing the first ends the process at
+    /// once (status 128 + signal), so a stuck script can still be interrupted.
+    pub fn listen_signals(&mut self) -> std::io::Result<()> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        if self.signals.is_some() {
+            return Ok(());
+        }
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        for sig in [SIGINT, SIGTERM] {
+            // Order matters: the conditional exit must be checked before the flag is set.
+            signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, seen.clone())?;
+            signal_hook::flag::register(sig, seen.clone())?;
+        }
+        let mut signals = signal_hook_mio::v1_0::Signals::new([SIGINT, SIGTERM])?;
+        self.poll
+            .registry()
+            .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
+        self.signals = Some(signals);
+        Ok(())
+    }
+
+    /// Registers an I/O source with the poller; the returned token identifies it in
+    /// [`io_wait`] and [`EventLoop::deregister_io`]. While registered, the loop stays alive.
+    pub fn register_io<S: mio::event::Source + ?Sized>(
+        &mut self,
+        source: &mut S,
+        interest: Interest,
+    ) -> std::io::Result<Token> {
+        let token = Token(self.next_token);
+        self.next_token += 1;
+        self.poll.registry().register(source, token, interest)?;
+        self.io.insert(token, IoSource::default());
+        Ok(token)
+    }
+
+    /// Changes the interest of a registered source.
+    pub fn reregister_io<S: mio::event::Source + ?Sized>(
+        &mut self,
+        source: &mut S,
+        token: Token,
+        interest: Interest,
+    ) -> std::io::Result<()> {
+        self.poll.registry().reregister(source, token, interest)
+    }
+
+    /// Removes a source; a task waiting on it is woken with [`IO_CLOSED`].
+    pub fn deregister_io<S: mio::event::Source + ?Sized>(
+        &mut self,
+        vm: &mut Vm,
+        source: &mut S,
+        token: Token,
+    ) -> std::io::Result<()> {
+        let r = self.poll.registry().deregister(source);
+        if let Some(IoSource {
+            waiter: Some(co), ..
+        }) = self.io.remove(&token)
+        {
+            let _ = self.make_ready(vm, co, Value::Int(IO_CLOSED));
+        }
+        r
+    }
+
+    fn dispatch_io(&mut self, vm: &mut Vm, token: Token, bits: i64) -> Result<(), LuaError> {
+        let Some(src) = self.io.get_mut(&token) else {
+            return Ok(());
+        };
+        match src.waiter.take() {
+            Some(co) => self.make_ready(vm, co, Value::Int(bits)),
+            None => {
+                src.pending |= bits;
+                Ok(())
+            }
+        }
+    }
+
+    /// Sleeps in the poller until the next timer, an I/O event or a signal (not at all
+    /// when tasks are ready). Returns a signal number if one arrived.
+    fn wait_events(&mut self, vm: &mut Vm) -> Result<Option<i32>, Stop> {
+        let timeout = if !self.ready.is_empty() {
+            Some(Duration::ZERO)
+        } else {
+            self.timers
+                .next_deadline()
+                .map(|d| Duration::from_micros(d.saturating_sub(self.now_us())))
+        };
+        if let Err(e) = self.poll.poll(&mut self.events, timeout) {
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                return Ok(None);
+            }
+            return Err(Stop::Fatal(format!("poll: {e}")));
+        }
+        let mut fired: Vec<(Token, i64)> = Vec::new();
+        let mut signal = None;
+        for ev in self.events.iter() {
+            if ev.token() == SIGNAL_TOKEN {
+                if let Some(s) = self.signals.as_mut() {
+                    if let Some(sig) = s.pending().next() {
+                        signal.get_or_insert(sig);
+                    }
+                }
+                continue;
+            }
+            let mut bits = 0;
+            if ev.is_readable() {
+                bits |= IO_READABLE;
+            }
+            if ev.is_writable() {
+                bits |= IO_WRITABLE;
+            }
+            if ev.is_read_closed() || ev.is_write_closed() || ev.is_error() {
+                bits |= IO_CLOSED;
+            }
+            fired.push((ev.token(), bits));
+        }
+        for (token, bits) in fired {
+            if let Err(e) = self.dispatch_io(vm, token, bits) {
+                return Err(Stop::Fatal(vm.to_display(e.value)));
+            }
+        }
+        Ok(signal)
+    }
+}
+
+/// Suspends the running task until the source `token` is ready; the task is resumed with
+/// the readiness bits ([`IO_READABLE`] | [`IO_WRITABLE`] | [`IO_CLOSED`]). For natives:
+/// `return io_wait(vm, token)`.
+pub fn io_wait(vm: &mut Vm, token: Token) -> Result<usize, LuaError> {
+    let pending = try_with_loop(vm, |vm, lp| {
+        let Some(co) = lp.current_task(vm) else {
+            return Err(vm.rt_error("silly: I/O wait outside a task"));
+        };
+        let Some(src) = lp.io.get_mut(&token) else {
+            return Err(vm.rt_error("silly: I/O source is not registered"));
+        };
+        if src.pending != 0 {
+            return Ok(std::mem::take(&mut src.pending));
+        }
+        src.waiter = Some(co);
+        lp.suspend(co, TaskStatus::Io);
+        Ok(0)
+    })?;
+    if pending != 0 {
+        vm.push(Value::Int(pending))?;
+        return Ok(1);
+    }
+    vm.yield_from_native(&[])
+}
+
+/// The text an error value prints as, with a traceback of the dead thread `co` when the
+/// value is a string or a number (as lua.c's message handler).
+pub fn describe_error(vm: &mut Vm, co: Gc<Thread>, err: Value) -> String {
+    let msg = match err {
+        Value::Str(_) | Value::Int(_) | Value::Float(_) => vm.to_display(err),
+        _ => {
+            let text = vm.to_display(err);
+            if !text.starts_with("(error object is a ") {
+                return text;
+            }
+            text
+        }
+    };
+    vm.traceback_of(co, Some(&msg), 0)
+}
+
+/// Writes an ERROR line in silly.logger's format: `YYYY-MM-DD HH:MM:SS E file:line text`,
+/// where `file:line` is the first Lua position in `text`'s traceback.
+pub fn log_error(vm: &mut Vm, text: &str) {
+    if super::logger::level() > super::logger::ERROR {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let mut line = Vec::with_capacity(text.len() + 64);
+    match crate::strftime::localtime(now)
+        .map(|tm| crate::strftime::strftime(b"%Y-%m-%d %H:%M:%S", &tm))
+    {
+        Some(Ok(s)) => line.extend_from_slice(&s),
+        _ => line.extend_from_slice(b"0000-00-00 00:00:00"),
+    }
+    line.extend_from_slice(b" E ");
+    let at = text
+        .lines()
+        .filter_map(|l| l.strip_prefix('\t'))
+        .find(|l| !l.starts_with("[C]") && !l.starts_with("..."))
+        .and_then(|l| {
+            // "file:line: in ..." -> "file:line"
+            let mut parts = l.splitn(3, ':');
+            let file = parts.next()?;
+            let line = parts.next()?;
+            line.parse::<u64>().ok().map(|n| format!("{file}:{n}"))
+        })
+        .unwrap_or_else(|| "?".to_string());
+    line.extend_from_slice(at.as_bytes());
+    line.push(b' ');
+    line.extend_from_slice(text.as_bytes());
+    line.push(b'\n');
+    let out = vm.stdout();
+    let _ = out.write_all(&line).and_then(|_| out.flush());
+}
+
+/// The result of resuming a task, classified.
+enum Outcome {
+    Suspended,
+    Finished,
+    Failed(Value),
+}
+
+/// Resumes one ready task and updates its state; returns a stop reason if the loop must
+/// end now.
+fn step(vm: &mut Vm, co: Gc<Thread>, args: &[Value]) -> Result<Option<Stop>, LuaError> {
+    let r = vm.resume(co, args);
+    let outcome = match r {
+        Ok(Resume::Yielded(_)) => Outcome::Suspended,
+        Ok(Resume::Returned(_)) => Outcome::Finished,
+        Err(e) => Outcome::Failed(e.value),
+    };
+    let is_main = try_with_loop(vm, |vm, lp| {
+        let _ = vm.raw_set(lp.anchors.wake, Value::Thread(co), Value::Nil);
+        if let Outcome::Suspended = outcome {
+            // A plain coroutine.yield leaves the status Running: the task is ready again.
+            if lp.tasks.get(&co) == Some(&TaskStatus::Running) {
+                lp.make_ready(vm, co, no_values())?;
+            }
+        }
+        Ok(lp.main == Some(co))
+    })?;
+    match outcome {
+        Outcome::Suspended => {}
+        Outcome::Finished => with_loop(vm, |vm, lp| lp.release(vm, co))?,
+        Outcome::Failed(err) => {
+            let mut text = describe_error(vm, co, err);
+            // Pending to-be-closed variables run now, as lua.c closes them before printing.
+            if let Err(e) = vm.close_thread(co) {
+                if !e.value.raw_eq(&err) {
+                    text = describe_error(vm, co, e.value);
+                }
+            }
+            with_loop(vm, |vm, lp| lp.release(vm, co))?;
+            if is_main {
+                let text = if text.contains("\nstack traceback:") {
+                    format!("{text}\n\t[C]: in ?")
+                } else {
+                    text
+                };
+                return Ok(Some(Stop::MainFailed(text)));
+            }
+            log_error(vm, &text);
+        }
+    }
+    Ok(with_loop(vm, |_, lp| lp.exit_code.map(Stop::Exit))?)
+}
+
+/// Drives the loop until nothing can happen any more, `silly.exit`, a signal, or the main
+/// task's death.
+pub fn run(vm: &mut Vm) -> Stop {
+    match run_inner(vm) {
+        Ok(s) => s,
+        Err(e) => Stop::Fatal(vm.to_display(e.value)),
+    }
+}
+
+fn run_inner(vm: &mut Vm) -> Result<Stop, LuaError> {
+    loop {
+        let n = try_with_loop(vm, |vm, lp| {
+            let now = lp.now_us();
+            lp.fire_timers(vm, now)?;
+            Ok(lp.ready.len())
+        })?;
+        // Only the tasks ready now run this round, so timers and I/O are not starved by
+        // tasks that keep making each other ready.
+        for _ in 0..n {
+            let Some((co, args)) = with_loop(vm, |_, lp| lp.pop_ready())? else {
+                break;
+            };
+            if let Some(stop) = step(vm, co, &args)? {
+                return Ok(stop);
+            }
+        }
+        vm.gc_check();
+        let waited = with_loop(vm, |vm, lp| {
+            if let Some(code) = lp.exit_code {
+                return Err(Stop::Exit(code));
+            }
+            if !lp.has_work() {
+                return Err(Stop::Idle);
+            }
+            lp.wait_events(vm)
+        })?;
+        match waited {
+            Ok(Some(sig)) => return Ok(Stop::Signal(sig)),
+            Ok(None) => {}
+            Err(stop) => return Ok(stop),
+        }
+    }
+}
+
+use coro_shim::running;
+#[allow(unused_imports)]
+pub use coro_shim::CoroApi;
+pub use coro_shim::Resume;
+
+/// Stand-in for the VM's coroutine API until it lands (same names as the contract, so the
+/// inherent methods take over the moment they exist). Without coroutines a task runs to
+/// completion and cannot suspend.
+mod coro_shim {
+    use super::*;
+
+    /// How a resume ended.
+    pub enum Resume {
+        Yielded(Vec<Value>),
+        Returned(Vec<Value>),
+    }
+
+    /// The running thread and whether it is the main one (none without coroutines).
+    pub fn running(_vm: &Vm) -> Option<(Gc<Thread>, bool)> {
+        None
+    }
+
+    pub trait CoroApi {
+        fn new_thread(&mut self, f: Value) -> Gc<Thread>;
+        fn resume(&mut self, co: Gc<Thread>, args: &[Value]) -> Result<Resume, LuaError>;
+        fn yield_from_native(&mut self, values: &[Value]) -> Result<usize, LuaError>;
+        fn traceback_of(&mut self, co: Gc<Thread>, msg: Option<&str>, level: usize) -> String;
+        fn close_thread(&mut self, co: Gc<Thread>) -> Result<(), LuaError>;
+    }
+
+    impl CoroApi for Vm {
+        fn new_thread(&mut self, f: Value) -> Gc<Thread> {
+            let co = self.heap.alloc(Thread::new());
+            // The body is kept in the registry under the thread until its resume.
+            let reg = self.registry();
+            let _ = self.raw_set(reg, Value::Thread(co), f);
+            co
+        }
+        fn resume(&mut self, co: Gc<Thread>, args: &[Value]) -> Result<Resume, LuaError> {
+            let reg = self.registry();
+            let f = reg.get().get(Value::Thread(co));
+            let _ = self.raw_set(reg, Value::Thread(co), Value::Nil);
+            self.call(f, args).map(Resume::Returned)
+        }
+        fn yield_from_native(&mut self, _values: &[Value]) -> Result<usize, LuaError> {
+            Err(self.rt_error("coroutines are not available yet"))
+        }
+        fn traceback_of(&mut self, _co: Gc<Thread>, msg: Option<&str>, _level: usize) -> String {
+            format!("{}\nstack traceback:\n\t(unavailable)", msg.unwrap_or(""))
+        }
+        fn close_thread(&mut self, _co: Gc<Thread>) -> Result<(), LuaError> {
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! The silly runtime end to end: each test runs a script of `tests/lua/runtime/` through the
+//! server runner in a child process (this test binary re-executed in runner mode, see
+//! [`child_process_entry`]) and checks its output and exit status. Every wait is bounded.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Environment variable that turns this test binary into the runner (arguments separated
+/// by \x1f).
+const CHILD_ENV: &str = "HOTLUA_RUNTIME_CHILD";
+
+/// Runner mode: when [`CHILD_ENV`] is set, this "test" is the whole process: it runs the
+/// command line through the silly runtime exactly as the `hotlua` binary does and exits
+/// with its status. In a normal test run it returns at once.
+#[test]
+fn child_process_entry() {
+    let Ok(joined) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let argv: Vec<String> = if joined.is_empty() {
+        Vec::new()
+    } else {
+        joined.split('\x1f').map(str::to_string).collect()
+    };
+    let status = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || {
+            let mut vm = hotlua_vm::Vm::new();
+            hotlua_stdlib::open::open_libs(&mut vm);
+            let st = hotlua_stdlib::silly::runtime::run_command_line(&mut vm, &argv);
+            vm.close();
+            st
+        })
+        .ok()
+        .and_then(|h| h.join().ok())
+        .unwrap_or(101);
+    std::process::exit(status);
+}
+
+fn script_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/lua/runtime")
+}
+
+struct Output {
+    status: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Starts the runner with `args` in the scripts' directory.
+fn spawn(args: &[&str], stdin: Option<&str>) -> Child {
+    let exe = std::env::current_exe().expect("test binary path");
+    let mut cmd = Command::new(exe);
+    cmd.args(["child_process_entry", "--exact", "--quiet", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, args.join("\x1f"))
+        .current_dir(script_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    let mut child = cmd.spawn().expect("spawn the runner");
+    if let Some(text) = stdin {
+        use std::io::Write;
+        let mut pipe = child.stdin.take().expect("stdin pipe");
+        pipe.write_all(text.as_bytes()).expect("write stdin");
+    }
+    child
+}
+
+/// Waits at most `limit` for the child (killing it past that) and collects its output.
+fn finish(mut child: Child, limit: Duration) -> Output {
+    let mut out = child.stdout.take().expect("stdout pipe");
+    let mut err = child.stderr.take().expect("stderr pipe");
+    let t_out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the runner did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let stdout = String::from_utf8_lossy(&t_out.join().unwrap_or_default()).into_owned();
+    let stderr = String::from_utf8_lossy(&t_err.join().unwrap_or_default()).into_owned();
+    Output { status: status.code(), stdout: strip_harness(&stdout), stderr }
+}
+
+/// The test harness prints a "running 1 test" header before the child takes over.
+fn strip_harness(s: &str) -> String {
+    match s.find("running 1 test\n") {
+        Some(i) => s[i + "running 1 test\n".len()..].to_string(),
+        None => s.to_string(),
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    finish(spawn(args, None), Duration::from_secs(60))
+}
+
+/// The same script under lua5.4 (None when it is not installed).
+fn lua54(args: &[&str]) -> Option<Output> {
+    let child = Command::new("lua5.4")
+        .args(args)
+        .current_dir(script_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .ok()?;
+    Some(finish(child, Duration::from_secs(60)))
+}
+
+/// `YYYY-MM-DD HH:MM:SS L ` at the start of a log line; returns the rest.
+fn log_body(line: &str, level: char) -> Option<&str> {
+    let b = line.as_bytes();
+    if b.len() < 22 {
+        return None;
+    }
+    let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    let ok = digits.iter().all(|&i| b[i].is_ascii_digit())
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b' '
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b' '
+        && b[20] == level as u8
+        && b[21] == b' ';
+    ok.then(|| &line[22..])
+}
+
+#[test]
+fn plain_script_matches_lua54() {
+    let out = run(&["plain.lua", "x", "y"]);
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    if let Some(lua) = lua54(&["plain.lua", "x", "y"]) {
+        assert_eq!(out.stdout, lua.stdout);
+        assert_eq!(out.stderr, lua.stderr);
+    }
+    assert!(out.stdout.starts_with("1\t2.5\tx\tnil\ttrue\ntrue\t42\n"), "{}", out.stdout);
+}
+
+#[test]
+fn main_error_prints_lua_c_message_and_exits_1() {
+    let out = run(&["plainerror.lua"]);
+    assert_eq!(out.status, Some(1));
+    assert_eq!(out.stdout, "start\n");
+    assert!(out.stderr.starts_with("hotlua: plainerror.lua:3: attempt to index a nil value (field 'field')\nstack traceback:\n"), "{}", out.stderr);
+    if let Some(lua) = lua54(&["plainerror.lua"]) {
+        assert_eq!(lua.status, Some(1));
+        assert_eq!(out.stderr.replacen("hotlua:", "lua5.4:", 1), lua.stderr);
+    }
+}
+
+#[test]
+fn main_error_after_sleeping_ends_the_process() {
+    let out = run(&["mainerror.lua"]);
+    assert_eq!(out.status, Some(1));
+    assert_eq!(out.stdout, "slept\n");
+    let expected = "hotlua: mainerror.lua:4: boom\nstack traceback:\n\t[C]: in function 'error'\n\tmainerror.lua:4: in local 'fail'\n\tmainerror.lua:8: in main chunk\n\t[C]: in ?\n";
+    assert_eq!(out.stderr, expected);
+}
+
+#[test]
+fn syntax_error_exits_1() {
+    let out = run(&["syntax.lua"]);
+    assert_eq!(out.status, Some(1));
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr, "hotlua: syntax.lua:2: unexpected symbol near '='\n");
+    if let Some(lua) = lua54(&["syntax.lua"]) {
+        assert_eq!(out.stderr.replacen("hotlua:", "lua5.4:", 1), lua.stderr);
+    }
+}
+
+#[test]
+fn missing_script_exits_1() {
+    let out = run(&["no_such_file.lua"]);
+    assert_eq!(out.status, Some(1));
+    assert_eq!(out.stderr, "hotlua: cannot open no_such_file.lua: No such file or directory\n");
+}
+
+#[test]
+fn silly_exit_sets_the_status_and_flushes() {
+    let out = run(&["exit.lua", "3"]);
+    assert_eq!(out.status, Some(3), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "before exit 3\n");
+    let out = run(&["exit.lua", "0"]);
+    assert_eq!(out.status, Some(0));
+    assert_eq!(out.stdout, "before exit 0\n");
+}
+
+#[test]
+fn timers_fire_in_deadline_then_creation_order() {
+    let out = run(&["timers.lua"]);
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "e0 session b10 d10 a30 c30\nequal deadlines in creation order\n");
+}
+
+#[test]
+fn sleep_is_never_early() {
+    let start = Instant::now();
+    let out = run(&["sleep.lua"]);
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "0\ttrue\ttrue\n1\ttrue\ttrue\n3\ttrue\ttrue\n10\ttrue\ttrue\n25\ttrue\ttrue\n50\ttrue\ttrue\n0\n"
+    );
+    assert!(start.elapsed() >= Duration::from_millis(89));
+}
+
+#[test]
+fn hundred_thousand_tasks_ping_pong() {
+    let start = Instant::now();
+    let out = finish(spawn(&["pingpong.lua"], None), Duration::from_secs(120));
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "ready\t100000\nring done\t200000\t200000\n");
+    eprintln!("100,000-task ping-pong: {:?}", start.elapsed());
+}
+
+#[test]
+fn an_error_in_a_task_is_logged_and_the_rest_goes_on() {
+    let out = run(&["taskerror.lua"]);
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let first = log_body(lines[0], 'E').unwrap_or_else(|| panic!("not a log line: {}", lines[0]));
+    assert_eq!(first, "taskerror.lua:6 taskerror.lua:6: attempt to index a nil value (local 'x')");
+    assert_eq!(lines[1], "stack traceback:");
+    assert_eq!(lines[2], "\ttaskerror.lua:6: in function <taskerror.lua:4>");
+    let timer = lines.iter().position(|l| l.contains("boom in timer")).expect("timer error logged");
+    let body = log_body(lines[timer], 'E').expect("timer error is a log line");
+    assert_eq!(body, "taskerror.lua:12 taskerror.lua:12: boom in timer");
+    assert!(lines[timer + 2].starts_with("\t[C]: in function 'error'"), "{}", out.stdout);
+    assert!(out.stdout.ends_with("still running\nmain done\n"), "{}", out.stdout);
+}
+
+#[test]
+fn sigterm_ends_a_sleeping_server_cleanly() {
+    let mut child = spawn(&["sigterm.lua"], None);
+    // Wait for "ready" (bounded) before signalling.
+    let mut out = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let mut byte = [0u8; 1];
+        while out.read(&mut byte).map(|n| n == 1).unwrap_or(false) {
+            buf.push(byte[0]);
+            if buf.ends_with(b"ready\n") {
+                let _ = tx.send(());
+            }
+        }
+        buf
+    });
+    rx.recv_timeout(Duration::from_secs(30)).expect("the server never got ready");
+    let sent = Instant::now();
+    // SAFETY: kill(2) on our own child's pid has no memory effects.
+    let r = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(r, 0);
+    let out = finish(child, Duration::from_secs(10));
+    assert!(sent.elapsed() < Duration::from_secs(2), "slow shutdown: {:?}", sent.elapsed());
+    assert_eq!(out.status, Some(128 + libc::SIGTERM), "stderr: {}", out.stderr);
+    assert_eq!(out.stderr, "");
+}
+
+#[test]
+fn env_values_come_from_key_value_arguments() {
+    let out = run(&["env.lua", "a", "--port=8080", "--name=x=y", "b"]);
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "8080\tx=y\tnil\n9\tv\n4\ta\t--port=8080\t--name=x=y\tb\nenv.lua\ta\t4\n"
+    );
+}
+
+#[test]
+fn inspect_reports_status_and_traceback() {
+    let out = run(&["inspect.lua"]);
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "3\trunning\twait\tsleep\ntrue\ntrue\ntrue\n");
+}
+
+#[test]
+fn tasks_are_coroutines() {
+    let out = run(&["coroutines.lua"]);
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    let expected = "2\n\
+false\tcoroutines.lua:7: silly.time.sleep: not called from a task\n\
+a1 b1 a2 b2\n\
+wait\n\
+false\tcoroutines.lua:32: silly.task.wakeup: the task is not waiting (status 'running')\n\
+ready\n\
+false\tcoroutines.lua:35: silly.task.wakeup: the task is not waiting (status 'ready')\n\
+woken with\thello\n\
+false\tinside pcall\n\
+false\ttrue\n\
+true\t1\t2\n\
+nil\ttrue\ttrue\n\
+true\n";
+    assert_eq!(out.stdout, expected);
+}
+
+#[test]
+fn logger_format_and_levels() {
+    let out = run(&["logger.lua"]);
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", out.stdout);
+    assert_eq!(log_body(lines[0], 'I'), Some("logger.lua:2 hello 1 {a=1, b={2}}"));
+    assert_eq!(log_body(lines[1], 'D'), Some("logger.lua:5 shown nil true"));
+    assert_eq!(log_body(lines[2], 'E'), Some("logger.lua:9 err 4"));
+    assert_eq!(log_body(lines[3], 'W'), Some("logger.lua:11 {1, 2, x=y}"));
+    assert_eq!(lines[4], "2");
+}
+
+#[test]
+fn e_chunks_stdin_and_double_dash() {
+    let out = run(&["-e", "require'silly.time'.after(5, function() print('timer') end) print('e')"]);
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "e\ntimer\n");
+    let out = finish(
+        spawn(&["-", "z"], Some("require'silly.time'.sleep(2) print('stdin', ...)")),
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "stdin\tz\n");
+    let out = run(&["-e", "x = 5", "--", "env.lua", "--port=1"]);
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    assert!(out.stdout.starts_with("1\tnil\tnil\n"), "{}", out.stdout);
+    let out = run(&["-e", "require'silly.time'.sleep(1)"]);
+    assert_eq!(out.status, Some(1));
+    assert!(out.stderr.starts_with("hotlua: (command line):1: silly.time.sleep: not called from a task\n"), "{}", out.stderr);
+}

@@ -1,0 +1,12 @@
+local logger = require "silly.logger"
+logger.info("hello", 1, { a = 1, b = { 2 } })
+logger.debug("hidden")
+logger.setlevel(logger.DEBUG)
+logger.debug("shown", nil, true)
+logger.setlevel(logger.ERROR)
+logger.warn("hidden2")
+logger.infof("hidden %d", 3)
+logger.errorf("err %d", 4)
+logger.setlevel(logger.WARN)
+logger.warn({ 1, 2, x = "y" })
+print(logger.getlevel())

@@ -1,0 +1,5 @@
+print(1, 2.5, "x", nil, true)
+local co = coroutine.create(function(a) return a * 2 end)
+print(coroutine.resume(co, 21))
+io.write(string.format("%5.2f\n", math.pi))
+print(select("#", ...), ...)

@@ -1,0 +1,6 @@
+local t = {}
+local function g(x)
+  return x.field.deeper
+end
+print("start")
+g(t)
