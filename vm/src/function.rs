@@ -13,6 +13,7 @@ use hotlua_compiler::proto::{Constant, LocVar, Proto, UpvalDesc};
 
 use crate::api::NativeFn;
 use crate::gc::{Gc, Heap, Marker, Trace};
+use crate::string::LuaStr;
 use crate::thread::Thread;
 use crate::value::Value;
 
@@ -23,6 +24,9 @@ pub struct FnProto {
     pub constants: Box<[Value]>,
     pub protos: Box<[Gc<FnProto>]>,
     pub upvalues: Box<[UpvalDesc]>,
+    /// The upvalue names as interned strings, so that matching upvalues by name (patching,
+    /// the debug library) is a pointer compare.
+    pub upval_names: Box<[Gc<LuaStr>]>,
     pub num_params: u8,
     pub is_vararg: bool,
     pub max_stack: u8,
@@ -53,7 +57,9 @@ impl FnProto {
             .iter()
             .map(|c| FnProto::instantiate(heap, c))
             .collect();
+        let upval_names = p.upvalues.iter().map(|u| heap.new_str(u.name.as_bytes())).collect();
         heap.alloc(FnProto {
+            upval_names,
             code: p.code.clone().into_boxed_slice(),
             constants,
             protos,
@@ -92,6 +98,9 @@ impl Trace for FnProto {
         }
         for p in self.protos.iter() {
             m.mark(*p);
+        }
+        for n in self.upval_names.iter() {
+            m.mark(*n);
         }
     }
 }

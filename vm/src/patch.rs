@@ -9,17 +9,18 @@
 
 use crate::function::{FnProto, LuaClosure, UpvalCell};
 use crate::gc::Gc;
+use crate::string::LuaStr;
 use crate::value::Value;
 
 /// Calls `visit(index, name, cell)` for each upvalue of `f`, in order: `index` is 0-based
-/// (`debug.getupvalue` numbers from 1), `name` comes from the closure's current prototype
-/// (`?` when it has none).
-pub fn for_each_upvalue(f: Gc<LuaClosure>, mut visit: impl FnMut(usize, &str, Gc<UpvalCell>)) {
+/// (`debug.getupvalue` numbers from 1) and `name` is the interned name from the closure's
+/// current prototype.
+pub fn for_each_upvalue(f: Gc<LuaClosure>, mut visit: impl FnMut(usize, Gc<LuaStr>, Gc<UpvalCell>)) {
     let c = f.get();
     let proto = c.proto();
-    let descs = &proto.get().upvalues;
-    for (index, cell) in c.upvals.iter().enumerate() {
-        visit(index, descs.get(index).map_or("?", |d| &d.name), cell.get());
+    let names = &proto.get().upval_names;
+    for (index, (cell, name)) in c.upvals.iter().zip(names.iter()).enumerate() {
+        visit(index, *name, cell.get());
     }
 }
 
@@ -50,4 +51,9 @@ pub fn swap_proto(f: Gc<LuaClosure>, proto: Gc<FnProto>) -> bool {
     }
     c.proto.set(proto);
     true
+}
+
+/// The name of upvalue `idx` of `f` as an interned string (from its current prototype).
+pub fn upvalue_name(f: Gc<LuaClosure>, idx: usize) -> Option<Gc<LuaStr>> {
+    f.get().proto().get().upval_names.get(idx).copied()
 }
