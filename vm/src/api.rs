@@ -259,16 +259,9 @@ impl Vm {
         let (Value::LuaFn(c1), Value::LuaFn(c2)) = (f1, f2) else {
             return Err("Lua function expected".into());
         };
-        let cell = match n2.checked_sub(1).and_then(|i| c2.get().upvals.get(i)) {
-            Some(c) => c.get(),
-            None => return Err("invalid upvalue index".into()),
-        };
-        match n1.checked_sub(1).and_then(|i| c1.get().upvals.get(i)) {
-            Some(slot) => {
-                slot.set(cell);
-                Ok(())
-            }
-            None => Err("invalid upvalue index".into()),
+        match (n1.checked_sub(1), n2.checked_sub(1)) {
+            (Some(i1), Some(i2)) if crate::patch::upvalue_join(c1, i1, c2, i2) => Ok(()),
+            _ => Err("invalid upvalue index".into()),
         }
     }
 

@@ -1058,6 +1058,9 @@ impl Vm {
                         }
                         if let Value::Table(t) = reg!(a) {
                             let tm = t.get_mut();
+                            // Grow the array part once, as lua5.4 does, instead of
+                            // rehashing item by item.
+                            tm.ensure_array(last + n);
                             for j in 1..=n {
                                 tm.set_int((last + j) as i64, reg!(a as usize + j));
                             }

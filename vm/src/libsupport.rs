@@ -35,7 +35,8 @@ impl Vm {
 
     /// `obj[key] = val` with `__newindex` (`lua_settable`).
     pub fn set_index(&mut self, obj: Value, key: Value, val: Value) -> Result<(), LuaError> {
-        self.newindex_slow(obj, key, val, Operand::None, false).map(|_| ())
+        self.newindex_slow(obj, key, val, Operand::None, false)
+            .map(|_| ())
     }
 
     /// `#v` with `__len`, as an integer (`luaL_len`).
@@ -109,11 +110,13 @@ impl Vm {
     /// The function being run by the native frame whose arguments are `args`.
     fn native_callee(&self, args: Args) -> Option<Value> {
         let th = self.cur.get();
-        args.base.checked_sub(1).and_then(|i| th.stack.get(i).copied())
+        args.base
+            .checked_sub(1)
+            .and_then(|i| th.stack.get(i).copied())
     }
 
     /// Whether `n` more values fit on the running thread's stack (`lua_checkstack`).
     pub fn check_stack(&self, n: usize) -> bool {
-        self.cur.get().stack.len().saturating_add(n) < crate::thread::MAX_STACK
+        self.cur.get().top.saturating_add(n) < crate::thread::MAX_STACK
     }
 }

@@ -3,11 +3,11 @@
 //! Upvalues are shared cells ([`UpvalCell`]); a closure holds one `Cell<Gc<UpvalCell>>` per
 //! upvalue. Joining replaces that pointer, so it is O(1) and every later access of the
 //! joined closure reads and writes the other closure's cell. A cell's identity (what
-//! `debug.upvalueid` returns) is its address. Swapping a closure's prototype replaces the
-//! code every holder of the closure runs on its next call; frames already running keep the
-//! prototype they started with.
+//! `debug.upvalueid` returns) is its address. The `Vm` methods of `api.rs` (1-based, over
+//! any function value, with Lua's argument errors) are the debug library's face of the same
+//! operations, and `Vm::swap_proto` replaces the code every holder of a closure runs.
 
-use crate::function::{FnProto, LuaClosure, UpvalCell};
+use crate::function::{LuaClosure, UpvalCell};
 use crate::gc::Gc;
 use crate::string::LuaStr;
 use crate::value::Value;
@@ -40,17 +40,6 @@ pub fn upvalue_join(f1: Gc<LuaClosure>, n1: usize, f2: Gc<LuaClosure>, n2: usize
         }
         _ => false,
     }
-}
-
-/// Replaces the prototype of `f` in place. The new prototype must take the same number of
-/// upvalues (they are the closure's cells); returns false, changing nothing, otherwise.
-pub fn swap_proto(f: Gc<LuaClosure>, proto: Gc<FnProto>) -> bool {
-    let c = f.get();
-    if proto.get().upvalues.len() != c.upvals.len() {
-        return false;
-    }
-    c.proto.set(proto);
-    true
 }
 
 /// The name of upvalue `idx` of `f` as an interned string (from its current prototype).
