@@ -588,7 +588,7 @@ impl Vm {
     }
 
     /// Unwinds to protected marker `mi`, which then returns `false, err`.
-    fn recover(&mut self, mi: usize, e: LuaError) -> Result<(), LuaError> {
+    pub(crate) fn recover(&mut self, mi: usize, e: LuaError) -> Result<(), LuaError> {
         let m = self.cur.get().frames[mi];
         let mut err = e.value;
         if m.kind == FrameKind::Xpcall {

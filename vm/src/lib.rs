@@ -32,6 +32,7 @@ pub mod arith;
 pub mod baselib;
 pub mod call;
 pub mod compare;
+pub mod coroutine;
 pub mod debuginfo;
 pub mod error;
 pub mod function;

@@ -108,6 +108,7 @@ impl Vm {
         let g = vm.str_value("_G");
         loaded.get_mut().set(g, Value::Table(globals)).ok();
         crate::baselib::open_base(&mut vm);
+        crate::coroutine::open(&mut vm);
         // The string metatable: `("x"):upper()` finds the string library.
         let string_lib = vm.heap.new_table();
         let s = vm.str_value("string");

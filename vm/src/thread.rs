@@ -247,8 +247,10 @@ impl Thread {
 
 impl Trace for Thread {
     fn trace(&self, m: &mut Marker) {
-        let live = self.live_top();
-        m.mark_values(&self.stack[..live]);
+        // The whole stack: slots above the live top of a thread that is not running (a
+        // suspended or normal coroutine) are not cleared by the collector, and a resumed
+        // frame may expose them again.
+        m.mark_values(&self.stack);
         for f in &self.frames {
             if let Some(c) = f.closure {
                 m.mark(c);

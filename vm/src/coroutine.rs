@@ -1,0 +1,582 @@
+//! Coroutines: resume/yield machinery, the Rust API (`Vm::resume`, `Vm::yield_from_native`,
+//! ...) and the `coroutine` library.
+//!
+//! Design: each coroutine is a [`Thread`] with its own stack and frames. Resuming switches
+//! `Vm::cur` to the coroutine and runs its interpreter loop in a nested Rust activation
+//! ([`Vm::co_execute`]); a yield is a native returning the [`YIELD`] sentinel error, which
+//! unwinds the Rust activations (never caught by protected frames, see `co_execute`) back to
+//! `resume`, leaving the coroutine's frames in place: the yielding native's frame stays on
+//! top with the yielded values at `base..top`. Resuming again completes that native frame
+//! with resume's arguments as its results and continues the loop.
+//!
+//! Invariants:
+//! - A thread is *fresh* when its status is `Ok`, it has no frames and `top > 0` (the body
+//!   function at slot 0, its arguments above); *dead* when its status is `Dead` (died by an
+//!   error: frames kept for a traceback, the error value at `stack[top - 1]`) or it is `Ok`
+//!   with no frames and `top == 0` (returned or closed); *suspended* (status `Suspended`)
+//!   after a yield; *running*/*normal* while its frames are active.
+//! - Yielding is allowed only when every frame of the running coroutine below the yielding
+//!   native is run by the coroutine's own loop activation: no native frame (a native calling
+//!   back into Lua) and no FRESH Lua frame (a Rust-level call) except the body at index 0.
+//! - `Vm::c_calls` counts pending pcall markers and metamethod frames; a suspended
+//!   coroutine's share is removed when it yields and recomputed from its frames when it is
+//!   resumed (markers' `saved_ccalls` are rebased the same way).
+
+use crate::api::Args;
+use crate::call::Called;
+use crate::error::LuaError;
+use crate::gc::Gc;
+use crate::state::{Vm, MAX_C_CALLS};
+use crate::thread::{flags, FrameKind, Thread, ThreadStatus, ERROR_STACK_EXTRA, MAX_STACK};
+use crate::value::Value;
+
+/// Initial stack of a coroutine (slots): PUC's `BASIC_STACK_SIZE` (2 * LUA_MINSTACK).
+const CO_STACK: usize = 40;
+
+/// The sentinel error value a yielding native returns: a light userdata no Lua value can
+/// equal (light userdata made by the VM are addresses of aligned objects, never 1).
+pub(crate) const YIELD: Value = Value::LightUserData(1);
+
+/// What a resumed coroutine did.
+#[derive(Debug, Clone)]
+pub enum Resume {
+    /// It yielded these values (`coroutine.yield(...)` or [`Vm::yield_from_native`]).
+    Yielded(Vec<Value>),
+    /// Its body returned these values; it is now dead.
+    Returned(Vec<Value>),
+}
+
+/// How a resume ended, with the values left on the coroutine's stack at `start..end`.
+pub(crate) struct Outcome {
+    pub finished: bool,
+    pub start: usize,
+    pub end: usize,
+}
+
+fn is_yield(e: &LuaError) -> bool {
+    matches!(e.value, Value::LightUserData(1))
+}
+
+impl Vm {
+    /// `coroutine.create`: a new suspended thread whose body is `f` (any callable value; the
+    /// library checks it is a function). Its stack starts small ([`CO_STACK`] slots).
+    pub fn new_thread(&mut self, f: Value) -> Gc<Thread> {
+        let mut t = Thread::new();
+        t.stack = vec![Value::Nil; CO_STACK];
+        t.frames = Vec::new();
+        t.stack[0] = f;
+        t.top = 1;
+        self.heap.alloc(t)
+    }
+
+    /// `coroutine.status`: "suspended", "running", "normal" or "dead".
+    pub fn thread_status(&self, co: Gc<Thread>) -> &'static str {
+        if co == self.cur {
+            return "running";
+        }
+        let t = co.get();
+        match t.status {
+            ThreadStatus::Suspended => "suspended",
+            ThreadStatus::Dead => "dead",
+            ThreadStatus::Ok => {
+                if co == self.main || !t.frames.is_empty() {
+                    "normal"
+                } else if t.top == 0 {
+                    "dead"
+                } else {
+                    "suspended"
+                }
+            }
+        }
+    }
+
+    /// `coroutine.running`: the running thread and whether it is the main thread.
+    pub fn running_thread(&self) -> (Gc<Thread>, bool) {
+        (self.cur, self.cur == self.main)
+    }
+
+    /// Whether the running code may yield (`coroutine.isyieldable()`): inside a coroutine
+    /// and not under a native that called back into Lua.
+    pub fn is_yieldable(&self) -> bool {
+        self.cur != self.main && self.yieldable_below(self.cur.get().frames.len())
+    }
+
+    /// Are frames `0..n` of the running thread all run by its own loop activation?
+    fn yieldable_below(&self, n: usize) -> bool {
+        let fr = &self.cur.get().frames;
+        fr[..n.min(fr.len())]
+            .iter()
+            .enumerate()
+            .all(|(i, f)| f.kind != FrameKind::Native && (i == 0 || f.flags & flags::FRESH == 0))
+    }
+
+    /// Yields from a native: `return vm.yield_from_native(&values)`. The running coroutine is
+    /// suspended with `values` as what resume returns; when resumed, resume's arguments
+    /// become this native call's results (as `lua_yield` from a C function). Outside a
+    /// coroutine, or under a native that called back into Lua, it is Lua's error ("attempt
+    /// to yield from outside a coroutine", "attempt to yield across a C-call boundary").
+    pub fn yield_from_native(&mut self, values: &[Value]) -> Result<usize, LuaError> {
+        let base = match self.check_yield() {
+            Ok(b) => b,
+            Err(e) => return Err(e),
+        };
+        let th = self.cur.get_mut();
+        if th
+            .ensure(base + values.len() + 1, MAX_STACK + ERROR_STACK_EXTRA)
+            .is_err()
+        {
+            return Err(self.stack_overflow());
+        }
+        let th = self.cur.get_mut();
+        th.stack[base..base + values.len()].copy_from_slice(values);
+        th.top = base + values.len();
+        Err(LuaError::new(YIELD))
+    }
+
+    /// Checks that the running native may yield; returns its frame's base.
+    fn check_yield(&mut self) -> Result<usize, LuaError> {
+        let n = self.cur.get().frames.len();
+        let ok = self.cur != self.main
+            && n > 0
+            && self.cur.get().frames[n - 1].kind == FrameKind::Native
+            && self.yieldable_below(n - 1);
+        if !ok {
+            let msg = if self.cur == self.main {
+                "attempt to yield from outside a coroutine"
+            } else {
+                "attempt to yield across a C-call boundary"
+            };
+            return Err(LuaError::new(self.str_value(msg)));
+        }
+        Ok(self.cur.get().frames[n - 1].base)
+    }
+
+    /// `coroutine.resume` from Rust: runs `co` until it yields, returns or fails.
+    /// `Err(e)`: the coroutine died with error `e` (its status becomes "dead"; its stack is
+    /// kept for a traceback until closed), or it could not be resumed ("cannot resume dead
+    /// coroutine", "cannot resume non-suspended coroutine", "C stack overflow").
+    pub fn resume(&mut self, co: Gc<Thread>, args: &[Value]) -> Result<Resume, LuaError> {
+        let o = self.resume_with(co, |vm, co, dst| {
+            let th = co.get_mut();
+            if th.ensure(dst + args.len() + 1, MAX_STACK).is_err() {
+                return Err(LuaError::new(vm.str_value("too many arguments to resume")));
+            }
+            co.get_mut().stack[dst..dst + args.len()].copy_from_slice(args);
+            Ok(args.len())
+        })?;
+        let vals = co.get().stack[o.start..o.end].to_vec();
+        self.finish_transfer(co, &o);
+        Ok(if o.finished {
+            Resume::Returned(vals)
+        } else {
+            Resume::Yielded(vals)
+        })
+    }
+
+    /// After the caller copied a resume's values: a finished coroutine becomes dead.
+    pub(crate) fn finish_transfer(&mut self, co: Gc<Thread>, o: &Outcome) {
+        if o.finished {
+            co.get_mut().top = 0;
+        }
+    }
+
+    /// Checks `co` can be resumed, lets `put_args(vm, co, slot)` write the arguments at
+    /// `slot` of its stack (returning how many), then runs it.
+    pub(crate) fn resume_with(
+        &mut self,
+        co: Gc<Thread>,
+        put_args: impl FnOnce(&mut Vm, Gc<Thread>, usize) -> Result<usize, LuaError>,
+    ) -> Result<Outcome, LuaError> {
+        let fresh = match self.thread_status(co) {
+            "suspended" => co.get().status == ThreadStatus::Ok,
+            "dead" => {
+                return Err(LuaError::new(
+                    self.str_value("cannot resume dead coroutine"),
+                ))
+            }
+            _ => {
+                return Err(LuaError::new(
+                    self.str_value("cannot resume non-suspended coroutine"),
+                ))
+            }
+        };
+        if self.c_calls >= MAX_C_CALLS {
+            return Err(LuaError::new(self.str_value("C stack overflow")));
+        }
+        // Where the arguments go: above the body (fresh) or into the yielding native's
+        // frame (its arguments are dead now).
+        let dst = if fresh {
+            co.get().top
+        } else {
+            match co.get().frames.last() {
+                Some(ci) => ci.func + 1,
+                None => {
+                    return Err(LuaError::new(
+                        self.str_value("cannot resume dead coroutine"),
+                    ))
+                }
+            }
+        };
+        let nargs = put_args(self, co, dst)?;
+        let prev = self.cur;
+        let saved_c = self.c_calls;
+        let saved_limit = self.stack_limit;
+        self.cur = co;
+        self.stack_limit = MAX_STACK;
+        self.c_calls = saved_c + 1;
+        self.hooks_switched();
+        let r = if fresh {
+            co.get_mut().top = dst + nargs;
+            match self.precall(0, nargs, -1, false) {
+                Ok(Called::Pushed) => {
+                    if let Some(ci) = self.cur.get_mut().frames.last_mut() {
+                        ci.flags |= flags::FRESH;
+                    }
+                    self.co_execute()
+                }
+                Ok(Called::Done) => Ok(()),
+                Err(e) => Err(e),
+            }
+        } else {
+            self.continue_suspended(saved_c + 1, nargs)
+        };
+        let th = co.get_mut();
+        let out = match r {
+            Ok(()) => {
+                th.status = ThreadStatus::Ok;
+                th.frames.clear();
+                Ok(Outcome {
+                    finished: true,
+                    start: 0,
+                    end: th.top,
+                })
+            }
+            Err(e) if is_yield(&e) => {
+                th.status = ThreadStatus::Suspended;
+                let start = th.frames.last().map_or(th.top, |ci| ci.base).min(th.top);
+                Ok(Outcome {
+                    finished: false,
+                    start,
+                    end: th.top,
+                })
+            }
+            Err(e) => {
+                th.status = ThreadStatus::Dead;
+                // Keep the error on the dead thread (close returns it), above its live part.
+                let slot = th.live_top();
+                if th.ensure(slot + 1, usize::MAX).is_ok() {
+                    th.stack[slot] = e.value;
+                    th.top = slot + 1;
+                }
+                Err(e)
+            }
+        };
+        self.cur = prev;
+        self.c_calls = saved_c;
+        self.stack_limit = saved_limit;
+        self.hooks_switched();
+        out
+    }
+
+    /// Resumes a suspended coroutine (already current) whose top frame is the native that
+    /// yielded: its results are the `nargs` values at `func + 1`.
+    fn continue_suspended(&mut self, c_base: u32, nargs: usize) -> Result<(), LuaError> {
+        // Recount the pending markers and metamethod frames; rebase the markers.
+        let mut count = 0u32;
+        for f in self.cur.get_mut().frames.iter_mut() {
+            if matches!(f.kind, FrameKind::Pcall | FrameKind::Xpcall) {
+                f.saved_ccalls = c_base + count;
+                count += 1;
+            }
+            if f.flags & flags::META != 0 {
+                count += 1;
+            }
+        }
+        self.c_calls = c_base + count;
+        let th = self.cur.get_mut();
+        th.status = ThreadStatus::Ok;
+        let Some(ci) = th.frames.pop() else {
+            return Ok(());
+        };
+        self.move_results(ci.func + 1, ci.func, nargs, ci.nresults);
+        self.finish_markers()?;
+        if self.cur.get().frames.is_empty() {
+            return Ok(());
+        }
+        self.co_execute()
+    }
+
+    /// The interpreter loop of a coroutine: catches errors at protected markers of the
+    /// coroutine, but never a yield.
+    fn co_execute(&mut self) -> Result<(), LuaError> {
+        loop {
+            match self.run() {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    if is_yield(&e) {
+                        return Err(e);
+                    }
+                    let th = self.cur.get();
+                    let found = (1..th.frames.len()).rev().find(|&i| {
+                        matches!(th.frames[i].kind, FrameKind::Pcall | FrameKind::Xpcall)
+                    });
+                    match found {
+                        None => return Err(e),
+                        Some(mi) => self.recover(mi, e)?,
+                    }
+                    if self.cur.get().frames.is_empty() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// `debug.traceback` of another (suspended or dead) thread: `traceback_of(co, msg,
+    /// level)`, level 0 being the thread's top frame.
+    pub fn traceback_of(&mut self, co: Gc<Thread>, msg: Option<&str>, level: usize) -> String {
+        let prev = self.cur;
+        self.cur = co;
+        let s = self.traceback(msg, level);
+        self.cur = prev;
+        s
+    }
+
+    /// `coroutine.close`: closes the pending to-be-closed variables of a suspended or dead
+    /// coroutine, which becomes dead. `Ok(())`, or the error it died with (as replaced by
+    /// any `__close` that raised). A running or normal coroutine cannot be closed ("cannot
+    /// close a running coroutine").
+    pub fn close_thread(&mut self, co: Gc<Thread>) -> Result<(), LuaError> {
+        let st = self.thread_status(co);
+        if st != "suspended" && st != "dead" {
+            return Err(LuaError::new(
+                self.str_value(format!("cannot close a {} coroutine", st)),
+            ));
+        }
+        let th = co.get_mut();
+        let err = if th.status == ThreadStatus::Dead && th.top > 0 {
+            Some(th.stack[th.top - 1])
+        } else {
+            None
+        };
+        th.frames.clear();
+        th.status = ThreadStatus::Ok;
+        let prev = self.cur;
+        let saved_c = self.c_calls;
+        self.cur = co;
+        self.c_calls += 1;
+        let r = self.close_all(0, err, None);
+        self.cur = prev;
+        self.c_calls = saved_c;
+        let th = co.get_mut();
+        th.frames.clear();
+        th.tbc.clear();
+        th.close_upvals(0);
+        th.top = 0;
+        for v in th.stack.iter_mut() {
+            *v = Value::Nil;
+        }
+        match r {
+            Some(e) => Err(LuaError::new(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Hook state follows the running thread (a no-op until the debug library sets hooks).
+    #[inline]
+    fn hooks_switched(&mut self) {}
+}
+
+// ---------------------------------------------------------------------------------------
+// The `coroutine` library.
+
+type R = Result<usize, LuaError>;
+
+/// Installs the `coroutine` table (global and `package.loaded` entry).
+pub fn open(vm: &mut Vm) {
+    let fns: &[(&str, crate::api::NativeFn)] = &[
+        ("create", co_create),
+        ("resume", co_resume),
+        ("yield", co_yield),
+        ("status", co_status),
+        ("wrap", co_wrap),
+        ("isyieldable", co_isyieldable),
+        ("running", co_running),
+        ("close", co_close),
+    ];
+    let t = vm.new_table();
+    for (name, f) in fns {
+        let k = vm.new_str(name);
+        t.get_mut().set_str(k, Value::LightFn(*f));
+    }
+    vm.set_global("coroutine", Value::Table(t));
+    let k = vm.new_str("_LOADED");
+    if let Value::Table(loaded) = vm.registry().get().get_str(k) {
+        let n = vm.new_str("coroutine");
+        loaded.get_mut().set_str(n, Value::Table(t));
+    }
+}
+
+fn check_co(vm: &mut Vm, args: Args, i: usize) -> Result<Gc<Thread>, LuaError> {
+    match vm.arg(args, i) {
+        Value::Thread(t) => Ok(t),
+        _ => Err(vm.type_error_arg(args, i, "thread")),
+    }
+}
+
+fn co_create(vm: &mut Vm, args: Args) -> R {
+    let f = vm.arg(args, 0);
+    if !f.is_function() {
+        return Err(vm.type_error_arg(args, 0, "function"));
+    }
+    let t = vm.new_thread(f);
+    vm.push(Value::Thread(t))?;
+    Ok(1)
+}
+
+/// Resumes `co` with this native's arguments from `first`; pushes the results. `Err` holds
+/// the error value (not yet raised).
+fn aux_resume(vm: &mut Vm, args: Args, co: Gc<Thread>, first: usize) -> Result<usize, Value> {
+    let from = vm.cur;
+    let n = args.len().saturating_sub(first);
+    let src = args.base + first;
+    let o = vm.resume_with(co, |vm, co, dst| {
+        let th = co.get_mut();
+        if th.ensure(dst + n + 1, MAX_STACK).is_err() {
+            return Err(LuaError::new(vm.str_value("too many arguments to resume")));
+        }
+        for i in 0..n {
+            let v = from.get().stack[src + i];
+            co.get_mut().stack[dst + i] = v;
+        }
+        Ok(n)
+    });
+    let o = match o {
+        Ok(o) => o,
+        Err(e) => return Err(e.value),
+    };
+    let count = o.end - o.start;
+    let th = vm.cur.get_mut();
+    if th
+        .ensure(th.top + count + 1, MAX_STACK + ERROR_STACK_EXTRA)
+        .is_err()
+    {
+        vm.finish_transfer(co, &o);
+        return Err(vm.str_value("too many results to resume"));
+    }
+    for i in 0..count {
+        let v = co.get().stack[o.start + i];
+        let th = vm.cur.get_mut();
+        th.stack[th.top] = v;
+        th.top += 1;
+    }
+    vm.finish_transfer(co, &o);
+    Ok(count)
+}
+
+fn co_resume(vm: &mut Vm, args: Args) -> R {
+    let co = check_co(vm, args, 0)?;
+    vm.push(Value::Bool(true))?;
+    match aux_resume(vm, args, co, 1) {
+        Ok(n) => Ok(n + 1),
+        Err(e) => {
+            vm.push(Value::Bool(false))?;
+            vm.push(e)?;
+            Ok(2)
+        }
+    }
+}
+
+fn co_yield(vm: &mut Vm, args: Args) -> R {
+    vm.check_yield()?;
+    // The arguments are already where yielded values go: base..base+len.
+    let th = vm.cur.get_mut();
+    th.top = args.base + args.len();
+    Err(LuaError::new(YIELD))
+}
+
+fn co_status(vm: &mut Vm, args: Args) -> R {
+    let co = check_co(vm, args, 0)?;
+    let s = vm.thread_status(co);
+    let v = vm.str_value(s);
+    vm.push(v)?;
+    Ok(1)
+}
+
+fn co_running(vm: &mut Vm, _args: Args) -> R {
+    let (t, main) = vm.running_thread();
+    vm.push(Value::Thread(t))?;
+    vm.push(Value::Bool(main))?;
+    Ok(2)
+}
+
+fn co_isyieldable(vm: &mut Vm, args: Args) -> R {
+    let r = if args.is_empty() {
+        vm.is_yieldable()
+    } else {
+        let co = check_co(vm, args, 0)?;
+        if co == vm.cur {
+            vm.is_yieldable()
+        } else {
+            co != vm.main
+        }
+    };
+    vm.push(Value::Bool(r))?;
+    Ok(1)
+}
+
+fn co_close(vm: &mut Vm, args: Args) -> R {
+    let co = check_co(vm, args, 0)?;
+    let st = vm.thread_status(co);
+    if st != "suspended" && st != "dead" {
+        return Err(vm.rt_error(&format!("cannot close a {} coroutine", st)));
+    }
+    match vm.close_thread(co) {
+        Ok(()) => {
+            vm.push(Value::Bool(true))?;
+            Ok(1)
+        }
+        Err(e) => {
+            vm.push(Value::Bool(false))?;
+            vm.push(e.value)?;
+            Ok(2)
+        }
+    }
+}
+
+fn co_wrap(vm: &mut Vm, args: Args) -> R {
+    let f = vm.arg(args, 0);
+    if !f.is_function() {
+        return Err(vm.type_error_arg(args, 0, "function"));
+    }
+    let t = vm.new_thread(f);
+    let w = vm.new_native_closure(wrap_call, "wrap", vec![Value::Thread(t)]);
+    vm.push(w)?;
+    Ok(1)
+}
+
+/// The function `coroutine.wrap` returns: resumes, and re-raises the coroutine's error
+/// (after closing it) with the caller's position prepended to string errors (as lcorolib's
+/// `auxwrap`).
+fn wrap_call(vm: &mut Vm, args: Args) -> R {
+    let Value::Thread(co) = vm.native_upvalue(args, 0) else {
+        return Err(vm.rt_error("cannot resume dead coroutine"));
+    };
+    match aux_resume(vm, args, co, 0) {
+        Ok(n) => Ok(n),
+        Err(mut e) => {
+            if co.get().status == ThreadStatus::Dead {
+                if let Err(ce) = vm.close_thread(co) {
+                    e = ce.value;
+                }
+            }
+            if let Value::Str(s) = e {
+                let pos = vm.where_(1);
+                let mut b = pos.into_bytes();
+                b.extend_from_slice(s.get().as_bytes());
+                e = vm.str_value(b);
+            }
+            Err(LuaError::new(e))
+        }
+    }
+}
