@@ -77,6 +77,9 @@ impl Vm {
             proto: Some(p),
             saved_ccalls: 0,
         });
+        if self.hooks.mask != 0 {
+            self.hook_lua_call()?;
+        }
         Ok(())
     }
 
@@ -163,6 +166,9 @@ impl Vm {
         let th = self.cur.get_mut();
         th.top = top;
         th.frames.push(CallInfo::native(func, top, nresults));
+        if self.hooks.mask != 0 {
+            self.hook_native(true)?;
+        }
         let n = f(
             self,
             Args {
@@ -170,6 +176,9 @@ impl Vm {
                 len: nargs,
             },
         )?;
+        if self.hooks.mask != 0 {
+            self.hook_native(false)?;
+        }
         let th = self.cur.get_mut();
         th.frames.pop();
         let avail = th.top.saturating_sub(func + 1);

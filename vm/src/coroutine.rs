@@ -295,9 +295,15 @@ impl Vm {
         self.c_calls = c_base + count;
         let th = self.cur.get_mut();
         th.status = ThreadStatus::Ok;
-        let Some(ci) = th.frames.pop() else {
+        let Some(ci) = th.frames.last().copied() else {
             return Ok(());
         };
+        if self.hooks.mask != 0 {
+            // The yielding native returns now.
+            self.cur.get_mut().top = ci.func + 1 + nargs;
+            self.hook_native(false)?;
+        }
+        self.cur.get_mut().frames.pop();
         self.move_results(ci.func + 1, ci.func, nargs, ci.nresults);
         self.finish_markers()?;
         if self.cur.get().frames.is_empty() {
@@ -381,10 +387,6 @@ impl Vm {
             None => Ok(()),
         }
     }
-
-    /// Hook state follows the running thread (a no-op until the debug library sets hooks).
-    #[inline]
-    fn hooks_switched(&mut self) {}
 }
 
 // ---------------------------------------------------------------------------------------

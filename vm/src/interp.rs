@@ -181,6 +181,13 @@ impl Vm {
             let fidiv = |p: f64, q: f64| (p / q).floor();
 
             loop {
+                // Debug hooks: one flag test per instruction while none is set.
+                if self.hooks.mask != 0 {
+                    thg.get_mut().frames[ci_idx].pc = pc;
+                    let r = self.hook_instr();
+                    reload!();
+                    r?;
+                }
                 debug_assert!(pc < code.len());
                 // SAFETY: a compiled function always ends in a return, and jumps stay inside
                 // the code (the compiler's contract), so `pc` is in bounds.

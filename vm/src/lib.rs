@@ -34,6 +34,7 @@ pub mod call;
 pub mod compare;
 pub mod coroutine;
 pub mod debuginfo;
+pub mod debuglib;
 pub mod error;
 pub mod function;
 pub mod interp;
@@ -46,6 +47,7 @@ pub mod state;
 pub mod thread;
 
 pub use api::{Args, NativeFn, RootedValue};
+pub use coroutine::Resume;
 pub use error::LuaError;
 pub use gc::Gc;
 pub use state::Vm;

@@ -49,6 +49,8 @@ pub struct Vm {
     pub gc_mode: &'static str,
     /// Testing aid: collect at every safe point (shakes out values the VM forgot to root).
     pub gc_stress: bool,
+    /// Debug hooks (`debug.sethook`); `hooks.mask` is zero when none is set.
+    pub(crate) hooks: crate::debuglib::HookState,
 }
 
 /// Index of a value's type for [`Vm::type_mts`].
@@ -99,6 +101,7 @@ impl Vm {
             stdout: Box::new(std::io::stdout()),
             gc_mode: "incremental",
             gc_stress: false,
+            hooks: Default::default(),
         };
         let k = vm.str_value("_G");
         vm.globals.get_mut().set(k, Value::Table(globals)).ok();
@@ -109,6 +112,7 @@ impl Vm {
         loaded.get_mut().set(g, Value::Table(globals)).ok();
         crate::baselib::open_base(&mut vm);
         crate::coroutine::open(&mut vm);
+        crate::debuglib::open(&mut vm);
         // The string metatable: `("x"):upper()` finds the string library.
         let string_lib = vm.heap.new_table();
         let s = vm.str_value("string");

@@ -1,0 +1,772 @@
+//! The `debug` library (getinfo, getlocal/setlocal, upvalues, traceback, metatables,
+//! registry, hooks, user values) and the hook machinery the interpreter calls.
+//!
+//! Levels: level 0 of a thread is its top frame (for the running thread, the debug function
+//! itself); pcall/xpcall markers count as C frames, as in PUC.
+//!
+//! Hooks are per thread, as in PUC: each thread's mask and count live in
+//! [`HookState::defs`], its hook function in the registry table `_HOOKKEY` (weak keys, so a
+//! collected thread drops its hook). [`HookState::mask`] is the mask of the running thread:
+//! the interpreter tests it once per instruction and does nothing else while it is zero.
+
+use hotlua_compiler::error::chunk_id;
+use hotlua_compiler::opcode::OpCode;
+
+use crate::api::Args;
+use crate::error::LuaError;
+use crate::gc::Gc;
+use crate::state::Vm;
+use crate::table::Table;
+use crate::thread::{flags, FrameKind, Thread};
+use crate::value::Value;
+
+/// Hook event bits (`LUA_MASKCALL`, ...).
+pub const MASK_CALL: u8 = 1;
+/// `LUA_MASKRET`.
+pub const MASK_RET: u8 = 2;
+/// `LUA_MASKLINE`.
+pub const MASK_LINE: u8 = 4;
+/// `LUA_MASKCOUNT`.
+pub const MASK_COUNT: u8 = 8;
+
+/// Hook settings and tracing state.
+#[derive(Default)]
+pub struct HookState {
+    /// Mask of the running thread (0: no hook, the interpreter's fast path).
+    pub mask: u8,
+    /// Instructions between count events for the running thread.
+    base_count: u32,
+    /// Instructions left before the next count event.
+    counter: u32,
+    /// Index of the last instruction the line hook saw (PUC's `L->oldpc`).
+    oldpc: usize,
+    /// A hook is running (hooks do not nest).
+    in_hook: bool,
+    /// Threads with a hook: (thread, mask, count).
+    defs: Vec<(Gc<Thread>, u8, u32)>,
+}
+
+const HOOKKEY: &str = "_HOOKKEY";
+
+impl Vm {
+    /// Runs `f` with `t` as the current thread (for inspection only: no Lua code runs).
+    fn on_thread<T>(&mut self, t: Gc<Thread>, f: impl FnOnce(&mut Vm) -> T) -> T {
+        let prev = self.cur;
+        self.cur = t;
+        let r = f(self);
+        self.cur = prev;
+        r
+    }
+
+    /// Makes the hook mask follow the running thread (after a thread switch).
+    pub(crate) fn hooks_switched(&mut self) {
+        if self.hooks.defs.is_empty() {
+            return;
+        }
+        let cur = self.cur;
+        match self.hooks.defs.iter().find(|d| d.0 == cur) {
+            Some(&(_, m, c)) => {
+                self.hooks.mask = m;
+                self.hooks.base_count = c;
+                self.hooks.counter = c;
+            }
+            None => self.hooks.mask = 0,
+        }
+    }
+
+    fn hook_table(&mut self, create: bool) -> Option<Gc<Table>> {
+        let k = self.new_str(HOOKKEY);
+        if let Value::Table(t) = self.registry.get().get_str(k) {
+            return Some(t);
+        }
+        if !create {
+            return None;
+        }
+        let t = self.new_table();
+        let mt = self.new_table();
+        let mode = self.new_str("__mode");
+        let kv = self.str_value("k");
+        mt.get_mut().set_str(mode, kv);
+        t.get_mut().metatable = Some(mt);
+        self.registry.get_mut().set_str(k, Value::Table(t));
+        Some(t)
+    }
+
+    fn set_hook(&mut self, th: Gc<Thread>, f: Value, mask: u8, count: u32) {
+        self.hooks.defs.retain(|d| d.0 != th);
+        if let Some(t) = self.hook_table(!f.is_nil()) {
+            t.get_mut().set(Value::Thread(th), f).ok();
+        }
+        if mask != 0 {
+            self.hooks.defs.push((th, mask, count));
+        }
+        if th == self.cur {
+            self.hooks.mask = mask;
+            self.hooks.base_count = count;
+            self.hooks.counter = count;
+            self.hooks.oldpc = 0;
+        }
+    }
+
+    /// Calls the running thread's hook with `event` (and the line for line events).
+    fn fire_hook(&mut self, event: &str, line: Option<u32>) -> Result<(), LuaError> {
+        let Some(t) = self.hook_table(false) else {
+            return Ok(());
+        };
+        let f = t.get().get(Value::Thread(self.cur));
+        if !f.is_function() {
+            return Ok(());
+        }
+        self.hooks.in_hook = true;
+        let th = self.cur.get_mut();
+        let saved_top = th.top;
+        // The hook runs above the hooked frame's registers and any pending values.
+        th.top = th.live_top();
+        let ev = self.str_value(event);
+        let ln = line.map_or(Value::Nil, |l| Value::Int(l as i64));
+        let r = self.call_value(f, &[ev, ln]);
+        self.hooks.in_hook = false;
+        r?;
+        self.cur.get_mut().top = saved_top;
+        Ok(())
+    }
+
+    /// Call hook for a Lua frame just pushed (called by `push_lua_frame` when a hook is set).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn hook_lua_call(&mut self) -> Result<(), LuaError> {
+        if self.hooks.in_hook {
+            return Ok(());
+        }
+        let Some(ci) = self.cur.get().frames.last().copied() else {
+            return Ok(());
+        };
+        // The first traced instruction of a function is seen as a new line (vararg
+        // functions start after their VARARGPREP).
+        self.hooks.oldpc = match ci.proto {
+            Some(p) if p.get().is_vararg => 1,
+            _ => 0,
+        };
+        if self.hooks.mask & MASK_CALL != 0 {
+            let ev = if ci.flags & flags::TAIL != 0 {
+                "tail call"
+            } else {
+                "call"
+            };
+            self.fire_hook(ev, None)?;
+        }
+        Ok(())
+    }
+
+    /// Call (`call` true) or return hook of a native whose frame is on top.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn hook_native(&mut self, call: bool) -> Result<(), LuaError> {
+        if self.hooks.in_hook {
+            return Ok(());
+        }
+        let bit = if call { MASK_CALL } else { MASK_RET };
+        if self.hooks.mask & bit != 0 {
+            self.fire_hook(if call { "call" } else { "return" }, None)?;
+        }
+        Ok(())
+    }
+
+    /// Per-instruction hook work (count, line, and return events) before the instruction
+    /// at the top Lua frame's saved pc runs.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn hook_instr(&mut self) -> Result<(), LuaError> {
+        if self.hooks.in_hook {
+            return Ok(());
+        }
+        let th = self.cur.get();
+        let n = th.frames.len();
+        let Some(ci) = th.frames.last().copied() else {
+            return Ok(());
+        };
+        let Some(p) = ci.proto else {
+            return Ok(());
+        };
+        let npci = ci.pc;
+        let pr = p.get();
+        let Some(instr) = pr.code.get(npci).copied() else {
+            return Ok(());
+        };
+        let op = instr.op();
+        if op == OpCode::VarargPrep {
+            return Ok(());
+        }
+        // While a hook runs, the frame reports the instruction about to run as current.
+        self.cur.get_mut().frames[n - 1].pc = npci + 1;
+        let r = self.hook_events(op, npci, p, n);
+        if let Some(ci) = self.cur.get_mut().frames.get_mut(n - 1) {
+            ci.pc = npci;
+        }
+        r
+    }
+
+    fn hook_events(
+        &mut self,
+        op: OpCode,
+        npci: usize,
+        p: Gc<crate::function::FnProto>,
+        n: usize,
+    ) -> Result<(), LuaError> {
+        let pr = p.get();
+        let mask = self.hooks.mask;
+        if mask & MASK_COUNT != 0 {
+            self.hooks.counter = self.hooks.counter.saturating_sub(1);
+            if self.hooks.counter == 0 {
+                self.hooks.counter = self.hooks.base_count;
+                self.fire_hook("count", None)?;
+            }
+        }
+        if mask & MASK_LINE != 0 {
+            let oldpc = if self.hooks.oldpc < pr.code.len() {
+                self.hooks.oldpc
+            } else {
+                0
+            };
+            if npci <= oldpc || pr.line_at(oldpc) != pr.line_at(npci) {
+                self.fire_hook("line", Some(pr.line_at(npci)))?;
+            }
+            self.hooks.oldpc = npci;
+        }
+        if matches!(op, OpCode::Return | OpCode::Return0 | OpCode::Return1) {
+            if mask & MASK_RET != 0 {
+                self.fire_hook("return", None)?;
+            }
+            // The caller continues after its call instruction.
+            let th = self.cur.get();
+            if n >= 2 && th.frames[n - 2].kind == FrameKind::Lua {
+                self.hooks.oldpc = th.frames[n - 2].pc.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
+
+    /// The function a frame runs (markers stand for `pcall`/`xpcall`).
+    fn frame_function(&self, idx: usize) -> Value {
+        let ci = self.cur.get().frames[idx];
+        match ci.kind {
+            FrameKind::Pcall => Value::LightFn(crate::baselib::pcall),
+            FrameKind::Xpcall => Value::LightFn(crate::baselib::xpcall),
+            _ => self.frame_func(idx),
+        }
+    }
+
+    /// Finds local `n` of frame `idx` of the running thread (`luaG_findlocal`): its name and
+    /// stack slot.
+    fn find_local(&self, idx: usize, n: i64) -> Option<(String, usize)> {
+        let th = self.cur.get();
+        let ci = th.frames[idx];
+        let lua = ci.kind == FrameKind::Lua;
+        if lua {
+            if n < 0 {
+                let nvar = ci.nvarargs as i64;
+                if n >= -nvar {
+                    let slot = ci.base - nvar as usize + (-n - 1) as usize;
+                    return Some(("(vararg)".into(), slot));
+                }
+                return None;
+            }
+            if let Some(p) = ci.proto {
+                if let Some(name) = p.get().local_name(n as usize, ci.pc.saturating_sub(1)) {
+                    return Some((name.to_string(), ci.base + n as usize - 1));
+                }
+            }
+        }
+        let limit = if idx + 1 == th.frames.len() {
+            th.top
+        } else {
+            th.frames[idx + 1].func
+        };
+        if n > 0 && limit >= ci.base && (limit - ci.base) as i64 >= n {
+            let name = if lua { "(temporary)" } else { "(C temporary)" };
+            return Some((name.into(), ci.base + n as usize - 1));
+        }
+        None
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The library.
+
+type R = Result<usize, LuaError>;
+
+/// Installs the `debug` table (global and `package.loaded` entry).
+pub fn open(vm: &mut Vm) {
+    let fns: &[(&str, crate::api::NativeFn)] = &[
+        ("getinfo", getinfo),
+        ("getlocal", getlocal),
+        ("setlocal", setlocal),
+        ("getupvalue", getupvalue),
+        ("setupvalue", setupvalue),
+        ("upvalueid", upvalueid),
+        ("upvaluejoin", upvaluejoin),
+        ("traceback", traceback),
+        ("getmetatable", getmetatable),
+        ("setmetatable", setmetatable),
+        ("getregistry", getregistry),
+        ("sethook", sethook),
+        ("gethook", gethook),
+        ("getuservalue", getuservalue),
+        ("setuservalue", setuservalue),
+    ];
+    let t = vm.new_table();
+    for (name, f) in fns {
+        let k = vm.new_str(name);
+        t.get_mut().set_str(k, Value::LightFn(*f));
+    }
+    vm.set_global("debug", Value::Table(t));
+    let k = vm.new_str("_LOADED");
+    if let Value::Table(loaded) = vm.registry().get().get_str(k) {
+        let n = vm.new_str("debug");
+        loaded.get_mut().set_str(n, Value::Table(t));
+    }
+}
+
+/// The optional thread argument: (thread, index of the next argument).
+fn get_thread(vm: &Vm, args: Args) -> (Gc<Thread>, usize) {
+    match vm.arg(args, 0) {
+        Value::Thread(t) => (t, 1),
+        _ => (vm.cur, 0),
+    }
+}
+
+fn setf(vm: &mut Vm, t: Gc<Table>, k: &str, v: Value) {
+    let k = vm.new_str(k);
+    t.get_mut().set_str(k, v);
+}
+
+fn int(n: i64) -> Value {
+    Value::Int(n)
+}
+
+fn getinfo(vm: &mut Vm, args: Args) -> R {
+    let (th, a) = get_thread(vm, args);
+    let opts = match vm.opt_str(args, a + 1)? {
+        Some(s) => s.get().to_str_lossy().into_owned(),
+        None => "flnSrtu".to_string(),
+    };
+    if opts.starts_with('>') {
+        return Err(vm.arg_error(a + 1, "invalid option '>'"));
+    }
+    if opts.chars().any(|c| !"SlnrutfL".contains(c)) {
+        return Err(vm.arg_error(a + 1, "invalid option"));
+    }
+    let target = vm.arg(args, a);
+    let frame = if target.is_function() {
+        None
+    } else {
+        let level = vm.check_int(args, a)?;
+        let len = th.get().frames.len() as i64;
+        if level < 0 || level >= len {
+            vm.push(Value::Nil)?;
+            return Ok(1);
+        }
+        Some((len - 1 - level) as usize)
+    };
+    let (func, ci, name) = match frame {
+        None => (target, None, None),
+        Some(idx) => vm.on_thread(th, |vm| {
+            let f = vm.frame_function(idx);
+            let name = if opts.contains('n') {
+                vm.frame_name(idx)
+            } else {
+                None
+            };
+            (f, Some(vm.cur.get().frames[idx]), name)
+        }),
+    };
+    let t = vm.new_table();
+    let lua = match func {
+        Value::LuaFn(c) => Some(c),
+        _ => None,
+    };
+    // A running frame keeps the proto it started with.
+    let proto = match (ci.and_then(|c| c.proto), lua) {
+        (Some(p), _) => Some(p),
+        (None, Some(c)) => Some(c.get().proto()),
+        _ => None,
+    };
+    for c in opts.chars() {
+        match c {
+            'S' => match proto {
+                Some(p) => {
+                    let p = p.get();
+                    let src = vm.str_value(p.source.as_bytes());
+                    setf(vm, t, "source", src);
+                    let short = vm.str_value(chunk_id(&p.source));
+                    setf(vm, t, "short_src", short);
+                    setf(vm, t, "linedefined", int(p.line_defined as i64));
+                    setf(vm, t, "lastlinedefined", int(p.last_line_defined as i64));
+                    let what = vm.str_value(if p.line_defined == 0 { "main" } else { "Lua" });
+                    setf(vm, t, "what", what);
+                }
+                None => {
+                    let src = vm.str_value("=[C]");
+                    setf(vm, t, "source", src);
+                    let short = vm.str_value("[C]");
+                    setf(vm, t, "short_src", short);
+                    setf(vm, t, "linedefined", int(-1));
+                    setf(vm, t, "lastlinedefined", int(-1));
+                    let what = vm.str_value("C");
+                    setf(vm, t, "what", what);
+                }
+            },
+            'l' => {
+                let line = match (ci, proto) {
+                    (Some(c), Some(p)) if c.kind == FrameKind::Lua => {
+                        p.get().line_at(c.pc.saturating_sub(1)) as i64
+                    }
+                    _ => -1,
+                };
+                setf(vm, t, "currentline", int(line));
+            }
+            'u' => {
+                let nups = match func {
+                    Value::LuaFn(c) => c.get().upvals.len(),
+                    Value::NativeFn(c) => c.get().upvals.len(),
+                    _ => 0,
+                };
+                setf(vm, t, "nups", int(nups as i64));
+                let (np, va) = match proto {
+                    Some(p) => (p.get().num_params as i64, p.get().is_vararg),
+                    None => (0, true),
+                };
+                setf(vm, t, "nparams", int(np));
+                setf(vm, t, "isvararg", Value::Bool(va));
+            }
+            'n' => match &name {
+                Some((kind, n)) => {
+                    let nv = vm.str_value(n);
+                    setf(vm, t, "name", nv);
+                    let kv = vm.str_value(kind);
+                    setf(vm, t, "namewhat", kv);
+                }
+                None => {
+                    let kv = vm.str_value("");
+                    setf(vm, t, "namewhat", kv);
+                }
+            },
+            't' => {
+                let tail = ci.is_some_and(|c| c.flags & flags::TAIL != 0);
+                setf(vm, t, "istailcall", Value::Bool(tail));
+            }
+            'r' => {
+                setf(vm, t, "ftransfer", int(0));
+                setf(vm, t, "ntransfer", int(0));
+            }
+            'f' => setf(vm, t, "func", func),
+            'L' => {
+                if let Some(c) = lua {
+                    let p = c.get().proto();
+                    let p = p.get();
+                    let lines = vm.new_table();
+                    let skip = if p.is_vararg { 1 } else { 0 };
+                    for &l in p.line_info.iter().skip(skip) {
+                        lines.get_mut().set_int(l as i64, Value::Bool(true));
+                    }
+                    setf(vm, t, "activelines", Value::Table(lines));
+                }
+            }
+            _ => {}
+        }
+    }
+    vm.push(Value::Table(t))?;
+    Ok(1)
+}
+
+fn check_level(vm: &mut Vm, args: Args, th: Gc<Thread>, i: usize) -> Result<usize, LuaError> {
+    let level = vm.check_int(args, i)?;
+    let len = th.get().frames.len() as i64;
+    if level < 0 || level >= len {
+        return Err(vm.arg_error(i, "level out of range"));
+    }
+    Ok((len - 1 - level) as usize)
+}
+
+fn getlocal(vm: &mut Vm, args: Args) -> R {
+    let (th, a) = get_thread(vm, args);
+    let n = vm.check_int(args, a + 1)?;
+    let target = vm.arg(args, a);
+    if target.is_function() {
+        let name = match target {
+            Value::LuaFn(c) if n > 0 => c
+                .get()
+                .proto()
+                .get()
+                .local_name(n as usize, 0)
+                .map(|s| s.to_string()),
+            _ => None,
+        };
+        let v = match name {
+            Some(s) => vm.str_value(s),
+            None => Value::Nil,
+        };
+        vm.push(v)?;
+        return Ok(1);
+    }
+    let idx = check_level(vm, args, th, a)?;
+    match vm.on_thread(th, |vm| vm.find_local(idx, n)) {
+        Some((name, slot)) => {
+            let v = th.get().stack[slot];
+            let nv = vm.str_value(name);
+            vm.push(nv)?;
+            vm.push(v)?;
+            Ok(2)
+        }
+        None => {
+            vm.push(Value::Nil)?;
+            Ok(1)
+        }
+    }
+}
+
+fn setlocal(vm: &mut Vm, args: Args) -> R {
+    let (th, a) = get_thread(vm, args);
+    let idx = check_level(vm, args, th, a)?;
+    let n = vm.check_int(args, a + 1)?;
+    let v = vm.check_any(args, a + 2)?;
+    let r = match vm.on_thread(th, |vm| vm.find_local(idx, n)) {
+        Some((name, slot)) => {
+            th.get_mut().stack[slot] = v;
+            vm.str_value(name)
+        }
+        None => Value::Nil,
+    };
+    vm.push(r)?;
+    Ok(1)
+}
+
+fn check_function(vm: &mut Vm, args: Args, i: usize) -> Result<Value, LuaError> {
+    let f = vm.arg(args, i);
+    if !f.is_function() {
+        return Err(vm.type_error_arg(args, i, "function"));
+    }
+    Ok(f)
+}
+
+/// The upvalue name as `debug.getupvalue` shows it (`(no name)` when unknown).
+fn upvalue_name(name: String) -> String {
+    if name == "?" {
+        "(no name)".into()
+    } else {
+        name
+    }
+}
+
+fn getupvalue(vm: &mut Vm, args: Args) -> R {
+    let n = vm.check_int(args, 1)?;
+    let f = check_function(vm, args, 0)?;
+    if n < 1 {
+        return Ok(0);
+    }
+    match vm.get_upvalue(f, n as usize) {
+        Some((name, v)) => {
+            let nv = vm.str_value(upvalue_name(name));
+            vm.push(nv)?;
+            vm.push(v)?;
+            Ok(2)
+        }
+        None => Ok(0),
+    }
+}
+
+fn setupvalue(vm: &mut Vm, args: Args) -> R {
+    let v = vm.check_any(args, 2)?;
+    let n = vm.check_int(args, 1)?;
+    let f = check_function(vm, args, 0)?;
+    if n < 1 {
+        return Ok(0);
+    }
+    match vm.set_upvalue(f, n as usize, v) {
+        Some(name) => {
+            let nv = vm.str_value(upvalue_name(name));
+            vm.push(nv)?;
+            Ok(1)
+        }
+        None => Ok(0),
+    }
+}
+
+/// `checkupval`: the upvalue's identity, or None when the index is out of range.
+fn upval_id(vm: &mut Vm, args: Args, argf: usize, argn: usize) -> Result<Option<Value>, LuaError> {
+    let n = vm.check_int(args, argn)?;
+    let f = check_function(vm, args, argf)?;
+    if n < 1 {
+        return Ok(None);
+    }
+    let i = (n - 1) as usize;
+    Ok(match f {
+        Value::LuaFn(c) => c
+            .get()
+            .upvals
+            .get(i)
+            .map(|cell| crate::patch::upvalue_id(cell.get())),
+        Value::NativeFn(_) => vm.upvalue_id(f, n as usize).map(Value::LightUserData),
+        _ => None,
+    })
+}
+
+fn upvalueid(vm: &mut Vm, args: Args) -> R {
+    let id = upval_id(vm, args, 0, 1)?;
+    vm.push(id.unwrap_or(Value::Nil))?;
+    Ok(1)
+}
+
+fn upvaluejoin(vm: &mut Vm, args: Args) -> R {
+    if upval_id(vm, args, 0, 1)?.is_none() {
+        return Err(vm.arg_error(1, "invalid upvalue index"));
+    }
+    if upval_id(vm, args, 2, 3)?.is_none() {
+        return Err(vm.arg_error(3, "invalid upvalue index"));
+    }
+    let (Value::LuaFn(f1), n1) = (vm.arg(args, 0), vm.check_int(args, 1)?) else {
+        return Err(vm.arg_error(0, "Lua function expected"));
+    };
+    let (Value::LuaFn(f2), n2) = (vm.arg(args, 2), vm.check_int(args, 3)?) else {
+        return Err(vm.arg_error(2, "Lua function expected"));
+    };
+    crate::patch::upvalue_join(f1, (n1 - 1) as usize, f2, (n2 - 1) as usize);
+    Ok(0)
+}
+
+fn traceback(vm: &mut Vm, args: Args) -> R {
+    let (th, a) = get_thread(vm, args);
+    let msg = vm.arg(args, a);
+    let m = match msg {
+        Value::Nil => None,
+        Value::Str(_) | Value::Int(_) | Value::Float(_) => {
+            Some(String::from_utf8_lossy(&vm.tostring_basic(msg)).into_owned())
+        }
+        _ => {
+            vm.push(msg)?;
+            return Ok(1);
+        }
+    };
+    let default = if th == vm.cur { 1 } else { 0 };
+    let level = vm.opt_int(args, a + 1, default)?.max(0) as usize;
+    let s = if th == vm.cur {
+        vm.traceback(m.as_deref(), level)
+    } else {
+        vm.traceback_of(th, m.as_deref(), level)
+    };
+    let v = vm.str_value(s);
+    vm.push(v)?;
+    Ok(1)
+}
+
+fn getmetatable(vm: &mut Vm, args: Args) -> R {
+    let v = vm.check_any(args, 0)?;
+    let mt = vm.metatable(v).map_or(Value::Nil, Value::Table);
+    vm.push(mt)?;
+    Ok(1)
+}
+
+fn setmetatable(vm: &mut Vm, args: Args) -> R {
+    let v = vm.arg(args, 0);
+    let mt = match vm.arg(args, 1) {
+        Value::Nil => None,
+        Value::Table(t) => Some(t),
+        _ => return Err(vm.type_error_arg(args, 1, "nil or table")),
+    };
+    vm.set_metatable(v, mt);
+    vm.push(v)?;
+    Ok(1)
+}
+
+fn getregistry(vm: &mut Vm, _args: Args) -> R {
+    let r = vm.registry();
+    vm.push(Value::Table(r))?;
+    Ok(1)
+}
+
+fn sethook(vm: &mut Vm, args: Args) -> R {
+    let (th, a) = get_thread(vm, args);
+    if vm.arg(args, a).is_nil() {
+        vm.set_hook(th, Value::Nil, 0, 0);
+        return Ok(0);
+    }
+    let smask = vm.check_str(args, a + 1)?.get().as_bytes().to_vec();
+    let f = check_function(vm, args, a)?;
+    let count = vm.opt_int(args, a + 2, 0)?;
+    let mut mask = 0;
+    if smask.contains(&b'c') {
+        mask |= MASK_CALL;
+    }
+    if smask.contains(&b'r') {
+        mask |= MASK_RET;
+    }
+    if smask.contains(&b'l') {
+        mask |= MASK_LINE;
+    }
+    let count = count.clamp(0, i32::MAX as i64) as u32;
+    if count > 0 {
+        mask |= MASK_COUNT;
+    }
+    vm.set_hook(th, f, mask, count);
+    Ok(0)
+}
+
+fn gethook(vm: &mut Vm, args: Args) -> R {
+    let (th, _) = get_thread(vm, args);
+    let Some(&(_, mask, count)) = vm.hooks.defs.iter().find(|d| d.0 == th) else {
+        vm.push(Value::Nil)?;
+        return Ok(1);
+    };
+    let f = match vm.hook_table(false) {
+        Some(t) => t.get().get(Value::Thread(th)),
+        None => Value::Nil,
+    };
+    vm.push(f)?;
+    let mut s = String::new();
+    if mask & MASK_CALL != 0 {
+        s.push('c');
+    }
+    if mask & MASK_RET != 0 {
+        s.push('r');
+    }
+    if mask & MASK_LINE != 0 {
+        s.push('l');
+    }
+    let sv = vm.str_value(s);
+    vm.push(sv)?;
+    vm.push(Value::Int(count as i64))?;
+    Ok(3)
+}
+
+fn getuservalue(vm: &mut Vm, args: Args) -> R {
+    let n = vm.opt_int(args, 1, 1)?;
+    let Value::UserData(u) = vm.arg(args, 0) else {
+        vm.push(Value::Nil)?;
+        return Ok(1);
+    };
+    let uv = &u.get().user_values;
+    if n >= 1 && (n as usize) <= uv.len() {
+        let v = uv[n as usize - 1];
+        vm.push(v)?;
+        vm.push(Value::Bool(true))?;
+        return Ok(2);
+    }
+    vm.push(Value::Nil)?;
+    Ok(1)
+}
+
+fn setuservalue(vm: &mut Vm, args: Args) -> R {
+    let n = vm.opt_int(args, 2, 1)?;
+    let Value::UserData(u) = vm.arg(args, 0) else {
+        return Err(vm.type_error_arg(args, 0, "userdata"));
+    };
+    let v = vm.check_any(args, 1)?;
+    let uv = &mut u.get_mut().user_values;
+    if n >= 1 && (n as usize) <= uv.len() {
+        uv[n as usize - 1] = v;
+        vm.push(Value::UserData(u))?;
+    } else {
+        vm.push(Value::Nil)?;
+    }
+    Ok(1)
+}
