@@ -40,11 +40,16 @@ pub fn run_with_big_stack(f: impl FnOnce() -> i32 + Send + 'static) -> i32 {
         .unwrap_or(1)
 }
 
-/// `hotlua [options] [script [args]]`, as `lua5.4` does; returns the exit status.
+/// `hotlua [options] [script [args] [--key=value ...]]`: options as `lua5.4`'s; the
+/// script's main chunk runs as the first task of the silly event loop, which then runs
+/// until nothing is pending, `silly.exit`, a signal or an error in main (see
+/// `spec/runtime.md`). Returns the exit status.
 pub fn run_command_line(args: &[String]) -> i32 {
     let mut vm = new_vm();
-    let status = hotlua_vm::runner::run_command_line(&mut vm, args);
+    let status = hotlua_stdlib::silly::runtime::run_command_line(&mut vm, args);
     vm.close();
+    // As C's exit(): buffered files and stdout are written out.
+    hotlua_stdlib::io::flush_all();
     status
 }
 

@@ -1,7 +1,8 @@
 //! The `hotlua` command line. It only parses arguments and calls the library.
 //!
 //! ```text
-//! hotlua [options] [script [args]]     run a script as lua5.4 does (-e code, -, --)
+//! hotlua [options] [script [args]]     run a script as lua5.4 does (-e code, -, --), its
+//!                                      main chunk as the first task of the event loop
 //! hotlua -p FILE...                    check that each FILE compiles (like luac -p)
 //! ```
 

@@ -31,6 +31,7 @@ fn child_process_entry() {
             hotlua_stdlib::open::open_libs(&mut vm);
             let st = hotlua_stdlib::silly::runtime::run_command_line(&mut vm, &argv);
             vm.close();
+            hotlua_stdlib::io::flush_all();
             st
         })
         .ok()
@@ -53,12 +54,22 @@ struct Output {
 fn spawn(args: &[&str], stdin: Option<&str>) -> Child {
     let exe = std::env::current_exe().expect("test binary path");
     let mut cmd = Command::new(exe);
-    cmd.args(["child_process_entry", "--exact", "--quiet", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, args.join("\x1f"))
-        .current_dir(script_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.args([
+        "child_process_entry",
+        "--exact",
+        "--quiet",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD_ENV, args.join("\x1f"))
+    .current_dir(script_dir())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     let mut child = cmd.spawn().expect("spawn the runner");
     if let Some(text) = stdin {
         use std::io::Write;
@@ -70,11 +81,13 @@ fn spawn(args: &[&str], stdin: Option<&str>) -> Child {
 
 /// Waits at most `limit` for the child (killing it past that) and collects its output.
 fn finish(mut child: Child, limit: Duration) -> Output {
-    let mut out = child.stdout.take().expect("stdout pipe");
+    let out = child.stdout.take();
     let mut err = child.stderr.take().expect("stderr pipe");
     let t_out = std::thread::spawn(move || {
         let mut s = Vec::new();
-        let _ = out.read_to_end(&mut s);
+        if let Some(mut out) = out {
+            let _ = out.read_to_end(&mut s);
+        }
         s
     });
     let t_err = std::thread::spawn(move || {
@@ -96,7 +109,11 @@ fn finish(mut child: Child, limit: Duration) -> Output {
     };
     let stdout = String::from_utf8_lossy(&t_out.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&t_err.join().unwrap_or_default()).into_owned();
-    Output { status: status.code(), stdout: strip_harness(&stdout), stderr }
+    Output {
+        status: status.code(),
+        stdout: strip_harness(&stdout),
+        stderr,
+    }
 }
 
 /// The test harness prints a "running 1 test" header before the child takes over.
@@ -151,7 +168,11 @@ fn plain_script_matches_lua54() {
         assert_eq!(out.stdout, lua.stdout);
         assert_eq!(out.stderr, lua.stderr);
     }
-    assert!(out.stdout.starts_with("1\t2.5\tx\tnil\ttrue\ntrue\t42\n"), "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with("1\t2.5\tx\tnil\ttrue\ntrue\t42\n"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -180,7 +201,10 @@ fn syntax_error_exits_1() {
     let out = run(&["syntax.lua"]);
     assert_eq!(out.status, Some(1));
     assert_eq!(out.stdout, "");
-    assert_eq!(out.stderr, "hotlua: syntax.lua:2: unexpected symbol near '='\n");
+    assert_eq!(
+        out.stderr,
+        "hotlua: syntax.lua:2: unexpected symbol near '='\n"
+    );
     if let Some(lua) = lua54(&["syntax.lua"]) {
         assert_eq!(out.stderr.replacen("hotlua:", "lua5.4:", 1), lua.stderr);
     }
@@ -190,7 +214,10 @@ fn syntax_error_exits_1() {
 fn missing_script_exits_1() {
     let out = run(&["no_such_file.lua"]);
     assert_eq!(out.status, Some(1));
-    assert_eq!(out.stderr, "hotlua: cannot open no_such_file.lua: No such file or directory\n");
+    assert_eq!(
+        out.stderr,
+        "hotlua: cannot open no_such_file.lua: No such file or directory\n"
+    );
 }
 
 #[test]
@@ -207,7 +234,10 @@ fn silly_exit_sets_the_status_and_flushes() {
 fn timers_fire_in_deadline_then_creation_order() {
     let out = run(&["timers.lua"]);
     assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
-    assert_eq!(out.stdout, "e0 session b10 d10 a30 c30\nequal deadlines in creation order\n");
+    assert_eq!(
+        out.stdout,
+        "e0 session b10 d10 a30 c30\nequal deadlines in creation order\n"
+    );
 }
 
 #[test]
@@ -237,14 +267,28 @@ fn an_error_in_a_task_is_logged_and_the_rest_goes_on() {
     assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
     let first = log_body(lines[0], 'E').unwrap_or_else(|| panic!("not a log line: {}", lines[0]));
-    assert_eq!(first, "taskerror.lua:6 taskerror.lua:6: attempt to index a nil value (local 'x')");
+    assert_eq!(
+        first,
+        "taskerror.lua:6 taskerror.lua:6: attempt to index a nil value (local 'x')"
+    );
     assert_eq!(lines[1], "stack traceback:");
     assert_eq!(lines[2], "\ttaskerror.lua:6: in function <taskerror.lua:4>");
-    let timer = lines.iter().position(|l| l.contains("boom in timer")).expect("timer error logged");
+    let timer = lines
+        .iter()
+        .position(|l| l.contains("boom in timer"))
+        .expect("timer error logged");
     let body = log_body(lines[timer], 'E').expect("timer error is a log line");
     assert_eq!(body, "taskerror.lua:12 taskerror.lua:12: boom in timer");
-    assert!(lines[timer + 2].starts_with("\t[C]: in function 'error'"), "{}", out.stdout);
-    assert!(out.stdout.ends_with("still running\nmain done\n"), "{}", out.stdout);
+    assert!(
+        lines[timer + 2].starts_with("\t[C]: in function 'error'"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.ends_with("still running\nmain done\n"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -253,7 +297,7 @@ fn sigterm_ends_a_sleeping_server_cleanly() {
     // Wait for "ready" (bounded) before signalling.
     let mut out = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         let mut buf = Vec::new();
         let mut byte = [0u8; 1];
         while out.read(&mut byte).map(|n| n == 1).unwrap_or(false) {
@@ -264,15 +308,28 @@ fn sigterm_ends_a_sleeping_server_cleanly() {
         }
         buf
     });
-    rx.recv_timeout(Duration::from_secs(30)).expect("the server never got ready");
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("the server never got ready");
     let sent = Instant::now();
     // SAFETY: kill(2) on our own child's pid has no memory effects.
     let r = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
     assert_eq!(r, 0);
     let out = finish(child, Duration::from_secs(10));
-    assert!(sent.elapsed() < Duration::from_secs(2), "slow shutdown: {:?}", sent.elapsed());
-    assert_eq!(out.status, Some(128 + libc::SIGTERM), "stderr: {}", out.stderr);
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "slow shutdown: {:?}",
+        sent.elapsed()
+    );
+    assert_eq!(
+        out.status,
+        Some(128 + libc::SIGTERM),
+        "stderr: {}",
+        out.stderr
+    );
     assert_eq!(out.stderr, "");
+    // A clean shutdown: finalizers ran, output is complete, the sleep never returned.
+    let stdout = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
+    assert_eq!(strip_harness(&stdout), "ready\nfinalized\n");
 }
 
 #[test]
@@ -297,17 +354,17 @@ fn tasks_are_coroutines() {
     let out = run(&["coroutines.lua"]);
     assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
     let expected = "2\n\
-false\tcoroutines.lua:7: silly.time.sleep: not called from a task\n\
+false\tcoroutines.lua:8: silly.time.sleep: not called from a task\n\
 a1 b1 a2 b2\n\
 wait\n\
-false\tcoroutines.lua:32: silly.task.wakeup: the task is not waiting (status 'running')\n\
+false\tsilly.task.wakeup: the task is not waiting (status 'running')\n\
 ready\n\
-false\tcoroutines.lua:35: silly.task.wakeup: the task is not waiting (status 'ready')\n\
+false\tsilly.task.wakeup: the task is not waiting (status 'ready')\n\
 woken with\thello\n\
 false\tinside pcall\n\
 false\ttrue\n\
 true\t1\t2\n\
-nil\ttrue\ttrue\n\
+nil\ttrue\n\
 true\n";
     assert_eq!(out.stdout, expected);
 }
@@ -318,7 +375,10 @@ fn logger_format_and_levels() {
     assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 5, "{}", out.stdout);
-    assert_eq!(log_body(lines[0], 'I'), Some("logger.lua:2 hello 1 {a=1, b={2}}"));
+    assert_eq!(
+        log_body(lines[0], 'I'),
+        Some("logger.lua:2 hello 1 {a=1, b={2}}")
+    );
     assert_eq!(log_body(lines[1], 'D'), Some("logger.lua:5 shown nil true"));
     assert_eq!(log_body(lines[2], 'E'), Some("logger.lua:9 err 4"));
     assert_eq!(log_body(lines[3], 'W'), Some("logger.lua:11 {1, 2, x=y}"));
@@ -327,11 +387,17 @@ fn logger_format_and_levels() {
 
 #[test]
 fn e_chunks_stdin_and_double_dash() {
-    let out = run(&["-e", "require'silly.time'.after(5, function() print('timer') end) print('e')"]);
+    let out = run(&[
+        "-e",
+        "require'silly.time'.after(5, function() print('timer') end) print('e')",
+    ]);
     assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
     assert_eq!(out.stdout, "e\ntimer\n");
     let out = finish(
-        spawn(&["-", "z"], Some("require'silly.time'.sleep(2) print('stdin', ...)")),
+        spawn(
+            &["-", "z"],
+            Some("require'silly.time'.sleep(2) print('stdin', ...)"),
+        ),
         Duration::from_secs(60),
     );
     assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
@@ -341,5 +407,29 @@ fn e_chunks_stdin_and_double_dash() {
     assert!(out.stdout.starts_with("1\tnil\tnil\n"), "{}", out.stdout);
     let out = run(&["-e", "require'silly.time'.sleep(1)"]);
     assert_eq!(out.status, Some(1));
-    assert!(out.stderr.starts_with("hotlua: (command line):1: silly.time.sleep: not called from a task\n"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("hotlua: (command line):1: silly.time.sleep: not called from a task\n"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn many_pending_timers_through_the_loop() {
+    // The benchmark script: 200,000 timers pending at once, every 10th cancelled.
+    let out = finish(
+        spawn(&["../../../benches/runtime/timers.lua", "200000"], None),
+        Duration::from_secs(120),
+    );
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", out.stdout);
+    assert!(
+        lines[0].starts_with("scheduled 200000 timers: "),
+        "{}",
+        out.stdout
+    );
+    assert!(lines[1].starts_with("cancelled 20000: "), "{}", out.stdout);
+    assert!(lines[2].starts_with("fired 180000: "), "{}", out.stdout);
 }

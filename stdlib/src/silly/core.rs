@@ -2,14 +2,12 @@
 //! `pcall(f, ...)` is `xpcall` with a traceback as the message handler (so the error text
 //! says where it came from; tasks may sleep inside it), `fork` is `silly.task.fork`.
 
-use std::io::Write;
-
 use hotlua_vm::api::Args;
 use hotlua_vm::gc::Gc;
 use hotlua_vm::table::Table;
 use hotlua_vm::{LuaError, Value, Vm};
 
-use super::eventloop::{with_loop, CoroApi};
+use super::eventloop::with_loop;
 use crate::open::set_field;
 
 /// `pcall` in Lua, so it is an ordinary Lua frame over the VM's yieldable `xpcall`.
@@ -60,6 +58,6 @@ fn exit(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     // Not in a task (a `-e` chunk) or not able to yield (inside a C-call boundary): leave
     // now, as os.exit does, after flushing what was printed.
     let _ = vm.stdout().flush();
-    let _ = std::io::stdout().flush();
+    crate::io::flush_all();
     std::process::exit(code)
 }

@@ -21,6 +21,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use hotlua_vm::coroutine::Resume;
 use hotlua_vm::gc::Gc;
 use hotlua_vm::table::Table;
 use hotlua_vm::thread::Thread;
@@ -227,7 +228,7 @@ impl EventLoop {
 
     /// The task running now, if the running thread is a task.
     pub fn current_task(&self, vm: &Vm) -> Option<Gc<Thread>> {
-        let (co, is_main) = running(vm)?;
+        let (co, is_main) = vm.running_thread();
         (!is_main && self.tasks.contains_key(&co)).then_some(co)
     }
 
@@ -651,7 +652,7 @@ fn step(vm: &mut Vm, co: Gc<Thread>, args: &[Value]) -> Result<Option<Stop>, Lua
             log_error(vm, &text);
         }
     }
-    Ok(with_loop(vm, |_, lp| lp.exit_code.map(Stop::Exit))?)
+    with_loop(vm, |_, lp| lp.exit_code.map(Stop::Exit))
 }
 
 /// Drives the loop until nothing can happen any more, `silly.exit`, a signal, or the main
@@ -694,62 +695,6 @@ fn run_inner(vm: &mut Vm) -> Result<Stop, LuaError> {
             Ok(Some(sig)) => return Ok(Stop::Signal(sig)),
             Ok(None) => {}
             Err(stop) => return Ok(stop),
-        }
-    }
-}
-
-use coro_shim::running;
-#[allow(unused_imports)]
-pub use coro_shim::CoroApi;
-pub use coro_shim::Resume;
-
-/// Stand-in for the VM's coroutine API until it lands (same names as the contract, so the
-/// inherent methods take over the moment they exist). Without coroutines a task runs to
-/// completion and cannot suspend.
-mod coro_shim {
-    use super::*;
-
-    /// How a resume ended.
-    pub enum Resume {
-        Yielded(Vec<Value>),
-        Returned(Vec<Value>),
-    }
-
-    /// The running thread and whether it is the main one (none without coroutines).
-    pub fn running(_vm: &Vm) -> Option<(Gc<Thread>, bool)> {
-        None
-    }
-
-    pub trait CoroApi {
-        fn new_thread(&mut self, f: Value) -> Gc<Thread>;
-        fn resume(&mut self, co: Gc<Thread>, args: &[Value]) -> Result<Resume, LuaError>;
-        fn yield_from_native(&mut self, values: &[Value]) -> Result<usize, LuaError>;
-        fn traceback_of(&mut self, co: Gc<Thread>, msg: Option<&str>, level: usize) -> String;
-        fn close_thread(&mut self, co: Gc<Thread>) -> Result<(), LuaError>;
-    }
-
-    impl CoroApi for Vm {
-        fn new_thread(&mut self, f: Value) -> Gc<Thread> {
-            let co = self.heap.alloc(Thread::new());
-            // The body is kept in the registry under the thread until its resume.
-            let reg = self.registry();
-            let _ = self.raw_set(reg, Value::Thread(co), f);
-            co
-        }
-        fn resume(&mut self, co: Gc<Thread>, args: &[Value]) -> Result<Resume, LuaError> {
-            let reg = self.registry();
-            let f = reg.get().get(Value::Thread(co));
-            let _ = self.raw_set(reg, Value::Thread(co), Value::Nil);
-            self.call(f, args).map(Resume::Returned)
-        }
-        fn yield_from_native(&mut self, _values: &[Value]) -> Result<usize, LuaError> {
-            Err(self.rt_error("coroutines are not available yet"))
-        }
-        fn traceback_of(&mut self, _co: Gc<Thread>, msg: Option<&str>, _level: usize) -> String {
-            format!("{}\nstack traceback:\n\t(unavailable)", msg.unwrap_or(""))
-        }
-        fn close_thread(&mut self, _co: Gc<Thread>) -> Result<(), LuaError> {
-            Ok(())
         }
     }
 }

@@ -11,7 +11,7 @@ use hotlua_vm::gc::Gc;
 use hotlua_vm::table::Table;
 use hotlua_vm::{LuaError, Value, Vm};
 
-use super::eventloop::{try_with_loop, with_loop, CoroApi, TaskStatus};
+use super::eventloop::{try_with_loop, with_loop, TaskStatus};
 use crate::open::set_field;
 
 /// Builds the `silly.task` module table.

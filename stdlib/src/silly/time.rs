@@ -10,7 +10,7 @@ use hotlua_vm::gc::Gc;
 use hotlua_vm::table::Table;
 use hotlua_vm::{LuaError, Value, Vm};
 
-use super::eventloop::{try_with_loop, with_loop, CoroApi};
+use super::eventloop::{try_with_loop, with_loop};
 use super::timer::Micros;
 use crate::open::set_field;
 
