@@ -731,23 +731,7 @@ fn close_stream(vm: &mut Vm, f: &FileRef) -> Result<usize, LuaError> {
             drop(p.writer.take());
             drop(p.reader.take());
             match p.child.wait() {
-                Ok(st) => {
-                    use std::os::unix::process::ExitStatusExt;
-                    let (what, code) = match (st.code(), st.signal()) {
-                        (Some(c), _) => ("exit", c as i64),
-                        (None, Some(sig)) => ("signal", sig as i64),
-                        _ => ("exit", 0),
-                    };
-                    vm.push(if what == "exit" && code == 0 {
-                        Value::Bool(true)
-                    } else {
-                        Value::Nil
-                    })?;
-                    let w = vm.str_value(what);
-                    vm.push(w)?;
-                    vm.push(Value::Int(code))?;
-                    Ok(3)
-                }
+                Ok(st) => crate::os::push_exec_status(vm, st),
                 Err(e) => push_fail(vm, &e, None),
             }
         }

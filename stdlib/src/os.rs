@@ -257,7 +257,6 @@ fn os_tmpname(vm: &mut Vm, _args: Args) -> Result<usize, LuaError> {
 
 fn os_execute(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::process::ExitStatusExt;
     let Some(cmd) = vm.opt_str(args, 0)? else {
         vm.push(Value::Bool(true))?;
         return Ok(1);
@@ -268,24 +267,25 @@ fn os_execute(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
         .arg(std::ffi::OsStr::from_bytes(cmd.get().as_bytes()))
         .status();
     match st {
-        Ok(st) => {
-            let (what, code) = match (st.code(), st.signal()) {
-                (Some(c), _) => ("exit", c as i64),
-                (None, Some(s)) => ("signal", s as i64),
-                _ => ("exit", 0),
-            };
-            vm.push(if what == "exit" && code == 0 {
-                Value::Bool(true)
-            } else {
-                Value::Nil
-            })?;
-            let w = vm.str_value(what);
-            vm.push(w)?;
-            vm.push(Value::Int(code))?;
-            Ok(3)
-        }
+        Ok(st) => push_exec_status(vm, st),
         Err(e) => push_fail(vm, &e, None),
     }
+}
+
+/// The results of `os.execute` and of closing an `io.popen` file (`luaL_execresult`):
+/// `true|nil, "exit"|"signal", code`.
+pub(crate) fn push_exec_status(vm: &mut Vm, st: std::process::ExitStatus) -> Result<usize, LuaError> {
+    use std::os::unix::process::ExitStatusExt;
+    let (what, code) = match (st.code(), st.signal()) {
+        (Some(c), _) => ("exit", c as i64),
+        (None, Some(s)) => ("signal", s as i64),
+        _ => ("exit", 0),
+    };
+    vm.push(if what == "exit" && code == 0 { Value::Bool(true) } else { Value::Nil })?;
+    let w = vm.str_value(what);
+    vm.push(w)?;
+    vm.push(Value::Int(code))?;
+    Ok(3)
 }
 
 /// Only the "C" locale exists here: queries answer "C", setting "C"/"POSIX"/"" succeeds.
