@@ -96,9 +96,15 @@ impl Vm {
     }
 
     /// Whether the running code may yield (`coroutine.isyieldable()`): inside a coroutine
-    /// and not under a native that called back into Lua.
+    /// and not under a native that called back into Lua. Called from a native, its own
+    /// frame (on top) does not count.
     pub fn is_yieldable(&self) -> bool {
-        self.cur != self.main && self.yieldable_below(self.cur.get().frames.len())
+        let fr = &self.cur.get().frames;
+        let n = match fr.last() {
+            Some(f) if f.kind == FrameKind::Native => fr.len() - 1,
+            _ => fr.len(),
+        };
+        self.cur != self.main && self.yieldable_below(n)
     }
 
     /// Are frames `0..n` of the running thread all run by its own loop activation?

@@ -1,7 +1,7 @@
 //! Shared runner for the coroutine and debug script tests: each `tests/lua/<dir>/*.lua` runs
 //! in a Vm with the base, coroutine and debug libraries; its output (stdout, then
 //! `hotlua: <error>` for an uncaught error) must equal the `.expected` file and, when
-//! `lua5.4` is installed, lua5.4's output. `LUA_SCRIPT=name` runs the matching scripts only.
+//! `lua5.4` is installed, lua5.4's output; and again with a collection at every safe point. `LUA_SCRIPT=name` runs the matching scripts only.
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -26,13 +26,15 @@ pub fn dir(sub: &str) -> PathBuf {
         .join(sub)
 }
 
-pub fn run_hotlua(name: &str, source: Vec<u8>) -> String {
+/// `stress`: collect at every safe point (catches values the coroutine code forgot to root).
+pub fn run_hotlua(name: &str, source: Vec<u8>, stress: bool) -> String {
     let name = name.to_string();
     std::thread::Builder::new()
         .stack_size(256 << 20)
         .spawn(move || {
             let buf = Rc::new(RefCell::new(Vec::new()));
             let mut vm = hotlua_vm::Vm::new();
+            vm.gc_stress = stress;
             vm.set_stdout(Box::new(Sink(buf.clone())));
             let chunk = format!("@{}", name);
             let r = hotlua_vm::runner::run_chunk_report(&mut vm, &source, &chunk, &[]);
@@ -77,13 +79,20 @@ pub fn check_dir(sub: &str) {
             }
         }
         let src = std::fs::read(d.join(name)).unwrap();
-        let got = run_hotlua(name, src);
+        let got = run_hotlua(name, src.clone(), false);
         let exp_path = d.join(name.replace(".lua", ".expected"));
         let expected = std::fs::read_to_string(&exp_path).unwrap_or_default();
         if got != expected {
             failures.push(format!(
                 "{}: differs from .expected\n--- expected\n{}--- got\n{}",
                 name, expected, got
+            ));
+        }
+        let stressed = run_hotlua(name, src, true);
+        if stressed != expected {
+            failures.push(format!(
+                "{}: differs under GC stress\n--- got\n{}",
+                name, stressed
             ));
         }
         if let Some(r) = run_reference(&d, name) {
