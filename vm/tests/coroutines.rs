@@ -179,3 +179,80 @@ fn million_coroutines_memory() {
     // Unreferenced suspended coroutines are collected.
     assert!(after - before < 0.05 * (full - before));
 }
+
+/// Runs `f` on a thread with a big Rust stack (nested resumes recurse in Rust; debug builds
+/// need about 40 KB per level).
+fn big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+/// Nested resumes are bounded by the C-call limit: "C stack overflow", as lua5.4 (which
+/// stops at depth 197; hotlua at 199).
+#[test]
+fn nested_resume_depth_is_bounded() {
+    let (msg, depth) = big_stack(|| {
+        let mut vm = Vm::new();
+        let f = load(
+            &mut vm,
+            "local depth = 0 \
+             local function nest(n) depth = n \
+               local co = coroutine.create(function() return nest(n + 1) end) \
+               local ok, e = coroutine.resume(co) if not ok then error(e, 0) end return e end \
+             local ok, e = pcall(nest, 1) return e, depth",
+        );
+        let r = vm.call(f, &[]).unwrap();
+        let d = match r[1] {
+            Value::Int(d) => d,
+            _ => -1,
+        };
+        (vm.to_display(r[0]), d)
+    });
+    assert_eq!(msg, "C stack overflow");
+    assert!((150..=200).contains(&depth), "{}", depth);
+}
+
+/// A closure keeps the suspended coroutine whose local it captured alive: the open
+/// upvalue still reads and writes that stack after the coroutine is unreachable.
+#[test]
+fn open_upvalue_keeps_its_thread() {
+    let mut vm = Vm::new();
+    let f = load(
+        &mut vm,
+        "local get, set \
+         do local co = coroutine.create(function() local x = 5 \
+              get = function() return x end set = function(v) x = v end coroutine.yield() end) \
+            coroutine.resume(co) end \
+         collectgarbage() collectgarbage() \
+         local junk = {} for i = 1, 1000 do junk[i] = {i} end junk = nil collectgarbage() \
+         set(get() * 3) collectgarbage() return get()",
+    );
+    let r = vm.call(f, &[]).unwrap();
+    assert!(matches!(r[0], Value::Int(15)));
+}
+
+/// Coroutines created and abandoned in a loop do not accumulate: the heap returns to
+/// about its size after a collection.
+#[test]
+fn abandoned_coroutines_are_collected() {
+    let mut vm = Vm::new();
+    let f = load(
+        &mut vm,
+        "local function body(a) local t = {a} coroutine.yield(t) return 1 end \
+         collectgarbage() local before = collectgarbage('count') \
+         for i = 1, 20000 do local co = coroutine.wrap(body) co(i) end \
+         collectgarbage() collectgarbage() \
+         return collectgarbage('count') - before",
+    );
+    let r = vm.call(f, &[]).unwrap();
+    let grown = match r[0] {
+        Value::Float(x) => x,
+        Value::Int(x) => x as f64,
+        _ => panic!(),
+    };
+    assert!(grown < 200.0, "heap grew by {} KB", grown);
+}
