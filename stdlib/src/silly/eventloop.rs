@@ -28,7 +28,7 @@ use hotlua_vm::thread::Thread;
 use hotlua_vm::{LuaError, Value, Vm};
 use mio::{Events, Interest, Poll, Token};
 
-use super::timer::{Micros, Session, TimerQueue};
+use super::timer::{IdMap, Micros, Session, TimerQueue};
 
 /// The poll token of the signal pipe; I/O sources get tokens from 1 up.
 pub const SIGNAL_TOKEN: Token = Token(0);
@@ -100,24 +100,70 @@ pub const IO_READABLE: i64 = 1;
 pub const IO_WRITABLE: i64 = 2;
 pub const IO_CLOSED: i64 = 4;
 
-/// Lua tables that keep the loop's values alive (reachable from the registry).
-#[derive(Clone, Copy)]
-struct Anchors {
-    /// task thread -> true
-    tasks: Gc<Table>,
-    /// task thread -> the value its next resume passes
-    wake: Gc<Table>,
-    /// timer session -> callback function or sleeping thread
-    tfn: Gc<Table>,
-    /// timer session -> callback argument
-    tud: Gc<Table>,
+/// Values the loop keeps alive for Lua (task threads, callbacks, wakeup values), in the
+/// array part of one registry table: slot `i` is `t[i]`. Freed slots are reused first, so
+/// the table stays a dense array and every access is an index, not a hash lookup.
+struct Slab {
+    t: Gc<Table>,
+    free: Vec<i64>,
+    len: i64,
 }
 
-/// A wakeup "value" meaning: resume with no values at all (after a sleep or a plain yield).
-fn no_values() -> Value {
-    static MARK: u8 = 0;
-    Value::LightUserData(&MARK as *const u8 as usize)
+impl Slab {
+    fn put(&mut self, vm: &mut Vm, v: Value) -> Result<i64, LuaError> {
+        let i = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.len += 1;
+                self.len
+            }
+        };
+        vm.raw_set(self.t, Value::Int(i), v)?;
+        Ok(i)
+    }
+
+    fn get(&self, i: i64) -> Value {
+        self.t.get().get_int(i)
+    }
+
+    fn take(&mut self, vm: &mut Vm, i: i64) -> Value {
+        let v = self.get(i);
+        // Assigning nil to an existing key cannot fail.
+        let _ = vm.raw_set(self.t, Value::Int(i), Value::Nil);
+        self.free.push(i);
+        v
+    }
 }
+
+/// What a ready task's next resume passes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wake {
+    /// No values (after a sleep or a plain yield).
+    Nothing,
+    /// One nil.
+    Nil,
+    /// The value in this slab slot.
+    Slot(i64),
+    /// The main chunk's start: the values of the table in this slot.
+    MainArgs(i64),
+}
+
+/// A live task.
+#[derive(Clone, Copy, Debug)]
+struct TaskRec {
+    status: TaskStatus,
+    /// The slab slot holding the thread (its root).
+    anchor: i64,
+    wake: Wake,
+}
+
+/// Timer payload bit: the timer wakes a sleeping task (the low bits are its anchor slot);
+/// otherwise the low 32 bits are the callback's slot and the high ones its argument's (0:
+/// none, the callback gets the session).
+const SLEEP_BIT: u64 = 1 << 63;
+
+/// Most timers fired per loop round.
+const FIRE_BATCH: usize = 1024;
 
 /// The loop's Rust-side state (one per Vm; see [`with_loop`]).
 pub struct EventLoop {
@@ -127,10 +173,9 @@ pub struct EventLoop {
     start: Instant,
     timers: TimerQueue,
     ready: VecDeque<Gc<Thread>>,
-    tasks: HashMap<Gc<Thread>, TaskStatus>,
-    anchors: Anchors,
+    tasks: IdMap<Gc<Thread>, TaskRec>,
+    slab: Slab,
     main: Option<Gc<Thread>>,
-    main_started: bool,
     exit_code: Option<i32>,
     io: HashMap<Token, IoSource>,
     next_token: usize,
@@ -180,23 +225,16 @@ pub fn try_with_loop<R>(
     with_loop(vm, f)?
 }
 
-fn new_anchor(vm: &mut Vm, parent: Gc<Table>, name: &str) -> Gc<Table> {
-    let t = vm.new_table();
-    crate::open::set_field(vm, parent, name, Value::Table(t));
-    t
-}
-
 impl EventLoop {
     fn new(vm: &mut Vm) -> std::io::Result<EventLoop> {
         let poll = Poll::new()?;
         let reg = vm.registry();
         let root = vm.new_table();
         crate::open::set_field(vm, reg, REG_ANCHORS, Value::Table(root));
-        let anchors = Anchors {
-            tasks: new_anchor(vm, root, "tasks"),
-            wake: new_anchor(vm, root, "wake"),
-            tfn: new_anchor(vm, root, "tfn"),
-            tud: new_anchor(vm, root, "tud"),
+        let slab = Slab {
+            t: root,
+            free: Vec::new(),
+            len: 0,
         };
         Ok(EventLoop {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -205,10 +243,9 @@ impl EventLoop {
             start: Instant::now(),
             timers: TimerQueue::new(),
             ready: VecDeque::new(),
-            tasks: HashMap::new(),
-            anchors,
+            tasks: IdMap::default(),
+            slab,
             main: None,
-            main_started: false,
             exit_code: None,
             io: HashMap::new(),
             next_token: 1,
@@ -234,7 +271,7 @@ impl EventLoop {
 
     /// The status of `co`, if it is a live task.
     pub fn status(&self, co: Gc<Thread>) -> Option<TaskStatus> {
-        self.tasks.get(&co).copied()
+        self.tasks.get(&co).map(|r| r.status)
     }
 
     /// Number of tasks waiting in the ready queue.
@@ -244,7 +281,7 @@ impl EventLoop {
 
     /// Every live task with its status.
     pub fn all_tasks(&self) -> Vec<(Gc<Thread>, TaskStatus)> {
-        self.tasks.iter().map(|(c, s)| (*c, *s)).collect()
+        self.tasks.iter().map(|(c, r)| (*c, r.status)).collect()
     }
 
     /// The main script's task.
@@ -254,12 +291,31 @@ impl EventLoop {
 
     /// Creates a task running `f(arg)` and queues it.
     pub fn spawn(&mut self, vm: &mut Vm, f: Value, arg: Value) -> Result<Gc<Thread>, LuaError> {
+        let wake = self.wake_for(vm, arg)?;
+        self.spawn_with(vm, f, wake)
+    }
+
+    fn spawn_with(&mut self, vm: &mut Vm, f: Value, wake: Wake) -> Result<Gc<Thread>, LuaError> {
         let co = vm.new_thread(f);
-        vm.raw_set(self.anchors.tasks, Value::Thread(co), Value::Bool(true))?;
-        vm.raw_set(self.anchors.wake, Value::Thread(co), arg)?;
-        self.tasks.insert(co, TaskStatus::Ready);
+        let anchor = self.slab.put(vm, Value::Thread(co))?;
+        self.tasks.insert(
+            co,
+            TaskRec {
+                status: TaskStatus::Ready,
+                anchor,
+                wake,
+            },
+        );
         self.ready.push_back(co);
         Ok(co)
+    }
+
+    fn wake_for(&mut self, vm: &mut Vm, v: Value) -> Result<Wake, LuaError> {
+        Ok(if v.is_nil() {
+            Wake::Nil
+        } else {
+            Wake::Slot(self.slab.put(vm, v)?)
+        })
     }
 
     /// Creates the main task, first resumed with the values `args[1..#args]`, and queues it.
@@ -269,9 +325,9 @@ impl EventLoop {
         f: Value,
         args: Gc<Table>,
     ) -> Result<Gc<Thread>, LuaError> {
-        let co = self.spawn(vm, f, Value::Table(args))?;
+        let slot = self.slab.put(vm, Value::Table(args))?;
+        let co = self.spawn_with(vm, f, Wake::MainArgs(slot))?;
         self.main = Some(co);
-        self.main_started = false;
         Ok(co)
     }
 
@@ -282,22 +338,34 @@ impl EventLoop {
         co: Gc<Thread>,
         value: Value,
     ) -> Result<(), LuaError> {
-        vm.raw_set(self.anchors.wake, Value::Thread(co), value)?;
-        self.tasks.insert(co, TaskStatus::Ready);
-        self.ready.push_back(co);
+        let wake = self.wake_for(vm, value)?;
+        self.ready_with(co, wake);
         Ok(())
+    }
+
+    fn ready_with(&mut self, co: Gc<Thread>, wake: Wake) {
+        if let Some(r) = self.tasks.get_mut(&co) {
+            r.status = TaskStatus::Ready;
+            r.wake = wake;
+            self.ready.push_back(co);
+        }
     }
 
     /// Marks the running task `co` as suspended for `why` (the native then yields).
     pub fn suspend(&mut self, co: Gc<Thread>, why: TaskStatus) {
-        self.tasks.insert(co, why);
+        if let Some(r) = self.tasks.get_mut(&co) {
+            r.status = why;
+        }
     }
 
     /// Forgets a finished task (it can now be collected).
     fn release(&mut self, vm: &mut Vm, co: Gc<Thread>) {
-        self.tasks.remove(&co);
-        let _ = vm.raw_set(self.anchors.tasks, Value::Thread(co), Value::Nil);
-        let _ = vm.raw_set(self.anchors.wake, Value::Thread(co), Value::Nil);
+        if let Some(r) = self.tasks.remove(&co) {
+            self.slab.take(vm, r.anchor);
+            if let Wake::Slot(i) | Wake::MainArgs(i) = r.wake {
+                self.slab.take(vm, i);
+            }
+        }
     }
 
     /// Schedules `f(ud)` (or `f(session)` when `ud` is nil) in a new task after `delay_us`.
@@ -309,21 +377,22 @@ impl EventLoop {
         ud: Value,
     ) -> Result<Session, LuaError> {
         let deadline = self.now_us().saturating_add(delay_us);
-        let s = self.timers.add(deadline);
-        vm.raw_set(self.anchors.tfn, Value::Int(s as i64), f)?;
-        if !ud.is_nil() {
-            vm.raw_set(self.anchors.tud, Value::Int(s as i64), ud)?;
-        }
-        Ok(s)
+        let fslot = self.slab.put(vm, f)? as u64;
+        let uslot = if ud.is_nil() {
+            0
+        } else {
+            self.slab.put(vm, ud)? as u64
+        };
+        Ok(self.timers.add_with(deadline, fslot | uslot << 32))
     }
 
     /// Puts the running task `co` to sleep for `delay_us` (the native then yields).
-    pub fn sleep(&mut self, vm: &mut Vm, co: Gc<Thread>, delay_us: Micros) -> Result<(), LuaError> {
+    pub fn sleep(&mut self, co: Gc<Thread>, delay_us: Micros) {
         let deadline = self.now_us().saturating_add(delay_us);
-        let s = self.timers.add(deadline);
-        vm.raw_set(self.anchors.tfn, Value::Int(s as i64), Value::Thread(co))?;
-        self.suspend(co, TaskStatus::Sleep);
-        Ok(())
+        if let Some(r) = self.tasks.get_mut(&co) {
+            r.status = TaskStatus::Sleep;
+            self.timers.add_with(deadline, SLEEP_BIT | r.anchor as u64);
+        }
     }
 
     /// Cancels a callback timer; unknown, fired and sleep sessions are left alone.
@@ -331,14 +400,26 @@ impl EventLoop {
         let Ok(s) = Session::try_from(session) else {
             return false;
         };
-        let k = Value::Int(session);
-        if !self.timers.is_pending(s) || matches!(self.anchors.tfn.get().get(k), Value::Thread(_)) {
-            return false;
+        match self.timers.payload(s) {
+            Some(p) if p & SLEEP_BIT == 0 => {
+                self.timers.take(s);
+                self.free_callback(vm, p);
+                true
+            }
+            _ => false,
         }
-        self.timers.cancel(s);
-        let _ = vm.raw_set(self.anchors.tfn, k, Value::Nil);
-        let _ = vm.raw_set(self.anchors.tud, k, Value::Nil);
-        true
+    }
+
+    /// Releases a callback timer's slots; returns the callback and its argument.
+    fn free_callback(&mut self, vm: &mut Vm, payload: u64) -> (Value, Value) {
+        let f = self.slab.take(vm, (payload & 0xffff_ffff) as i64);
+        let uslot = (payload >> 32) as i64;
+        let ud = if uslot == 0 {
+            Value::Nil
+        } else {
+            self.slab.take(vm, uslot)
+        };
+        (f, ud)
     }
 
     /// Number of pending timers (sleeps included).
@@ -346,47 +427,57 @@ impl EventLoop {
         self.timers.len()
     }
 
-    /// Fires every timer due at `now`: callbacks become new tasks, sleepers become ready,
-    /// in deadline then creation order.
+    /// Fires the timers due at `now`, at most [`FIRE_BATCH`] of them (the rest in the next
+    /// round, so a burst of expired timers does not create all its tasks at once):
+    /// callbacks become new tasks, sleepers become ready, in deadline then creation order.
     fn fire_timers(&mut self, vm: &mut Vm, now: Micros) -> Result<(), LuaError> {
-        while let Some(s) = self.timers.pop_expired(now) {
-            let k = Value::Int(s as i64);
-            let action = self.anchors.tfn.get().get(k);
-            let ud = self.anchors.tud.get().get(k);
-            vm.raw_set(self.anchors.tfn, k, Value::Nil)?;
-            if !ud.is_nil() {
-                vm.raw_set(self.anchors.tud, k, Value::Nil)?;
-            }
-            match action {
-                Value::Thread(co) => {
-                    if self.tasks.get(&co) == Some(&TaskStatus::Sleep) {
-                        self.make_ready(vm, co, no_values())?;
+        for _ in 0..FIRE_BATCH {
+            let Some((s, p)) = self.timers.pop_expired_with(now) else {
+                break;
+            };
+            if p & SLEEP_BIT != 0 {
+                let anchor = (p & !SLEEP_BIT) as i64;
+                if let Value::Thread(co) = self.slab.get(anchor) {
+                    if matches!(self.tasks.get(&co), Some(r) if r.status == TaskStatus::Sleep && r.anchor == anchor)
+                    {
+                        self.ready_with(co, Wake::Nothing);
                     }
                 }
-                Value::Nil => {}
-                f => {
-                    let arg = if ud.is_nil() { k } else { ud };
-                    self.spawn(vm, f, arg)?;
-                }
+                continue;
             }
+            let (f, ud) = self.free_callback(vm, p);
+            let wake = if ud.is_nil() {
+                Wake::Slot(self.slab.put(vm, Value::Int(s as i64))?)
+            } else {
+                Wake::Slot(self.slab.put(vm, ud)?)
+            };
+            self.spawn_with(vm, f, wake)?;
         }
         Ok(())
     }
 
     /// Takes the next ready task and what to resume it with: the wakeup value, nothing
     /// after a sleep, the script's arguments for the main task's start.
-    fn pop_ready(&mut self) -> Option<(Gc<Thread>, Vec<Value>)> {
+    fn pop_ready(&mut self, vm: &mut Vm) -> Option<(Gc<Thread>, Vec<Value>)> {
         let co = self.ready.pop_front()?;
-        let v = self.anchors.wake.get().get(Value::Thread(co));
-        self.tasks.insert(co, TaskStatus::Running);
-        let args = match v {
-            Value::Table(t) if self.main == Some(co) && !self.main_started => {
-                self.main_started = true;
-                let t = t.get();
-                (1..=t.len()).map(|i| t.get_int(i)).collect()
-            }
-            v if v.raw_eq(&no_values()) => Vec::new(),
-            v => vec![v],
+        let Some(r) = self.tasks.get_mut(&co) else {
+            return Some((co, Vec::new()));
+        };
+        r.status = TaskStatus::Running;
+        let wake = std::mem::replace(&mut r.wake, Wake::Nothing);
+        // Values leave the slab here; resume puts them on the task's stack before anything
+        // can collect.
+        let args = match wake {
+            Wake::Nothing => Vec::new(),
+            Wake::Nil => vec![Value::Nil],
+            Wake::Slot(i) => vec![self.slab.take(vm, i)],
+            Wake::MainArgs(i) => match self.slab.take(vm, i) {
+                Value::Table(t) => {
+                    let t = t.get();
+                    (1..=t.len()).map(|i| t.get_int(i)).collect()
+                }
+                _ => Vec::new(),
+            },
         };
         Some((co, args))
     }
@@ -619,15 +710,14 @@ fn step(vm: &mut Vm, co: Gc<Thread>, args: &[Value]) -> Result<Option<Stop>, Lua
         Ok(Resume::Returned(_)) => Outcome::Finished,
         Err(e) => Outcome::Failed(e.value),
     };
-    let is_main = try_with_loop(vm, |vm, lp| {
-        let _ = vm.raw_set(lp.anchors.wake, Value::Thread(co), Value::Nil);
+    let is_main = with_loop(vm, |_, lp| {
         if let Outcome::Suspended = outcome {
             // A plain coroutine.yield leaves the status Running: the task is ready again.
-            if lp.tasks.get(&co) == Some(&TaskStatus::Running) {
-                lp.make_ready(vm, co, no_values())?;
+            if matches!(lp.tasks.get(&co), Some(r) if r.status == TaskStatus::Running) {
+                lp.ready_with(co, Wake::Nothing);
             }
         }
-        Ok(lp.main == Some(co))
+        lp.main == Some(co)
     })?;
     match outcome {
         Outcome::Suspended => {}
@@ -674,7 +764,7 @@ fn run_inner(vm: &mut Vm) -> Result<Stop, LuaError> {
         // Only the tasks ready now run this round, so timers and I/O are not starved by
         // tasks that keep making each other ready.
         for _ in 0..n {
-            let Some((co, args)) = with_loop(vm, |_, lp| lp.pop_ready())? else {
+            let Some((co, args)) = with_loop(vm, |vm, lp| lp.pop_ready(vm))? else {
                 break;
             };
             if let Some(stop) = step(vm, co, &args)? {

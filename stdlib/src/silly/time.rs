@@ -85,7 +85,8 @@ fn sleep(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
         let Some(co) = lp.current_task(vm) else {
             return Err(vm.rt_error("silly.time.sleep: not called from a task"));
         };
-        lp.sleep(vm, co, delay)
+        lp.sleep(co, delay);
+        Ok(())
     })?;
     vm.yield_from_native(&[])
 }

@@ -6,7 +6,8 @@
 //! it never fires. Adding, cancelling and firing one timer cost O(log n).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// A timer session: the integer `silly.time.after` returns.
 pub type Session = u64;
@@ -14,10 +15,38 @@ pub type Session = u64;
 /// Deadlines are microseconds on the loop's monotonic clock.
 pub type Micros = u64;
 
+/// A fast hasher for integer-like keys (sessions, object addresses): one multiply, with the
+/// high bits folded down so aligned addresses spread over the buckets. Not for keys an
+/// attacker chooses.
+#[derive(Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(self.0.rotate_left(8) ^ b as u64);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        let h = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = h ^ (h >> 29);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64)
+    }
+}
+
+/// `HashMap` with [`IdHasher`].
+pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// Pending timers, each with a `u64` payload its owner interprets.
 #[derive(Default)]
 pub struct TimerQueue {
     heap: BinaryHeap<Reverse<(Micros, Session)>>,
-    pending: HashSet<Session>,
+    pending: IdMap<Session, u64>,
     next_session: Session,
 }
 
@@ -28,23 +57,38 @@ impl TimerQueue {
 
     /// Schedules a timer firing at `deadline`; returns its session.
     pub fn add(&mut self, deadline: Micros) -> Session {
+        self.add_with(deadline, 0)
+    }
+
+    /// Schedules a timer firing at `deadline` carrying `payload`; returns its session.
+    pub fn add_with(&mut self, deadline: Micros, payload: u64) -> Session {
         let session = self.next_session;
         self.next_session += 1;
         self.heap.push(Reverse((deadline, session)));
-        self.pending.insert(session);
+        self.pending.insert(session, payload);
         session
     }
 
     /// Cancels a pending timer. Unknown and already fired sessions are ignored; returns
     /// whether a pending timer was cancelled.
     pub fn cancel(&mut self, session: Session) -> bool {
-        let cancelled = self.pending.remove(&session);
+        self.take(session).is_some()
+    }
+
+    /// Cancels a pending timer and returns its payload (None: unknown or already fired).
+    pub fn take(&mut self, session: Session) -> Option<u64> {
+        let payload = self.pending.remove(&session);
         // Stale entries would otherwise accumulate when many far-future timers are cancelled.
-        if cancelled && self.heap.len() > 64 && self.heap.len() > 2 * self.pending.len() {
+        if payload.is_some() && self.heap.len() > 64 && self.heap.len() > 2 * self.pending.len() {
             let pending = &self.pending;
-            self.heap.retain(|Reverse((_, s))| pending.contains(s));
+            self.heap.retain(|Reverse((_, s))| pending.contains_key(s));
         }
-        cancelled
+        payload
+    }
+
+    /// The payload of a pending timer.
+    pub fn payload(&self, session: Session) -> Option<u64> {
+        self.pending.get(&session).copied()
     }
 
     /// Number of timers that will still fire.
@@ -58,7 +102,7 @@ impl TimerQueue {
 
     /// Whether `session` is still pending.
     pub fn is_pending(&self, session: Session) -> bool {
-        self.pending.contains(&session)
+        self.pending.contains_key(&session)
     }
 
     /// The earliest deadline of a pending timer.
@@ -69,12 +113,17 @@ impl TimerQueue {
 
     /// Removes and returns the earliest timer whose deadline is at or before `now`.
     pub fn pop_expired(&mut self, now: Micros) -> Option<Session> {
+        self.pop_expired_with(now).map(|(s, _)| s)
+    }
+
+    /// Removes the earliest timer due at `now`; returns its session and payload.
+    pub fn pop_expired_with(&mut self, now: Micros) -> Option<(Session, u64)> {
         self.drop_stale_top();
         match self.heap.peek() {
             Some(Reverse((deadline, _))) if *deadline <= now => {
                 let Reverse((_, session)) = self.heap.pop()?;
-                self.pending.remove(&session);
-                Some(session)
+                let payload = self.pending.remove(&session)?;
+                Some((session, payload))
             }
             _ => None,
         }
@@ -82,7 +131,7 @@ impl TimerQueue {
 
     fn drop_stale_top(&mut self) {
         while let Some(Reverse((_, s))) = self.heap.peek() {
-            if self.pending.contains(s) {
+            if self.pending.contains_key(s) {
                 break;
             }
             self.heap.pop();
@@ -120,6 +169,31 @@ mod tests {
         assert_eq!(q.pop_expired(20), Some(b));
         assert!(!q.cancel(b), "a fired timer cannot be cancelled");
         assert_eq!(q.pop_expired(u64::MAX), None);
+    }
+
+    #[test]
+    fn payloads_follow_their_timer() {
+        let mut q = TimerQueue::new();
+        let a = q.add_with(20, 7);
+        let b = q.add_with(10, 9);
+        assert_eq!(q.payload(a), Some(7));
+        assert_eq!(q.take(a), Some(7));
+        assert_eq!(q.take(a), None);
+        assert_eq!(q.pop_expired_with(5), None);
+        assert_eq!(q.pop_expired_with(10), Some((b, 9)));
+        assert_eq!(q.payload(b), None);
+    }
+
+    #[test]
+    fn id_hasher_spreads_aligned_keys() {
+        use std::hash::Hash;
+        let mut low = std::collections::HashSet::new();
+        for i in 0..1024u64 {
+            let mut h = IdHasher::default();
+            ((i * 64) as usize).hash(&mut h);
+            low.insert(h.finish() & 1023);
+        }
+        assert!(low.len() > 600, "aligned addresses collide: {} buckets", low.len());
     }
 
     #[test]
