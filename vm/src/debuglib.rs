@@ -44,6 +44,8 @@ pub struct HookState {
     in_hook: bool,
     /// Threads with a hook: (thread, mask, count).
     defs: Vec<(Gc<Thread>, u8, u32)>,
+    /// The thread and frame index of the running hook function (named `hook '?'`).
+    hook_frame: Option<(Gc<Thread>, usize)>,
 }
 
 const HOOKKEY: &str = "_HOOKKEY";
@@ -124,7 +126,10 @@ impl Vm {
         th.top = th.live_top();
         let ev = self.str_value(event);
         let ln = line.map_or(Value::Nil, |l| Value::Int(l as i64));
+        let saved_frame = self.hooks.hook_frame;
+        self.hooks.hook_frame = Some((self.cur, self.cur.get().frames.len()));
         let r = self.call_value(f, &[ev, ln]);
+        self.hooks.hook_frame = saved_frame;
         self.hooks.in_hook = false;
         r?;
         self.cur.get_mut().top = saved_top;
@@ -372,7 +377,9 @@ fn getinfo(vm: &mut Vm, args: Args) -> R {
         None => (target, None, None),
         Some(idx) => vm.on_thread(th, |vm| {
             let f = vm.frame_function(idx);
-            let name = if opts.contains('n') {
+            let name = if vm.hooks.hook_frame == Some((vm.cur, idx)) {
+                Some(("hook", "?".to_string()))
+            } else if opts.contains('n') {
                 vm.frame_name(idx)
             } else {
                 None
