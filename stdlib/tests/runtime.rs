@@ -29,6 +29,7 @@ fn child_process_entry() {
         .spawn(move || {
             let mut vm = hotlua_vm::Vm::new();
             hotlua_stdlib::open::open_libs(&mut vm);
+            vm.gc_stress = std::env::var_os("HOTLUA_GC_STRESS").is_some();
             let st = hotlua_stdlib::silly::runtime::run_command_line(&mut vm, &argv);
             vm.close();
             hotlua_stdlib::io::flush_all();
@@ -52,6 +53,10 @@ struct Output {
 
 /// Starts the runner with `args` in the scripts' directory.
 fn spawn(args: &[&str], stdin: Option<&str>) -> Child {
+    spawn_env(args, stdin, &[])
+}
+
+fn spawn_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Child {
     let exe = std::env::current_exe().expect("test binary path");
     let mut cmd = Command::new(exe);
     cmd.args([
@@ -432,4 +437,31 @@ fn many_pending_timers_through_the_loop() {
     );
     assert!(lines[1].starts_with("cancelled 20000: "), "{}", out.stdout);
     assert!(lines[2].starts_with("fired 180000: "), "{}", out.stdout);
+}
+
+#[test]
+fn tasks_and_timers_survive_a_collection_at_every_safe_point() {
+    // Everything the loop holds for Lua (threads, callbacks, wakeup values) must be rooted.
+    let stress = [("HOTLUA_GC_STRESS", "1")];
+    let out = finish(
+        spawn_env(&["timers.lua"], None, &stress),
+        Duration::from_secs(120),
+    );
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "e0 session b10 d10 a30 c30\nequal deadlines in creation order\n"
+    );
+    let out = finish(
+        spawn_env(&["pingpong.lua", "300"], None, &stress),
+        Duration::from_secs(120),
+    );
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "ready\t300\nring done\t600\t600\n");
+    let out = finish(
+        spawn_env(&["coroutines.lua"], None, &stress),
+        Duration::from_secs(120),
+    );
+    assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
+    assert!(out.stdout.starts_with("2\n"), "{}", out.stdout);
 }
