@@ -63,7 +63,7 @@ impl Vm {
     pub fn new_thread(&mut self, f: Value) -> Gc<Thread> {
         let mut t = Thread::new();
         t.stack = vec![Value::Nil; CO_STACK];
-        t.frames = Vec::new();
+        t.frames = Vec::with_capacity(2);
         t.stack[0] = f;
         t.top = 1;
         self.heap.alloc(t)
@@ -179,10 +179,15 @@ impl Vm {
         })
     }
 
-    /// After the caller copied a resume's values: a finished coroutine becomes dead.
+    /// After the caller copied a resume's values: a finished coroutine becomes dead (and
+    /// drops its results: a dead thread's stack is still marked while it is referenced).
     pub(crate) fn finish_transfer(&mut self, co: Gc<Thread>, o: &Outcome) {
         if o.finished {
-            co.get_mut().top = 0;
+            let th = co.get_mut();
+            for v in &mut th.stack[..o.end] {
+                *v = Value::Nil;
+            }
+            th.top = 0;
         }
     }
 
