@@ -21,4 +21,13 @@ print(info[me].traceback:find("inspect.lua:", 1, true) ~= nil)
 print(info[waiter].traceback:find("in function 'silly.task.wait'", 1, true) ~= nil
   or info[waiter].traceback:find("wait", 1, true) ~= nil)
 print(info[sleeper].traceback:find("inspect.lua:5", 1, true) ~= nil)
+-- finished and failed tasks are released: nothing else keeps their threads alive
+local weak = setmetatable({}, { __mode = "k" })
+weak[task.fork(function() end)] = true
+weak[task.fork(function() error("dies", 0) end)] = true
+time.after(0, function() weak[task.running()] = true end)
+time.sleep(2)
+collectgarbage()
+collectgarbage()
+print("released", next(weak) == nil)
 silly.exit(0)

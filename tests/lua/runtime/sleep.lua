@@ -9,3 +9,7 @@ end
 assert(math.type(time.now()) == "integer" and time.now() > 1600000000000)
 assert(math.type(time.monotonic()) == "integer")
 print(select("#", time.sleep(1)))
+-- sleeping is idle: the loop blocks in the poller instead of spinning
+local c0 = os.clock()
+time.sleep(200)
+print("idle cpu", os.clock() - c0 < 0.05)
