@@ -298,6 +298,15 @@ fn an_error_in_a_task_is_logged_and_the_rest_goes_on() {
 
 #[test]
 fn sigterm_ends_a_sleeping_server_cleanly() {
+    signal_ends_a_sleeping_server(libc::SIGTERM);
+}
+
+#[test]
+fn sigint_ends_a_sleeping_server_cleanly() {
+    signal_ends_a_sleeping_server(libc::SIGINT);
+}
+
+fn signal_ends_a_sleeping_server(sig: i32) {
     let mut child = spawn(&["sigterm.lua"], None);
     // Wait for "ready" (bounded) before signalling.
     let mut out = child.stdout.take().expect("stdout");
@@ -317,7 +326,7 @@ fn sigterm_ends_a_sleeping_server_cleanly() {
         .expect("the server never got ready");
     let sent = Instant::now();
     // SAFETY: kill(2) on our own child's pid has no memory effects.
-    let r = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let r = unsafe { libc::kill(child.id() as libc::pid_t, sig) };
     assert_eq!(r, 0);
     let out = finish(child, Duration::from_secs(10));
     assert!(
@@ -327,7 +336,7 @@ fn sigterm_ends_a_sleeping_server_cleanly() {
     );
     assert_eq!(
         out.status,
-        Some(128 + libc::SIGTERM),
+        Some(128 + sig),
         "stderr: {}",
         out.stderr
     );
@@ -358,7 +367,12 @@ fn inspect_reports_status_and_traceback() {
         out.stdout
     );
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert_eq!(log_body(lines[4], 'E'), Some("inspect.lua:27 dies"), "{}", out.stdout);
+    assert_eq!(
+        log_body(lines[4], 'E'),
+        Some("inspect.lua:27 dies"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.ends_with("\nreleased\ttrue\n"), "{}", out.stdout);
 }
 
