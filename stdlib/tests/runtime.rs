@@ -391,7 +391,7 @@ woken with\thello\n\
 false\tinside pcall\n\
 false\ttrue\n\
 true\t1\t2\n\
-nil\ttrue\n\
+nil\ttrue\ttrue\n\
 true\n";
     assert_eq!(out.stdout, expected);
 }
