@@ -122,10 +122,7 @@ impl Vm {
     /// coroutine, or under a native that called back into Lua, it is Lua's error ("attempt
     /// to yield from outside a coroutine", "attempt to yield across a C-call boundary").
     pub fn yield_from_native(&mut self, values: &[Value]) -> Result<usize, LuaError> {
-        let base = match self.check_yield() {
-            Ok(b) => b,
-            Err(e) => return Err(e),
-        };
+        let base = self.check_yield()?;
         let th = self.cur.get_mut();
         if th
             .ensure(base + values.len() + 1, MAX_STACK + ERROR_STACK_EXTRA)
