@@ -487,3 +487,16 @@ fn tasks_and_timers_survive_a_collection_at_every_safe_point() {
     assert_eq!(out.status, Some(0), "stderr: {}", out.stderr);
     assert!(out.stdout.starts_with("2\n"), "{}", out.stdout);
 }
+
+#[test]
+fn deep_main_error_traceback_is_elided_as_lua_c() {
+    // The runner's bottom `[C]: in ?` level counts in luaL_traceback's 10 + 11 elision.
+    for depth in ["5", "19", "20", "21", "30"] {
+        let out = run(&["deeperror.lua", depth]);
+        assert_eq!(out.status, Some(1));
+        if let Some(lua) = lua54(&["deeperror.lua", depth]) {
+            assert_eq!(out.stderr.replacen("hotlua:", "lua5.4:", 1), lua.stderr, "depth {depth}");
+        }
+        assert!(out.stderr.ends_with("in main chunk\n\t[C]: in ?\n"), "{}", out.stderr);
+    }
+}
