@@ -20,6 +20,6 @@ local function gen(n)
   end)
 end
 local total = 0
-for v in gen(N // 2) do total = total + v end
+for v in gen(math.floor(N / 2)) do total = total + v end
 
 print(sum, total)

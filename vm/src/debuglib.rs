@@ -117,6 +117,11 @@ impl Vm {
         };
         let f = t.get().get(Value::Thread(self.cur));
         if !f.is_function() {
+            // The thread that set this hook was collected (weak key) and its address
+            // reused: drop the stale setting.
+            let cur = self.cur;
+            self.hooks.defs.retain(|d| d.0 != cur);
+            self.hooks.mask = 0;
             return Ok(());
         }
         self.hooks.in_hook = true;
