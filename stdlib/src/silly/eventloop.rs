@@ -826,3 +826,70 @@ fn run_inner(vm: &mut Vm) -> Result<Stop, LuaError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    thread_local! {
+        static SOURCE: RefCell<Option<(mio::net::UnixStream, Token)>> = const { RefCell::new(None) };
+    }
+
+    fn token() -> Token {
+        SOURCE.with(|s| s.borrow().as_ref().map_or(Token(usize::MAX), |(_, t)| *t))
+    }
+
+    fn waitio(vm: &mut Vm, _args: hotlua_vm::Args) -> Result<usize, LuaError> {
+        io_wait(vm, token())
+    }
+
+    fn done(vm: &mut Vm, _args: hotlua_vm::Args) -> Result<usize, LuaError> {
+        let (mut src, tok) = SOURCE.with(|s| s.borrow_mut().take()).expect("registered");
+        with_loop(vm, |vm, lp| lp.deregister_io(vm, &mut src, tok))?.expect("deregister");
+        Ok(0)
+    }
+
+    #[test]
+    fn io_sources_wake_their_waiting_task_and_keep_the_loop_alive() {
+        let mut vm = Vm::new();
+        crate::open::open_libs(&mut vm);
+        let (mut reader, mut writer) = mio::net::UnixStream::pair().expect("socket pair");
+        let tok = with_loop(&mut vm, |_, lp| {
+            lp.register_io(&mut reader, Interest::READABLE)
+        })
+        .expect("loop")
+        .expect("register");
+        SOURCE.with(|s| *s.borrow_mut() = Some((reader, tok)));
+        vm.register("waitio", waitio);
+        vm.register("done", done);
+        let src = b"local task = require 'silly.task'
+            local time = require 'silly.time'
+            task.fork(function()
+                got = waitio()
+                order = (order or '') .. 'io '
+                done()
+            end)
+            -- the writer side is poked from Rust after this timer fired
+            time.after(5, function() order = (order or '') .. 'timer ' end)";
+        let chunk = vm.load(src, "=t", None).expect("compiles");
+        with_loop(&mut vm, |vm, lp| lp.spawn(vm, chunk, Value::Nil))
+            .expect("loop")
+            .expect("spawn");
+        // The data arrives from another thread while the loop sleeps in the poller, after
+        // the timer has fired.
+        let poke = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(40));
+            writer.write_all(b"x").expect("write");
+            writer
+        });
+        let start = Instant::now();
+        let stop = run(&mut vm);
+        assert!(start.elapsed() >= Duration::from_millis(40));
+        drop(poke.join());
+        assert_eq!(stop, Stop::Idle);
+        assert!(matches!(vm.get_global("got"), Value::Int(b) if b & IO_READABLE != 0));
+        let order = vm.get_global("order");
+        assert_eq!(vm.to_display(order), "timer io ");
+    }
+}
