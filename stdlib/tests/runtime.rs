@@ -75,6 +75,9 @@ fn spawn_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Child 
     } else {
         Stdio::null()
     });
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     let mut child = cmd.spawn().expect("spawn the runner");
     if let Some(text) = stdin {
         use std::io::Write;
@@ -334,12 +337,7 @@ fn signal_ends_a_sleeping_server(sig: i32) {
         "slow shutdown: {:?}",
         sent.elapsed()
     );
-    assert_eq!(
-        out.status,
-        Some(128 + sig),
-        "stderr: {}",
-        out.stderr
-    );
+    assert_eq!(out.status, Some(128 + sig), "stderr: {}", out.stderr);
     assert_eq!(out.stderr, "");
     // A clean shutdown: finalizers ran, output is complete, the sleep never returned.
     let stdout = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
@@ -495,8 +493,16 @@ fn deep_main_error_traceback_is_elided_as_lua_c() {
         let out = run(&["deeperror.lua", depth]);
         assert_eq!(out.status, Some(1));
         if let Some(lua) = lua54(&["deeperror.lua", depth]) {
-            assert_eq!(out.stderr.replacen("hotlua:", "lua5.4:", 1), lua.stderr, "depth {depth}");
+            assert_eq!(
+                out.stderr.replacen("hotlua:", "lua5.4:", 1),
+                lua.stderr,
+                "depth {depth}"
+            );
         }
-        assert!(out.stderr.ends_with("in main chunk\n\t[C]: in ?\n"), "{}", out.stderr);
+        assert!(
+            out.stderr.ends_with("in main chunk\n\t[C]: in ?\n"),
+            "{}",
+            out.stderr
+        );
     }
 }

@@ -17,16 +17,18 @@ return function(f, ...) return xpcall(f, tb, ...) end\n";
 
 /// Builds the `silly` module table.
 pub fn module(vm: &mut Vm) -> Gc<Table> {
-    let m = vm.new_table();
-    set_field(vm, m, "exit", Value::LightFn(exit));
-    set_field(vm, m, "fork", Value::LightFn(super::task::fork));
+    // Lua runs (and may collect) while `pcall` is built, so the module table, which only
+    // Rust references until it is returned, is created afterwards.
     let pcall = vm
         .load(PCALL_SRC.as_bytes(), "=[silly]", None)
         .and_then(|chunk| vm.call(chunk, &[]))
         .ok()
         .and_then(|r| r.first().copied())
         .unwrap_or_else(|| vm.get_global("pcall"));
+    let m = vm.new_table();
     set_field(vm, m, "pcall", pcall);
+    set_field(vm, m, "exit", Value::LightFn(exit));
+    set_field(vm, m, "fork", Value::LightFn(super::task::fork));
     m
 }
 
