@@ -333,7 +333,7 @@ fn short_string(lex: &mut Lexer<Tok>) -> Result<Box<[u8]>, LexFail> {
                     b'u' => {
                         i += 1;
                         if src.get(i) != Some(&b'{') {
-                            return Err(esc_err(&out, esc, i, "missing '{' in \\u{xxxx}"));
+                            return Err(esc_err(&out, esc, i, "missing '{'"));
                         }
                         i += 1;
                         let Some(mut v) = src.get(i).and_then(|&d| (d as char).to_digit(16)) else {
@@ -348,7 +348,7 @@ fn short_string(lex: &mut Lexer<Tok>) -> Result<Box<[u8]>, LexFail> {
                             i += 1;
                         }
                         if src.get(i) != Some(&b'}') {
-                            return Err(esc_err(&out, esc, i, "missing '}' in \\u{xxxx}"));
+                            return Err(esc_err(&out, esc, i, "missing '}'"));
                         }
                         i += 1;
                         push_utf8(&mut out, v);
