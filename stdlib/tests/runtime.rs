@@ -506,3 +506,43 @@ fn deep_main_error_traceback_is_elided_as_lua_c() {
         );
     }
 }
+
+#[test]
+fn a_signal_before_the_loop_waits_has_its_default_effect() {
+    // A plain script that never yields dies of SIGTERM at once, as under lua5.4.
+    let mut child = spawn(&["busy.lua"], None);
+    let mut out = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let mut byte = [0u8; 1];
+        while out.read(&mut byte).map(|n| n == 1).unwrap_or(false) {
+            buf.push(byte[0]);
+            if buf.ends_with(b"spin\n") {
+                let _ = tx.send(());
+            }
+        }
+        buf
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("the script never started");
+    // SAFETY: kill(2) on our own child's pid has no memory effects.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "SIGTERM did not end a busy script"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    drop(reader.join());
+}

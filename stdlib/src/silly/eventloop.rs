@@ -188,6 +188,10 @@ thread_local! {
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 
+/// Set once the loop first waits in the poller: from then on SIGINT/SIGTERM shut it down
+/// cleanly instead of having their default effect.
+static SERVING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Runs `f` with this Vm's loop, creating it on first use. `f` must not call into Lua.
 pub fn with_loop<R>(
     vm: &mut Vm,
@@ -492,9 +496,11 @@ impl EventLoop {
         !self.ready.is_empty() || !self.timers.is_empty() || !self.io.is_empty()
     }
 
-    /// Listens for SIGINT and SIGTERM: the loop then stops with [`Stop::Signal`]. A second
-    /// signal while Lua code keeps the loop from noticing the first ends the process at
-    /// once (status 128 + signal), so a stuck script can still be interrupted.
+    /// Listens for SIGINT and SIGTERM: once the loop has started waiting for events, a signal
+    /// stops it with [`Stop::Signal`], and a second one while Lua code keeps the loop from
+    /// noticing the first ends the process at once (status 128 + signal), so a stuck
+    /// server can still be interrupted. Before that (the main chunk has not yielded yet),
+    /// a signal has its default effect.
     pub fn listen_signals(&mut self) -> std::io::Result<()> {
         use signal_hook::consts::{SIGINT, SIGTERM};
         if self.signals.is_some() {
@@ -502,6 +508,17 @@ impl EventLoop {
         }
         let seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         for sig in [SIGINT, SIGTERM] {
+            // Until the loop first waits, a plain script is running: the signal has its
+            // default effect, as for lua5.4. Actions run in registration order.
+            // SAFETY: the action only reads an atomic and calls signal-hook's
+            // async-signal-safe emulate_default_handler.
+            unsafe {
+                signal_hook::low_level::register(sig, move || {
+                    if !SERVING.load(Ordering::Relaxed) {
+                        let _ = signal_hook::low_level::emulate_default_handler(sig);
+                    }
+                })?;
+            }
             // Order matters: the conditional exit must be checked before the flag is set.
             signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, seen.clone())?;
             signal_hook::flag::register(sig, seen.clone())?;
@@ -578,6 +595,7 @@ impl EventLoop {
                 .next_deadline()
                 .map(|d| Duration::from_micros(d.saturating_sub(self.now_us())))
         };
+        SERVING.store(true, Ordering::Relaxed);
         if let Err(e) = self.poll.poll(&mut self.events, timeout) {
             if e.kind() == std::io::ErrorKind::Interrupted {
                 return Ok(None);
