@@ -236,6 +236,13 @@ fn silly_exit_sets_the_status_and_flushes() {
     let out = run(&["exit.lua", "0"]);
     assert_eq!(out.status, Some(0));
     assert_eq!(out.stdout, "before exit 0\n");
+    // From the main chunk itself, and from a -e chunk (not a task: exits at once).
+    let out = run(&["exit_main.lua"]);
+    assert_eq!(out.status, Some(5), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "top ");
+    let out = run(&["-e", "io.write('e ') require('silly').exit(false) print('no')"]);
+    assert_eq!(out.status, Some(1), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "e ");
 }
 
 #[test]

@@ -1,0 +1,3 @@
+io.write("top ")
+require("silly").exit(5)
+print("not reached")
