@@ -557,8 +557,7 @@ pub fn near_text(text: Option<&[u8]>) -> String {
     }
 }
 
-/// Splits a chunk into tokens. A UTF-8 byte order mark and a first line starting with `#`
-/// (a shebang) are skipped, as `luaL_loadfile` does; the line's newline still counts.
+/// Splits a chunk into tokens.
 pub fn tokenize(source: &[u8]) -> Lexed {
     let mut stream = Tokens::new(source);
     let tokens: Vec<Token> = stream.by_ref().collect();
@@ -591,20 +590,9 @@ pub struct Tokens<'s> {
 impl<'s> Tokens<'s> {
     /// Starts tokenizing `source`.
     pub fn new(source: &'s [u8]) -> Tokens<'s> {
-        // As `luaL_loadfile`: a UTF-8 byte order mark, then a first line starting with `#`.
-        let bom = if source.starts_with(b"\xEF\xBB\xBF") {
-            3
-        } else {
-            0
-        };
-        let skip = if source.get(bom) == Some(&b'#') {
-            source[bom..]
-                .iter()
-                .position(|&b| is_newline(b))
-                .map_or(source.len(), |n| bom + n)
-        } else {
-            bom
-        };
+        // A file's byte order mark and `#` line are the loader's business
+        // (`crate::strip_file_header`): a string chunk is lexed as it is.
+        let skip = 0;
         let body = &source[skip..];
         let mut tokens = Tokens {
             lex: Tok::lexer(body),

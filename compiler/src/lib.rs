@@ -20,6 +20,19 @@ pub mod proto;
 
 pub use error::{chunk_id, CompileError};
 
+/// What `luaL_loadfile` skips at the start of a file before compiling it: a UTF-8 byte
+/// order mark, then a first line starting with `#` (a shebang). The line's newline is kept,
+/// so line numbers stay right. Chunks given as strings (`load`) are compiled as they are.
+pub fn strip_file_header(source: &[u8]) -> &[u8] {
+    let s = source.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(source);
+    if s.first() == Some(&b'#') {
+        let end = s.iter().position(|&b| b == b'\n' || b == b'\r').unwrap_or(s.len());
+        &s[end..]
+    } else {
+        s
+    }
+}
+
 /// Parses a chunk into its syntax tree. `chunk_name` follows Lua's conventions (`@file.lua`,
 /// `=stdin`, or the source text itself) and is used in error messages.
 pub fn parse(source: &[u8], chunk_name: &str) -> Result<ast::Chunk, CompileError> {

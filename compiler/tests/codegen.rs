@@ -24,7 +24,7 @@ fn err(src: &str) -> String {
 #[test]
 fn dump_env_listing() {
     if let Ok(path) = std::env::var("LISTING") {
-        let src = std::fs::read(&path).unwrap();
+        let src = hotlua_compiler::strip_file_header(&std::fs::read(&path).unwrap()).to_vec();
         if std::env::var("LISTING_TIME").is_ok() {
             let t = std::time::Instant::now();
             let chunk = hotlua_compiler::parse(&src, "=x");
@@ -1219,6 +1219,7 @@ fn workspace_files_compile_like_luac() {
     let mut same = 0;
     for f in &files {
         let Ok(src) = std::fs::read(f) else { continue };
+        let src = hotlua_compiler::strip_file_header(&src).to_vec();
         let out = std::process::Command::new("luac5.4")
             .arg("-l")
             .arg("-l")

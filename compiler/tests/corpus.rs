@@ -27,8 +27,9 @@ fn parse_all(files: &[PathBuf]) -> Vec<String> {
     let mut failures = Vec::new();
     for path in files {
         let source = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let source = hotlua_compiler::strip_file_header(&source);
         let chunk_name = format!("@{}", path.display());
-        let got = hotlua_compiler::parse(&source, &chunk_name)
+        let got = hotlua_compiler::parse(source, &chunk_name)
             .map(|_| ())
             .map_err(|e| e.message);
         match (got, luac_verdict(path)) {

@@ -4,8 +4,9 @@
 use hotlua_compiler::ast::*;
 use hotlua_compiler::parse;
 
+/// Parses `src` as a file's text (a leading `#` line is skipped, as loaders do).
 fn chunk(src: &str) -> Chunk {
-    match parse(src.as_bytes(), "=t.lua") {
+    match parse(hotlua_compiler::strip_file_header(src.as_bytes()), "=t.lua") {
         Ok(c) => c,
         Err(e) => panic!("{src:?} failed: {e}"),
     }
@@ -365,7 +366,7 @@ return M
 #[test]
 fn truncations_and_mutations_never_panic() {
     chunk(SAMPLE);
-    let bytes = SAMPLE.as_bytes();
+    let bytes = hotlua_compiler::strip_file_header(SAMPLE.as_bytes());
     for end in 0..=bytes.len() {
         let _ = parse(&bytes[..end], "=t");
         let _ = parse(&bytes[end..], "=t");
@@ -917,7 +918,7 @@ fn dump_cases() {
     let Ok(path) = std::env::var("HOTLUA_PARSE") else {
         return;
     };
-    let text = std::fs::read(path).unwrap();
+    let text = hotlua_compiler::strip_file_header(&std::fs::read(path).unwrap()).to_vec();
     let cases: Vec<Vec<u8>> = if text.contains(&0) {
         text.split(|&b| b == 0).map(|c| c.to_vec()).collect()
     } else {
@@ -979,7 +980,7 @@ fn truncations_match_luac() {
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "lua"))
     {
-        let src = std::fs::read(path).unwrap();
+        let src = hotlua_compiler::strip_file_header(&std::fs::read(path).unwrap()).to_vec();
         // Cut after every third run of non-blank bytes.
         let cuts: Vec<usize> = (1..src.len())
             .filter(|&i| !src[i - 1].is_ascii_whitespace() && src[i].is_ascii_whitespace())
@@ -1315,11 +1316,12 @@ fn unparse_round_trips() {
         };
         for p in entries.flatten().map(|e| e.path()) {
             if p.extension().is_some_and(|e| e == "lua") {
-                sources.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+                let src = hotlua_compiler::strip_file_header(&std::fs::read(&p).unwrap()).to_vec();
+                sources.push((p.display().to_string(), hotlua_compiler::strip_file_header(&src).to_vec()));
             }
         }
     }
-    sources.push(("SAMPLE".into(), SAMPLE.as_bytes().to_vec()));
+    sources.push(("SAMPLE".into(), hotlua_compiler::strip_file_header(SAMPLE.as_bytes()).to_vec()));
     sources.push((
         "generated".into(),
         gen_input::generate(300_000).into_bytes(),
@@ -1356,7 +1358,7 @@ fn unparsed_corpus_runs_like_the_original() {
             println!("note: lua5.4 not found; skipped");
             return;
         };
-        let src = std::fs::read(&p).unwrap();
+        let src = hotlua_compiler::strip_file_header(&std::fs::read(&p).unwrap()).to_vec();
         let text = unparse::chunk(&parse(&src, "=t").unwrap());
         std::fs::write(&scratch, &text).unwrap();
         let ours = run(&scratch).unwrap();
@@ -1436,7 +1438,7 @@ fn mutations_match_luac() {
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "lua"))
     {
-        let src = std::fs::read(path).unwrap();
+        let src = hotlua_compiler::strip_file_header(&std::fs::read(path).unwrap()).to_vec();
         // Word boundaries: starts of runs of non-blank bytes.
         let words: Vec<usize> = (0..src.len())
             .filter(|&i| {

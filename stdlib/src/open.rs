@@ -59,12 +59,7 @@ fn load_chunk_file(vm: &mut Vm, name: Option<&[u8]>, env: Option<Value>) -> Resu
             (b, "=stdin".to_string())
         }
     };
-    let body: &[u8] = if src.first() == Some(&b'#') {
-        let end = src.iter().position(|&c| c == b'\n').unwrap_or(src.len());
-        &src[end..]
-    } else {
-        &src
-    };
+    let body = hotlua_compiler::strip_file_header(&src);
     vm.load(body, &chunk, env).map_err(|e| e.value)
 }
 

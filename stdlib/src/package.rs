@@ -185,12 +185,7 @@ fn load_file(vm: &mut Vm, filename: &[u8]) -> Result<Value, Value> {
             return Err(vm.str_value(format!("cannot open {}: {}", fname, text)));
         }
     };
-    let src: &[u8] = if src.first() == Some(&b'#') {
-        let end = src.iter().position(|&c| c == b'\n').unwrap_or(src.len());
-        &src[end..]
-    } else {
-        &src
-    };
+    let src = hotlua_compiler::strip_file_header(&src);
     vm.load(src, &format!("@{}", fname), None)
         .map_err(|e| e.value)
 }

@@ -112,22 +112,13 @@ pub fn run_command_line(vm: &mut Vm, argv: &[String]) -> i32 {
                 }
             }
         };
-        let source = skip_shebang(&source);
+        let source = hotlua_compiler::strip_file_header(&source);
         let args: Vec<String> = argv[si + 1..].to_vec();
         return run_chunk(vm, source, &name, &args);
     }
     0
 }
 
-/// A leading `#` line (a shebang) is skipped, keeping the line count.
-fn skip_shebang(src: &[u8]) -> &[u8] {
-    if src.first() == Some(&b'#') {
-        let end = src.iter().position(|&c| c == b'\n').unwrap_or(src.len());
-        &src[end..]
-    } else {
-        src
-    }
-}
 
 /// Compiles and runs one chunk with `args` as `...`; reports errors on stderr.
 pub fn run_chunk(vm: &mut Vm, source: &[u8], chunk_name: &str, args: &[String]) -> i32 {

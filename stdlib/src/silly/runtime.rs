@@ -101,7 +101,7 @@ fn run_inner(vm: &mut Vm, argv: &[String]) -> i32 {
         };
         let args: Vec<String> = argv[si + 1..].to_vec();
         super::env::load_args(vm, &args);
-        let f = match vm.load(skip_shebang(&source), &name, None) {
+        let f = match vm.load(hotlua_compiler::strip_file_header(&source), &name, None) {
             Ok(f) => f,
             Err(e) => {
                 let msg = vm.to_display(e.value);
@@ -159,12 +159,3 @@ fn drive(vm: &mut Vm) -> i32 {
     }
 }
 
-/// A leading `#` line (a shebang) is skipped, keeping the line count.
-fn skip_shebang(src: &[u8]) -> &[u8] {
-    if src.first() == Some(&b'#') {
-        let end = src.iter().position(|&c| c == b'\n').unwrap_or(src.len());
-        &src[end..]
-    } else {
-        src
-    }
-}
