@@ -341,6 +341,9 @@ impl Vm {
     pub(crate) fn frame_name(&self, idx: usize) -> Option<(&'static str, String)> {
         let th = self.cur.get();
         let ci = &th.frames[idx];
+        if ci.flags & flags::DEBUG_HOOK != 0 {
+            return Some(("hook", "?".into()));
+        }
         if ci.flags & flags::TAIL != 0 || idx == 0 {
             return None;
         }

@@ -44,7 +44,8 @@ pub struct HookState {
     in_hook: bool,
     /// Threads with a hook: (thread, mask, count).
     defs: Vec<(Gc<Thread>, u8, u32)>,
-    /// The thread and frame index of the running hook function (named `hook '?'`).
+    /// Where the hook function's frame is being pushed (thread, frame index): that frame
+    /// gets the DEBUG_HOOK flag.
     hook_frame: Option<(Gc<Thread>, usize)>,
 }
 
@@ -141,11 +142,23 @@ impl Vm {
         Ok(())
     }
 
+    /// Flags the frame just pushed when it is the hook function's.
+    fn mark_hook_frame(&mut self) {
+        let cur = self.cur;
+        let fr = &mut cur.get_mut().frames;
+        let top = fr.len().wrapping_sub(1);
+        if self.hooks.hook_frame == Some((cur, top)) {
+            fr[top].flags |= flags::DEBUG_HOOK;
+            self.hooks.hook_frame = None;
+        }
+    }
+
     /// Call hook for a Lua frame just pushed (called by `push_lua_frame` when a hook is set).
     #[cold]
     #[inline(never)]
     pub(crate) fn hook_lua_call(&mut self) -> Result<(), LuaError> {
         if self.hooks.in_hook {
+            self.mark_hook_frame();
             return Ok(());
         }
         let Some(ci) = self.cur.get().frames.last().copied() else {
@@ -173,13 +186,36 @@ impl Vm {
     #[inline(never)]
     pub(crate) fn hook_native(&mut self, call: bool) -> Result<(), LuaError> {
         if self.hooks.in_hook {
+            if call {
+                self.mark_hook_frame();
+            }
             return Ok(());
         }
         let bit = if call { MASK_CALL } else { MASK_RET };
         if self.hooks.mask & bit != 0 {
             self.fire_hook(if call { "call" } else { "return" }, None)?;
         }
+        if !call {
+            self.ret_oldpc();
+        }
         Ok(())
+    }
+
+    /// PUC's `rethook`: the function being returned to (below the top frame, past pcall
+    /// markers, which return at the same time) continues after its call instruction.
+    fn ret_oldpc(&mut self) {
+        let th = self.cur.get();
+        let n = th.frames.len();
+        for f in th.frames[..n.saturating_sub(1)].iter().rev() {
+            match f.kind {
+                FrameKind::Pcall | FrameKind::Xpcall => continue,
+                FrameKind::Lua => {
+                    self.hooks.oldpc = f.pc.saturating_sub(1);
+                    return;
+                }
+                FrameKind::Native => return,
+            }
+        }
     }
 
     /// Per-instruction hook work (count, line, and return events) before the instruction
@@ -209,11 +245,12 @@ impl Vm {
         }
         // While a hook runs, the frame reports the instruction about to run as current.
         self.cur.get_mut().frames[n - 1].pc = npci + 1;
-        let r = self.hook_events(op, npci, p, n);
+        // On error the frame keeps that pc: the traceback shows the line being entered.
+        self.hook_events(op, npci, p, n)?;
         if let Some(ci) = self.cur.get_mut().frames.get_mut(n - 1) {
             ci.pc = npci;
         }
-        r
+        Ok(())
     }
 
     fn hook_events(
@@ -247,11 +284,8 @@ impl Vm {
             if mask & MASK_RET != 0 {
                 self.fire_hook("return", None)?;
             }
-            // The caller continues after its call instruction.
-            let th = self.cur.get();
-            if n >= 2 && th.frames[n - 2].kind == FrameKind::Lua {
-                self.hooks.oldpc = th.frames[n - 2].pc.saturating_sub(1);
-            }
+            let _ = n;
+            self.ret_oldpc();
         }
         Ok(())
     }
@@ -382,9 +416,7 @@ fn getinfo(vm: &mut Vm, args: Args) -> R {
         None => (target, None, None),
         Some(idx) => vm.on_thread(th, |vm| {
             let f = vm.frame_function(idx);
-            let name = if vm.hooks.hook_frame == Some((vm.cur, idx)) {
-                Some(("hook", "?".to_string()))
-            } else if opts.contains('n') {
+            let name = if opts.contains('n') {
                 vm.frame_name(idx)
             } else {
                 None

@@ -46,6 +46,8 @@ pub mod flags {
     pub const HOOK: u8 = 8;
     /// A `__lt` call standing for `__le` (`a <= b` as `not (b < a)`): negate its result.
     pub const NEGATE: u8 = 16;
+    /// The frame runs a debug hook function (named `hook '?'` in tracebacks).
+    pub const DEBUG_HOOK: u8 = 32;
 }
 
 /// One activation record.
