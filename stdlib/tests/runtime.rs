@@ -240,7 +240,10 @@ fn silly_exit_sets_the_status_and_flushes() {
     let out = run(&["exit_main.lua"]);
     assert_eq!(out.status, Some(5), "stderr: {}", out.stderr);
     assert_eq!(out.stdout, "top ");
-    let out = run(&["-e", "io.write('e ') require('silly').exit(false) print('no')"]);
+    let out = run(&[
+        "-e",
+        "io.write('e ') require('silly').exit(false) print('no')",
+    ]);
     assert_eq!(out.status, Some(1), "stderr: {}", out.stderr);
     assert_eq!(out.stdout, "e ");
 }
@@ -552,4 +555,34 @@ fn a_signal_before_the_loop_waits_has_its_default_effect() {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGTERM));
     drop(reader.join());
+}
+
+#[test]
+fn main_error_objects_print_as_lua_c() {
+    let cases = [
+        "error(setmetatable({}, {__tostring = function() return 'custom' end}))",
+        "error()",
+        "error({})",
+        "error(42)",
+        "local t <close> = setmetatable({}, {__close = function() print('closed') end}) error('x')",
+        "local function f() coroutine.wrap(function() error('in co') end)() end f()",
+    ];
+    let dir = std::env::temp_dir().join(format!("hotlua-runtime-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (i, src) in cases.iter().enumerate() {
+        let path = dir.join(format!("case{i}.lua"));
+        std::fs::write(&path, src).expect("write case");
+        let path = path.to_string_lossy().into_owned();
+        let out = run(&[&path]);
+        assert_eq!(out.status, Some(1), "{src}");
+        if let Some(lua) = lua54(&[&path]) {
+            assert_eq!(out.stdout, lua.stdout, "{src}");
+            assert_eq!(
+                out.stderr.replacen("hotlua:", "lua5.4:", 1),
+                lua.stderr,
+                "{src}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
