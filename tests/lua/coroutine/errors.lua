@@ -1,0 +1,46 @@
+-- Error messages and positions of the coroutine library, as lua5.4 prints them.
+local w = coroutine.wrap(function() return 1 end)
+w()
+print(pcall(function() w() end))
+print(pcall(function() local r = w() return r end))
+local w2 = coroutine.wrap(function() error("inner") end)
+print(pcall(function() w2() end))
+local w3 = coroutine.wrap(function() local t = {} ; t = t .. "x" end)
+print(pcall(function() w3() end))
+-- nested wraps: each level adds its caller's position
+local lvl2 = coroutine.wrap(function()
+  local lvl1 = coroutine.wrap(function() error("deep") end)
+  lvl1()
+end)
+print(pcall(function() lvl2() end))
+-- error objects that are not strings pass through wrap untouched
+local w4 = coroutine.wrap(function() error(setmetatable({}, {__tostring = function() return "obj" end})) end)
+local ok, e = pcall(function() w4() end)
+print(ok, tostring(e))
+local w5 = coroutine.wrap(function() error(42) end)
+print(pcall(function() w5() end))
+-- resume errors are returned, not raised, and have no position
+local co = coroutine.create(function() error("x", 2) end)
+print(coroutine.resume(co))
+print(coroutine.resume(co))
+print(coroutine.resume(coroutine.running()))
+-- yield errors
+print(pcall(coroutine.yield, 1))
+print(coroutine.resume(coroutine.create(function()
+  return select(2, pcall(tostring, setmetatable({}, {__tostring = function() return coroutine.yield() end})))
+end)))
+-- wrong arguments
+print(pcall(coroutine.close, 1))
+print(pcall(coroutine.isyieldable, 1))
+print(coroutine.isyieldable(coroutine.running()))
+print(select("#", pcall(coroutine.running, 1)))
+print(select("#", coroutine.running()))
+-- status of a coroutine that errored inside a pcall is still fine
+local co2 = coroutine.create(function() pcall(error, "caught") coroutine.yield("alive") end)
+print(coroutine.resume(co2))
+print(coroutine.status(co2))
+-- error inside xpcall inside a coroutine, handler sees the coroutine's traceback
+local co3 = coroutine.create(function()
+  return xpcall(function() local a = nil; return a.b end, function(m) return "H:" .. m end)
+end)
+print(coroutine.resume(co3))
