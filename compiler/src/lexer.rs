@@ -573,11 +573,8 @@ pub fn tokenize(source: &[u8]) -> Lexed {
 /// error that stopped it, if any.
 pub struct Tokens<'s> {
     lex: Lexer<'s, Tok>,
-    /// The source after a skipped shebang line; offsets below are relative to it.
+    /// The source text.
     body: &'s [u8],
-    source: &'s [u8],
-    /// Length of the skipped shebang line.
-    skip: usize,
     /// The line at `pos`.
     line: u32,
     /// End of the last token.
@@ -591,14 +588,11 @@ impl<'s> Tokens<'s> {
     /// Starts tokenizing `source`.
     pub fn new(source: &'s [u8]) -> Tokens<'s> {
         // A file's byte order mark and `#` line are the loader's business
-        // (`crate::strip_file_header`): a string chunk is lexed as it is.
-        let skip = 0;
-        let body = &source[skip..];
+        // (`crate::strip_file_header`): a chunk is lexed as it is.
+        let body = source;
         let mut tokens = Tokens {
             lex: Tok::lexer(body),
             body,
-            source,
-            skip,
             line: 1,
             pos: 0,
             error: None,
@@ -639,13 +633,13 @@ impl Iterator for Tokens<'_> {
         let span = self.lex.span();
         let body = self.body;
         self.line += count_newlines(&body[self.pos..span.start]);
-        let start = (span.start + self.skip) as u32;
+        let start = span.start as u32;
         match result {
             Ok(tok) => {
                 let token = Token {
                     tok,
                     start,
-                    end: (span.end + self.skip) as u32,
+                    end: span.end as u32,
                     line: self.line,
                 };
                 // Only strings can hold a newline inside a token.
@@ -671,7 +665,7 @@ impl Iterator for Tokens<'_> {
             }
             Err(fail) => {
                 let at = fail.pos.min(body.len());
-                let line = count_newlines(&self.source[..self.skip + at]) + 1;
+                let line = count_newlines(&self.body[..at]) + 1;
                 let message = format!("{} near {}", fail.msg, near_text(fail.near.as_deref()));
                 self.error = Some(LexError {
                     line,
