@@ -162,6 +162,9 @@ struct TaskRec {
 /// none, the callback gets the session).
 const SLEEP_BIT: u64 = 1 << 63;
 
+/// Longest single wait in the poller (one hour).
+const MAX_WAIT_US: Micros = 3_600_000_000;
+
 /// Most timers fired per loop round.
 const FIRE_BATCH: usize = 1024;
 
@@ -591,9 +594,11 @@ impl EventLoop {
         let timeout = if !self.ready.is_empty() {
             Some(Duration::ZERO)
         } else {
+            // Capped: the poller converts the timeout to a C int of milliseconds, and a far
+            // deadline must not wrap around (waking early is harmless: nothing fires early).
             self.timers
                 .next_deadline()
-                .map(|d| Duration::from_micros(d.saturating_sub(self.now_us())))
+                .map(|d| Duration::from_micros(d.saturating_sub(self.now_us()).min(MAX_WAIT_US)))
         };
         SERVING.store(true, Ordering::Relaxed);
         if let Err(e) = self.poll.poll(&mut self.events, timeout) {
