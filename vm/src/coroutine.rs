@@ -195,7 +195,9 @@ impl Vm {
         co: Gc<Thread>,
         put_args: impl FnOnce(&mut Vm, Gc<Thread>, usize) -> Result<usize, LuaError>,
     ) -> Result<Outcome, LuaError> {
+        let suspended = co.get().status == ThreadStatus::Suspended && co != self.cur;
         let fresh = match self.thread_status(co) {
+            _ if suspended => false,
             "suspended" => co.get().status == ThreadStatus::Ok,
             "dead" => {
                 return Err(LuaError::new(
