@@ -3,7 +3,7 @@
 //!
 //! Design: each coroutine is a [`Thread`] with its own stack and frames. Resuming switches
 //! `Vm::cur` to the coroutine and runs its interpreter loop in a nested Rust activation
-//! ([`Vm::co_execute`]); a yield is a native returning the [`YIELD`] sentinel error, which
+//! (`Vm::co_execute`); a yield is a native returning the `YIELD` sentinel error, which
 //! unwinds the Rust activations (never caught by protected frames, see `co_execute`) back to
 //! `resume`, leaving the coroutine's frames in place: the yielding native's frame stays on
 //! top with the yielded values at `base..top`. Resuming again completes that native frame
@@ -59,7 +59,7 @@ fn is_yield(e: &LuaError) -> bool {
 
 impl Vm {
     /// `coroutine.create`: a new suspended thread whose body is `f` (any callable value; the
-    /// library checks it is a function). Its stack starts small ([`CO_STACK`] slots).
+    /// library checks it is a function). Its stack starts small (40 slots, as PUC's `BASIC_STACK_SIZE`).
     pub fn new_thread(&mut self, f: Value) -> Gc<Thread> {
         let mut t = Thread::new();
         t.stack = vec![Value::Nil; CO_STACK];

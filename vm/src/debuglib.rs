@@ -5,7 +5,7 @@
 //! itself); pcall/xpcall markers count as C frames, as in PUC.
 //!
 //! Hooks are per thread, as in PUC: each thread's mask and count live in
-//! [`HookState::defs`], its hook function in the registry table `_HOOKKEY` (weak keys, so a
+//! `HookState::defs`, its hook function in the registry table `_HOOKKEY` (weak keys, so a
 //! collected thread drops its hook). [`HookState::mask`] is the mask of the running thread:
 //! the interpreter tests it once per instruction and does nothing else while it is zero.
 
