@@ -575,6 +575,12 @@ fn beyond_reloads_in_a_row_keep_state() {
 }
 
 #[test]
+fn beyond_function_upvalues_new_code_for_held_closures_and_kept_callbacks() {
+    let lines = Scenario::new("beyond").pass("driver_callback.lua");
+    assert_lines(&lines, &["done"]);
+}
+
+#[test]
 fn beyond_join_rules_of_the_spec() {
     let lines = Scenario::new("beyond").pass("driver_rules.lua");
     assert_lines(&lines, &["done"]);
@@ -673,8 +679,6 @@ fn async_timer_holding_the_old_function_keeps_running_old_code() {
 }
 
 #[test]
-#[ignore = "hotlua/guide disagreement: the timer's old wrapper keeps calling the old timer_func \
-            through its upvalue after the join (see /work/notes/bugs.md, driver_held.lua upvalue)"]
 fn async_indirect_invocation_runs_new_code() {
     let lines = Scenario::new("async").pass("driver_indirect.lua");
     assert_lines(
@@ -709,8 +713,6 @@ fn async_restarting_the_timer_runs_new_code() {
 // the timer's.
 
 #[test]
-#[ignore = "hotlua/guide disagreement: join leaves the old wrapper's `timer_func` cell on the \
-            old function, so a held old wrapper keeps running old code (see /work/notes/bugs.md)"]
 fn async_solution1_held_wrapper_calling_through_an_upvalue_runs_new_code() {
     let lines = Scenario::new("async").pass_args("driver_held.lua", &["upvalue"]);
     assert_lines(

@@ -443,6 +443,33 @@ fn decide(new: Value, old: Value) -> Action {
 /// capture: `None` when old functions captured different cells under that name.
 type OldVars = HashMap<Name, Option<(Gc<LuaClosure>, usize)>, BuildHasherDefault<MixHasher>>;
 
+/// A pair of function-valued upvalues of the same name. When the old variable holds a Lua
+/// function defined in the same chunk as the old closure (a local function of the old
+/// module, or a forward-declared one), it is code: the variable takes the new function, the
+/// new closure shares the old cell, and the caller joins the two functions' own upvalues in
+/// turn (returns true). Old closures that call through the variable, such as a wrapper a
+/// timer holds, then run the new code. A variable holding a function from elsewhere (a
+/// callback another module installed at run time) is state: the new closure shares the cell
+/// and the function is kept (returns false: nothing to recurse into).
+fn adopt(nf: Gc<LuaClosure>, nidx: usize, of: Gc<LuaClosure>, oidx: usize) -> bool {
+    let (Some(new_cell), Some(old_cell)) = (nf.get().upvals.get(nidx), of.get().upvals.get(oidx)) else {
+        return false;
+    };
+    let (new_cell, old_cell) = (new_cell.get(), old_cell.get());
+    if new_cell == old_cell {
+        return false; // already joined (a helper shared by two functions)
+    }
+    let Value::LuaFn(old_fn) = old_cell.get().get() else {
+        return false;
+    };
+    let same_chunk = old_fn.get().proto().get().source == of.get().proto().get().source;
+    if same_chunk {
+        old_cell.get().set(new_cell.get().get());
+    }
+    upvalue_join(nf, nidx, of, oidx);
+    same_chunk
+}
+
 /// What a join reports.
 #[derive(Default)]
 struct Report {
@@ -600,9 +627,11 @@ fn snapshot_join(vm: &mut Vm, report: &mut Report, new: &Snapshot, old: &Snapsho
             match matched {
                 Some((of, ou)) => match decide(nu.val, ou.val) {
                     Action::Recurse => {
-                        if let (Some(nc), Some(oc)) = (nu.child(), ou.child()) {
-                            let p = paths.push(path, PathStep::Name(nname));
-                            work.push((nc, Some(oc), p));
+                        if adopt(nf, nu.idx(), of, ou.idx()) {
+                            if let (Some(nc), Some(oc)) = (nu.child(), ou.child()) {
+                                let p = paths.push(path, PathStep::Name(nname));
+                                work.push((nc, Some(oc), p));
+                            }
                         }
                     }
                     Action::Join => {
@@ -775,8 +804,10 @@ impl TableJoin {
                             Action::Recurse => {
                                 let nu = ninfo.get().get_str(self.upvals);
                                 let ou = oinfo.get().get_str(self.upvals);
-                                if let (Value::LuaFn(a), Value::LuaFn(b), Value::Table(nu), Value::Table(ou)) = (nval, oval, nu, ou) {
-                                    work.push((a, nu, Some((b, ou)), path));
+                                if adopt(nf, nidx, of, oidx) {
+                                    if let (Value::LuaFn(a), Value::LuaFn(b), Value::Table(nu), Value::Table(ou)) = (nval, oval, nu, ou) {
+                                        work.push((a, nu, Some((b, ou)), path));
+                                    }
                                 }
                             }
                             Action::Join => {
