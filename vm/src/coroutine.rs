@@ -348,6 +348,58 @@ impl Vm {
         }
     }
 
+    /// CLOSE and RETURN from the interpreter: closes upvalues and to-be-closed variables at
+    /// or above `level` (calls go above `call_top`). Inside a coroutine, when `may_push`, a
+    /// `__close` written in Lua runs as a metamethod frame of the loop, so it may yield
+    /// (as Lua 5.4 allows): `Meta::Pushed` is returned and, when that frame returns, the
+    /// instruction runs again (`finish_op`) to close the remaining variables. Elsewhere the
+    /// variables are closed now by Rust-level calls.
+    pub(crate) fn close_tbc_loop(
+        &mut self,
+        level: usize,
+        call_top: usize,
+        may_push: bool,
+    ) -> Result<crate::meta::Meta, LuaError> {
+        use crate::meta::{Meta, Tm};
+        if !may_push || self.cur == self.main {
+            self.close_tbc_normal(level, call_top)?;
+            return Ok(Meta::Done(Value::Nil));
+        }
+        self.cur.get_mut().close_upvals(level);
+        loop {
+            let th = self.cur.get_mut();
+            let slot = match th.tbc.last() {
+                Some(&s) if s >= level => s,
+                _ => break,
+            };
+            th.tbc.pop();
+            let v = th.stack[slot];
+            let func = call_top.max(slot + 1);
+            th.top = func;
+            let f = self.get_tm(v, Tm::Close);
+            let Value::LuaFn(cl) = f else {
+                self.call_value(f, &[v, Value::Nil])?;
+                continue;
+            };
+            if self.c_calls >= MAX_C_CALLS {
+                return Err(self.run_error("C stack overflow"));
+            }
+            let limit = self.stack_limit;
+            if self.cur.get_mut().ensure(func + 4, limit).is_err() {
+                return Err(self.stack_overflow());
+            }
+            let th = self.cur.get_mut();
+            th.stack[func] = f;
+            th.stack[func + 1] = v;
+            th.stack[func + 2] = Value::Nil;
+            th.top = func + 3;
+            self.push_lua_frame(cl, func, 2, 1, flags::META)?;
+            self.c_calls += 1;
+            return Ok(Meta::Pushed);
+        }
+        Ok(Meta::Done(Value::Nil))
+    }
+
     /// `debug.traceback` of another (suspended or dead) thread: `traceback_of(co, msg,
     /// level)`, level 0 being the thread's top frame.
     pub fn traceback_of(&mut self, co: Gc<Thread>, msg: Option<&str>, level: usize) -> String {

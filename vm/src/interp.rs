@@ -720,9 +720,11 @@ impl Vm {
                     }
                     OpCode::Close => {
                         sync!();
-                        let r = self.close_tbc_normal(frame_base + a as usize, ci_top);
+                        let r = self.close_tbc_loop(frame_base + a as usize, ci_top, true);
                         reload!();
-                        r?;
+                        if let Meta::Pushed = r? {
+                            continue 'frame;
+                        }
                     }
                     OpCode::Tbc => {
                         let v = reg!(a);
@@ -937,9 +939,14 @@ impl Vm {
                         if th.needs_close(frame_base) {
                             th.frames[ci_idx].pc = pc;
                             th.top = src + n;
-                            let r = self.close_tbc_normal(frame_base, (src + n).max(ci_top));
+                            // With B = 0 the result count lives in the top, which a
+                            // `__close` frame would overwrite: close by Rust calls then.
+                            let r =
+                                self.close_tbc_loop(frame_base, (src + n).max(ci_top), b != 0);
                             reload!();
-                            r?;
+                            if let Meta::Pushed = r? {
+                                continue 'frame;
+                            }
                         }
                         let th = thg.get_mut();
                         let ci = th.frames.pop().unwrap_or_else(|| CallInfo::native(0, 0, 0));
@@ -952,9 +959,11 @@ impl Vm {
                         let th = thg.get_mut();
                         if th.needs_close(frame_base) {
                             th.frames[ci_idx].pc = pc;
-                            let r = self.close_tbc_normal(frame_base, ci_top);
+                            let r = self.close_tbc_loop(frame_base, ci_top, true);
                             reload!();
-                            r?;
+                            if let Meta::Pushed = r? {
+                                continue 'frame;
+                            }
                         }
                         let n = if i.op() == OpCode::Return1 { 1 } else { 0 };
                         let th = thg.get_mut();
@@ -1291,6 +1300,11 @@ impl Vm {
                 }
             }
             OpCode::SetTabUp | OpCode::SetTable | OpCode::SetI | OpCode::SetField => {}
+            // A `__close` run by CLOSE/RETURN returned: the instruction runs again to close
+            // the remaining variables (and then return).
+            OpCode::Close | OpCode::Return | OpCode::Return0 | OpCode::Return1 => {
+                th.frames[ci_idx].pc -= 1
+            }
             OpCode::Concat => {
                 let total = meta.extra as usize;
                 th.stack[ra + total - 2] = res;
