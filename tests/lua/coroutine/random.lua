@@ -1,5 +1,5 @@
 -- A deterministic random workload of many coroutines: yields at random depths, across
--- pcall/xpcall, metamethods and iterators, errors caught and uncaught, nested resumes and
+-- pcall/xpcall, metamethods, iterators and __close, errors caught and uncaught, nested resumes and
 -- closes, interleaved by a round-robin scheduler. The trace is compared with lua5.4.
 local seed = 12345
 local function rnd(n)
@@ -46,6 +46,11 @@ local function work(id, depth)
     elseif op == 6 then
       local ok, e = xpcall(function() local z = nil; return z.f end, function(m) return "h:" .. m end)
       log(id, "xp", ok, e)
+    elseif op == 8 then
+      do
+        local c <close> = setmetatable({}, {__close = function() coroutine.yield(id .. ":cl") end})
+        acc = acc + 1
+      end
     elseif op == 7 and rnd(4) == 0 then
       error("fatal" .. id, 0)
     else
