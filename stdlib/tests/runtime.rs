@@ -399,7 +399,7 @@ woken with\thello\n\
 false\tinside pcall\n\
 false\ttrue\n\
 true\t1\t2\n\
-nil\ttrue\ttrue\n\
+nil\ttrue\tfalse\n\
 true\n";
     assert_eq!(out.stdout, expected);
 }

@@ -92,7 +92,16 @@ impl Vm {
 
     /// `coroutine.running`: the running thread and whether it is the main thread.
     pub fn running_thread(&self) -> (Gc<Thread>, bool) {
-        (self.cur, self.cur == self.main)
+        (
+            self.cur,
+            self.cur == self.main || self.cur.get().program_main,
+        )
+    }
+
+    /// Marks `co` as the thread running the program's main chunk (see
+    /// `Thread::program_main`): to Lua code it then behaves as the main thread.
+    pub fn set_program_main(&mut self, co: Gc<Thread>) {
+        co.get_mut().program_main = true;
     }
 
     /// Whether the running code may yield (`coroutine.isyieldable()`): inside a coroutine
@@ -104,7 +113,7 @@ impl Vm {
             Some(f) if f.kind == FrameKind::Native => fr.len() - 1,
             _ => fr.len(),
         };
-        self.cur != self.main && self.yieldable_below(n)
+        self.cur != self.main && !self.cur.get().program_main && self.yieldable_below(n)
     }
 
     /// Are frames `0..n` of the running thread all run by its own loop activation?
@@ -552,6 +561,11 @@ fn co_resume(vm: &mut Vm, args: Args) -> R {
 }
 
 fn co_yield(vm: &mut Vm, args: Args) -> R {
+    if vm.cur.get().program_main {
+        return Err(LuaError::new(
+            vm.str_value("attempt to yield from outside a coroutine"),
+        ));
+    }
     vm.check_yield()?;
     // The arguments are already where yielded values go: base..base+len.
     let th = vm.cur.get_mut();
@@ -582,7 +596,7 @@ fn co_isyieldable(vm: &mut Vm, args: Args) -> R {
         if co == vm.cur {
             vm.is_yieldable()
         } else {
-            co != vm.main
+            co != vm.main && !co.get().program_main
         }
     };
     vm.push(Value::Bool(r))?;

@@ -398,7 +398,11 @@ impl Vm {
         }
         out.push_str("stack traceback:");
         let n = self.cur.get().frames.len();
-        let levels: Vec<usize> = (0..n.saturating_sub(level)).rev().collect();
+        // `None` is the C frame lua.c runs a program's main chunk from (`[C]: in ?`).
+        let mut levels: Vec<Option<usize>> = (0..n.saturating_sub(level)).rev().map(Some).collect();
+        if self.cur.get().program_main && level <= n {
+            levels.push(None);
+        }
         let total = levels.len();
         const FIRST: usize = 10;
         const LAST: usize = 11;
@@ -414,6 +418,10 @@ impl Vm {
             if total > FIRST + LAST + 1 && li >= FIRST && li < total - LAST {
                 continue;
             }
+            let Some(idx) = idx else {
+                out.push_str("\n\t[C]: in ?");
+                continue;
+            };
             let ci = self.cur.get().frames[idx];
             if matches!(ci.kind, FrameKind::Pcall | FrameKind::Xpcall) {
                 let name = if ci.kind == FrameKind::Pcall {

@@ -124,6 +124,12 @@ pub struct Thread {
     /// Stack slots of pending to-be-closed variables, ascending.
     pub tbc: Vec<usize>,
     pub status: ThreadStatus,
+    /// This coroutine runs a program's main chunk for a host that runs it as a task (so it
+    /// may sleep). To Lua code it is the main thread, as under `lua5.4`: `coroutine.running`
+    /// says so, `coroutine.isyieldable` is false, `coroutine.yield` is refused (only the
+    /// host's natives yield it, through `Vm::yield_from_native`), and tracebacks end with
+    /// the `[C]: in ?` level lua.c's C frame gives.
+    pub program_main: bool,
 }
 
 impl Default for Thread {
@@ -142,6 +148,7 @@ impl Thread {
             open_upvals: Vec::new(),
             tbc: Vec::new(),
             status: ThreadStatus::Ok,
+            program_main: false,
         }
     }
 

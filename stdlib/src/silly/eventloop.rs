@@ -272,8 +272,8 @@ impl EventLoop {
 
     /// The task running now, if the running thread is a task.
     pub fn current_task(&self, vm: &Vm) -> Option<Gc<Thread>> {
-        let (co, is_main) = vm.running_thread();
-        (!is_main && self.tasks.contains_key(&co)).then_some(co)
+        let (co, _) = vm.running_thread();
+        self.tasks.contains_key(&co).then_some(co)
     }
 
     /// The status of `co`, if it is a live task.
@@ -334,6 +334,7 @@ impl EventLoop {
     ) -> Result<Gc<Thread>, LuaError> {
         let slot = self.slab.put(vm, Value::Table(args))?;
         let co = self.spawn_with(vm, f, Wake::MainArgs(slot))?;
+        vm.set_program_main(co);
         self.main = Some(co);
         Ok(co)
     }
@@ -717,49 +718,6 @@ pub fn log_error(vm: &mut Vm, text: &str) {
     let _ = out.write_all(&line).and_then(|_| out.flush());
 }
 
-/// lua.c runs the main chunk above a C frame, shown as a last traceback level `[C]: in ?`;
-/// the main task has none, so the traceback gets that level added, with luaL_traceback's
-/// elision (first 10 levels, "...(skipping N levels)", last 11) redone for the new total.
-pub fn with_c_base(text: &str) -> String {
-    const HEAD: &str = "\nstack traceback:";
-    let Some(at) = text.rfind(HEAD) else {
-        return text.to_string();
-    };
-    let (msg, frames) = text.split_at(at + HEAD.len());
-    let mut levels: Vec<String> = frames.split("\n\t").skip(1).map(str::to_string).collect();
-    let skip_marker = |n: usize| format!("...\t(skipping {n} levels)");
-    let marker = levels.iter().position(|l| l.starts_with("...\t(skipping "));
-    match marker {
-        Some(i) => {
-            // n > 22 levels were elided to 10 + marker + 11: one more level at the bottom
-            // pushes one more into the elided range.
-            let n: usize = levels[i]
-                .trim_start_matches("...\t(skipping ")
-                .trim_end_matches(" levels)")
-                .parse()
-                .unwrap_or(0);
-            levels[i] = skip_marker(n + 1);
-            if i + 1 < levels.len() {
-                levels.remove(i + 1);
-            }
-        }
-        None if levels.len() == 22 => {
-            // Exactly 23 levels with the C one: PUC shows 10, a marker, and the last 11.
-            levels.drain(10..12);
-            levels.insert(10, skip_marker(1));
-        }
-        None => {}
-    }
-    levels.push("[C]: in ?".to_string());
-    let mut out = String::with_capacity(text.len() + 16);
-    out.push_str(msg);
-    for l in levels {
-        out.push_str("\n\t");
-        out.push_str(&l);
-    }
-    out
-}
-
 /// The result of resuming a task, classified.
 enum Outcome {
     Suspended,
@@ -798,7 +756,7 @@ fn step(vm: &mut Vm, co: Gc<Thread>, args: &[Value]) -> Result<Option<Stop>, Lua
             }
             with_loop(vm, |vm, lp| lp.release(vm, co))?;
             if is_main {
-                return Ok(Some(Stop::MainFailed(with_c_base(&text))));
+                return Ok(Some(Stop::MainFailed(text)));
             }
             log_error(vm, &text);
         }
