@@ -357,6 +357,8 @@ pub fn open(vm: &mut Vm) {
         ("gethook", gethook),
         ("getuservalue", getuservalue),
         ("setuservalue", setuservalue),
+        ("debug", debug_prompt),
+        ("setcstacklimit", setcstacklimit),
     ];
     let t = vm.new_table();
     for (name, f) in fns {
@@ -369,6 +371,38 @@ pub fn open(vm: &mut Vm) {
         let n = vm.new_str("debug");
         loaded.get_mut().set_str(n, Value::Table(t));
     }
+}
+
+/// `debug.debug()`: runs each line read from stdin as a chunk until a line `cont` or end
+/// of input; errors are printed to stderr, as lua5.4's prompt `lua_debug> ` is.
+fn debug_prompt(vm: &mut Vm, _args: Args) -> R {
+    use std::io::BufRead;
+    let _ = vm.stdout().flush();
+    let mut line = String::new();
+    loop {
+        eprint!("lua_debug> ");
+        line.clear();
+        match std::io::stdin().lock().read_line(&mut line) {
+            Ok(0) | Err(_) => return Ok(0),
+            Ok(_) if line == "cont\n" || line == "cont" => return Ok(0),
+            Ok(_) => {}
+        }
+        let r = vm
+            .load(line.as_bytes(), "=(debug command)", None)
+            .and_then(|f| vm.call_value(f, &[]));
+        if let Err(e) = r {
+            let msg = vm.to_display(e.value);
+            eprintln!("{}", msg);
+        }
+        let _ = vm.stdout().flush();
+    }
+}
+
+/// `debug.setcstacklimit`: kept for compatibility; the limit is fixed (Lua 5.4.4 answers
+/// 200, LUAI_MAXCCALLS, and changes nothing).
+fn setcstacklimit(vm: &mut Vm, _args: Args) -> R {
+    vm.push(Value::Int(200))?;
+    Ok(1)
 }
 
 /// The optional thread argument: (thread, index of the next argument).
