@@ -31,6 +31,8 @@ use crate::thread::{flags, FrameKind, Thread, ThreadStatus, ERROR_STACK_EXTRA, M
 use crate::value::Value;
 
 /// Initial stack of a coroutine (slots): PUC's `BASIC_STACK_SIZE` (2 * LUA_MINSTACK).
+/// Stack slots below a program's main chunk (see `Vm::set_program_main`).
+const PROGRAM_MAIN_SLOTS: usize = 6;
 const CO_STACK: usize = 40;
 
 /// The sentinel error value a yielding native returns: a light userdata no Lua value can
@@ -101,7 +103,17 @@ impl Vm {
     /// Marks `co` as the thread running the program's main chunk (see
     /// `Thread::program_main`): to Lua code it then behaves as the main thread.
     pub fn set_program_main(&mut self, co: Gc<Thread>) {
-        co.get_mut().program_main = true;
+        let th = co.get_mut();
+        th.program_main = true;
+        // lua.c runs the main chunk above a few slots of its own (pmain, its arguments, the
+        // message handler): a fresh thread's body moves up by as many, so that "stack
+        // overflow" comes at the same depth as under lua5.4.
+        if th.frames.is_empty() && th.top == 1 {
+            let f = th.stack[0];
+            th.stack[0] = Value::Nil;
+            th.stack[PROGRAM_MAIN_SLOTS] = f;
+            th.top = PROGRAM_MAIN_SLOTS + 1;
+        }
     }
 
     /// Whether the running code may yield (`coroutine.isyieldable()`): inside a coroutine
@@ -246,7 +258,7 @@ impl Vm {
         self.hooks_switched();
         let r = if fresh {
             co.get_mut().top = dst + nargs;
-            match self.precall(0, nargs, -1, false) {
+            match self.precall(dst - 1, nargs, -1, false) {
                 Ok(Called::Pushed) => {
                     if let Some(ci) = self.cur.get_mut().frames.last_mut() {
                         ci.flags |= flags::FRESH;
