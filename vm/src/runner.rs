@@ -41,6 +41,29 @@ pub fn run_main(argv: Vec<String>) -> i32 {
 /// code` chunks in order, then the script (`-` for stdin) with its arguments in `...` and in
 /// the global `arg`. Returns the process exit status (0 or 1); errors go to stderr.
 pub fn run_command_line(vm: &mut Vm, argv: &[String]) -> i32 {
+    match prepare_command_line(vm, argv) {
+        Err(status) => status,
+        Ok(None) => 0,
+        Ok(Some(s)) => run_chunk(vm, &s.source, &s.chunk_name, &s.args),
+    }
+}
+
+/// The script a command line names, read and ready to compile.
+pub struct Script {
+    /// The file's text, with a byte order mark and a `#` first line skipped.
+    pub source: Vec<u8>,
+    /// `@path`, or `=stdin` for `-`.
+    pub chunk_name: String,
+    /// The script's arguments (its `...`).
+    pub args: Vec<String>,
+}
+
+/// lua.c's handling of a command line up to the script: sets the global `arg` (script at 0,
+/// its arguments at 1.., interpreter options negative), runs the `-e` chunks in order, and
+/// reads the script (`-` for stdin). `Ok(None)` when no script is named; `Err(status)`
+/// after an error has been reported on stderr.
+pub fn prepare_command_line(vm: &mut Vm, argv: &[String]) -> Result<Option<Script>, i32> {
+    // The script is the first argument that is not an option (`-e` takes a value).
     let mut i = 0;
     let mut script: Option<usize> = None;
     while i < argv.len() {
@@ -53,16 +76,12 @@ pub fn run_command_line(vm: &mut Vm, argv: &[String]) -> i32 {
             }
             break;
         } else if a.starts_with('-') && a != "-" {
-            if let Some(rest) = a.strip_prefix("-e") {
-                let _ = rest;
-            }
             i += 1;
         } else {
             script = Some(i);
             break;
         }
     }
-    // The `arg` table: script at 0, its arguments at 1.., interpreter options negative.
     let t = vm.new_table();
     let s0 = script.unwrap_or(argv.len());
     let prog = vm.str_value(PROGNAME);
@@ -83,42 +102,38 @@ pub fn run_command_line(vm: &mut Vm, argv: &[String]) -> i32 {
                     Some(c) => c.clone(),
                     None => {
                         eprintln!("{}: '-e' needs argument", PROGNAME);
-                        return 1;
+                        return Err(1);
                     }
                 }
             } else {
                 a[2..].to_string()
             };
             if run_chunk(vm, code.as_bytes(), "=(command line)", &[]) != 0 {
-                return 1;
+                return Err(1);
             }
         }
         i += 1;
     }
-    if let Some(si) = script {
-        let path = &argv[si];
-        let (source, name) = if path == "-" {
-            let mut buf = Vec::new();
-            let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf);
-            (buf, "=stdin".to_string())
-        } else {
-            match std::fs::read(path) {
-                Ok(b) => (b, format!("@{}", path)),
-                Err(e) => {
-                    let msg = e.to_string();
-                    let msg = msg.split(" (os error").next().unwrap_or(&msg).to_string();
-                    eprintln!("{}: cannot open {}: {}", PROGNAME, path, msg);
-                    return 1;
-                }
+    let Some(si) = script else { return Ok(None) };
+    let path = &argv[si];
+    let (source, chunk_name) = if path == "-" {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf);
+        (buf, "=stdin".to_string())
+    } else {
+        match std::fs::read(path) {
+            Ok(b) => (b, format!("@{}", path)),
+            Err(e) => {
+                let msg = e.to_string();
+                let msg = msg.split(" (os error").next().unwrap_or(&msg).to_string();
+                eprintln!("{}: cannot open {}: {}", PROGNAME, path, msg);
+                return Err(1);
             }
-        };
-        let source = hotlua_compiler::strip_file_header(&source);
-        let args: Vec<String> = argv[si + 1..].to_vec();
-        return run_chunk(vm, source, &name, &args);
-    }
-    0
+        }
+    };
+    let source = hotlua_compiler::strip_file_header(&source).to_vec();
+    Ok(Some(Script { source, chunk_name, args: argv[si + 1..].to_vec() }))
 }
-
 
 /// Compiles and runs one chunk with `args` as `...`; reports errors on stderr.
 pub fn run_chunk(vm: &mut Vm, source: &[u8], chunk_name: &str, args: &[String]) -> i32 {

@@ -28,80 +28,15 @@ pub fn run_command_line(vm: &mut Vm, argv: &[String]) -> i32 {
 }
 
 fn run_inner(vm: &mut Vm, argv: &[String]) -> i32 {
-    // Find the script: the first argument that is not an option (`-e` takes a value).
-    let mut i = 0;
-    let mut script: Option<usize> = None;
-    while i < argv.len() {
-        let a = &argv[i];
-        if a == "-e" {
-            i += 2;
-        } else if a == "--" {
-            if i + 1 < argv.len() {
-                script = Some(i + 1);
-            }
-            break;
-        } else if a.starts_with('-') && a != "-" {
-            i += 1;
-        } else {
-            script = Some(i);
-            break;
-        }
-    }
-    // The `arg` table: script at 0, its arguments at 1.., interpreter options negative.
-    let t = vm.new_table();
-    let s0 = script.unwrap_or(argv.len());
-    let prog = vm.str_value(PROGNAME);
-    let _ = vm.raw_set(t, Value::Int(-(s0 as i64) - 1), prog);
-    for (j, a) in argv.iter().enumerate() {
-        let v = vm.str_value(a);
-        let _ = vm.raw_set(t, Value::Int(j as i64 - s0 as i64), v);
-    }
-    vm.set_global("arg", Value::Table(t));
     // lua.c puts the collector in generational mode.
     vm.gc_mode = "generational";
-
-    let mut i = 0;
-    while i < argv.len() && Some(i) != script {
-        let a = &argv[i];
-        if a == "-e" || a.starts_with("-e") && a.len() > 2 {
-            let code = if a == "-e" {
-                i += 1;
-                match argv.get(i) {
-                    Some(c) => c.clone(),
-                    None => {
-                        eprintln!("{}: '-e' needs argument", PROGNAME);
-                        return 1;
-                    }
-                }
-            } else {
-                a[2..].to_string()
-            };
-            if hotlua_vm::runner::run_chunk(vm, code.as_bytes(), "=(command line)", &[]) != 0 {
-                return 1;
-            }
-        }
-        i += 1;
-    }
-    if let Some(si) = script {
-        let path = &argv[si];
-        let (source, name) = if path == "-" {
-            let mut buf = Vec::new();
-            let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf);
-            (buf, "=stdin".to_string())
-        } else {
-            match std::fs::read(path) {
-                Ok(b) => (b, format!("@{}", path)),
-                Err(e) => {
-                    let msg = e.to_string();
-                    let msg = msg.split(" (os error").next().unwrap_or(&msg).to_string();
-                    eprintln!("{}: cannot open {}: {}", PROGNAME, path, msg);
-                    return 1;
-                }
-            }
-        };
-        let args: Vec<String> = argv[si + 1..].to_vec();
-        super::env::load_args(vm, &args);
-        let f = match vm.load(hotlua_compiler::strip_file_header(&source), &name, None) {
+    let script = match hotlua_vm::runner::prepare_command_line(vm, argv) {
+        Ok(script) => script,
+        Err(status) => return status,
+    };
+    if let Some(s) = script {
+        super::env::load_args(vm, &s.args);
+        let f = match vm.load(&s.source, &s.chunk_name, None) {
             Ok(f) => f,
             Err(e) => {
                 let msg = vm.to_display(e.value);
@@ -109,8 +44,8 @@ fn run_inner(vm: &mut Vm, argv: &[String]) -> i32 {
                 return 1;
             }
         };
-        let mut call_args = Vec::with_capacity(args.len());
-        for a in &args {
+        let mut call_args = Vec::with_capacity(s.args.len());
+        for a in &s.args {
             call_args.push(vm.str_value(a));
         }
         if let Err(e) = start_main(vm, f, &call_args) {
