@@ -29,7 +29,9 @@ fn setup(n: usize) -> Setup {
     let gen = vm.load(GEN.as_bytes(), "=gen_module", None).unwrap();
     let gen = vm.call(gen, &[]).unwrap()[0];
     let src = vm.call(gen, &[Value::Int(n as i64)]).unwrap()[0];
-    let Value::Str(s) = src else { panic!("generator returned no source") };
+    let Value::Str(s) = src else {
+        panic!("generator returned no source")
+    };
     let source = s.get().as_bytes().to_vec();
     let lua_patch = vm.load(LUA_PATCH.as_bytes(), "=lua_patch", None).unwrap();
     let lua_patch = vm.call(lua_patch, &[]).unwrap()[0];
@@ -66,7 +68,13 @@ fn setup(n: usize) -> Setup {
         let key = Value::Int(i as i64 + 1);
         vm.set_index(g, key, *v).unwrap();
     }
-    Setup { vm, restore: r[0], native: r[1], lua_level: r[2], source }
+    Setup {
+        vm,
+        restore: r[0],
+        native: r[1],
+        lua_level: r[2],
+        source,
+    }
 }
 
 /// Times `f` alone over `iters` runs, restoring the old module before each (untimed).

@@ -75,7 +75,10 @@ pub struct FuncName {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StatKind {
     /// `targets = values`. Every target is an [`ExprKind::Name`] or [`ExprKind::Index`].
-    Assign { targets: Vec<Expr>, values: Vec<Expr> },
+    Assign {
+        targets: Vec<Expr>,
+        values: Vec<Expr>,
+    },
     /// A function call used as a statement ([`ExprKind::Call`] or [`ExprKind::Method`]).
     Call(Expr),
     /// `::name::`
@@ -83,19 +86,47 @@ pub enum StatKind {
     Break,
     Goto(Name),
     Do(Block),
-    While { cond: Expr, body: Block },
+    While {
+        cond: Expr,
+        body: Block,
+    },
     /// `repeat body until cond`: `cond` is in the scope of `body`'s locals.
-    Repeat { body: Block, cond: Expr },
+    Repeat {
+        body: Block,
+        cond: Expr,
+    },
     /// `if c1 then b1 elseif c2 then b2 ... else e end`
-    If { arms: Vec<(Expr, Block)>, else_block: Option<Block> },
-    NumFor { var: Name, start: Expr, limit: Expr, step: Option<Expr>, body: Block },
-    GenFor { names: Vec<Name>, exprs: Vec<Expr>, body: Block },
+    If {
+        arms: Vec<(Expr, Block)>,
+        else_block: Option<Block>,
+    },
+    NumFor {
+        var: Name,
+        start: Expr,
+        limit: Expr,
+        step: Option<Expr>,
+        body: Block,
+    },
+    GenFor {
+        names: Vec<Name>,
+        exprs: Vec<Expr>,
+        body: Block,
+    },
     /// `function a.b.c:m (...) ... end`
-    Function { name: FuncName, body: Box<FuncBody> },
+    Function {
+        name: FuncName,
+        body: Box<FuncBody>,
+    },
     /// `local function f (...) ... end`
-    LocalFunction { name: Name, body: Box<FuncBody> },
+    LocalFunction {
+        name: Name,
+        body: Box<FuncBody>,
+    },
     /// `local a <const>, b = e1, e2`
-    Local { names: Vec<LocalName>, exprs: Vec<Expr> },
+    Local {
+        names: Vec<LocalName>,
+        exprs: Vec<Expr>,
+    },
 }
 
 /// Parameters and body of a function; `line` is the line of `function`, `end_line` of `end`.
@@ -180,16 +211,33 @@ pub enum ExprKind {
     /// A variable reference: local, upvalue or global (`_ENV.name`), resolved by codegen.
     Name(Name),
     /// `obj[key]`; `obj.name` is an `Index` whose key is an [`ExprKind::Str`].
-    Index { obj: Box<Expr>, key: Box<Expr> },
+    Index {
+        obj: Box<Expr>,
+        key: Box<Expr>,
+    },
     /// `func(args)`, `func"str"`, `func{...}`
-    Call { func: Box<Expr>, args: Vec<Expr> },
+    Call {
+        func: Box<Expr>,
+        args: Vec<Expr>,
+    },
     /// `obj:name(args)`
-    Method { obj: Box<Expr>, name: Name, args: Vec<Expr> },
+    Method {
+        obj: Box<Expr>,
+        name: Name,
+        args: Vec<Expr>,
+    },
     /// `(expr)`: kept distinct because it truncates a multi-valued expression to one value
     /// and makes a name not assignable.
     Paren(Box<Expr>),
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
-    Unary { op: UnOp, operand: Box<Expr> },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Unary {
+        op: UnOp,
+        operand: Box<Expr>,
+    },
 }
 
 impl BinOp {
@@ -208,7 +256,10 @@ impl Expr {
 
     /// True for expressions that may produce several values (a call or `...`).
     pub fn is_multi(&self) -> bool {
-        matches!(self.kind, ExprKind::Call { .. } | ExprKind::Method { .. } | ExprKind::Vararg)
+        matches!(
+            self.kind,
+            ExprKind::Call { .. } | ExprKind::Method { .. } | ExprKind::Vararg
+        )
     }
 }
 
@@ -265,7 +316,13 @@ impl Stat {
                 .chain(else_block.iter().map(|b| b.depth))
                 .max()
                 .unwrap_or(0),
-            StatKind::NumFor { start, limit, step, body, .. } => start
+            StatKind::NumFor {
+                start,
+                limit,
+                step,
+                body,
+                ..
+            } => start
                 .depth
                 .max(limit.depth)
                 .max(step.as_ref().map_or(0, |s| s.depth))
@@ -315,7 +372,14 @@ fn take_left_child(kind: &mut ExprKind) -> Option<Box<Expr>> {
         | ExprKind::Method { obj: child, .. }
             if continues_spine(&child.kind) =>
         {
-            Some(std::mem::replace(child, Box::new(Expr { kind: ExprKind::Nil, line: 0, depth: 0 })))
+            Some(std::mem::replace(
+                child,
+                Box::new(Expr {
+                    kind: ExprKind::Nil,
+                    line: 0,
+                    depth: 0,
+                }),
+            ))
         }
         _ => None,
     }
@@ -324,6 +388,9 @@ fn take_left_child(kind: &mut ExprKind) -> Option<Box<Expr>> {
 fn continues_spine(kind: &ExprKind) -> bool {
     matches!(
         kind,
-        ExprKind::Binary { .. } | ExprKind::Index { .. } | ExprKind::Call { .. } | ExprKind::Method { .. }
+        ExprKind::Binary { .. }
+            | ExprKind::Index { .. }
+            | ExprKind::Call { .. }
+            | ExprKind::Method { .. }
     )
 }

@@ -15,7 +15,9 @@ pub struct CompileError {
 impl CompileError {
     /// Builds `"<chunkid>:<line>: <msg>"`.
     pub fn new(chunk_name: &str, line: u32, msg: impl fmt::Display) -> CompileError {
-        CompileError { message: format!("{}:{}: {}", chunk_id(chunk_name), line, msg) }
+        CompileError {
+            message: format!("{}:{}: {}", chunk_id(chunk_name), line, msg),
+        }
     }
 }
 
@@ -74,7 +76,13 @@ mod tests {
         let long = format!("@{}", "a".repeat(100));
         assert_eq!(chunk_id(&long), format!("...{}", "a".repeat(56)));
         let long_src = "b".repeat(100);
-        assert_eq!(chunk_id(&long_src), format!("[string \"{}...\"]", "b".repeat(45)));
-        assert_eq!(CompileError::new("@x.lua", 3, "'=' expected near 'y'").message, "x.lua:3: '=' expected near 'y'");
+        assert_eq!(
+            chunk_id(&long_src),
+            format!("[string \"{}...\"]", "b".repeat(45))
+        );
+        assert_eq!(
+            CompileError::new("@x.lua", 3, "'=' expected near 'y'").message,
+            "x.lua:3: '=' expected near 'y'"
+        );
     }
 }

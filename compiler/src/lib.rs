@@ -26,7 +26,10 @@ pub use error::{chunk_id, CompileError};
 pub fn strip_file_header(source: &[u8]) -> &[u8] {
     let s = source.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(source);
     if s.first() == Some(&b'#') {
-        let end = s.iter().position(|&b| b == b'\n' || b == b'\r').unwrap_or(s.len());
+        let end = s
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .unwrap_or(s.len());
         &s[end..]
     } else {
         s

@@ -351,11 +351,29 @@ impl std::fmt::Debug for Instr {
         let op = self.op();
         match op {
             LoadI | LoadF | ForLoop | ForPrep | TForPrep | TForLoop | LoadK | Closure => {
-                write!(f, "{:?} {} {}", op, self.a(), if matches!(op, LoadI | LoadF) { self.sbx() } else { self.bx() as i32 })
+                write!(
+                    f,
+                    "{:?} {} {}",
+                    op,
+                    self.a(),
+                    if matches!(op, LoadI | LoadF) {
+                        self.sbx()
+                    } else {
+                        self.bx() as i32
+                    }
+                )
             }
             Jmp => write!(f, "{:?} {}", op, self.sj()),
             ExtraArg => write!(f, "{:?} {}", op, self.ax()),
-            _ => write!(f, "{:?} {} {} {}{}", op, self.a(), self.b(), self.c(), if self.k() { " k" } else { "" }),
+            _ => write!(
+                f,
+                "{:?} {} {} {}{}",
+                op,
+                self.a(),
+                self.b(),
+                self.c(),
+                if self.k() { " k" } else { "" }
+            ),
         }
     }
 }
@@ -367,7 +385,10 @@ mod tests {
     #[test]
     fn fields_round_trip() {
         let i = Instr::abc(OpCode::SetField, 200, 17, 255, true);
-        assert_eq!((i.op(), i.a(), i.b(), i.c(), i.k()), (OpCode::SetField, 200, 17, 255, true));
+        assert_eq!(
+            (i.op(), i.a(), i.b(), i.c(), i.k()),
+            (OpCode::SetField, 200, 17, 255, true)
+        );
         let j = Instr::asbx(OpCode::LoadI, 3, -65535);
         assert_eq!((j.op(), j.a(), j.sbx()), (OpCode::LoadI, 3, -65535));
         let mut s = Instr::sj_(OpCode::Jmp, -5);

@@ -352,11 +352,7 @@ fn lexical_errors() {
             "UTF-8 value too large near '\"\\u{80000000'",
         ),
         (b"\"\\u12\"", 1, "missing '{' near '\"\\u1'"),
-        (
-            b"\"\\u{12\"",
-            1,
-            "missing '}' near '\"\\u{12\"'",
-        ),
+        (b"\"\\u{12\"", 1, "missing '}' near '\"\\u{12\"'"),
         (b"\"\\u{}\"", 1, "hexadecimal digit expected near '\"\\u{}'"),
         (
             b"[==[ abc",

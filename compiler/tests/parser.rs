@@ -433,10 +433,7 @@ fn lexical_and_syntax_errors_come_in_source_order() {
         err("x = \"\\u{12\""),
         "t.lua:1: missing '}' near '\"\\u{12\"'"
     );
-    assert_eq!(
-        err("x = \"\\u12\""),
-        "t.lua:1: missing '{' near '\"\\u1'"
-    );
+    assert_eq!(err("x = \"\\u12\""), "t.lua:1: missing '{' near '\"\\u1'");
 }
 
 /// Every case was checked against `luac5.4 -p` (Lua 5.4.4).
@@ -1317,11 +1314,17 @@ fn unparse_round_trips() {
         for p in entries.flatten().map(|e| e.path()) {
             if p.extension().is_some_and(|e| e == "lua") {
                 let src = hotlua_compiler::strip_file_header(&std::fs::read(&p).unwrap()).to_vec();
-                sources.push((p.display().to_string(), hotlua_compiler::strip_file_header(&src).to_vec()));
+                sources.push((
+                    p.display().to_string(),
+                    hotlua_compiler::strip_file_header(&src).to_vec(),
+                ));
             }
         }
     }
-    sources.push(("SAMPLE".into(), hotlua_compiler::strip_file_header(SAMPLE.as_bytes()).to_vec()));
+    sources.push((
+        "SAMPLE".into(),
+        hotlua_compiler::strip_file_header(SAMPLE.as_bytes()).to_vec(),
+    ));
     sources.push((
         "generated".into(),
         gen_input::generate(300_000).into_bytes(),

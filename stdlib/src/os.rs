@@ -274,14 +274,21 @@ fn os_execute(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
 
 /// The results of `os.execute` and of closing an `io.popen` file (`luaL_execresult`):
 /// `true|nil, "exit"|"signal", code`.
-pub(crate) fn push_exec_status(vm: &mut Vm, st: std::process::ExitStatus) -> Result<usize, LuaError> {
+pub(crate) fn push_exec_status(
+    vm: &mut Vm,
+    st: std::process::ExitStatus,
+) -> Result<usize, LuaError> {
     use std::os::unix::process::ExitStatusExt;
     let (what, code) = match (st.code(), st.signal()) {
         (Some(c), _) => ("exit", c as i64),
         (None, Some(s)) => ("signal", s as i64),
         _ => ("exit", 0),
     };
-    vm.push(if what == "exit" && code == 0 { Value::Bool(true) } else { Value::Nil })?;
+    vm.push(if what == "exit" && code == 0 {
+        Value::Bool(true)
+    } else {
+        Value::Nil
+    })?;
     let w = vm.str_value(what);
     vm.push(w)?;
     vm.push(Value::Int(code))?;

@@ -31,7 +31,12 @@ fn run_ours(src: &str) -> String {
 fn run_lua(src: &str) -> Option<String> {
     let src = &format!("{PRELUDE}{src}");
     let script = format!("local f = assert(load({src:?}, '=test'))\nlocal ok, r = pcall(f)\nif ok then io.write(tostring(r)) else io.write('ERROR: ' .. tostring(r)) end");
-    let out = Command::new("timeout").args(["60", "lua5.4"]).arg("-e").arg(script).output().ok()?;
+    let out = Command::new("timeout")
+        .args(["60", "lua5.4"])
+        .arg("-e")
+        .arg(script)
+        .output()
+        .ok()?;
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 

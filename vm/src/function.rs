@@ -57,7 +57,11 @@ impl FnProto {
             .iter()
             .map(|c| FnProto::instantiate(heap, c))
             .collect();
-        let upval_names = p.upvalues.iter().map(|u| heap.new_str(u.name.as_bytes())).collect();
+        let upval_names = p
+            .upvalues
+            .iter()
+            .map(|u| heap.new_str(u.name.as_bytes()))
+            .collect();
         heap.alloc(FnProto {
             upval_names,
             code: p.code.clone().into_boxed_slice(),

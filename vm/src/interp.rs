@@ -941,8 +941,7 @@ impl Vm {
                             th.top = src + n;
                             // With B = 0 the result count lives in the top, which a
                             // `__close` frame would overwrite: close by Rust calls then.
-                            let r =
-                                self.close_tbc_loop(frame_base, (src + n).max(ci_top), b != 0);
+                            let r = self.close_tbc_loop(frame_base, (src + n).max(ci_top), b != 0);
                             reload!();
                             if let Meta::Pushed = r? {
                                 continue 'frame;

@@ -15,7 +15,10 @@ use crate::value::Value;
 /// Calls `visit(index, name, cell)` for each upvalue of `f`, in order: `index` is 0-based
 /// (`debug.getupvalue` numbers from 1) and `name` is the interned name from the closure's
 /// current prototype.
-pub fn for_each_upvalue(f: Gc<LuaClosure>, mut visit: impl FnMut(usize, Gc<LuaStr>, Gc<UpvalCell>)) {
+pub fn for_each_upvalue(
+    f: Gc<LuaClosure>,
+    mut visit: impl FnMut(usize, Gc<LuaStr>, Gc<UpvalCell>),
+) {
     let c = f.get();
     let proto = c.proto();
     let names = &proto.get().upval_names;

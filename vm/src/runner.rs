@@ -132,7 +132,11 @@ pub fn prepare_command_line(vm: &mut Vm, argv: &[String]) -> Result<Option<Scrip
         }
     };
     let source = hotlua_compiler::strip_file_header(&source).to_vec();
-    Ok(Some(Script { source, chunk_name, args: argv[si + 1..].to_vec() }))
+    Ok(Some(Script {
+        source,
+        chunk_name,
+        args: argv[si + 1..].to_vec(),
+    }))
 }
 
 /// Compiles and runs one chunk with `args` as `...`; reports errors on stderr.

@@ -105,7 +105,8 @@ impl Table {
     /// Turn a recycled table into a fresh `Table::with_capacity(narray, nhash)`.
     pub(crate) fn reinit(&mut self, narray: usize, nhash: usize) {
         // Exact sizes: Vec's amortised growth would double small arrays for nothing.
-        self.array.reserve_exact(narray.saturating_sub(self.array.len()));
+        self.array
+            .reserve_exact(narray.saturating_sub(self.array.len()));
         self.array.resize(narray, Value::Nil);
         self.limit.set(narray as u32);
         if nhash > 0 {

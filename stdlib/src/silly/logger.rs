@@ -34,7 +34,12 @@ static LEVEL: AtomicI64 = AtomicI64::new(INFO);
 /// Builds the `silly.logger` module table.
 pub fn module(vm: &mut Vm) -> Gc<Table> {
     let m = vm.new_table();
-    for (name, level) in [("DEBUG", DEBUG), ("INFO", INFO), ("WARN", WARN), ("ERROR", ERROR)] {
+    for (name, level) in [
+        ("DEBUG", DEBUG),
+        ("INFO", INFO),
+        ("WARN", WARN),
+        ("ERROR", ERROR),
+    ] {
         set_field(vm, m, name, Value::Int(level));
     }
     let funcs: &[(&str, hotlua_vm::NativeFn)] = &[
@@ -82,7 +87,9 @@ fn log(vm: &mut Vm, args: Args, lvl: i64, formatted: bool) -> Result<usize, LuaE
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    match crate::strftime::localtime(now).map(|tm| crate::strftime::strftime(b"%Y-%m-%d %H:%M:%S", &tm)) {
+    match crate::strftime::localtime(now)
+        .map(|tm| crate::strftime::strftime(b"%Y-%m-%d %H:%M:%S", &tm))
+    {
         Some(Ok(s)) => line.extend_from_slice(&s),
         _ => line.extend_from_slice(b"0000-00-00 00:00:00"),
     }
@@ -127,7 +134,10 @@ fn write_value(vm: &mut Vm, v: Value, depth: usize, out: &mut Vec<u8>) -> Result
         }
         return Ok(());
     };
-    if vm.metatable(v).is_some_and(|mt| !crate::open::get_field(vm, mt, "__tostring").is_nil()) {
+    if vm
+        .metatable(v)
+        .is_some_and(|mt| !crate::open::get_field(vm, mt, "__tostring").is_nil())
+    {
         if let Value::Str(s) = vm.tostring_meta(v)? {
             out.extend_from_slice(s.get().as_bytes());
         }

@@ -15,8 +15,11 @@ use hotlua_vm::gc::Gc;
 use hotlua_vm::table::Table;
 use hotlua_vm::{LuaError, Value, Vm};
 
+/// Builds a module's table.
+type Builder = fn(&mut Vm) -> Gc<Table>;
+
 /// The modules `require` finds here, by name, with the function that builds each.
-const MODULES: &[(&str, fn(&mut Vm) -> Gc<Table>)] = &[
+const MODULES: &[(&str, Builder)] = &[
     ("silly", core::module),
     ("silly.env", env::module),
     ("silly.logger", logger::module),
@@ -45,7 +48,10 @@ pub fn open(vm: &mut Vm) {
 /// The preload loader shared by every silly.* module: `require` passes the module name.
 fn load_module(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let name = vm.check_str(args, 0)?;
-    let build = MODULES.iter().find(|(n, _)| n.as_bytes() == name.get().as_bytes()).map(|(_, b)| *b);
+    let build = MODULES
+        .iter()
+        .find(|(n, _)| n.as_bytes() == name.get().as_bytes())
+        .map(|(_, b)| *b);
     let Some(build) = build else {
         return Err(vm.arg_error(0, "unknown silly module"));
     };

@@ -121,7 +121,7 @@ impl Hasher for MixHasher {
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x51_7cc1_b727_220a_95);
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
         }
     }
     fn write_u64(&mut self, n: u64) {
@@ -160,7 +160,12 @@ struct Collector {
 
 impl Collector {
     fn new() -> Collector {
-        Collector { snap: Snapshot::default(), by_addr: FastMap::default(), keep: Vec::new(), work: Vec::new() }
+        Collector {
+            snap: Snapshot::default(),
+            by_addr: FastMap::default(),
+            keep: Vec::new(),
+            work: Vec::new(),
+        }
     }
 
     /// The snapshot index of closure `f`, collecting it (and what it reaches) if new.
@@ -177,7 +182,13 @@ impl Collector {
             let first = self.snap.ups.len();
             for_each_upvalue(f, |idx, name, cell| {
                 let val = cell.get().get();
-                self.snap.ups.push(UpSnap { idx: idx as u32, child: NO_CHILD, name: Name(name), val, upid: cell.addr() });
+                self.snap.ups.push(UpSnap {
+                    idx: idx as u32,
+                    child: NO_CHILD,
+                    name: Name(name),
+                    val,
+                    upid: cell.addr(),
+                });
             });
             let count = self.snap.ups.len() - first;
             self.snap.closures[ci].first = first;
@@ -206,7 +217,11 @@ impl Collector {
 
     fn add(&mut self, f: Gc<LuaClosure>) -> usize {
         let i = self.snap.closures.len();
-        self.snap.closures.push(ClosureSnap { f, first: 0, count: 0 });
+        self.snap.closures.push(ClosureSnap {
+            f,
+            first: 0,
+            count: 0,
+        });
         self.by_addr.insert(f.addr(), i);
         self.keep.push(Value::LuaFn(f));
         i
@@ -261,7 +276,10 @@ fn collectupval(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let mut ud = UserData::new(c.snap);
     ud.user_values = c.keep;
     let ud = Value::UserData(vm.heap.new_userdata(ud));
-    let view = View { ud, cache: vm.new_table() };
+    let view = View {
+        ud,
+        cache: vm.new_table(),
+    };
     let result = if is_module {
         view.lazy(vm, Lazy::Tree)
     } else {
@@ -329,7 +347,9 @@ fn lazy_of(vm: &mut Vm, t: Gc<Table>) -> Option<(View, Lazy)> {
     let ud = get_field(vm, mt, F_SNAP);
     let Value::UserData(u) = ud else { return None };
     u.get().downcast_ref::<Snapshot>()?;
-    let Value::Table(cache) = get_field(vm, mt, F_CACHE) else { return None };
+    let Value::Table(cache) = get_field(vm, mt, F_CACHE) else {
+        return None;
+    };
     let what = match get_field(vm, mt, F_CLOSURE) {
         Value::Int(ci) => Lazy::Upvals(ci as usize),
         _ => Lazy::Tree,
@@ -353,7 +373,9 @@ fn snapshot_of(ud: Value) -> Option<&'static Snapshot> {
 /// Fills a lazy table from its snapshot (once: it then loses its metatable, so it is a
 /// plain table the script may edit). Does nothing to other tables.
 fn force(vm: &mut Vm, t: Gc<Table>) -> Result<(), LuaError> {
-    let Some((view, what)) = lazy_of(vm, t) else { return Ok(()) };
+    let Some((view, what)) = lazy_of(vm, t) else {
+        return Ok(());
+    };
     let snap = snapshot_of(view.ud).expect("lazy_of checked the snapshot type");
     vm.set_metatable(Value::Table(t), None);
     match what {
@@ -452,7 +474,8 @@ type OldVars = HashMap<Name, Option<(Gc<LuaClosure>, usize)>, BuildHasherDefault
 /// callback another module installed at run time) is state: the new closure shares the cell
 /// and the function is kept (returns false: nothing to recurse into).
 fn adopt(nf: Gc<LuaClosure>, nidx: usize, of: Gc<LuaClosure>, oidx: usize) -> bool {
-    let (Some(new_cell), Some(old_cell)) = (nf.get().upvals.get(nidx), of.get().upvals.get(oidx)) else {
+    let (Some(new_cell), Some(old_cell)) = (nf.get().upvals.get(nidx), of.get().upvals.get(oidx))
+    else {
         return false;
     };
     let (new_cell, old_cell) = (new_cell.get(), old_cell.get());
@@ -491,7 +514,15 @@ fn index_var(vars: &mut OldVars, name: Name, f: Gc<LuaClosure>, idx: usize) {
 
 /// Joins upvalue `nidx` of `nf`, which the old version of its function lacks, to the old
 /// cell of the same variable, or reports it (an `_ENV` then gets the globals).
-fn join_unmatched(vm: &mut Vm, report: &mut Report, vars: &OldVars, nf: Gc<LuaClosure>, nidx: usize, name: Name, path: impl FnOnce() -> String) {
+fn join_unmatched(
+    vm: &mut Vm,
+    report: &mut Report,
+    vars: &OldVars,
+    nf: Gc<LuaClosure>,
+    nidx: usize,
+    name: Name,
+    path: impl FnOnce() -> String,
+) {
     match vars.get(&name) {
         Some(Some((of, oidx))) => {
             upvalue_join(nf, nidx, *of, *oidx);
@@ -548,12 +579,20 @@ fn join(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
         let new_ups = vm.check_table(args, 2)?;
         let old_ups = vm.check_table(args, 4)?;
         if let (Value::LuaFn(nf), Value::LuaFn(of)) = (vm.arg(args, 1), vm.arg(args, 3)) {
-            TableJoin::new(vm)?.run(vm, &mut report, vec![(nf, new_ups, Some((of, old_ups)), "$.#".into())], &[(of, old_ups)])?;
+            TableJoin::new(vm)?.run(
+                vm,
+                &mut report,
+                vec![(nf, new_ups, Some((of, old_ups)), "$.#".into())],
+                &[(of, old_ups)],
+            )?;
         }
     } else {
         let up_new = vm.check_table(args, 1)?;
         let up_old = vm.check_table(args, 2)?;
-        match (untouched_snapshot(vm, up_new), untouched_snapshot(vm, up_old)) {
+        match (
+            untouched_snapshot(vm, up_new),
+            untouched_snapshot(vm, up_old),
+        ) {
             (Some(n), Some(o)) => snapshot_join(vm, &mut report, n, o),
             _ => tree_join(vm, &mut report, up_new, up_old)?,
         }
@@ -604,7 +643,9 @@ fn snapshot_join(vm: &mut Vm, report: &mut Report, new: &Snapshot, old: &Snapsho
     };
     let mut visited: HashSet<(usize, usize), BuildHasherDefault<MixHasher>> = HashSet::default();
     visited.reserve(new.closures.len());
-    let mut paths = Paths { steps: Vec::with_capacity(new.entries.len()) };
+    let mut paths = Paths {
+        steps: Vec::with_capacity(new.entries.len()),
+    };
     // (new closure, old closure or none, path id)
     let mut work: Vec<(usize, Option<usize>, usize)> = Vec::new();
     for &(k, _, nci) in &new.entries {
@@ -623,7 +664,12 @@ fn snapshot_join(vm: &mut Vm, report: &mut Report, new: &Snapshot, old: &Snapsho
         for nu in new.ups_of(nci) {
             let nname = nu.name;
             // Upvalue names of one function are few: a scan is cheapest.
-            let matched = of.and_then(|of| old_ups.iter().find(|ou| ou.name == nname).map(|ou| (of, ou)));
+            let matched = of.and_then(|of| {
+                old_ups
+                    .iter()
+                    .find(|ou| ou.name == nname)
+                    .map(|ou| (of, ou))
+            });
             match matched {
                 Some((of, ou)) => match decide(nu.val, ou.val) {
                     Action::Recurse => {
@@ -683,7 +729,12 @@ fn key_text(vm: &mut Vm, k: Value) -> String {
 }
 
 /// The slow path: trees a script has looked into (and may have edited), read as Lua tables.
-fn tree_join(vm: &mut Vm, report: &mut Report, up_new: Gc<Table>, up_old: Gc<Table>) -> Result<(), LuaError> {
+fn tree_join(
+    vm: &mut Vm,
+    report: &mut Report,
+    up_new: Gc<Table>,
+    up_old: Gc<Table>,
+) -> Result<(), LuaError> {
     force(vm, up_new)?;
     force(vm, up_old)?;
     let tj = TableJoin::new(vm)?;
@@ -707,11 +758,23 @@ struct TableJoin {
     idx: Gc<LuaStr>,
 }
 
-type Pair = (Gc<LuaClosure>, Gc<Table>, Option<(Gc<LuaClosure>, Gc<Table>)>, String);
+type Pair = (
+    Gc<LuaClosure>,
+    Gc<Table>,
+    Option<(Gc<LuaClosure>, Gc<Table>)>,
+    String,
+);
+
+/// A function entry of a module tree: (key, function, its `upvals` map).
+type Entry = (Value, Gc<LuaClosure>, Gc<Table>);
 
 impl TableJoin {
     fn new(vm: &mut Vm) -> Result<TableJoin, LuaError> {
-        Ok(TableJoin { val: vm.new_str("val"), upvals: vm.new_str("upvals"), idx: vm.new_str("idx") })
+        Ok(TableJoin {
+            val: vm.new_str("val"),
+            upvals: vm.new_str("upvals"),
+            idx: vm.new_str("idx"),
+        })
     }
 
     /// `{ val = fn, upvals = map }` as (fn, map) when `fn` is a Lua function.
@@ -724,7 +787,7 @@ impl TableJoin {
     }
 
     /// The Lua-function entries of a module tree: (key, fn, map).
-    fn entries(&self, vm: &mut Vm, tree: Gc<Table>) -> Result<Vec<(Value, Gc<LuaClosure>, Gc<Table>)>, LuaError> {
+    fn entries(&self, vm: &mut Vm, tree: Gc<Table>) -> Result<Vec<Entry>, LuaError> {
         let mut out = Vec::new();
         let mut pos = 0;
         while let Some((i, k, v)) = tree.get().entry_from(pos) {
@@ -747,7 +810,13 @@ impl TableJoin {
         }
     }
 
-    fn run(&self, vm: &mut Vm, report: &mut Report, mut work: Vec<Pair>, old_roots: &[(Gc<LuaClosure>, Gc<Table>)]) -> Result<(), LuaError> {
+    fn run(
+        &self,
+        vm: &mut Vm,
+        report: &mut Report,
+        mut work: Vec<Pair>,
+        old_roots: &[(Gc<LuaClosure>, Gc<Table>)],
+    ) -> Result<(), LuaError> {
         let mut vars = OldVars::default();
         let mut seen = HashSet::new();
         let mut stack: Vec<_> = old_roots.to_vec();
@@ -759,7 +828,9 @@ impl TableJoin {
             let mut pos = 0;
             while let Some((i, k, v)) = ups.get().entry_from(pos) {
                 pos = i + 1;
-                let (Value::Str(name), Value::Table(info)) = (k, v) else { continue };
+                let (Value::Str(name), Value::Table(info)) = (k, v) else {
+                    continue;
+                };
                 let Some(idx) = self.idx(info) else { continue };
                 match info.get().get_str(self.val) {
                     Value::LuaFn(g) => {
@@ -785,8 +856,12 @@ impl TableJoin {
             let mut pos = 0;
             while let Some((i, k, v)) = nups.get().entry_from(pos) {
                 pos = i + 1;
-                let (Value::Str(name), Value::Table(ninfo)) = (k, v) else { continue };
-                let Some(nidx) = self.idx(ninfo).filter(|&i| i < nf.get().upvals.len()) else { continue };
+                let (Value::Str(name), Value::Table(ninfo)) = (k, v) else {
+                    continue;
+                };
+                let Some(nidx) = self.idx(ninfo).filter(|&i| i < nf.get().upvals.len()) else {
+                    continue;
+                };
                 let path = format!("{}.{}", path, name.get().to_str_lossy());
                 let nval = ninfo.get().get_str(self.val);
                 let oinfo = match old.map(|(_, ou)| ou.get().get_str(name)) {
@@ -794,7 +869,10 @@ impl TableJoin {
                     _ => None,
                 };
                 let matched = match (old, oinfo) {
-                    (Some((of, _)), Some(oi)) => self.idx(oi).filter(|&i| i < of.get().upvals.len()).map(|oidx| (of, oi, oidx)),
+                    (Some((of, _)), Some(oi)) => self
+                        .idx(oi)
+                        .filter(|&i| i < of.get().upvals.len())
+                        .map(|oidx| (of, oi, oidx)),
                     _ => None,
                 };
                 match matched {
@@ -805,7 +883,13 @@ impl TableJoin {
                                 let nu = ninfo.get().get_str(self.upvals);
                                 let ou = oinfo.get().get_str(self.upvals);
                                 if adopt(nf, nidx, of, oidx) {
-                                    if let (Value::LuaFn(a), Value::LuaFn(b), Value::Table(nu), Value::Table(ou)) = (nval, oval, nu, ou) {
+                                    if let (
+                                        Value::LuaFn(a),
+                                        Value::LuaFn(b),
+                                        Value::Table(nu),
+                                        Value::Table(ou),
+                                    ) = (nval, oval, nu, ou)
+                                    {
                                         work.push((a, nu, Some((b, ou)), path));
                                     }
                                 }

@@ -93,4 +93,3 @@ fn drive(vm: &mut Vm) -> i32 {
         }
     }
 }
-

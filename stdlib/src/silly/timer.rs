@@ -52,7 +52,10 @@ pub struct TimerQueue {
 
 impl TimerQueue {
     pub fn new() -> TimerQueue {
-        TimerQueue { next_session: 1, ..TimerQueue::default() }
+        TimerQueue {
+            next_session: 1,
+            ..TimerQueue::default()
+        }
     }
 
     /// Schedules a timer firing at `deadline`; returns its session.
@@ -193,7 +196,11 @@ mod tests {
             ((i * 64) as usize).hash(&mut h);
             low.insert(h.finish() & 1023);
         }
-        assert!(low.len() > 600, "aligned addresses collide: {} buckets", low.len());
+        assert!(
+            low.len() > 600,
+            "aligned addresses collide: {} buckets",
+            low.len()
+        );
     }
 
     #[test]
