@@ -73,8 +73,8 @@ fn print(vm: &mut Vm, args: Args) -> R {
 
 fn type_(vm: &mut Vm, args: Args) -> R {
     let v = vm.check_any(args, 0)?;
-    let s = vm.str_value(v.type_name());
-    vm.push(s)?;
+    let s = vm.type_name_str(v);
+    vm.push(Value::Str(s))?;
     Ok(1)
 }
 

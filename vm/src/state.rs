@@ -31,6 +31,8 @@ pub struct Vm {
     /// Metatables of non-table types, indexed by [`type_index`].
     pub(crate) type_mts: [Option<Gc<Table>>; 8],
     pub(crate) tm: [Gc<LuaStr>; TM_COUNT],
+    /// `type()`'s answers, interned once (see [`Vm::type_name_str`]).
+    pub(crate) type_names: [Gc<LuaStr>; 8],
     pub(crate) roots: Vec<Rc<Cell<Value>>>,
     /// Nesting of Rust-level calls into Lua plus pending metamethod frames.
     pub(crate) c_calls: u32,
@@ -51,6 +53,28 @@ pub struct Vm {
     pub gc_stress: bool,
     /// Debug hooks (`debug.sethook`); `hooks.mask` is zero when none is set.
     pub(crate) hooks: crate::debuglib::HookState,
+}
+
+/// The names `type()` answers, in the order of [`Vm::type_name_str`].
+const TYPE_NAMES: [&str; 8] =
+    ["nil", "boolean", "number", "string", "table", "function", "userdata", "thread"];
+
+impl Vm {
+    /// `type(v)` as an interned string, without a lookup.
+    #[inline]
+    pub fn type_name_str(&self, v: Value) -> Gc<LuaStr> {
+        let i = match v {
+            Value::Nil => 0,
+            Value::Bool(_) => 1,
+            Value::Int(_) | Value::Float(_) => 2,
+            Value::Str(_) => 3,
+            Value::Table(_) => 4,
+            Value::LuaFn(_) | Value::NativeFn(_) | Value::LightFn(_) => 5,
+            Value::UserData(_) | Value::LightUserData(_) => 6,
+            Value::Thread(_) => 7,
+        };
+        self.type_names[i]
+    }
 }
 
 /// Index of a value's type for [`Vm::type_mts`].
@@ -83,6 +107,7 @@ impl Vm {
         let globals = heap.new_table();
         let registry = heap.new_table();
         let tm = std::array::from_fn(|i| heap.new_str(TM_NAMES[i].as_bytes()));
+        let type_names = std::array::from_fn(|i| heap.new_str(TYPE_NAMES[i].as_bytes()));
         let mut vm = Vm {
             heap,
             main,
@@ -91,6 +116,7 @@ impl Vm {
             registry,
             type_mts: [None; 8],
             tm,
+            type_names,
             roots: Vec::new(),
             c_calls: 0,
             last_error: Value::Nil,
@@ -272,6 +298,7 @@ impl Vm {
             self.tm,
             self.last_error,
         );
+        let type_names = self.type_names;
         self.heap.collect(|m| {
             m.mark(globals);
             m.mark(registry);
@@ -280,7 +307,7 @@ impl Vm {
             for t in tms.iter().flatten() {
                 m.mark(*t);
             }
-            for s in tm.iter() {
+            for s in tm.iter().chain(type_names.iter()) {
                 m.mark_value(Value::Str(*s));
             }
             m.mark_values(&roots);
