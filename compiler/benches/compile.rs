@@ -1,5 +1,5 @@
-//! Front-end throughput: `parse` over a generated multi-megabyte Lua file, in bytes per
-//! second. `cargo run --release -p hotlua-compiler --example gen_compile_input -- FILE`
+//! Compiler throughput over a generated multi-megabyte Lua file, in bytes per second:
+//! `compile` (parse + code generation, what `luac -p` does), `parse` and `tokenize` alone. `cargo run --release -p hotlua-compiler --example gen_compile_input -- FILE`
 //! writes the same file for a side-by-side `luac5.4 -p FILE`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -13,6 +13,9 @@ fn compile_throughput(c: &mut Criterion) {
     let mut group = c.benchmark_group("front_end");
     group.throughput(Throughput::Bytes(source.len() as u64));
     group.sample_size(10);
+    group.bench_function("compile", |b| {
+        b.iter(|| hotlua_compiler::compile(source.as_bytes(), "=bench"))
+    });
     group.bench_function("parse", |b| {
         b.iter_with_large_drop(|| hotlua_compiler::parse(source.as_bytes(), "=bench"))
     });
