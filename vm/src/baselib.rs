@@ -134,7 +134,7 @@ fn trim_ascii(s: &[u8]) -> &[u8] {
     &s[start..end]
 }
 
-fn next(vm: &mut Vm, args: Args) -> R {
+pub(crate) fn next(vm: &mut Vm, args: Args) -> R {
     let t = vm.check_table(args, 0)?;
     let k = vm.arg(args, 1);
     match t.get().next(k) {

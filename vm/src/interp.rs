@@ -1038,6 +1038,27 @@ impl Vm {
                         pc += i.bx() as usize;
                     }
                     OpCode::TForCall => {
+                        // `pairs` over a table: the base library's `next` runs here, with
+                        // no call (no hooks are watching calls). A key `next` rejects takes
+                        // the call path, which raises its error.
+                        if let (Value::LightFn(f), Value::Table(t), 0) =
+                            (reg!(a), reg!(a + 1), self.hooks.mask)
+                        {
+                            if f as *const () as usize == crate::baselib::next as *const () as usize {
+                                if let Ok(r) = t.get().next(reg!(a + 2)) {
+                                    let (k, v) = r.unwrap_or((Value::Nil, Value::Nil));
+                                    set_reg!(a + 4, k);
+                                    let nvars = i.c();
+                                    if nvars >= 2 {
+                                        set_reg!(a + 5, v);
+                                    }
+                                    for j in 2..nvars {
+                                        set_reg!(a + 4 + j, Value::Nil);
+                                    }
+                                    continue;
+                                }
+                            }
+                        }
                         set_reg!(a + 4, reg!(a));
                         set_reg!(a + 5, reg!(a + 1));
                         set_reg!(a + 6, reg!(a + 2));
