@@ -7,6 +7,7 @@ pub mod logger;
 pub mod patch;
 pub mod runtime;
 pub mod task;
+pub mod tcp;
 pub mod time;
 pub mod timer;
 
@@ -23,6 +24,7 @@ const MODULES: &[(&str, Builder)] = &[
     ("silly", core::module),
     ("silly.env", env::module),
     ("silly.logger", logger::module),
+    ("silly.net.tcp", tcp::module),
     ("silly.patch", patch::module),
     ("silly.task", task::module),
     ("silly.time", time::module),
