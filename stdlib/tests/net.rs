@@ -100,3 +100,279 @@ fn echo_server_and_clients_in_one_process() {
         closed\tfalse\n";
     assert!(out.starts_with(expected), "stdout: {out}\nstderr: {err}");
 }
+
+/// A runner child serving in the background; killed when dropped.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the runner with `args` in tests/lua/net, without waiting for it.
+fn serve(args: &[&str]) -> Server {
+    let exe = std::env::current_exe().expect("test binary path");
+    let child = Command::new(exe)
+        .args([
+            "child_process_entry",
+            "--exact",
+            "--quiet",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, args.join("\x1f"))
+        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/lua/net"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn the runner");
+    Server(child)
+}
+
+/// A port that was free a moment ago.
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+const PROMPT: &str = "console> ";
+
+/// One operator's connection.
+struct Op {
+    s: std::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Op {
+    /// Connects (retrying while the server starts, at most 10 s).
+    fn connect(port: u16) -> Op {
+        let start = Instant::now();
+        loop {
+            match std::net::TcpStream::connect(("127.0.0.1", port)) {
+                Ok(s) => {
+                    s.set_read_timeout(Some(Duration::from_secs(10)))
+                        .expect("timeout");
+                    return Op { s, buf: Vec::new() };
+                }
+                Err(e) => {
+                    assert!(start.elapsed() < Duration::from_secs(10), "connect: {e}");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        self.s.write_all(bytes).expect("send");
+    }
+
+    /// Reads until the text read ends with the prompt; returns it without the prompt.
+    fn until_prompt(&mut self) -> String {
+        loop {
+            if self.buf.ends_with(PROMPT.as_bytes()) {
+                let n = self.buf.len() - PROMPT.len();
+                let text = String::from_utf8_lossy(&self.buf[..n]).into_owned();
+                self.buf.clear();
+                return text;
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self.s.read(&mut chunk).expect("read a reply");
+            assert!(
+                n > 0,
+                "closed before the prompt; got {:?}",
+                String::from_utf8_lossy(&self.buf)
+            );
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Sends one command line and returns the reply (without the next prompt).
+    fn cmd(&mut self, line: &str) -> String {
+        self.send(format!("{line}\n").as_bytes());
+        self.until_prompt()
+    }
+
+    /// Reads everything up to the end of the stream.
+    fn rest(&mut self) -> String {
+        let mut out = std::mem::take(&mut self.buf);
+        let _ = self.s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+fn script_path(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/lua/net")
+        .join(name)
+        .canonicalize()
+        .expect("script path")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn console_commands_inject_and_bad_input() {
+    let port = free_port();
+    let _server = serve(&["console_app.lua", &port.to_string()]);
+    let mut op = Op::connect(port);
+    let banner = op.until_prompt();
+    assert!(
+        banner.starts_with("Welcome to the hotlua console"),
+        "{banner}"
+    );
+    assert_eq!(op.cmd("ping"), "PONG\n");
+    assert_eq!(op.cmd("PiNg hello"), "hello\n");
+    assert_eq!(op.cmd(""), "");
+    assert_eq!(
+        op.cmd("frobnicate now"),
+        "ERR unknown command 'frobnicate'\n"
+    );
+    let help = op.cmd("HELP");
+    for word in [
+        "help", "ping", "gc", "info", "task", "inject", "quit", "state", "add",
+    ] {
+        assert!(help.contains(word), "help lacks {word}: {help}");
+    }
+    assert!(op.cmd("gc").ends_with(" KB\n"));
+    let info = op.cmd("info");
+    assert!(
+        info.contains("uptime: ") && info.contains("timers: ") && info.contains("silly.console"),
+        "{info}"
+    );
+    let tasks = op.cmd("task");
+    assert!(
+        tasks.starts_with("tasks: ")
+            && tasks.contains("running")
+            && tasks.contains("stack traceback"),
+        "{tasks}"
+    );
+    assert_eq!(op.cmd("add 2 3"), "5\n");
+    assert_eq!(op.cmd("state"), "1\n");
+
+    // inject: success changes the live state; failures report the message
+    let ok = script_path("fix_ok.lua");
+    assert_eq!(
+        op.cmd(&format!("inject {ok}")),
+        format!("Inject file:{ok} Success\n")
+    );
+    assert_eq!(op.cmd("state"), "2\n");
+    let bad = script_path("fix_error.lua");
+    assert_eq!(
+        op.cmd(&format!("inject {bad}")),
+        format!("Inject file:{bad} {bad}:1: hotfix failed\n")
+    );
+    let syn = script_path("fix_syntax.lua");
+    let r = op.cmd(&format!("INJECT {syn}"));
+    assert!(
+        r.starts_with(&format!("Inject file:{syn} {syn}:1: unexpected symbol")),
+        "{r}"
+    );
+    assert_eq!(
+        op.cmd("inject /nonexistent/x.lua"),
+        "Inject file:/nonexistent/x.lua cannot open /nonexistent/x.lua: No such file or directory\n"
+    );
+    assert_eq!(op.cmd("state"), "2\n");
+    let y = script_path("fix_yield.lua");
+    assert_eq!(
+        op.cmd(&format!("inject {y}")),
+        format!("Inject file:{y} Success\n")
+    );
+    assert_eq!(op.cmd("state"), "7\n");
+
+    // a sleeping inject suspends only its own operator: another one is served meanwhile
+    let slow = script_path("fix_sleep.lua");
+    op.send(format!("inject {slow}\n").as_bytes());
+    let mut other = Op::connect(port);
+    other.until_prompt();
+    let t = Instant::now();
+    assert_eq!(other.cmd("ping"), "PONG\n");
+    assert_eq!(other.cmd("state"), "7\n");
+    assert!(
+        t.elapsed() < Duration::from_millis(250),
+        "blocked by the inject"
+    );
+    assert_eq!(op.until_prompt(), format!("Inject file:{slow} Success\n"));
+    assert_eq!(other.cmd("state"), "100\n");
+
+    // disconnect in the middle of an inject: the inject completes, the server keeps serving
+    let mut gone = Op::connect(port);
+    gone.until_prompt();
+    assert_eq!(gone.cmd("ping"), "PONG\n");
+    other.cmd("state");
+    op.cmd(&format!("inject {ok}"));
+    assert_eq!(op.cmd("state"), "101\n");
+    gone.send(format!("inject {slow}\n").as_bytes());
+    drop(gone);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(op.cmd("state"), "100\n");
+
+    // binary garbage is an unknown command; the connection stays usable
+    let r = op.cmd("\u{1}\u{7f}garbage\tmore");
+    assert!(
+        r.starts_with("ERR unknown command '\u{1}\u{7f}garbage'"),
+        "{r:?}"
+    );
+    op.send(b"\xff\xfe\x00\x80\n");
+    assert!(op.until_prompt().starts_with("ERR unknown command"));
+    assert_eq!(op.cmd("ping"), "PONG\n");
+
+    // an over-long line is refused and closes that connection only
+    let mut long = Op::connect(port);
+    long.until_prompt();
+    long.send(&vec![b'a'; 70 * 1024]);
+    assert_eq!(long.rest(), "ERR line too long\n");
+    assert_eq!(op.cmd("ping"), "PONG\n");
+
+    // quit closes this connection; exit too
+    op.send(b"quit\n");
+    assert_eq!(op.rest(), "Bye\n");
+    other.send(b"EXIT\n");
+    assert_eq!(other.rest(), "Bye\n");
+    let mut again = Op::connect(port);
+    again.until_prompt();
+    assert_eq!(again.cmd("ping"), "PONG\n");
+}
+
+#[test]
+fn console_token_and_remote_opt_in() {
+    let port = free_port();
+    let _server = serve(&["console_auth.lua", &port.to_string()]);
+    let mut op = Op::connect(port);
+    let banner = op.until_prompt();
+    assert!(banner.contains("auth <token>"), "{banner}");
+    assert_eq!(op.cmd("ping"), "ERR authentication required\n");
+    assert_eq!(op.cmd("auth wrong"), "ERR authentication required\n");
+    assert_eq!(op.cmd("info"), "ERR authentication required\n");
+    assert_eq!(op.cmd("AUTH s3cret"), "OK\n");
+    assert_eq!(op.cmd("ping"), "PONG\n");
+    let mut other = Op::connect(port);
+    other.until_prompt();
+    assert_eq!(other.cmd("ping"), "ERR authentication required\n");
+}
+
+#[test]
+fn console_refuses_remote_addresses_without_opt_in_and_token() {
+    let (status, out, err) = run_script("console_refuse.lua", Duration::from_secs(20));
+    assert_eq!(status, Some(0), "{err}");
+    assert_eq!(
+        out,
+        "remote without opt-in\tfalse\tsilly.console: a non-loopback address (0.0.0.0:1) needs allow_remote = true and a token\n\
+         remote without token\tfalse\tsilly.console: a non-loopback address (0.0.0.0:1) needs allow_remote = true and a token\n\
+         loopback by default\ttrue\n"
+    );
+}
+
+#[test]
+fn runner_console_flag_serves_beside_the_script() {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let _server = serve(&["--console", &addr, "idle.lua"]);
+    let mut op = Op::connect(port);
+    op.until_prompt();
+    assert_eq!(op.cmd("ping"), "PONG\n");
+    assert!(op.cmd("info").contains("silly.console"));
+}

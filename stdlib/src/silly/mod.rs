@@ -1,5 +1,6 @@
 //! The silly.* runtime: the event loop, tasks, timers, logger and patching.
 
+pub mod console;
 pub mod core;
 pub mod env;
 pub mod eventloop;
@@ -22,6 +23,7 @@ type Builder = fn(&mut Vm) -> Gc<Table>;
 /// The modules `require` finds here, by name, with the function that builds each.
 const MODULES: &[(&str, Builder)] = &[
     ("silly", core::module),
+    ("silly.console", console::module),
     ("silly.env", env::module),
     ("silly.logger", logger::module),
     ("silly.net.tcp", tcp::module),

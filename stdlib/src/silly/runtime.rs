@@ -1,4 +1,5 @@
-//! The server runner: `hotlua [options] script [args] [--key=value ...]`.
+//! The server runner: `hotlua [--console ADDR] [options] script [args] [--key=value ...]`.
+//! `--console ADDR` opens the operator console (spec/console.md) before the script runs.
 //!
 //! Options are lua.c's (`-e code`, `-` for stdin, `--`), and `-e` chunks run on the main
 //! thread exactly as in lua.c. The script's main chunk runs as the first task of the event
@@ -30,6 +31,24 @@ pub fn run_command_line(vm: &mut Vm, argv: &[String]) -> i32 {
 fn run_inner(vm: &mut Vm, argv: &[String]) -> i32 {
     // lua.c puts the collector in generational mode.
     vm.gc_mode = "generational";
+    // `--console ADDR` comes before lua.c's options and is the runner's own.
+    let (console, argv) = match argv {
+        [flag, addr, rest @ ..] if flag == "--console" => (Some(addr.as_str()), rest),
+        [flag] if flag == "--console" => {
+            eprintln!(
+                "{}: '--console' needs an address (e.g. 127.0.0.1:2345)",
+                PROGNAME
+            );
+            return 1;
+        }
+        _ => (None, argv),
+    };
+    if let Some(addr) = console {
+        if let Err(e) = start_console(vm, addr) {
+            eprintln!("{}: {}", PROGNAME, e);
+            return 1;
+        }
+    }
     let script = match hotlua_vm::runner::prepare_command_line(vm, argv) {
         Ok(script) => script,
         Err(status) => return status,
@@ -73,6 +92,17 @@ fn start_main(vm: &mut Vm, f: Value, args: &[Value]) -> Result<(), String> {
         Ok(r) => r,
         Err(e) => Err(vm.to_display(e.value)),
     }
+}
+
+/// Opens the operator console on `addr` (`require "silly.console"{addr = addr}`).
+fn start_console(vm: &mut Vm, addr: &str) -> Result<(), String> {
+    let src = b"local addr = ... ; require 'silly.console'{addr = addr}";
+    let f = vm
+        .load(src, "=[--console]", None)
+        .map_err(|e| vm.to_display(e.value))?;
+    let a = vm.str_value(addr);
+    vm.call(f, &[a]).map_err(|e| vm.to_display(e.value))?;
+    Ok(())
 }
 
 /// Runs the loop and turns its end into an exit status.

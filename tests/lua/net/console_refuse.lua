@@ -1,0 +1,11 @@
+-- A non-loopback console needs allow_remote = true and a token; the default is loopback.
+local console = require "silly.console"
+local function try(conf)
+  local ok, err = pcall(console, conf)
+  return ok, (type(err) == "string" and err:gsub("^[^:]*:%d+: ", "") or err)
+end
+print("remote without opt-in", try{addr = "0.0.0.0:1"})
+print("remote without token", try{addr = "0.0.0.0:1", allow_remote = true})
+local l = console{addr = "127.0.0.1:0"}
+print("loopback by default", l.addr:match("^127%.0%.0%.1:") ~= nil)
+l:close()

@@ -1,0 +1,1 @@
+error("hotfix failed")
