@@ -93,7 +93,7 @@ fn echo_server_and_clients_in_one_process() {
         read after close\tnil\tclosed\n\
         write after close\tnil\tclosed\n\
         connect refused\tnil\tConnection refused (os error 111)\n\
-        concurrent\t200\t200\n\
+        concurrent\t300\t300\ttrue\n\
         big\t8388608\n\
         eof\tnil\tclosed\n\
         line limit\tnil\tline too long\n\

@@ -28,6 +28,9 @@ use crate::open::set_field;
 /// The Lua half of the module; its chunk receives the table of primitives.
 const LUA_SOURCE: &str = include_str!("tcp.lua");
 
+/// Pending connections the kernel queues for a listener.
+const LISTEN_BACKLOG: libc::c_int = 4096;
+
 /// Largest chunk one `recv` returns.
 const RECV_CHUNK: usize = 64 * 1024;
 
@@ -119,6 +122,17 @@ fn listen(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
         Ok(l) => l,
         Err(e) => return push_err(vm, &format!("{addr}: {e}")),
     };
+    // mio listens with std's backlog of 128: a burst of connects beyond that loses SYNs,
+    // which the peers only retry after a second. Linux lets listen() raise it (capped by
+    // net.core.somaxconn).
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: the descriptor is the live listening socket `l` owns; listen() on it
+        // only changes the backlog.
+        unsafe {
+            libc::listen(l.as_raw_fd(), LISTEN_BACKLOG);
+        }
+    }
     let bound = l
         .local_addr()
         .map_or_else(|_| addr.to_string(), |a| a.to_string());
