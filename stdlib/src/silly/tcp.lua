@@ -12,54 +12,67 @@ local conn = {}
 conn.__index = conn
 
 local function newconn(fd, remote)
-  return setmetatable({fd = fd, rbuf = "", remoteaddr = remote}, conn)
+  -- rbuf[rpos..] is the data received and not yet read
+  return setmetatable({fd = fd, rbuf = "", rpos = 1, remoteaddr = remote}, conn)
 end
 
--- Appends newly arrived bytes to rbuf, waiting for them if needed: true or nil, err.
-local function fill(self)
-  if not self.fd then return nil, "closed" end
+-- The next chunk of received bytes, waiting for it if needed; or nil, err.
+local function recv(self)
   while true do
+    if not self.fd then return nil, "closed" end
     local d, err = c.recv(self.fd)
-    if d then
-      self.rbuf = self.rbuf .. d
-      return true
-    end
+    if d then return d end
     if err ~= "again" then return nil, err end
     c.wait(self.fd)
-    if not self.fd then return nil, "closed" end
   end
 end
 
+-- Takes n buffered bytes (n <= what is buffered).
+local function take(self, n, skip)
+  local s = self.rbuf:sub(self.rpos, self.rpos + n - 1)
+  self.rpos = self.rpos + n + (skip or 0)
+  if self.rpos > #self.rbuf then self.rbuf, self.rpos = "", 1 end
+  return s
+end
+
 --- read(n): exactly n bytes. read(delim [, max]): the bytes up to `delim`, which is
---- consumed but not returned; with `max`, a line longer than max bytes gives nil,
+--- consumed but not returned; with `max`, more than max bytes without `delim` give nil,
 --- "line too long". Both return nil, err on close or error (buffered data is kept).
 function conn:read(n, max)
   if math.type(n) == "integer" then
     if n < 0 then error("bad argument #1 to 'read' (negative count)", 2) end
-    while #self.rbuf < n do
-      local ok, err = fill(self)
-      if not ok then return nil, err end
+    local have = #self.rbuf - self.rpos + 1
+    if have < n then
+      -- gather the chunks and join them once (no quadratic copying for big reads)
+      local parts = {self.rbuf:sub(self.rpos)}
+      local err
+      while have < n do
+        local d
+        d, err = recv(self)
+        if not d then break end
+        parts[#parts + 1] = d
+        have = have + #d
+      end
+      self.rbuf, self.rpos = table.concat(parts), 1
+      if have < n then return nil, err end
     end
-    local s = self.rbuf:sub(1, n)
-    self.rbuf = self.rbuf:sub(n + 1)
-    return s
+    return take(self, n)
   end
   local delim = n or "\n"
   if type(delim) ~= "string" or #delim == 0 then
     error("bad argument #1 to 'read' (count or delimiter expected)", 2)
   end
-  local from = 1
+  local from = self.rpos
   while true do
     local i, j = self.rbuf:find(delim, from, true)
-    if i then
-      local s = self.rbuf:sub(1, i - 1)
-      self.rbuf = self.rbuf:sub(j + 1)
-      return s
-    end
-    if max and #self.rbuf > max then return nil, "line too long" end
-    from = math.max(1, #self.rbuf - #delim + 2)
-    local ok, err = fill(self)
-    if not ok then return nil, err end
+    if i then return take(self, i - self.rpos, j - i + 1) end
+    if max and #self.rbuf - self.rpos + 1 > max then return nil, "line too long" end
+    -- a delimiter may straddle the old end and the new data
+    from = math.max(self.rpos, #self.rbuf - #delim + 2)
+    local d, err = recv(self)
+    if not d then return nil, err end
+    from = from - self.rpos + 1
+    self.rbuf, self.rpos = self.rbuf:sub(self.rpos) .. d, 1
   end
 end
 

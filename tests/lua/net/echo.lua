@@ -30,6 +30,22 @@ print("read after close", c:read(1))
 print("write after close", c:write("x"))
 print("connect refused", tcp.connect("127.0.0.1:1"))
 
+-- many pipelined lines in one write, a delimiter split across writes
+local pc = assert(tcp.connect(l.addr))
+local lines = {}
+for i = 1, 5000 do lines[i] = "L" .. i end
+pc:write(table.concat(lines, "\n") .. "\n")
+local good = 0
+for i = 1, 5000 do if pc:read("\n") == "L" .. i then good = good + 1 end end
+pc:close()
+print("pipelined", good)
+local l4 = assert(tcp.listen{addr = "127.0.0.1:0", accept = function(conn)
+  conn:write("ab\r") time.sleep(10) conn:write("\ncd\r\n") conn:close()
+end})
+local dc = assert(tcp.connect(l4.addr))
+print("split delimiter", dc:read("\r\n"), dc:read("\r\n"), dc:read("\r\n"))
+dc:close() l4:close()
+
 -- a slow reader asks for 8 MiB and never reads; others keep being served
 local slow = assert(tcp.connect(l.addr))
 slow:write("big\n")
