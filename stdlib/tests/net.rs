@@ -95,6 +95,7 @@ fn echo_server_and_clients_in_one_process() {
         connect refused\tnil\tConnection refused (os error 111)\n\
         pipelined\t5000\n\
         split delimiter\tab\tcd\tnil\tclosed\n\
+        write to closed peer\tnil\tstring\tnil\tclosed\n\
         concurrent\t300\t300\ttrue\n\
         big\t8388608\n\
         eof\tnil\tclosed\n\

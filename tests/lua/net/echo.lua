@@ -46,6 +46,19 @@ local dc = assert(tcp.connect(l4.addr))
 print("split delimiter", dc:read("\r\n"), dc:read("\r\n"), dc:read("\r\n"))
 dc:close() l4:close()
 
+-- writing to a peer that has closed fails with an error (no SIGPIPE), then reads see the end
+local l5 = assert(tcp.listen{addr = "127.0.0.1:0", accept = function(conn) conn:close() end})
+local wc = assert(tcp.connect(l5.addr))
+time.sleep(20)
+local wr, we
+for _ = 1, 50 do
+  wr, we = wc:write(string.rep("x", 100000))
+  if not wr then break end
+  time.sleep(1)
+end
+print("write to closed peer", wr, type(we), wc:read(1))
+wc:close() l5:close()
+
 -- a slow reader asks for 8 MiB and never reads; others keep being served
 local slow = assert(tcp.connect(l.addr))
 slow:write("big\n")
