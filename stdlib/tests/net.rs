@@ -100,6 +100,8 @@ fn echo_server_and_clients_in_one_process() {
         big\t8388608\n\
         eof\tnil\tclosed\n\
         line limit\tnil\tline too long\n\
+        scoped\tscoped\n\
+        closed by scope\tnil\tclosed\n\
         closed\tfalse\n";
     assert!(out.starts_with(expected), "stdout: {out}\nstderr: {err}");
 }

@@ -104,6 +104,9 @@ function conn:close()
   return true
 end
 
+-- `local c <close> = tcp.connect(...)` closes on scope exit.
+conn.__close = conn.close
+
 --- connect(addr): a connection, or nil, err. Must run in a task.
 function M.connect(addr)
   local fd, err = c.connect(addr)
@@ -128,6 +131,8 @@ function listener:close()
   self.fd = nil
   return c.close(fd)
 end
+
+listener.__close = listener.close
 
 --- listen{addr = "ip:port", accept = function(conn) end}: a listener (fields addr, the
 --- bound address, and close()), or nil, err. Each connection runs `accept` in its own task.

@@ -101,5 +101,12 @@ print("line limit", (function()
 end)())
 p:close() q:close()
 l2:close()
+do
+  local sc <close> = assert(tcp.connect(l.addr))
+  sc:write("scoped\n")
+  print("scoped", sc:read("\n"))
+  kept = sc
+end
+print("closed by scope", kept:read(1))
 l:close()
 print("closed", l:close())
