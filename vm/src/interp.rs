@@ -1044,7 +1044,7 @@ impl Vm {
                         if let (Value::LightFn(f), Value::Table(t), 0) =
                             (reg!(a), reg!(a + 1), self.hooks.mask)
                         {
-                            if f as *const () as usize == crate::baselib::next as *const () as usize {
+                            if std::ptr::eq(f as *const (), crate::baselib::next as *const ()) {
                                 if let Ok(r) = t.get().next(reg!(a + 2)) {
                                     let (k, v) = r.unwrap_or((Value::Nil, Value::Nil));
                                     set_reg!(a + 4, k);

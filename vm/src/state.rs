@@ -56,8 +56,9 @@ pub struct Vm {
 }
 
 /// The names `type()` answers, in the order of [`Vm::type_name_str`].
-const TYPE_NAMES: [&str; 8] =
-    ["nil", "boolean", "number", "string", "table", "function", "userdata", "thread"];
+const TYPE_NAMES: [&str; 8] = [
+    "nil", "boolean", "number", "string", "table", "function", "userdata", "thread",
+];
 
 impl Vm {
     /// `type(v)` as an interned string, without a lookup.
