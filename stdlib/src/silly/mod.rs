@@ -4,6 +4,7 @@ pub mod console;
 pub mod core;
 pub mod env;
 pub mod eventloop;
+pub mod http;
 pub mod logger;
 pub mod patch;
 pub mod runtime;
@@ -26,6 +27,7 @@ const MODULES: &[(&str, Builder)] = &[
     ("silly.console", console::module),
     ("silly.env", env::module),
     ("silly.logger", logger::module),
+    ("silly.net.http", http::module),
     ("silly.net.tcp", tcp::module),
     ("silly.patch", patch::module),
     ("silly.task", task::module),

@@ -1,0 +1,254 @@
+//! silly.net.http end to end: a server script (tests/lua/http/server.lua or the route
+//! example) runs in the hotlua binary as a child process on free loopback ports, and
+//! this test talks HTTP to it with std sockets. Every child is killed on drop.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The hotlua binary of the same profile as this test.
+fn hotlua() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/http-xxxx -> target/<profile>/hotlua
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("hotlua");
+    if !bin.exists() {
+        let st = Command::new(env!("CARGO"))
+            .args(["build", "-p", "hotlua", "--bin", "hotlua"])
+            .args(if dir.ends_with("release") {
+                &["--release"][..]
+            } else {
+                &[][..]
+            })
+            .current_dir(root())
+            .status()
+            .expect("cargo build");
+        assert!(st.success(), "building hotlua failed");
+    }
+    bin
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// A server child, killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(script: &Path, args: &[String], port: u16) -> Server {
+    let child = Command::new(hotlua())
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn hotlua");
+    let s = Server(child);
+    let t = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    s
+}
+
+fn connect(port: u16) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    s.set_nodelay(true).expect("nodelay");
+    s
+}
+
+/// One response: (status, lower-cased header lines, body).
+fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(u16, String, String)> {
+    loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..i]).to_string();
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            while buf.len() < i + 4 + len {
+                let mut b = [0u8; 4096];
+                let n = s.read(&mut b).ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&b[..n]);
+            }
+            let body = String::from_utf8_lossy(&buf[i + 4..i + 4 + len]).to_string();
+            let status = head.get(9..12)?.parse().ok()?;
+            buf.drain(..i + 4 + len);
+            return Some((status, head.to_ascii_lowercase(), body));
+        }
+        let mut b = [0u8; 4096];
+        let n = s.read(&mut b).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&b[..n]);
+    }
+}
+
+fn request(port: u16, raw: &str) -> (u16, String, String) {
+    let mut s = connect(port);
+    s.write_all(raw.as_bytes()).expect("write");
+    read_response(&mut s, &mut Vec::new()).expect("a response")
+}
+
+fn test_server() -> (Server, u16) {
+    let port = free_port();
+    let script = root().join("tests/lua/http/server.lua");
+    (start(&script, &[format!("--port={port}")], port), port)
+}
+
+#[test]
+fn request_fields_and_response() {
+    let (_srv, port) = test_server();
+    let (st, head, body) = request(
+        port,
+        "GET /a%20b?name=J%C3%B6rg+X&x=1%2B2&flag HTTP/1.1\r\nX-Test: Yes\r\n\r\n",
+    );
+    assert_eq!(st, 200);
+    assert!(head.contains("content-length: "), "{head}");
+    assert_eq!(body, "GET|/a b|flag=&name=Jörg X&x=1+2|Yes|");
+    let (st, head, body) = request(port, "GET /header HTTP/1.1\r\n\r\n");
+    assert_eq!((st, body.as_str()), (201, "h"));
+    assert!(head.contains("x-reply: yes"), "{head}");
+    // a handler that never sends: an empty 200
+    let (st, _, body) = request(port, "GET /nosend HTTP/1.1\r\n\r\n");
+    assert_eq!((st, body.as_str()), (200, ""));
+}
+
+#[test]
+fn bodies_and_keep_alive() {
+    let (_srv, port) = test_server();
+    let mut s = connect(port);
+    let mut buf = Vec::new();
+    s.write_all(b"POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
+        .expect("w");
+    let (st, _, body) = read_response(&mut s, &mut buf).expect("r1");
+    assert_eq!((st, body.as_str()), (200, "POST|/p||nil|hello"));
+    // second request on the same connection, chunked, split across writes
+    s.write_all(b"PUT /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n")
+        .expect("w");
+    std::thread::sleep(Duration::from_millis(50));
+    s.write_all(b"A\r\npedia in 3\r\n0\r\n\r\n").expect("w");
+    let (st, _, body) = read_response(&mut s, &mut buf).expect("r2");
+    assert_eq!((st, body.as_str()), (200, "PUT|/c||nil|Wikipedia in 3"));
+    // Connection: close is honoured: the server answers and closes
+    s.write_all(b"GET /z HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .expect("w");
+    let (st, head, _) = read_response(&mut s, &mut buf).expect("r3");
+    assert_eq!(st, 200);
+    assert!(head.contains("connection: close"));
+    let mut rest = Vec::new();
+    assert_eq!(s.read_to_end(&mut rest).expect("eof"), 0);
+}
+
+#[test]
+fn errors_keep_the_server_serving() {
+    let (_srv, port) = test_server();
+    let (st, _, body) = request(port, "GET /error HTTP/1.1\r\n\r\n");
+    assert_eq!((st, body.as_str()), (500, "Internal Server Error"));
+    let (st, head, _) = request(port, "GARBAGE\x01\x02 nonsense\r\n\r\n");
+    assert_eq!(st, 400);
+    assert!(head.contains("connection: close"));
+    let (st, _, _) = request(port, "POST / HTTP/1.1\r\nContent-Length: -3\r\n\r\n");
+    assert_eq!(st, 400);
+    let (st, _, body) = request(port, "GET /ok?name=v HTTP/1.1\r\n\r\n");
+    assert_eq!((st, body.as_str()), (200, "GET|/ok|name=v|nil|"));
+}
+
+/// Issue 7, item 6(a): requests keep flowing while the hotfix is injected.
+#[test]
+fn hotfix_under_load() {
+    let dir = std::env::temp_dir().join(format!("hotlua_route_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    for f in [
+        "main.lua",
+        "route.lua",
+        "route_v1.lua",
+        "route_v2.lua",
+        "hotfix_route.lua",
+    ] {
+        std::fs::copy(root().join("examples/route_server").join(f), dir.join(f)).expect("copy");
+    }
+    let (port, cport) = (free_port(), free_port());
+    let _srv = start(
+        &dir.join("main.lua"),
+        &[
+            format!("--port={port}"),
+            format!("--console=127.0.0.1:{cport}"),
+        ],
+        port,
+    );
+    let mut s = connect(port);
+    let mut buf = Vec::new();
+    let mut seen = Vec::new();
+    let mut injected_at = None;
+    let mut max_pause = Duration::ZERO;
+    let start_t = Instant::now();
+    for i in 0..300 {
+        if i == 150 {
+            std::fs::copy(dir.join("route_v2.lua"), dir.join("route.lua")).expect("v2");
+            let mut c = connect(cport);
+            let cmd = format!("inject {}\nquit\n", dir.join("hotfix_route.lua").display());
+            c.write_all(cmd.as_bytes()).expect("console");
+            let mut out = String::new();
+            let _ = c.read_to_string(&mut out);
+            assert!(out.contains("Success"), "{out}");
+            injected_at = Some(i);
+        }
+        let t = Instant::now();
+        let path = if i % 2 == 0 { "/" } else { "/?name=Ann" };
+        s.write_all(format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes())
+            .expect("w");
+        let (st, _, body) = read_response(&mut s, &mut buf).expect("no request may fail");
+        max_pause = max_pause.max(t.elapsed());
+        seen.push((i, st, body));
+        std::thread::sleep(Duration::from_millis(3));
+        assert!(start_t.elapsed() < Duration::from_secs(30));
+    }
+    let cut = injected_at.expect("injected");
+    let mut count = Vec::new();
+    for (i, st, body) in &seen {
+        if *i < cut {
+            assert_eq!(*st, 200, "{body}");
+            assert_eq!(*body, format!("Hello, visitor #{}", i + 1));
+            count.push(i + 1);
+        } else if i % 2 == 0 {
+            assert_eq!((*st, body.as_str()), (400, "Error: name is required"));
+        } else {
+            assert_eq!(*st, 200);
+            assert_eq!(*body, format!("Hello, Ann (visitor #{})", i + 1));
+        }
+    }
+    assert_eq!(count.len(), cut);
+    eprintln!("hotfix_under_load: longest request pause {max_pause:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
