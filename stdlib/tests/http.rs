@@ -1,5 +1,6 @@
 //! silly.net.http end to end: a server script (tests/lua/http/server.lua or the route
-//! example) runs in the hotlua binary as a child process on free loopback ports, and
+//! example) runs in a child process (this test binary re-executed in runner mode, as in
+//! net.rs) on free loopback ports, and
 //! this test talks HTTP to it with std sockets. Every child is killed on drop.
 
 use std::io::{Read, Write};
@@ -12,26 +13,30 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The hotlua binary of the same profile as this test.
-fn hotlua() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    // target/<profile>/deps/http-xxxx -> target/<profile>/hotlua
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let bin = dir.join("hotlua");
-    if !bin.exists() {
-        let st = Command::new(env!("CARGO"))
-            .args(["build", "-p", "hotlua", "--bin", "hotlua"])
-            .args(if dir.ends_with("release") {
-                &["--release"][..]
-            } else {
-                &[][..]
-            })
-            .current_dir(root())
-            .status()
-            .expect("cargo build");
-        assert!(st.success(), "building hotlua failed");
-    }
-    bin
+const CHILD_ENV: &str = "HOTLUA_HTTP_CHILD";
+
+/// Runner mode (as in net.rs): when [`CHILD_ENV`] is set, this "test" is the whole
+/// process, a hotlua runner over the stdlib of this very build.
+#[test]
+fn child_process_entry() {
+    let Ok(joined) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let argv: Vec<String> = joined.split('\x1f').map(str::to_string).collect();
+    let status = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || {
+            let mut vm = hotlua_vm::Vm::new();
+            hotlua_stdlib::open::open_libs(&mut vm);
+            let st = hotlua_stdlib::silly::runtime::run_command_line(&mut vm, &argv);
+            vm.close();
+            hotlua_stdlib::io::flush_all();
+            st
+        })
+        .ok()
+        .and_then(|h| h.join().ok())
+        .unwrap_or(101);
+    std::process::exit(status);
 }
 
 fn free_port() -> u16 {
@@ -59,9 +64,17 @@ impl Drop for Server {
 fn start(script: &Path, args: &[String], port: u16) -> Server {
     let log = std::env::temp_dir().join(format!("hotlua_http_{}_{port}.log", std::process::id()));
     let out = std::fs::File::create(&log).expect("log file");
-    let child = Command::new(hotlua())
-        .arg(script)
-        .args(args)
+    let mut argv = vec![script.display().to_string()];
+    argv.extend(args.iter().cloned());
+    let child = Command::new(std::env::current_exe().expect("test binary path"))
+        .args([
+            "child_process_entry",
+            "--exact",
+            "--quiet",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, argv.join("\x1f"))
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(Stdio::null())
@@ -202,6 +215,10 @@ fn errors_keep_the_server_serving() {
     assert_eq!(st, 400);
     assert!(head.contains("connection: close"));
     let (st, _, _) = request(port, "POST / HTTP/1.1\r\nContent-Length: -3\r\n\r\n");
+    assert_eq!(st, 400);
+    // a head over 64 KiB
+    let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(70 * 1024));
+    let (st, _, _) = request(port, &long);
     assert_eq!(st, 400);
     let (st, _, body) = request(port, "GET /ok?name=v HTTP/1.1\r\n\r\n");
     assert_eq!((st, body.as_str()), (200, "GET|/ok|name=v|nil|"));

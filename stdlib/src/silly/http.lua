@@ -104,9 +104,14 @@ end
 -- Serves one connection until the client closes, asks to close, or misbehaves.
 local function serve(conn, handler)
   while true do
-    local head = conn:read("\r\n\r\n", MAX_HEAD)
-    if not head then break end
-    local method, target, headers = c.parse(head .. "\r\n\r\n")
+    local head, herr = conn:read("\r\n\r\n", MAX_HEAD)
+    if not head then
+      if herr == "line too long" then simple(conn, 400, "Bad Request", true) end
+      break
+    end
+    -- read(delim, max) may return more than max when it all came at once
+    local method, target, headers
+    if #head <= MAX_HEAD then method, target, headers = c.parse(head .. "\r\n\r\n") end
     if not method then
       simple(conn, 400, "Bad Request", true)
       break
