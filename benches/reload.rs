@@ -14,8 +14,9 @@ use hotlua::{Value, Vm};
 const GEN: &str = include_str!("reload/gen_module.lua");
 const LUA_PATCH: &str = include_str!("reload/lua_patch.lua");
 
-/// A VM holding `old` and `new` (the same module loaded twice), a backup of `old`'s fields,
-/// and two reload functions taking no arguments: native and Lua-level.
+/// A VM holding `old` (the module loaded once), a backup of `old`'s fields, a `restore`
+/// that puts them back and loads a fresh `new` version, and two reload functions taking no
+/// arguments: native and Lua-level.
 struct Setup {
     vm: Vm,
     restore: Value,
@@ -39,10 +40,15 @@ fn setup(n: usize) -> Setup {
         local src, lua_patch = ...
         local patch = require "silly.patch"
         local old = load(src, "=mod")()
-        local new = load(src, "=mod")()
+        local new
         local backup = {}
         for k, v in pairs(old) do backup[k] = v end
-        local function restore() for k, v in pairs(backup) do old[k] = v end end
+        -- Untimed before each sample: the old module as it was, and a freshly loaded new
+        -- version (joining the same new version twice would measure an already-joined one).
+        local function restore()
+          for k, v in pairs(backup) do old[k] = v end
+          new = load(src, "=mod")()
+        end
         local function native()
           local P = patch.new()
           local up_old = P:collectupval(old)
@@ -77,7 +83,8 @@ fn setup(n: usize) -> Setup {
     }
 }
 
-/// Times `f` alone over `iters` runs, restoring the old module before each (untimed).
+/// Times `f` alone over `iters` runs, restoring the old module and loading a fresh new one
+/// before each (untimed).
 fn timed(s: &mut Setup, f: Value, iters: u64) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {

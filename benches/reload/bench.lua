@@ -45,16 +45,16 @@ print(("%-8s %12s %12s %12s"):format("N", "reload_us", "load_us", "whole_us"))
 for _, n in ipairs({ 10, 100, 1000, 10000 }) do
   local src = gen(n)
   local old = load(src, "=mod")()
-  local new = load(src, "=mod")()
+  local new
   local backup = {}
   for k, v in pairs(old) do backup[k] = v end
   local function restore() for k, v in pairs(backup) do old[k] = v end end
   local reps = n >= 10000 and 5 or (n >= 1000 and 21 or 101)
-  -- collect + join + replacement, on an already loaded new version
+  -- collect + join + replacement, on a freshly loaded new version (loaded untimed)
   local reload = time_us(function()
     reload_with(old, new)
     for k, v in pairs(new) do if type(v) == "function" then old[k] = v end end
-  end, reps, restore)
+  end, reps, function() restore() new = load(src, "=mod")() end)
   local loadt = time_us(function() assert(load(src, "=mod")) end, reps)
   -- the whole reload: compile and run the new source, then collect + join + replacement
   local whole = time_us(function()
