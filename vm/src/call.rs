@@ -181,9 +181,17 @@ impl Vm {
         }
         let th = self.cur.get_mut();
         th.frames.pop();
-        let avail = th.top.saturating_sub(func + 1);
+        let top = th.top;
+        let avail = top.saturating_sub(func + 1);
         let n = n.min(avail);
-        let src = th.top - n;
+        let src = top - n;
+        if nresults == 1 {
+            // The common case (`f(x)` in an expression): one value, no growth check (the
+            // native was given `MIN_STACK` free slots above its arguments).
+            th.stack[func] = if n > 0 { th.stack[src] } else { Value::Nil };
+            th.top = func + 1;
+            return Ok(());
+        }
         self.move_results(src, func, n, nresults);
         Ok(())
     }
@@ -209,7 +217,16 @@ impl Vm {
             }
             let k = n.min(w);
             if src != dst {
-                th.stack.copy_within(src..src + k, dst);
+                // One or two values are the usual case: moved directly, not through memmove.
+                match k {
+                    0 => {}
+                    1 => th.stack[dst] = th.stack[src],
+                    2 => {
+                        th.stack[dst] = th.stack[src];
+                        th.stack[dst + 1] = th.stack[src + 1];
+                    }
+                    _ => th.stack.copy_within(src..src + k, dst),
+                }
             }
             for i in k..w {
                 th.stack[dst + i] = Value::Nil;

@@ -10,6 +10,7 @@
 
 use hotlua_compiler::opcode::OpCode;
 
+use crate::api::NativeFn;
 use crate::arith::{self, ArithOp};
 use crate::call::Called;
 use crate::debuginfo::Operand;
@@ -25,6 +26,9 @@ impl Vm {
     #[allow(unused_assignments)]
     pub(crate) fn run(&mut self) -> Result<(), LuaError> {
         let thg = self.cur;
+        // Traversal index of the key the last `pairs` step returned (see `next_hinted`): a
+        // guess, checked before use, so it may come from another loop or table.
+        let mut next_hint = 0usize;
         'frame: loop {
             let th = thg.get_mut();
             let ci_idx = th.frames.len() - 1;
@@ -787,7 +791,15 @@ impl Vm {
                         }
                     }
                     OpCode::EqK => {
-                        if reg!(a).raw_eq(&kst[i.b() as usize]) != i.k() {
+                        let x = regp!(a);
+                        let y = &kst[i.b() as usize];
+                        // Interned short strings: equal exactly when identical.
+                        let eq = match (x, y) {
+                            (Value::Str(p), Value::Str(q)) if p == q => true,
+                            (Value::Int(p), Value::Int(q)) => p == q,
+                            _ => x.raw_eq(y),
+                        };
+                        if eq != i.k() {
                             pc += 1;
                         }
                     }
@@ -881,9 +893,25 @@ impl Vm {
                             th.top - func - 1
                         };
                         let nres = i.c() as i32 - 1;
-                        if let Value::LuaFn(cl) = reg!(a) {
-                            self.push_lua_frame(cl, func, nargs, nres, 0)?;
-                            continue 'frame;
+                        match reg!(a) {
+                            Value::LuaFn(cl) => {
+                                self.push_lua_frame(cl, func, nargs, nres, 0)?;
+                                continue 'frame;
+                            }
+                            // A plain native (not the loop-handled pcall/xpcall): called
+                            // directly, without precall's dispatch.
+                            Value::LightFn(nf)
+                                if nf as usize != crate::baselib::pcall as NativeFn as usize
+                                    && nf as usize
+                                        != crate::baselib::xpcall as NativeFn as usize =>
+                            {
+                                let r = self.call_native(nf, func, nargs, nres);
+                                reload!();
+                                r?;
+                                gc_check!();
+                                continue;
+                            }
+                            _ => {}
                         }
                         let r = self.precall(func, nargs, nres, true);
                         reload!();
@@ -1045,8 +1073,14 @@ impl Vm {
                             (reg!(a), reg!(a + 1), self.hooks.mask)
                         {
                             if std::ptr::eq(f as *const (), crate::baselib::next as *const ()) {
-                                if let Ok(r) = t.get().next(reg!(a + 2)) {
-                                    let (k, v) = r.unwrap_or((Value::Nil, Value::Nil));
+                                if let Ok(r) = t.get().next_hinted(reg!(a + 2), next_hint) {
+                                    let (k, v) = match r {
+                                        Some((pos, k, v)) => {
+                                            next_hint = pos;
+                                            (k, v)
+                                        }
+                                        None => (Value::Nil, Value::Nil),
+                                    };
                                     set_reg!(a + 4, k);
                                     let nvars = i.c();
                                     if nvars >= 2 {

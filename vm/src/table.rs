@@ -474,6 +474,47 @@ impl Table {
         Ok(self.entry_from(start).map(|(_, k, v)| (k, v)))
     }
 
+    /// [`Table::next`] with a guess of `key`'s traversal index (what the previous step
+    /// returned): when the entry there still holds exactly `key`, the lookup is skipped.
+    /// Returns the entry's index too, the guess for the following step. Any guess is safe: a
+    /// wrong one only costs the lookup.
+    #[allow(clippy::result_unit_err)]
+    #[inline]
+    pub fn next_hinted(
+        &self,
+        key: Value,
+        hint: usize,
+    ) -> Result<Option<(usize, Value, Value)>, ()> {
+        let start = match key {
+            Value::Nil => 0,
+            _ if self.key_at(hint, &key) => hint + 1,
+            _ => self.index_of(key.normalize_key())? + 1,
+        };
+        Ok(self.entry_from(start))
+    }
+
+    /// Is traversal index `pos` the (live) place of exactly `key`? Then `index_of(key)` is
+    /// `pos`: a key has a single live node.
+    #[inline(always)]
+    fn key_at(&self, pos: usize, key: &Value) -> bool {
+        let asize = self.array.len();
+        if pos < asize {
+            return matches!(*key, Value::Int(i) if (i as u64).wrapping_sub(1) == pos as u64);
+        }
+        match self.hash.nodes.get(pos - asize) {
+            Some(node) => {
+                let same = match (node.key, *key) {
+                    (Value::Str(a), Value::Str(b)) => a == b,
+                    (Value::Int(a), Value::Int(b)) => a == b,
+                    (Value::Nil, _) => false,
+                    (a, b) => a.raw_identical(&b),
+                };
+                same && !node.dead.get()
+            }
+            None => false,
+        }
+    }
+
     /// Traversal by position, for iteration loops that keep a cursor instead of the last key
     /// (no lookup per step): the first entry at traversal index `>= pos` as
     /// `(index, key, value)`; continue with `index + 1`. Same order as [`Table::next`], and

@@ -523,3 +523,55 @@ fn ensure_array_grows_in_place_of_rehashes() {
     t.ensure_array(3);
     assert_eq!(t.array_len(), 5, "never shrinks");
 }
+
+/// `next_hinted` gives `next`'s answer whatever the hint: the right one, a stale one, one
+/// from another table, one past the end, or one pointing at a long string equal to the key
+/// but not identical to it (the hint must then be refused, not trusted).
+#[test]
+fn next_hinted_agrees_with_next_for_any_hint() {
+    let mut h = Heap::with_seed(23);
+    let mut t = Table::new();
+    for i in 1..=8 {
+        t.set_int(i, int(i));
+    }
+    for i in 0..40 {
+        t.set_str(h.new_str(format!("k{i}").as_bytes()), int(i));
+        t.set(Value::Float(i as f64 + 0.25), int(i)).unwrap();
+    }
+    let long_a = h.new_str(&[b'L'; 80]);
+    let long_b = h.new_str(&[b'L'; 80]);
+    t.set_str(long_a, int(99));
+    t.set_int(5, Value::Nil);
+    let mut keys = vec![Value::Nil];
+    let mut k = Value::Nil;
+    while let Some((nk, _)) = t.next(k).unwrap() {
+        keys.push(nk);
+        k = nk;
+    }
+    keys.push(Value::Str(long_b));
+    let total = t.array_len() + t.hash_len();
+    for &key in &keys {
+        let want = t.next(key).unwrap();
+        for hint in (0..total + 3).chain([usize::MAX / 2]) {
+            let got = t.next_hinted(key, hint).unwrap().map(|(_, k, v)| (k, v));
+            let same = match (want, got) {
+                (None, None) => true,
+                (Some((a, b)), Some((c, d))) => a.raw_identical(&c) && b.raw_identical(&d),
+                _ => false,
+            };
+            assert!(same, "hint {hint} changed the answer");
+        }
+    }
+    // The returned index is the next step's exact hint: a walk by hints visits every entry.
+    let (mut k, mut hint, mut n) = (Value::Nil, 0, 0);
+    while let Some((pos, nk, _)) = t.next_hinted(k, hint).unwrap() {
+        assert!(t.key_at(pos, &nk));
+        n += 1;
+        k = nk;
+        hint = pos;
+    }
+    assert_eq!(n, keys.len() - 2);
+    // A key that is not in the table is still an error, hint or not.
+    assert!(t.next_hinted(Value::Int(1000), 0).is_err());
+    assert!(t.next_hinted(Value::Str(h.new_str(b"absent")), 3).is_err());
+}
