@@ -4,8 +4,8 @@
 //! - Every [`Expr`] and [`Stat`] carries the line of its first token, which is where a runtime
 //!   error in it is reported (PUC Lua reports the line of the operator for binary operations,
 //!   so [`ExprKind::Binary`] keeps the operator's line as the node's line).
-//! - Names are kept as written so that error messages can name the variable involved
-//!   (`local 'x'`, `global 'f'`, `field 'name'`, `method 'send'`).
+//! - Names and string literals are [`Sym`]s of the chunk's string table ([`Chunk::strings`]),
+//!   which keeps their text for error messages (`local 'x'`, `global 'f'`) and constants.
 //! - `depth` counts the syntactic nesting that a recursive walk of the node needs. The parser
 //!   refuses a chunk whose depth exceeds [`MAX_DEPTH`], so every recursive pass over a parsed
 //!   tree (codegen, checks) is bounded. A left-associative chain such as `1 + 1 + ... + 1`
@@ -17,8 +17,11 @@
 /// The nesting limit, PUC Lua's `LUAI_MAXCCALLS`.
 pub const MAX_DEPTH: u32 = 200;
 
-/// A Lua name (identifier). Always ASCII letters, digits and `_`.
-pub type Name = Box<str>;
+pub use crate::strings::{Strings, Sym};
+
+/// A Lua name (identifier): always ASCII letters, digits and `_`, interned in the chunk's
+/// [`Strings`].
+pub type Name = Sym;
 
 /// A whole chunk: the body of the main function, which is always vararg.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +29,8 @@ pub struct Chunk {
     pub block: Block,
     /// The line of the last token (the `<eof>` line), used for the final `RETURN`.
     pub last_line: u32,
+    /// The text of every [`Sym`] in the tree.
+    pub strings: Strings,
 }
 
 /// A sequence of statements with an optional final `return`.
@@ -204,8 +209,9 @@ pub enum ExprKind {
     Vararg,
     Int(i64),
     Float(f64),
-    /// A string literal, as bytes (escapes resolved; not necessarily UTF-8).
-    Str(Box<[u8]>),
+    /// A string literal: its bytes (escapes resolved; not necessarily UTF-8) are in the
+    /// chunk's [`Strings`].
+    Str(Sym),
     Function(Box<FuncBody>),
     Table(Vec<Field>),
     /// A variable reference: local, upvalue or global (`_ENV.name`), resolved by codegen.

@@ -8,9 +8,11 @@
 //!   between and inside tokens; `\n`, `\r`, `\r\n` and `\n\r` each end one line.
 //! - A byte that starts no token becomes [`Tok::Other`], as in `llex.c`, so that the parser
 //!   reports `unexpected symbol near '@'` rather than a lexical error.
-//! - The only per-token allocations are the values of names and strings.
+//! - Names and string values are interned in the chunk's [`Strings`] (the lexer's extras),
+//!   so tokens carry a [`Sym`] and lexing allocates nothing per token.
 
 use crate::number::{str_to_number, Number};
+use crate::strings::{Strings, Sym};
 use logos::{Lexer, Logos};
 
 /// Why the lexer stopped, before it is placed on a line.
@@ -39,6 +41,7 @@ impl LexFail {
 #[derive(Logos, Debug, Clone, PartialEq)]
 #[logos(utf8 = false)]
 #[logos(error = LexFail)]
+#[logos(extras = Strings)]
 #[logos(skip r"[ \t\r\n\x0B\x0C]+")]
 #[logos(skip("--", callback = comment))]
 pub enum Tok {
@@ -155,13 +158,13 @@ pub enum Tok {
     Dots,
 
     #[regex("[A-Za-z_][A-Za-z0-9_]*", name)]
-    Name(Box<str>),
+    Name(Sym),
     /// A string literal's value, escapes resolved.
     #[token("\"", short_string)]
     #[token("'", short_string)]
     #[regex(r"\[=*\[", long_string)]
     #[regex(r"\[=+", bad_long_delimiter)]
-    Str(Box<[u8]>),
+    Str(Sym),
     /// An integer numeral (hexadecimal ones wrapped to 64 bits).
     Int(i64),
     /// A float numeral, or a decimal integer numeral too large for 64 bits.
@@ -174,9 +177,9 @@ pub enum Tok {
     Other(u8),
 }
 
-fn name(lex: &mut Lexer<Tok>) -> Box<str> {
-    // The regex only matches ASCII, so the lossy conversion never replaces anything.
-    String::from_utf8_lossy(lex.slice()).into()
+fn name(lex: &mut Lexer<Tok>) -> Sym {
+    let text = lex.slice();
+    lex.extras.intern(text)
 }
 
 /// Reads a numeral as `llex.c`'s `read_numeral`: the longest run of hex digits, `.`, and
@@ -248,7 +251,7 @@ pub fn count_newlines(text: &[u8]) -> u32 {
 /// Reads a quoted string after its opening delimiter, resolving escapes as `llex.c`'s
 /// `read_string`. On an error, the `near` text is what Lua's buffer holds at that point: the
 /// delimiter, the decoded text so far, the escape read so far and the offending byte.
-fn short_string(lex: &mut Lexer<Tok>) -> Result<Box<[u8]>, LexFail> {
+fn short_string(lex: &mut Lexer<Tok>) -> Result<Sym, LexFail> {
     let src = lex.source();
     let start = lex.span().start;
     let delim = src[start];
@@ -260,7 +263,7 @@ fn short_string(lex: &mut Lexer<Tok>) -> Result<Box<[u8]>, LexFail> {
     {
         if body[n] == delim {
             lex.bump(n + 1 + start + 1 - lex.span().end);
-            return Ok(body[..n].into());
+            return Ok(lex.extras.intern(&body[..n]));
         }
     }
     let mut out = Vec::new();
@@ -388,7 +391,7 @@ fn short_string(lex: &mut Lexer<Tok>) -> Result<Box<[u8]>, LexFail> {
         }
     }
     lex.bump(i - lex.span().end);
-    Ok(out.into_boxed_slice())
+    Ok(lex.extras.intern(&out))
 }
 
 /// Lua's extended UTF-8 (`luaO_utf8esc`): up to six bytes, values up to 2^31 - 1.
@@ -436,13 +439,13 @@ fn find_long_close(src: &[u8], from: usize, level: usize) -> Option<(usize, usiz
 /// Scans a long bracket body whose opener ends at `open_end`: (content, end after the closer).
 /// The first newline right after the opener is dropped; every newline sequence inside is read
 /// as `\n`, as `llex.c` does.
-fn long_body(
-    src: &[u8],
+fn long_body<'s>(
+    src: &'s [u8],
     open_start: usize,
     open_end: usize,
     level: usize,
     what: &str,
-) -> Result<(Vec<u8>, usize), LexFail> {
+) -> Result<(std::borrow::Cow<'s, [u8]>, usize), LexFail> {
     let Some((close, end)) = find_long_close(src, open_end, level) else {
         let start_line = count_newlines(&src[..open_start]) + 1;
         return Err(LexFail::new(
@@ -466,23 +469,23 @@ fn long_body(
                 i += 1;
             }
         }
-        out
+        std::borrow::Cow::Owned(out)
     } else {
-        body.to_vec()
+        std::borrow::Cow::Borrowed(body)
     };
     Ok((content, end))
 }
 
-fn long_string(lex: &mut Lexer<Tok>) -> Result<Box<[u8]>, LexFail> {
+fn long_string(lex: &mut Lexer<Tok>) -> Result<Sym, LexFail> {
     let span = lex.span();
     let level = span.len() - 2;
     let (content, end) = long_body(lex.source(), span.start, span.end, level, "string")?;
     lex.bump(end - span.end);
-    Ok(content.into_boxed_slice())
+    Ok(lex.extras.intern(&content))
 }
 
 /// `[=` not followed by a second `[`.
-fn bad_long_delimiter(lex: &mut Lexer<Tok>) -> Result<Box<[u8]>, LexFail> {
+fn bad_long_delimiter(lex: &mut Lexer<Tok>) -> Result<Sym, LexFail> {
     Err(LexFail::new(
         "invalid long string delimiter",
         Some(lex.slice().to_vec()),
@@ -547,6 +550,8 @@ pub struct Lexed {
     pub eof_line: u32,
     /// The first lexical error; `tokens` holds the tokens before it.
     pub error: Option<LexError>,
+    /// The names and string values the tokens refer to.
+    pub strings: Strings,
 }
 
 /// Formats a `near` text as Lua does: quoted as written, or `<eof>`.
@@ -564,7 +569,8 @@ pub fn tokenize(source: &[u8]) -> Lexed {
     Lexed {
         tokens,
         eof_line: stream.eof_line(),
-        error: stream.error,
+        error: stream.error.take(),
+        strings: stream.take_strings(),
     }
 }
 
@@ -591,7 +597,7 @@ impl<'s> Tokens<'s> {
         // (`crate::strip_file_header`): a chunk is lexed as it is.
         let body = source;
         let mut tokens = Tokens {
-            lex: Tok::lexer(body),
+            lex: Tok::lexer_with_extras(body, Strings::new()),
             body,
             line: 1,
             pos: 0,
@@ -608,6 +614,16 @@ impl<'s> Tokens<'s> {
             tokens.done = true;
         }
         tokens
+    }
+
+    /// The chunk's string table (what the tokens' [`Sym`]s refer to), leaving an empty one.
+    pub fn take_strings(&mut self) -> Strings {
+        std::mem::replace(&mut self.lex.extras, Strings::placeholder())
+    }
+
+    /// The chunk's string table so far.
+    pub fn strings(&self) -> &Strings {
+        &self.lex.extras
     }
 
     /// The line of `<eof>` once the stream has ended (or of the lexical error).
@@ -654,7 +670,8 @@ impl Iterator for Tokens<'_> {
                 self.pos = span.start + 1;
                 if span.end != self.pos {
                     // Resynchronise on the byte after the unknown one.
-                    self.lex = relex_from(body, self.pos);
+                    let strings = self.take_strings();
+                    self.lex = relex_from(body, self.pos, strings);
                 }
                 Some(Token {
                     tok: Tok::Other(byte),
@@ -680,8 +697,8 @@ impl Iterator for Tokens<'_> {
 }
 
 /// A lexer positioned at `pos` of `body`.
-fn relex_from(body: &[u8], pos: usize) -> Lexer<'_, Tok> {
-    let mut lex = Tok::lexer(body);
+fn relex_from(body: &[u8], pos: usize, strings: Strings) -> Lexer<'_, Tok> {
+    let mut lex = Tok::lexer_with_extras(body, strings);
     lex.bump(pos);
     // `bump` extends the current (empty) token; the next call to `next` starts after it.
     lex

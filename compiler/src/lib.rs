@@ -17,6 +17,7 @@ pub mod number;
 pub mod opcode;
 pub mod parser;
 pub mod proto;
+pub mod strings;
 
 pub use error::{chunk_id, CompileError};
 

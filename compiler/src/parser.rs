@@ -16,6 +16,7 @@ use crate::ast::{
 };
 use crate::error::CompileError;
 use crate::lexer::{self, Tok, Token};
+use crate::strings::{Strings, Sym};
 use lalrpop_util::ParseError;
 
 lalrpop_util::lalrpop_mod!(
@@ -33,6 +34,9 @@ pub enum SynErr {
     /// A message without `near` (Lua's semantic errors), on the line of the token at this
     /// index (the token after the construct, where luac's reader stands).
     Plain(String, usize),
+    /// `unknown attribute 'name'` (the text is in the string table, which the grammar
+    /// actions cannot see), at a token index as `Plain`.
+    Attrib(Sym, usize),
 }
 
 /// The error type of grammar actions.
@@ -226,14 +230,13 @@ impl Ctx {
     }
 
     /// `name <attrib>`; `next` is the index of the token after `>`.
-    pub fn attrib(&self, name: Name, attrib: &str, next: Loc) -> Result<LocalName, PErr> {
+    pub fn attrib(&self, name: Name, attrib: Sym, next: Loc) -> Result<LocalName, PErr> {
         let attrib = match attrib {
-            "const" => Attrib::Const,
-            "close" => Attrib::Close,
+            Sym::CONST => Attrib::Const,
+            Sym::CLOSE => Attrib::Close,
             other => {
-                let msg = format!("unknown attribute '{other}'");
                 return Err(ParseError::User {
-                    error: SynErr::Plain(msg, index_of(next)),
+                    error: SynErr::Attrib(other, index_of(next)),
                 });
             }
         };
@@ -279,6 +282,7 @@ pub fn parse_chunk(source: &[u8], chunk_name: &str) -> Result<Chunk, CompileErro
             return Ok(Chunk {
                 block,
                 last_line: eof_line,
+                strings: stream.take_strings(),
             });
         }
         Err(err) => err,
@@ -289,7 +293,7 @@ pub fn parse_chunk(source: &[u8], chunk_name: &str) -> Result<Chunk, CompileErro
         let before = match &err {
             ParseError::UnrecognizedToken { token, .. } => index_of(token.0) < ntok,
             ParseError::User {
-                error: SynErr::Near(_, at) | SynErr::Plain(_, at),
+                error: SynErr::Near(_, at) | SynErr::Plain(_, at) | SynErr::Attrib(_, at),
             } => *at < ntok,
             _ => false,
         };
@@ -297,14 +301,22 @@ pub fn parse_chunk(source: &[u8], chunk_name: &str) -> Result<Chunk, CompileErro
             return Err(CompileError::new(chunk_name, e.line, e.message));
         }
     }
-    Err(describe(source, eof_line, err, chunk_name))
+    let strings = stream.take_strings();
+    Err(describe(source, eof_line, err, chunk_name, &strings))
 }
 
 /// Turns a parse failure into Lua's message.
-fn describe(source: &[u8], eof_line: u32, err: PErr, chunk_name: &str) -> CompileError {
+fn describe(
+    source: &[u8],
+    eof_line: u32,
+    err: PErr,
+    chunk_name: &str,
+    strings: &Strings,
+) -> CompileError {
     // Errors are rare: tokenize again rather than keep token texts on the fast path.
-    let tokens = lexer::tokenize(source).tokens;
-    let near = |at: usize| near_token(source, tokens.get(at));
+    let lexed = lexer::tokenize(source);
+    let tokens = lexed.tokens;
+    let near = |at: usize| near_token(source, tokens.get(at), &lexed.strings);
     let line_of = |at: usize| tokens.get(at).map_or(eof_line, |t| t.line);
     // Lua reports the line where the token ends (a long string may span lines).
     let end_line = |at: usize| match tokens.get(at) {
@@ -321,6 +333,13 @@ fn describe(source: &[u8], eof_line: u32, err: PErr, chunk_name: &str) -> Compil
         ParseError::User {
             error: SynErr::Plain(msg, at),
         } => CompileError::new(chunk_name, line_of(at), msg),
+        ParseError::User {
+            error: SynErr::Attrib(name, at),
+        } => CompileError::new(
+            chunk_name,
+            line_of(at),
+            format!("unknown attribute '{}'", strings.name(name)),
+        ),
         ParseError::UnrecognizedToken {
             token: (at, _, _),
             expected,
@@ -350,7 +369,7 @@ fn describe(source: &[u8], eof_line: u32, err: PErr, chunk_name: &str) -> Compil
 }
 
 /// A token as Lua's `txtToken` shows it.
-fn near_token(source: &[u8], token: Option<&Token>) -> String {
+fn near_token(source: &[u8], token: Option<&Token>, strings: &Strings) -> String {
     let Some(t) = token else {
         return "<eof>".to_string();
     };
@@ -367,7 +386,7 @@ fn near_token(source: &[u8], token: Option<&Token>) -> String {
                 1
             };
             let mut shown = text[..open].to_vec();
-            shown.extend_from_slice(value);
+            shown.extend_from_slice(strings.get(*value));
             shown.extend_from_slice(&text[text.len() - open..]);
             lexer::near_text(Some(&shown))
         }

@@ -18,7 +18,9 @@ pub enum Constant {
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpvalDesc {
     /// The variable's name (`_ENV` for the environment), for debug info and patching.
-    pub name: Box<str>,
+    /// Shared: every use of a name in a chunk points at the same text, so instantiation
+    /// can convert each distinct name once.
+    pub name: std::sync::Arc<str>,
     /// True: the upvalue is local `index` (a register) of the enclosing function.
     /// False: it is upvalue `index` of the enclosing function.
     pub in_stack: bool,
@@ -41,7 +43,8 @@ pub enum VarKind {
 /// Debug information about a local variable: its register is live for `start_pc..end_pc`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocVar {
-    pub name: Box<str>,
+    /// Shared as [`UpvalDesc::name`].
+    pub name: std::sync::Arc<str>,
     /// First instruction where the variable is active.
     pub start_pc: u32,
     /// First instruction where the variable is dead.

@@ -1,12 +1,51 @@
 //! Lexer tests: every token kind, every escape, every lexical error (texts as luac 5.4 gives
 //! them), numerals, and line counting.
 
-use hotlua_compiler::lexer::{tokenize, Tok};
+use hotlua_compiler::lexer::{self as lx, tokenize};
+use hotlua_compiler::strings::Strings;
+
+/// The lexer's tokens with their names and strings resolved (the lexer's carry ids into
+/// the chunk's string table), so tests can write the expected values.
+macro_rules! resolved_tokens {
+    ($($v:ident),*) => {
+        #[derive(Debug, Clone, PartialEq)]
+        enum Tok {
+            $($v,)*
+            Name(Box<str>),
+            Str(Box<[u8]>),
+            Int(i64),
+            Float(f64),
+            Other(u8),
+        }
+
+        fn resolve(t: &lx::Tok, strings: &Strings) -> Tok {
+            match t {
+                $(lx::Tok::$v => Tok::$v,)*
+                lx::Tok::Name(n) => Tok::Name(strings.name(*n).into()),
+                lx::Tok::Str(s) => Tok::Str(strings.get(*s).into()),
+                lx::Tok::Int(i) => Tok::Int(*i),
+                lx::Tok::Float(f) => Tok::Float(*f),
+                lx::Tok::Other(b) => Tok::Other(*b),
+            }
+        }
+    };
+}
+
+resolved_tokens!(
+    And, Break, Do, Else, Elseif, End, False, For, Function, Goto, If, In, Local, Nil, Not, Or,
+    Repeat, Return, Then, True, Until, While, Plus, Minus, Star, Slash, DSlash, Percent, Caret,
+    Hash, Amp, Tilde, Pipe, Shl, Shr, Eq, Ne, Le, Ge, Lt, Gt, Assign, LParen, RParen, LBrace,
+    RBrace, LBracket, RBracket, DColon, Semi, Colon, Comma, Dot, Concat, Dots, Numeral
+);
 
 fn toks(src: &str) -> Vec<Tok> {
     let lexed = tokenize(src.as_bytes());
     assert_eq!(lexed.error, None, "{src:?}");
-    lexed.tokens.into_iter().map(|t| t.tok).collect()
+    lexed
+        .tokens
+        .iter()
+        .map(|t| resolve(&t.tok, &lexed.strings))
+        .collect()
 }
 
 /// Tokens of `src` read as a file (a byte order mark and a `#` first line skipped).
@@ -24,7 +63,7 @@ fn string(src: &[u8]) -> Vec<u8> {
     let lexed = tokenize(src);
     assert_eq!(lexed.error, None, "{:?}", String::from_utf8_lossy(src));
     match &lexed.tokens[..] {
-        [t] => match &t.tok {
+        [t] => match resolve(&t.tok, &lexed.strings) {
             Tok::Str(s) => s.to_vec(),
             other => panic!("{other:?}"),
         },
@@ -301,7 +340,7 @@ fn line_counting() {
     let lines: Vec<(String, u32)> = lexed
         .tokens
         .iter()
-        .map(|t| (format!("{:?}", t.tok), t.line))
+        .map(|t| (format!("{:?}", resolve(&t.tok, &lexed.strings)), t.line))
         .collect();
     let want = [
         ("Name(\"a\")", 1),

@@ -4,10 +4,33 @@
 use hotlua_compiler::ast::*;
 use hotlua_compiler::parse;
 
+thread_local! {
+    /// The string table of the chunk the test looks at (names in the tree are ids into it).
+    static STRINGS: std::cell::RefCell<Strings> = std::cell::RefCell::new(Strings::new());
+}
+
+/// Makes `c`'s names readable by [`txt`] and [`bytes`].
+fn use_strings(c: &Chunk) {
+    STRINGS.with(|s| *s.borrow_mut() = c.strings.clone());
+}
+
+/// The text of a name of the current chunk.
+fn txt(n: Sym) -> String {
+    STRINGS.with(|s| s.borrow().name(n).into_owned())
+}
+
+/// The bytes of a string of the current chunk.
+fn bytes(n: Sym) -> Vec<u8> {
+    STRINGS.with(|s| s.borrow().get(n).to_vec())
+}
+
 /// Parses `src` as a file's text (a leading `#` line is skipped, as loaders do).
 fn chunk(src: &str) -> Chunk {
     match parse(hotlua_compiler::strip_file_header(src.as_bytes()), "=t.lua") {
-        Ok(c) => c,
+        Ok(c) => {
+            use_strings(&c);
+            c
+        }
         Err(e) => panic!("{src:?} failed: {e}"),
     }
 }
@@ -34,23 +57,28 @@ fn show(e: &Expr) -> String {
         ExprKind::Vararg => "...".into(),
         ExprKind::Int(i) => i.to_string(),
         ExprKind::Float(f) => format!("{f:?}"),
-        ExprKind::Str(s) => format!("{:?}", String::from_utf8_lossy(s)),
-        ExprKind::Function(b) => format!("fn({})", b.params.join(",")),
+        ExprKind::Str(s) => format!("{:?}", String::from_utf8_lossy(&bytes(*s))),
+        ExprKind::Function(b) => {
+            let ps: Vec<String> = b.params.iter().map(|p| txt(*p)).collect();
+            format!("fn({})", ps.join(","))
+        }
         ExprKind::Table(fields) => {
             let fs: Vec<String> = fields
                 .iter()
                 .map(|f| match f {
                     Field::Pos(e) => show(e),
-                    Field::Named(n, e) => format!("{n}={}", show(e)),
+                    Field::Named(n, e) => format!("{}={}", txt(*n), show(e)),
                     Field::Keyed(k, v) => format!("[{}]={}", show(k), show(v)),
                 })
                 .collect();
             format!("{{{}}}", fs.join(" "))
         }
-        ExprKind::Name(n) => n.to_string(),
+        ExprKind::Name(n) => txt(*n),
         ExprKind::Index { obj, key } => format!("{}[{}]", show(obj), show(key)),
         ExprKind::Call { func, args } => format!("{}({})", show(func), list(args)),
-        ExprKind::Method { obj, name, args } => format!("{}:{name}({})", show(obj), list(args)),
+        ExprKind::Method { obj, name, args } => {
+            format!("{}:{}({})", show(obj), txt(*name), list(args))
+        }
         ExprKind::Paren(e) => format!("<{}>", show(e)),
         ExprKind::Binary { op, lhs, rhs } => format!("({} {op:?} {})", show(lhs), show(rhs)),
         ExprKind::Unary { op, operand } => format!("({op:?} {})", show(operand)),
@@ -152,7 +180,8 @@ fn statements() {
     assert_eq!(stats.len(), 13);
     match &stats[0].kind {
         StatKind::Local { names, exprs } => {
-            let attrs: Vec<_> = names.iter().map(|n| (&*n.name, n.attrib)).collect();
+            let attrs: Vec<_> = names.iter().map(|n| (txt(n.name), n.attrib)).collect();
+            let attrs: Vec<_> = attrs.iter().map(|(n, a)| (n.as_str(), *a)).collect();
             assert_eq!(
                 attrs,
                 [
@@ -167,8 +196,11 @@ fn statements() {
     }
     match &stats[1].kind {
         StatKind::LocalFunction { name, body } => {
-            assert_eq!(&**name, "f");
-            assert_eq!(body.params, vec!["x".into()] as Vec<Name>);
+            assert_eq!(txt(*name), "f");
+            assert_eq!(
+                body.params.iter().map(|p| txt(*p)).collect::<Vec<_>>(),
+                ["x"]
+            );
             assert!(body.is_vararg);
             assert_eq!((body.line, body.end_line), (2, 2));
         }
@@ -176,9 +208,9 @@ fn statements() {
     }
     match &stats[2].kind {
         StatKind::Function { name, body } => {
-            let path: Vec<&str> = name.path.iter().map(|s| &**s).collect();
+            let path: Vec<String> = name.path.iter().map(|s| txt(*s)).collect();
             assert_eq!(path, ["t", "a", "b"]);
-            assert_eq!(name.method.as_deref(), Some("m"));
+            assert_eq!(name.method.map(txt).as_deref(), Some("m"));
             assert!(!body.is_vararg);
         }
         k => panic!("{k:?}"),
@@ -198,14 +230,14 @@ fn statements() {
         &stats[6].kind,
         StatKind::NumFor { step: Some(_), .. }
     ));
-    assert!(matches!(&stats[7].kind, StatKind::NumFor { step: None, var, .. } if &**var == "i"));
+    assert!(matches!(&stats[7].kind, StatKind::NumFor { step: None, var, .. } if txt(*var) == "i"));
     assert!(
         matches!(&stats[8].kind, StatKind::GenFor { names, exprs, .. } if names.len() == 2 && exprs.len() == 1)
     );
     assert!(
-        matches!(&stats[9].kind, StatKind::Do(b) if matches!(&b.stats[0].kind, StatKind::Goto(l) if &**l == "l"))
+        matches!(&stats[9].kind, StatKind::Do(b) if matches!(&b.stats[0].kind, StatKind::Goto(l) if txt(*l) == "l"))
     );
-    assert!(matches!(&stats[10].kind, StatKind::Label(l) if &**l == "l"));
+    assert!(matches!(&stats[10].kind, StatKind::Label(l) if txt(*l) == "l"));
     match &stats[11].kind {
         StatKind::Assign { targets, values } => {
             assert_eq!(list(targets), "a, b[\"c\"], d[1]");
@@ -1018,9 +1050,11 @@ mod gen_input;
 /// Writes a tree back as Lua, every operation parenthesised and every statement ended by `;`,
 /// so that running it shows whether the tree has Lua's meaning.
 mod unparse {
+    use super::{bytes, txt, use_strings};
     use hotlua_compiler::ast::*;
 
     pub fn chunk(c: &Chunk) -> String {
+        use_strings(c);
         let mut out = String::new();
         block(&c.block, &mut out);
         out
@@ -1039,10 +1073,7 @@ mod unparse {
     }
 
     fn names(ns: &[Name]) -> String {
-        ns.iter()
-            .map(|n| n.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        ns.iter().map(|n| txt(*n)).collect::<Vec<_>>().join(", ")
     }
 
     fn body(f: &FuncBody, out: &mut String) {
@@ -1063,9 +1094,9 @@ mod unparse {
                 list(values, out);
             }
             StatKind::Call(e) => expr(e, out),
-            StatKind::Label(n) => out.push_str(&format!("::{n}::")),
+            StatKind::Label(n) => out.push_str(&format!("::{}::", txt(*n))),
             StatKind::Break => out.push_str("break"),
-            StatKind::Goto(n) => out.push_str(&format!("goto {n}")),
+            StatKind::Goto(n) => out.push_str(&format!("goto {}", txt(*n))),
             StatKind::Do(b) => {
                 out.push_str("do\n");
                 block(b, out);
@@ -1104,7 +1135,7 @@ mod unparse {
                 step,
                 body,
             } => {
-                out.push_str(&format!("for {var} = "));
+                out.push_str(&format!("for {} = ", txt(*var)));
                 expr(start, out);
                 out.push_str(", ");
                 expr(limit, out);
@@ -1133,21 +1164,21 @@ mod unparse {
                     names(&name.path).replace(", ", ".")
                 ));
                 if let Some(m) = &name.method {
-                    out.push_str(&format!(":{m}"));
+                    out.push_str(&format!(":{}", txt(*m)));
                 }
                 body(f, out);
             }
             StatKind::LocalFunction { name, body: f } => {
-                out.push_str(&format!("local function {name}"));
+                out.push_str(&format!("local function {}", txt(*name)));
                 body(f, out);
             }
             StatKind::Local { names: ns, exprs } => {
                 let ns: Vec<String> = ns
                     .iter()
                     .map(|n| match n.attrib {
-                        Attrib::None => n.name.to_string(),
-                        Attrib::Const => format!("{} <const>", n.name),
-                        Attrib::Close => format!("{} <close>", n.name),
+                        Attrib::None => txt(n.name),
+                        Attrib::Const => format!("{} <const>", txt(n.name)),
+                        Attrib::Close => format!("{} <close>", txt(n.name)),
                     })
                     .collect();
                 out.push_str(&format!("local {}", ns.join(", ")));
@@ -1225,7 +1256,7 @@ mod unparse {
                     format!("{s}.0")
                 });
             }
-            ExprKind::Str(s) => string(s, out),
+            ExprKind::Str(s) => string(&bytes(*s), out),
             ExprKind::Function(f) => {
                 out.push_str("function");
                 body(f, out);
@@ -1236,7 +1267,7 @@ mod unparse {
                     match f {
                         Field::Pos(e) => expr(e, out),
                         Field::Named(n, e) => {
-                            out.push_str(&format!("{n} = "));
+                            out.push_str(&format!("{} = ", txt(*n)));
                             expr(e, out);
                         }
                         Field::Keyed(k, v) => {
@@ -1250,7 +1281,7 @@ mod unparse {
                 }
                 out.push('}');
             }
-            ExprKind::Name(n) => out.push_str(n),
+            ExprKind::Name(n) => out.push_str(&txt(*n)),
             ExprKind::Index { obj, key } => {
                 expr(obj, out);
                 out.push('[');
@@ -1265,7 +1296,7 @@ mod unparse {
             }
             ExprKind::Method { obj, name, args } => {
                 expr(obj, out);
-                out.push_str(&format!(":{name}("));
+                out.push_str(&format!(":{}(", txt(*name)));
                 list(args, out);
                 out.push(')');
             }

@@ -297,7 +297,7 @@ impl Vm {
         chunk_name: &str,
     ) -> Result<Gc<crate::function::FnProto>, LuaError> {
         match hotlua_compiler::compile(source, chunk_name) {
-            Ok(p) => Ok(crate::function::FnProto::instantiate(&mut self.heap, &p)),
+            Ok(p) => Ok(crate::function::FnProto::instantiate(&mut self.heap, p)),
             Err(e) => Err(LuaError::new(self.str_value(e.message))),
         }
     }

@@ -39,43 +39,51 @@ pub struct FnProto {
 }
 
 impl FnProto {
-    /// Instantiates a compiled prototype (and its children) on the heap.
-    pub fn instantiate(heap: &mut Heap, p: &Proto) -> Gc<FnProto> {
+    /// Instantiates a compiled prototype (and its children) on the heap, taking its
+    /// buffers over instead of copying them.
+    pub fn instantiate(heap: &mut Heap, p: Proto) -> Gc<FnProto> {
+        // Upvalue names are shared (`Arc`) across a chunk's protos: each distinct name is
+        // converted once.
+        let mut names = NameCache::default();
+        FnProto::instantiate_with(heap, p, &mut names)
+    }
+
+    fn instantiate_with(heap: &mut Heap, p: Proto, names: &mut NameCache) -> Gc<FnProto> {
         let constants: Box<[Value]> = p
             .constants
-            .iter()
+            .into_iter()
             .map(|c| match c {
                 Constant::Nil => Value::Nil,
-                Constant::Bool(b) => Value::Bool(*b),
-                Constant::Int(i) => Value::Int(*i),
-                Constant::Float(f) => Value::Float(*f),
-                Constant::Str(s) => Value::Str(heap.new_str(s)),
+                Constant::Bool(b) => Value::Bool(b),
+                Constant::Int(i) => Value::Int(i),
+                Constant::Float(f) => Value::Float(f),
+                Constant::Str(s) => Value::Str(heap.new_str(&s)),
             })
             .collect();
         let protos: Box<[Gc<FnProto>]> = p
             .protos
-            .iter()
-            .map(|c| FnProto::instantiate(heap, c))
+            .into_iter()
+            .map(|c| FnProto::instantiate_with(heap, c, names))
             .collect();
         let upval_names = p
             .upvalues
             .iter()
-            .map(|u| heap.new_str(u.name.as_bytes()))
+            .map(|u| names.get(heap, &u.name))
             .collect();
         heap.alloc(FnProto {
             upval_names,
-            code: p.code.clone().into_boxed_slice(),
+            code: p.code.into_boxed_slice(),
             constants,
             protos,
-            upvalues: p.upvalues.clone().into_boxed_slice(),
+            upvalues: p.upvalues.into_boxed_slice(),
             num_params: p.num_params,
             is_vararg: p.is_vararg,
             max_stack: p.max_stack.max(2),
-            source: p.source.clone(),
+            source: p.source,
             line_defined: p.line_defined,
             last_line_defined: p.last_line_defined,
-            line_info: p.line_info.clone().into_boxed_slice(),
-            locvars: p.locvars.clone().into_boxed_slice(),
+            line_info: p.line_info.into_boxed_slice(),
+            locvars: p.locvars.into_boxed_slice(),
         })
     }
 
@@ -92,6 +100,24 @@ impl FnProto {
             .filter(|v| v.start_pc <= pc && pc < v.end_pc)
             .nth(n.checked_sub(1)?)
             .map(|v| &*v.name)
+    }
+}
+
+/// The interned string of each distinct upvalue name (by the address of its shared text)
+/// met while instantiating one chunk. The strings stay reachable: every one is stored in
+/// an `upval_names` of the protos being built before any collection can run.
+#[derive(Default)]
+struct NameCache {
+    map: std::collections::HashMap<usize, Gc<LuaStr>>,
+}
+
+impl NameCache {
+    fn get(&mut self, heap: &mut Heap, name: &std::sync::Arc<str>) -> Gc<LuaStr> {
+        let key = std::sync::Arc::as_ptr(name) as *const u8 as usize;
+        *self
+            .map
+            .entry(key)
+            .or_insert_with(|| heap.new_str(name.as_bytes()))
     }
 }
 

@@ -249,7 +249,7 @@ impl Vm {
     ) -> Result<Value, LuaError> {
         match hotlua_compiler::compile(source, chunk_name) {
             Ok(p) => {
-                let proto = FnProto::instantiate(&mut self.heap, &p);
+                let proto = FnProto::instantiate(&mut self.heap, p);
                 let env = env.unwrap_or(Value::Table(self.globals));
                 let n = proto.get().upvalues.len();
                 let mut ups = Vec::with_capacity(n);

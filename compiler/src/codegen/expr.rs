@@ -9,10 +9,10 @@
 
 use crate::ast::{BinOp, Expr, ExprKind, Field, UnOp};
 use crate::opcode::{Instr, OpCode, FIELDS_PER_FLUSH, MAX_B, MAX_C, OFFSET_SC};
+use crate::strings::{Strings, Sym};
 
 /// The range of the C field: larger list counts spill into an `EXTRAARG`.
 const MAX_ARG_C_PLUS_ONE: u32 = MAX_C + 1;
-use crate::proto::Constant;
 
 use super::fold::{self, FoldOp, Num};
 use super::func::{fits_c, MAX_INDEX_RK, NO_JUMP, NO_REG, R};
@@ -29,7 +29,8 @@ pub(crate) enum EK {
     K(u32),
     KFlt(f64),
     KInt(i64),
-    KStr(Box<[u8]>),
+    /// A string constant not yet in the constant table (a chunk string).
+    KStr(Sym),
     /// A value in a fixed register.
     NonReloc(u32),
     Local {
@@ -130,17 +131,6 @@ impl ExpDesc {
     }
 }
 
-fn const_to_exp(c: &Constant) -> EK {
-    match c {
-        Constant::Nil => EK::Nil,
-        Constant::Bool(true) => EK::True,
-        Constant::Bool(false) => EK::False,
-        Constant::Int(i) => EK::KInt(*i),
-        Constant::Float(f) => EK::KFlt(*f),
-        Constant::Str(s) => EK::KStr(s.clone()),
-    }
-}
-
 fn arith_op(op: BinOp) -> OpCode {
     use BinOp::*;
     match op {
@@ -190,10 +180,7 @@ impl<'a> Codegen<'a> {
     pub(crate) fn discharge_vars(&mut self, e: &mut ExpDesc) {
         let fs = &mut self.fs;
         e.k = match e.k {
-            EK::Const { level, vidx } => {
-                let c = self.var_at(level, vidx).k.clone().unwrap_or(Constant::Nil);
-                const_to_exp(&c)
-            }
+            EK::Const { level, vidx } => self.var_at(level, vidx).k.clone().unwrap_or(EK::Nil),
             EK::Local { reg, .. } => EK::NonReloc(reg),
             EK::Upval(u) => EK::Reloc(fs.code_abc(OpCode::GetUpval, 0, u, 0)),
             EK::IndexUp { t, idx } => EK::Reloc(fs.code_abc(OpCode::GetTabUp, 0, t, idx)),
@@ -246,8 +233,8 @@ impl<'a> Codegen<'a> {
     }
 
     fn str_to_k(&mut self, e: &mut ExpDesc) {
-        if let EK::KStr(s) = &e.k {
-            let k = self.fs.string_k(s);
+        if let EK::KStr(s) = e.k {
+            let k = self.fs.string_k(s, self.strings);
             e.k = EK::K(k);
         }
     }
@@ -264,7 +251,7 @@ impl<'a> Codegen<'a> {
                 fs.code_abc(OpCode::LoadTrue, reg, 0, 0);
             }
             EK::KStr(s) => {
-                let k = fs.string_k(&s);
+                let k = fs.string_k(s, self.strings);
                 fs.code_k(reg, k);
             }
             EK::K(k) => {
@@ -401,10 +388,7 @@ impl<'a> Codegen<'a> {
             EK::Nil => fs.nil_k(),
             EK::KInt(i) => fs.int_k(*i),
             EK::KFlt(f) => fs.number_k(*f),
-            EK::KStr(s) => {
-                let s = s.clone();
-                fs.string_k(&s)
-            }
+            EK::KStr(s) => fs.string_k(*s, self.strings),
             EK::K(k) => *k,
             _ => return false,
         };
@@ -944,7 +928,7 @@ impl<'a> Codegen<'a> {
             ExprKind::False => ExpDesc::new(EK::False),
             ExprKind::Int(i) => ExpDesc::new(EK::KInt(*i)),
             ExprKind::Float(f) => ExpDesc::new(EK::KFlt(*f)),
-            ExprKind::Str(s) => ExpDesc::new(EK::KStr(s.clone())),
+            ExprKind::Str(s) => ExpDesc::new(EK::KStr(*s)),
             ExprKind::Vararg => {
                 if !self.fs.f.is_vararg {
                     return Err(self
@@ -965,7 +949,7 @@ impl<'a> Codegen<'a> {
     fn primary_exp(&mut self, e: &Expr) -> R<ExpDesc> {
         self.fs.line = e.line;
         match &e.kind {
-            ExprKind::Name(n) => self.single_var(n),
+            ExprKind::Name(n) => self.single_var(*n),
             ExprKind::Paren(inner) => {
                 let mut v = self.expr(inner)?;
                 self.discharge_vars(&mut v);
@@ -1017,7 +1001,7 @@ impl<'a> Codegen<'a> {
                     self.func_args(&mut v, args, line)?;
                 }
                 ExprKind::Method { name, args, .. } => {
-                    let mut key = ExpDesc::new(EK::KStr(name.as_bytes().into()));
+                    let mut key = ExpDesc::new(EK::KStr(*name));
                     self.code_self(&mut v, &mut key)?;
                     self.func_args(&mut v, args, line)?;
                 }
@@ -1034,7 +1018,7 @@ impl<'a> Codegen<'a> {
         for (i, e) in exprs.iter().enumerate() {
             if i > 0 {
                 self.exp_to_next_reg(&mut v)
-                    .map_err(|err| with_near(err, e))?;
+                    .map_err(|err| with_near(err, e, self.strings))?;
             }
             v = self.expr(e)?;
         }
@@ -1081,7 +1065,7 @@ impl<'a> Codegen<'a> {
             // close the previous list item
             if pending.k != EK::Void {
                 self.exp_to_next_reg(&mut pending)
-                    .map_err(|err| with_near(err, field_value(field)))?;
+                    .map_err(|err| with_near(err, field_value(field), self.strings))?;
                 pending = ExpDesc::new(EK::Void);
                 if tostore == FIELDS_PER_FLUSH {
                     self.set_list(treg, na, tostore as i32);
@@ -1096,7 +1080,7 @@ impl<'a> Codegen<'a> {
                 }
                 Field::Named(name, v) => {
                     let reg = self.fs.free_reg;
-                    let mut key = ExpDesc::new(EK::KStr(name.as_bytes().into()));
+                    let mut key = ExpDesc::new(EK::KStr(*name));
                     self.rec_field(&t, &mut key, v, reg)?;
                     nh += 1;
                 }
@@ -1183,22 +1167,50 @@ fn field_value(f: &Field) -> &Expr {
 
 /// Completes a register-limit error with luac's `near` token: the first token of the next
 /// expression (the one luac had just read).
-fn with_near(mut err: crate::error::CompileError, next: &Expr) -> crate::error::CompileError {
+fn with_near(
+    mut err: crate::error::CompileError,
+    next: &Expr,
+    strings: &Strings,
+) -> crate::error::CompileError {
     if err.message.ends_with("needs too many registers") {
         if let Some(tok) = first_token(next) {
-            err.message.push_str(&format!(" near {}", tok));
+            err.message
+                .push_str(&format!(" near {}", tok.text(strings)));
         }
     }
     err
 }
 
-/// The first token of an expression as luac would quote it (`'?'` when unknown).
-pub(crate) fn first_token_text(e: &Expr) -> String {
-    first_token(e).unwrap_or_else(|| "'?'".into())
+/// The first token of an expression or statement, kept without formatting it (it is only
+/// shown in the rare limit errors).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum FirstTok {
+    /// A fixed text, already quoted (or `<eof>`).
+    Fixed(&'static str),
+    Int(i64),
+    Str(Sym),
+    Name(Sym),
+}
+
+impl FirstTok {
+    /// The token as luac quotes it.
+    pub(crate) fn text(self, strings: &Strings) -> String {
+        match self {
+            FirstTok::Fixed(t) => t.to_string(),
+            FirstTok::Int(i) => format!("'{}'", i),
+            FirstTok::Str(s) => format!("'\"{}\"'", String::from_utf8_lossy(strings.get(s))),
+            FirstTok::Name(n) => format!("'{}'", strings.name(n)),
+        }
+    }
+}
+
+/// The first token of an expression (`'?'` when unknown).
+pub(crate) fn first_token_or_unknown(e: &Expr) -> FirstTok {
+    first_token(e).unwrap_or(FirstTok::Fixed("'?'"))
 }
 
 /// The first token of an expression as luac would quote it, when it can be known.
-fn first_token(e: &Expr) -> Option<String> {
+fn first_token(e: &Expr) -> Option<FirstTok> {
     let mut e = e;
     loop {
         e = match &e.kind {
@@ -1206,26 +1218,23 @@ fn first_token(e: &Expr) -> Option<String> {
             ExprKind::Index { obj, .. } => obj,
             ExprKind::Call { func, .. } => func,
             ExprKind::Method { obj, .. } => obj,
-            ExprKind::Nil => return Some("'nil'".into()),
-            ExprKind::True => return Some("'true'".into()),
-            ExprKind::False => return Some("'false'".into()),
-            ExprKind::Vararg => return Some("'...'".into()),
-            ExprKind::Int(i) if *i >= 0 => return Some(format!("'{}'", i)),
-            ExprKind::Str(s) => return Some(format!("'\"{}\"'", String::from_utf8_lossy(s))),
-            ExprKind::Function(_) => return Some("'function'".into()),
-            ExprKind::Table(_) => return Some("'{'".into()),
-            ExprKind::Name(n) => return Some(format!("'{}'", n)),
-            ExprKind::Paren(_) => return Some("'('".into()),
+            ExprKind::Nil => return Some(FirstTok::Fixed("'nil'")),
+            ExprKind::True => return Some(FirstTok::Fixed("'true'")),
+            ExprKind::False => return Some(FirstTok::Fixed("'false'")),
+            ExprKind::Vararg => return Some(FirstTok::Fixed("'...'")),
+            ExprKind::Int(i) if *i >= 0 => return Some(FirstTok::Int(*i)),
+            ExprKind::Str(s) => return Some(FirstTok::Str(*s)),
+            ExprKind::Function(_) => return Some(FirstTok::Fixed("'function'")),
+            ExprKind::Table(_) => return Some(FirstTok::Fixed("'{'")),
+            ExprKind::Name(n) => return Some(FirstTok::Name(*n)),
+            ExprKind::Paren(_) => return Some(FirstTok::Fixed("'('")),
             ExprKind::Unary { op, .. } => {
-                return Some(
-                    match op {
-                        UnOp::Neg => "'-'",
-                        UnOp::Not => "'not'",
-                        UnOp::Len => "'#'",
-                        UnOp::BNot => "'~'",
-                    }
-                    .into(),
-                )
+                return Some(FirstTok::Fixed(match op {
+                    UnOp::Neg => "'-'",
+                    UnOp::Not => "'not'",
+                    UnOp::Len => "'#'",
+                    UnOp::BNot => "'~'",
+                }))
             }
             _ => return None,
         };

@@ -7,11 +7,51 @@
 //! with [`NO_JUMP`]; a conditional jump is a test instruction followed by its `JMP`.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::error::CompileError;
 use crate::opcode::{Instr, OpCode, MAX_A, MAX_AX, MAX_BX, MAX_C, MAX_REGS, OFFSET_SBX, OFFSET_SJ};
 use crate::proto::{Constant, Proto};
+use crate::strings::{Strings, Sym};
+
+use super::expr::EK;
+
+/// A hasher for small integer keys ([`Sym`]s, constant bit patterns): one multiply.
+#[derive(Default)]
+pub(crate) struct IntHasher(u64);
+
+impl Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_i64(&mut self, i: i64) {
+        self.write_u64(i as u64);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn write_isize(&mut self, i: isize) {
+        self.write_u64(i as u64);
+    }
+}
+
+/// A hash map with [`IntHasher`].
+pub(crate) type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
 
 pub(crate) type R<T> = Result<T, CompileError>;
 
@@ -51,14 +91,14 @@ pub(crate) enum VarKindD {
 /// A declared local variable (active or pending activation).
 #[derive(Debug, Clone)]
 pub(crate) struct VarDesc {
-    pub name: Box<str>,
+    pub name: Sym,
     pub kind: VarKindD,
     /// Its register (meaningless for compile-time constants).
     pub ridx: u32,
     /// Its index in `Proto::locvars` (meaningless for compile-time constants).
     pub pidx: usize,
-    /// The value of a compile-time constant.
-    pub k: Option<Constant>,
+    /// The value of a compile-time constant (a constant descriptor).
+    pub k: Option<EK>,
     /// Declaration identity (see `LocVar`).
     pub scope_path: Box<[u16]>,
     pub shadow: u16,
@@ -82,14 +122,17 @@ pub(crate) struct BlockCnt {
 #[derive(Debug, Default)]
 pub(crate) struct PathScope {
     pub children: u16,
-    pub shadows: HashMap<Box<str>, u16>,
+    /// Where this block's declarations start in [`FuncState::declared`].
+    pub first_decl: usize,
 }
 
 pub(crate) struct FuncState {
     pub f: Proto,
-    kcache: HashMap<KKey, u32>,
-    /// String constants, looked up without allocating.
-    scache: HashMap<Box<[u8]>, u32>,
+    kcache: IntMap<KKey, u32>,
+    /// String constants by their chunk string.
+    scache: IntMap<Sym, u32>,
+    /// The names of `f.upvalues`, for resolution by integer compare.
+    pub upval_syms: Vec<Sym>,
     /// Declared variables: the first `nactvar` are active, the rest pending.
     pub actvar: Vec<VarDesc>,
     pub nactvar: u32,
@@ -108,6 +151,9 @@ pub(crate) struct FuncState {
     /// Path of the current syntactic block and the scopes along it.
     pub path: Vec<u16>,
     pub scopes: Vec<PathScope>,
+    /// The names declared in the open syntactic blocks, innermost last (each block's run
+    /// starts at its `first_decl`), to count shadowed declarations.
+    pub declared: Vec<Sym>,
 }
 
 impl FuncState {
@@ -119,8 +165,9 @@ impl FuncState {
                 max_stack: 2,
                 ..Proto::default()
             },
-            kcache: HashMap::new(),
-            scache: HashMap::new(),
+            kcache: IntMap::default(),
+            scache: IntMap::default(),
+            upval_syms: Vec::new(),
             actvar: Vec::new(),
             nactvar: 0,
             free_reg: 0,
@@ -132,6 +179,7 @@ impl FuncState {
             end_err_line: line_defined,
             path: Vec::new(),
             scopes: vec![PathScope::default()],
+            declared: Vec::new(),
         }
     }
 
@@ -394,13 +442,14 @@ impl FuncState {
         self.kcache.insert(key, i);
         i
     }
-    pub fn string_k(&mut self, s: &[u8]) -> u32 {
-        if let Some(&i) = self.scache.get(s) {
+    /// The constant index of the chunk string `s` (`strings` holds its text).
+    pub fn string_k(&mut self, s: Sym, strings: &Strings) -> u32 {
+        if let Some(&i) = self.scache.get(&s) {
             return i;
         }
         let i = self.f.constants.len() as u32;
-        self.f.constants.push(Constant::Str(s.into()));
-        self.scache.insert(s.into(), i);
+        self.f.constants.push(Constant::Str(strings.get(s).into()));
+        self.scache.insert(s, i);
         i
     }
     pub fn int_k(&mut self, i: i64) -> u32 {
@@ -596,7 +645,9 @@ mod tests {
         let d = f.number_k(-0.0);
         let e = f.number_k(f64::NAN);
         let g = f.number_k(-f64::NAN);
-        let h = f.string_k(b"1");
+        let mut strings = Strings::new();
+        let one = strings.intern(b"1");
+        let h = f.string_k(one, &strings);
         assert_eq!([a, b, c, d, e, g, h], [0, 1, 2, 3, 4, 4, 5]);
         assert_eq!(f.int_k(1), 0);
         assert_eq!(f.bool_k(true), 6);

@@ -28,10 +28,11 @@ use crate::ast::{Block, Chunk, Expr, ExprKind, Field, FuncBody, Stat, StatKind};
 use crate::error::CompileError;
 use crate::opcode::OpCode;
 use crate::proto::{Proto, UpvalDesc, VarKind};
+use crate::strings::{Strings, Sym};
 
-use expr::{ExpDesc, EK};
+use expr::{ExpDesc, FirstTok, EK};
 use func::{FuncState, R};
-use scope::LabelDesc;
+use scope::{Binding, LabelDesc, Near};
 
 pub use listing::listing;
 
@@ -48,8 +49,16 @@ pub(crate) struct Codegen<'a> {
     gotos: Vec<LabelDesc>,
     /// (address of a `FuncBody`, line of the token after it) for goto error lines.
     fn_after: Option<(usize, u32)>,
-    /// The token after the statement being compiled, as luac quotes it (for `near`).
-    next_tok: String,
+    /// The token after the statement being compiled (for `near` in errors).
+    next_tok: FirstTok,
+    /// The chunk's string table.
+    strings: &'a Strings,
+    /// The innermost binding of each name (index + 1 in `binds`, 0 for none).
+    bind_top: Vec<u32>,
+    /// The active locals of all open functions, in activation order.
+    binds: Vec<Binding>,
+    /// The shared text of each name used in debug information, made on first use.
+    name_arcs: Vec<Option<Arc<str>>>,
 }
 
 /// Compiles a parsed chunk into the prototype of its main function.
@@ -65,7 +74,11 @@ pub fn generate(chunk: &Chunk, chunk_name: &str) -> Result<Proto, CompileError> 
         labels: Vec::new(),
         gotos: Vec::new(),
         fn_after: None,
-        next_tok: "<eof>".to_string(),
+        next_tok: FirstTok::Fixed("<eof>"),
+        strings: &chunk.strings,
+        bind_top: vec![0; chunk.strings.len()],
+        binds: Vec::with_capacity(64),
+        name_arcs: vec![None; chunk.strings.len()],
     };
     cg.main_func(chunk)?;
     Ok(cg.fs.f)
@@ -77,16 +90,23 @@ impl<'a> Codegen<'a> {
         // luac emits VARARGPREP before reading the first token.
         self.fs.line = 1;
         self.set_vararg(0);
+        let name = self.name_arc(Sym::ENV);
         self.fs.f.upvalues.push(UpvalDesc {
-            name: "_ENV".into(),
+            name,
             in_stack: true,
             index: 0,
             kind: VarKind::Regular,
         });
+        self.fs.upval_syms.push(Sym::ENV);
         self.stat_list(&chunk.block, false, Some(chunk.last_line), "<eof>")?;
         // luac gives the final return the line of the last token before <eof>.
         self.fs.line = block_last_line(&chunk.block).unwrap_or(1);
         self.close_func()
+    }
+
+    /// The token after the statement being compiled, as luac quotes it.
+    pub(crate) fn next_tok_text(&self) -> String {
+        self.next_tok.text(self.strings)
     }
 
     fn set_vararg(&mut self, nparams: u32) {
@@ -136,7 +156,7 @@ impl<'a> Codegen<'a> {
         self.enter_block(false);
         self.fs.line = b.line;
         if is_method {
-            self.new_localvar("self", "'('")?;
+            self.new_localvar(Sym::SELF, Near::Tok("'('"))?;
             self.adjust_localvars(1);
         }
         for (i, p) in b.params.iter().enumerate() {
@@ -145,7 +165,7 @@ impl<'a> Codegen<'a> {
             } else {
                 "')'"
             };
-            self.new_localvar(p, near)?;
+            self.new_localvar(*p, Near::Tok(near))?;
         }
         self.adjust_localvars(b.params.len() as u32);
         self.fs.f.num_params = self.fs.nactvar as u8;

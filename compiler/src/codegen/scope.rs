@@ -3,12 +3,15 @@
 //! resolution with Lua 5.4's rules.
 //!
 //! Invariants: `fs.actvar[..nactvar]` are the active locals of the current function in
-//! declaration order; pending gotos of a block start at its `first_goto` and are moved to
+//! declaration order; every active local of every open function has a [`Binding`], pushed
+//! when it becomes active and popped when it dies (always in stack order), and
+//! `bind_top[name]` is the innermost binding of `name`, so resolution is O(1); pending gotos of a block start at its `first_goto` and are moved to
 //! the enclosing block when it ends (getting a `close` flag when they leave the scope of a
 //! captured variable); visible labels are `labels[fs.first_label..]`.
 
 use crate::opcode::OpCode;
 use crate::proto::{LocVar, UpvalDesc, VarKind};
+use crate::strings::Sym;
 
 use super::expr::{ExpDesc, EK};
 use super::func::{BlockCnt, FuncState, PathScope, VarDesc, VarKindD, MAX_UPVAL, MAX_VARS, R};
@@ -18,13 +21,31 @@ use crate::error::CompileError;
 /// A pending goto or an active label.
 #[derive(Debug, Clone)]
 pub(crate) struct LabelDesc {
-    pub name: Box<str>,
+    pub name: Sym,
     pub pc: usize,
     pub line: u32,
     /// Active variables at that point.
     pub nactvar: u32,
     /// A goto that leaves the scope of a captured variable (needs `CLOSE`).
     pub close: bool,
+}
+
+/// An active local as seen by name resolution: local `vidx` of the function at nesting
+/// `level`; `prev` is the binding it shadows (index + 1 in `Codegen::binds`, 0 for none).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Binding {
+    level: u32,
+    vidx: u32,
+    prev: u32,
+}
+
+/// What luac shows as `near` for a declaration limit error.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Near {
+    /// A fixed token, quoted.
+    Tok(&'static str),
+    /// The token after the statement being compiled.
+    Next,
 }
 
 impl<'a> Codegen<'a> {
@@ -85,57 +106,95 @@ impl<'a> Codegen<'a> {
             None => 0,
         };
         fs.path.push(idx);
-        fs.scopes.push(PathScope::default());
+        fs.scopes.push(PathScope {
+            children: 0,
+            first_decl: fs.declared.len(),
+        });
     }
     pub(crate) fn leave_path(&mut self) {
         self.fs.path.pop();
-        self.fs.scopes.pop();
+        if let Some(s) = self.fs.scopes.pop() {
+            self.fs.declared.truncate(s.first_decl);
+        }
     }
 
     // ---- locals ----
 
     /// Declares a local (not yet active). `near` is the token luac would show in a limit
-    /// error (already quoted).
-    pub(crate) fn new_localvar(&mut self, name: &str, near: &str) -> R<u32> {
+    /// error.
+    pub(crate) fn new_localvar(&mut self, name: Sym, near: Near) -> R<u32> {
         if self.fs.actvar.len() + 1 > MAX_VARS {
             let lvl = self.cur_level();
-            return Err(self.error_limit(lvl, MAX_VARS, "local variables", near));
+            let near = match near {
+                Near::Tok(t) => t.to_string(),
+                Near::Next => self.next_tok_text(),
+            };
+            return Err(self.error_limit(lvl, MAX_VARS, "local variables", &near));
         }
         let fs = &mut self.fs;
-        let shadow = match fs.scopes.last_mut() {
-            Some(s) => {
-                let c = s.shadows.entry(name.into()).or_insert(0);
-                let v = *c;
-                *c = c.saturating_add(1);
-                v
-            }
-            None => 0,
+        // The block's earlier declarations of the same name (a block declares at most a
+        // few hundred names: MAX_VARS bounds the active ones).
+        let first = fs.scopes.last().map_or(fs.declared.len(), |s| s.first_decl);
+        let shadow = fs.declared[first..].iter().filter(|&&n| n == name).count();
+        fs.declared.push(name);
+        let scope_path: Box<[u16]> = if fs.path.is_empty() {
+            Box::default()
+        } else {
+            fs.path.as_slice().into()
         };
         fs.actvar.push(VarDesc {
-            name: name.into(),
+            name,
             kind: VarKindD::Regular,
             ridx: 0,
             pidx: 0,
             k: None,
-            scope_path: fs.path.clone().into_boxed_slice(),
-            shadow,
+            scope_path,
+            shadow: shadow.min(u16::MAX as usize) as u16,
         });
         Ok(fs.actvar.len() as u32 - 1)
     }
 
+    /// The shared text of a name, for debug information.
+    pub(crate) fn name_arc(&mut self, name: Sym) -> std::sync::Arc<str> {
+        let i = name.index();
+        if i >= self.name_arcs.len() {
+            self.name_arcs.resize(i + 1, None);
+        }
+        let strings = self.strings;
+        self.name_arcs[i]
+            .get_or_insert_with(|| std::sync::Arc::from(&*strings.name(name)))
+            .clone()
+    }
+
+    /// Makes local `vidx` of the current function visible to name resolution.
+    pub(crate) fn bind(&mut self, vidx: u32) {
+        let name = self.fs.actvar[vidx as usize].name.index();
+        if name >= self.bind_top.len() {
+            self.bind_top.resize(name + 1, 0);
+        }
+        self.binds.push(Binding {
+            level: self.outer.len() as u32,
+            vidx,
+            prev: self.bind_top[name],
+        });
+        self.bind_top[name] = self.binds.len() as u32;
+    }
+
     /// Activates the next `n` declared locals.
     pub(crate) fn adjust_localvars(&mut self, n: u32) {
-        let fs = &mut self.fs;
-        let first_reg = fs.nvarstack();
+        let first_reg = self.fs.nvarstack();
         for reglevel in first_reg..first_reg + n {
-            let vidx = fs.nactvar as usize;
+            let vidx = self.fs.nactvar;
+            self.bind(vidx);
+            let name = self.name_arc(self.fs.actvar[vidx as usize].name);
+            let fs = &mut self.fs;
             fs.nactvar += 1;
             let pc = fs.pc() as u32;
-            let v = &mut fs.actvar[vidx];
+            let v = &mut fs.actvar[vidx as usize];
             v.ridx = reglevel;
             v.pidx = fs.f.locvars.len();
             fs.f.locvars.push(LocVar {
-                name: v.name.clone(),
+                name,
                 start_pc: pc,
                 end_pc: pc,
                 scope_path: v.scope_path.clone(),
@@ -154,39 +213,42 @@ impl<'a> Codegen<'a> {
             if v.kind != VarKindD::CompileTimeConst {
                 fs.f.locvars[v.pidx].end_pc = pc;
             }
+            // Bindings die in the order they were made: this is the innermost one.
+            if let Some(b) = self.binds.pop() {
+                self.bind_top[v.name.index()] = b.prev;
+            }
         }
         fs.actvar.truncate(tolevel as usize);
     }
 
     // ---- name resolution ----
 
-    fn search_var(&self, level: usize, name: &str) -> Option<EK> {
-        let fs = self.level(level);
-        for i in (0..fs.nactvar as usize).rev() {
-            let v = &fs.actvar[i];
-            if &*v.name == name {
-                return Some(if v.kind == VarKindD::CompileTimeConst {
-                    EK::Const {
-                        level,
-                        vidx: i as u32,
-                    }
-                } else {
-                    EK::Local {
-                        reg: v.ridx,
-                        vidx: i as u32,
-                    }
-                });
-            }
+    /// The active local `name` of function `level`, if it is the innermost binding of the
+    /// name (resolution walks the levels from the innermost out, so an inner binding of
+    /// the name would have been found first).
+    fn search_var(&self, level: usize, name: Sym) -> Option<EK> {
+        let top = *self.bind_top.get(name.index())?;
+        let b = self.binds.get((top as usize).checked_sub(1)?)?;
+        if b.level as usize != level {
+            return None;
         }
-        None
+        let i = b.vidx;
+        let v = &self.level(level).actvar[i as usize];
+        Some(if v.kind == VarKindD::CompileTimeConst {
+            EK::Const { level, vidx: i }
+        } else {
+            EK::Local {
+                reg: v.ridx,
+                vidx: i,
+            }
+        })
     }
 
-    fn search_upvalue(&self, level: usize, name: &str) -> Option<u32> {
+    fn search_upvalue(&self, level: usize, name: Sym) -> Option<u32> {
         self.level(level)
-            .f
-            .upvalues
+            .upval_syms
             .iter()
-            .position(|u| &*u.name == name)
+            .position(|&u| u == name)
             .map(|i| i as u32)
     }
 
@@ -210,9 +272,10 @@ impl<'a> Codegen<'a> {
         fs.needclose = true;
     }
 
-    fn new_upvalue(&mut self, level: usize, name: &str, v: &EK) -> R<u32> {
+    fn new_upvalue(&mut self, level: usize, name: Sym, v: &EK) -> R<u32> {
         if self.level(level).f.upvalues.len() + 1 > MAX_UPVAL {
-            return Err(self.error_limit(level, MAX_UPVAL, "upvalues", &format!("'{}'", name)));
+            let near = format!("'{}'", self.strings.name(name));
+            return Err(self.error_limit(level, MAX_UPVAL, "upvalues", &near));
         }
         let prev = self.level(level - 1);
         let (in_stack, index, kind) = match *v {
@@ -227,19 +290,21 @@ impl<'a> Codegen<'a> {
             EK::Upval(u) => (false, u as u8, prev.f.upvalues[u as usize].kind),
             _ => (false, 0, VarKind::Regular),
         };
+        let text = self.name_arc(name);
         let fs = self.level_mut(level);
         fs.f.upvalues.push(UpvalDesc {
-            name: name.into(),
+            name: text,
             in_stack,
             index,
             kind,
         });
+        fs.upval_syms.push(name);
         Ok(fs.f.upvalues.len() as u32 - 1)
     }
 
     /// Resolves `name` in function `level`: a local, an upvalue, a compile-time constant or
     /// `Void` for a global.
-    fn single_var_aux(&mut self, level: usize, name: &str, base: bool) -> R<EK> {
+    fn single_var_aux(&mut self, level: usize, name: Sym, base: bool) -> R<EK> {
         if let Some(ek) = self.search_var(level, name) {
             if let EK::Local { vidx, .. } = ek {
                 if !base {
@@ -262,20 +327,20 @@ impl<'a> Codegen<'a> {
     }
 
     /// A variable reference: globals become `_ENV.name`.
-    pub(crate) fn single_var(&mut self, name: &str) -> R<ExpDesc> {
+    pub(crate) fn single_var(&mut self, name: Sym) -> R<ExpDesc> {
         let lvl = self.cur_level();
         let ek = self.single_var_aux(lvl, name, true)?;
         if ek != EK::Void {
             return Ok(ExpDesc::new(ek));
         }
-        let env = self.single_var_aux(lvl, "_ENV", true)?;
+        let env = self.single_var_aux(lvl, Sym::ENV, true)?;
         let mut var = ExpDesc::new(env);
         if var.k == EK::Void {
             // No `_ENV` at all cannot happen (the main function always has it).
             return Err(self.fs.err("no _ENV"));
         }
         self.exp_to_any_reg_up(&mut var)?;
-        let mut key = ExpDesc::new(EK::KStr(name.as_bytes().into()));
+        let mut key = ExpDesc::new(EK::KStr(name));
         self.indexed(&mut var, &mut key)?;
         Ok(var)
     }
@@ -283,14 +348,14 @@ impl<'a> Codegen<'a> {
     /// The "attempt to assign to const variable" check.
     pub(crate) fn check_readonly(&self, e: &ExpDesc, line: u32) -> R<()> {
         let name = match e.k {
-            EK::Const { level, vidx } => Some(self.var_at(level, vidx).name.clone()),
+            EK::Const { level, vidx } => Some(self.var_at(level, vidx).name),
             EK::Local { vidx, .. } => {
                 let v = &self.fs.actvar[vidx as usize];
-                (v.kind != VarKindD::Regular).then(|| v.name.clone())
+                (v.kind != VarKindD::Regular).then_some(v.name)
             }
             EK::Upval(u) => {
                 let up = &self.fs.f.upvalues[u as usize];
-                (up.kind != VarKind::Regular).then(|| up.name.clone())
+                (up.kind != VarKind::Regular).then_some(self.fs.upval_syms[u as usize])
             }
             _ => None,
         };
@@ -298,7 +363,10 @@ impl<'a> Codegen<'a> {
             Some(n) => Err(CompileError::new(
                 self.chunk_name,
                 line,
-                format!("attempt to assign to const variable '{}'", n),
+                format!(
+                    "attempt to assign to const variable '{}'",
+                    self.strings.name(n)
+                ),
             )),
             None => Ok(()),
         }
@@ -335,7 +403,7 @@ impl<'a> Codegen<'a> {
         let mut hasclose = false;
         if bl_loop {
             let line = self.fs.line;
-            hasclose = self.create_label("break", 0, false, line)?;
+            hasclose = self.create_label(Sym::BREAK, 0, false, line)?;
         }
         if !hasclose && has_previous && bl_upval {
             self.fs.code_abc(OpCode::Close, stklevel, 0, 0);
@@ -352,12 +420,13 @@ impl<'a> Codegen<'a> {
                 g.nactvar = bl_nactvar;
             }
         } else if let Some(g) = self.gotos.get(first_goto) {
-            let msg = if &*g.name == "break" {
+            let msg = if g.name == Sym::BREAK {
                 format!("break outside loop at line {}", g.line)
             } else {
                 format!(
                     "no visible label '{}' for <goto> at line {}",
-                    g.name, g.line
+                    self.strings.name(g.name),
+                    g.line
                 )
             };
             return Err(CompileError::new(
@@ -371,9 +440,9 @@ impl<'a> Codegen<'a> {
 
     // ---- gotos and labels ----
 
-    pub(crate) fn new_goto_entry(&mut self, name: &str, line: u32, pc: i32) {
+    pub(crate) fn new_goto_entry(&mut self, name: Sym, line: u32, pc: i32) {
         self.gotos.push(LabelDesc {
-            name: name.into(),
+            name,
             pc: pc as usize,
             line,
             nactvar: self.fs.nactvar,
@@ -381,17 +450,17 @@ impl<'a> Codegen<'a> {
         });
     }
 
-    pub(crate) fn find_label(&self, name: &str) -> Option<&LabelDesc> {
+    pub(crate) fn find_label(&self, name: Sym) -> Option<&LabelDesc> {
         self.labels[self.fs.first_label..]
             .iter()
-            .find(|l| &*l.name == name)
+            .find(|l| l.name == name)
     }
 
     /// Creates a label here and resolves the pending gotos to it; true when a `CLOSE` was
     /// emitted for them. `err_line` is the line luac reports for scope errors.
     pub(crate) fn create_label(
         &mut self,
-        name: &str,
+        name: Sym,
         line: u32,
         last: bool,
         err_line: u32,
@@ -403,7 +472,7 @@ impl<'a> Codegen<'a> {
             self.fs.nactvar
         };
         let label = LabelDesc {
-            name: name.into(),
+            name,
             pc,
             line,
             nactvar,
@@ -434,13 +503,15 @@ impl<'a> Codegen<'a> {
                         .fs
                         .actvar
                         .get(gt.nactvar as usize)
-                        .map_or("?".into(), |v| v.name.clone());
+                        .map_or("?".into(), |v| self.strings.name(v.name));
                     return Err(CompileError::new(
                         self.chunk_name,
                         err_line,
                         format!(
                             "<goto {}> at line {} jumps into the scope of local '{}'",
-                            gt.name, gt.line, var
+                            self.strings.name(gt.name),
+                            gt.line,
+                            var
                         ),
                     ));
                 }

@@ -7,10 +7,11 @@ use crate::ast::{
     Attrib, Block, Expr, ExprKind, FuncBody, FuncName, LocalName, Return, Stat, StatKind,
 };
 use crate::opcode::{Instr, OpCode, MAX_BX};
-use crate::proto::Constant;
+use crate::strings::Sym;
 
-use super::expr::{ExpDesc, EK};
+use super::expr::{ExpDesc, FirstTok, EK};
 use super::func::{VarKindD, NO_JUMP, R};
+use super::scope::Near;
 use super::Codegen;
 
 impl<'a> Codegen<'a> {
@@ -72,7 +73,7 @@ impl<'a> Codegen<'a> {
                     let StatKind::Label(name) = &stats[k].kind else {
                         unreachable!()
                     };
-                    self.label_stat(name, stats[k].line, last, err_line)?;
+                    self.label_stat(*name, stats[k].line, last, err_line)?;
                 }
                 i = j;
                 continue;
@@ -85,9 +86,9 @@ impl<'a> Codegen<'a> {
             self.next_tok = if i + 1 < stats.len() {
                 stat_first_token(&stats[i + 1])
             } else if b.ret.is_some() {
-                "'return'".to_string()
+                FirstTok::Fixed("'return'")
             } else {
-                end_tok.to_string()
+                FirstTok::Fixed(end_tok)
             };
             self.statement(&stats[i], next_line)?;
             i += 1;
@@ -99,12 +100,16 @@ impl<'a> Codegen<'a> {
         Ok(())
     }
 
-    fn label_stat(&mut self, name: &str, line: u32, last: bool, err_line: u32) -> R<()> {
+    fn label_stat(&mut self, name: Sym, line: u32, last: bool, err_line: u32) -> R<()> {
         if let Some(lb) = self.find_label(name) {
             return Err(crate::error::CompileError::new(
                 self.chunk_name,
                 err_line,
-                format!("label '{}' already defined on line {}", name, lb.line),
+                format!(
+                    "label '{}' already defined on line {}",
+                    self.strings.name(name),
+                    lb.line
+                ),
             ));
         }
         self.fs.line = line;
@@ -123,12 +128,12 @@ impl<'a> Codegen<'a> {
                     self.fs.f.code[pc].set_c(1);
                 }
             }
-            StatKind::Label(name) => self.label_stat(name, s.line, false, s.line)?,
+            StatKind::Label(name) => self.label_stat(*name, s.line, false, s.line)?,
             StatKind::Break => {
                 let j = self.fs.jump();
-                self.new_goto_entry("break", s.line, j);
+                self.new_goto_entry(Sym::BREAK, s.line, j);
             }
-            StatKind::Goto(name) => self.goto_stat(name, s.line)?,
+            StatKind::Goto(name) => self.goto_stat(*name, s.line)?,
             StatKind::Do(b) => self.block(b, true)?,
             StatKind::While { cond, body } => {
                 self.while_stat(cond, body, super::stat_last_line(s))?
@@ -142,7 +147,7 @@ impl<'a> Codegen<'a> {
                 step,
                 body,
             } => self.num_for(
-                var,
+                *var,
                 start,
                 limit,
                 step.as_ref(),
@@ -156,7 +161,7 @@ impl<'a> Codegen<'a> {
             StatKind::Function { name, body } => self.func_stat(name, body, s.line, next_line)?,
             StatKind::LocalFunction { name, body } => {
                 let fvar = self.fs.nactvar as usize;
-                self.new_localvar(name, "'('")?;
+                self.new_localvar(*name, Near::Tok("'('"))?;
                 self.adjust_localvars(1);
                 let after = next_line.unwrap_or(body.end_line);
                 self.body(body, false, after)?;
@@ -170,7 +175,7 @@ impl<'a> Codegen<'a> {
         Ok(())
     }
 
-    fn goto_stat(&mut self, name: &str, line: u32) -> R<()> {
+    fn goto_stat(&mut self, name: Sym, line: u32) -> R<()> {
         if let Some(lb) = self.find_label(name) {
             // A backward jump: resolved now.
             let (lb_nactvar, lb_pc) = (lb.nactvar, lb.pc);
@@ -368,11 +373,11 @@ impl<'a> Codegen<'a> {
             let near = if near == "<eof>" {
                 // The error is reported at the token after the statement.
                 self.fs.line = next_line.unwrap_or(line);
-                self.next_tok.clone()
+                Near::Next
             } else {
-                near.to_string()
+                Near::Tok(near)
             };
-            vidx = self.new_localvar(&n.name, &near)?;
+            vidx = self.new_localvar(n.name, near)?;
             self.fs.line = line;
             let kind = match n.attrib {
                 Attrib::None => VarKindD::Regular,
@@ -407,6 +412,8 @@ impl<'a> Codegen<'a> {
             v.kind = VarKindD::CompileTimeConst;
             v.k = Some(c);
             self.adjust_localvars(nvars as u32 - 1);
+            let vidx = self.fs.nactvar;
+            self.bind(vidx);
             self.fs.nactvar += 1;
         } else {
             self.adjust_assign(nvars, nexps, &mut e)?;
@@ -421,17 +428,14 @@ impl<'a> Codegen<'a> {
     }
 
     /// The compile-time value of `e`, if it has one (PUC's `luaK_exp2const`).
-    fn exp_to_const(&self, e: &ExpDesc) -> Option<Constant> {
+    fn exp_to_const(&self, e: &ExpDesc) -> Option<EK> {
         if e.has_jumps() {
             return None;
         }
         match &e.k {
-            EK::False => Some(Constant::Bool(false)),
-            EK::True => Some(Constant::Bool(true)),
-            EK::Nil => Some(Constant::Nil),
-            EK::KStr(s) => Some(Constant::Str(s.clone())),
-            EK::KInt(i) => Some(Constant::Int(*i)),
-            EK::KFlt(f) => Some(Constant::Float(*f)),
+            EK::False | EK::True | EK::Nil | EK::KStr(_) | EK::KInt(_) | EK::KFlt(_) => {
+                Some(e.k.clone())
+            }
             EK::Const { level, vidx } => self.var_at(*level, *vidx).k.clone(),
             _ => None,
         }
@@ -444,17 +448,14 @@ impl<'a> Codegen<'a> {
         line: u32,
         next_line: Option<u32>,
     ) -> R<()> {
-        let first = name.path.first().map(|n| &**n).unwrap_or("_");
+        let Some(&first) = name.path.first() else {
+            return Err(self.fs.err("syntax error"));
+        };
         let mut v = self.single_var(first)?;
-        let fields = name
-            .path
-            .iter()
-            .skip(1)
-            .map(|n| &**n)
-            .chain(name.method.as_deref());
+        let fields = name.path.iter().skip(1).copied().chain(name.method);
         for field in fields {
             self.exp_to_any_reg_up(&mut v)?;
-            let mut key = ExpDesc::new(EK::KStr(field.as_bytes().into()));
+            let mut key = ExpDesc::new(EK::KStr(field));
             self.indexed(&mut v, &mut key)?;
         }
         let after = next_line.unwrap_or(body.end_line);
@@ -592,7 +593,7 @@ impl<'a> Codegen<'a> {
             self.go_if_false(&mut v)?;
             self.enter_block(false);
             self.enter_path();
-            self.new_goto_entry("break", *line, v.t);
+            self.new_goto_entry(Sym::BREAK, *line, v.t);
             if b.stats.len() == 1 && b.ret.is_none() {
                 self.leave_path();
                 return self.leave_block();
@@ -631,7 +632,7 @@ impl<'a> Codegen<'a> {
     #[allow(clippy::too_many_arguments)]
     fn num_for(
         &mut self,
-        var: &str,
+        var: Sym,
         start: &Expr,
         limit: &Expr,
         step: Option<&Expr>,
@@ -643,9 +644,9 @@ impl<'a> Codegen<'a> {
         self.enter_path();
         let base = self.fs.free_reg;
         for _ in 0..3 {
-            self.new_localvar("(for state)", "'='")?;
+            self.new_localvar(Sym::FOR_STATE, Near::Tok("'='"))?;
         }
-        self.new_localvar(var, "'='")?;
+        self.new_localvar(var, Near::Tok("'='"))?;
         self.exp1(start)?;
         self.exp1(limit)?;
         match step {
@@ -675,10 +676,11 @@ impl<'a> Codegen<'a> {
         self.enter_path();
         let base = self.fs.free_reg;
         for _ in 0..4 {
-            self.new_localvar("(for state)", "'in'")?;
+            self.new_localvar(Sym::FOR_STATE, Near::Tok("'in'"))?;
         }
         for (i, n) in names.iter().enumerate() {
-            self.new_localvar(n, if i + 1 < names.len() { "','" } else { "'in'" })?;
+            let near = if i + 1 < names.len() { "','" } else { "'in'" };
+            self.new_localvar(*n, Near::Tok(near))?;
         }
         let line = exprs.first().map_or(line, |e| e.line);
         let mut e = self.exp_list(exprs)?;
@@ -731,22 +733,25 @@ impl<'a> Codegen<'a> {
     }
 }
 
-/// The first token of a statement, quoted as luac shows it.
-fn stat_first_token(s: &Stat) -> String {
-    match &s.kind {
-        StatKind::Assign { targets, .. } => targets
-            .first()
-            .map_or("?".into(), super::expr::first_token_text),
-        StatKind::Call(e) => super::expr::first_token_text(e),
-        StatKind::Label(_) => "'::'".into(),
-        StatKind::Break => "'break'".into(),
-        StatKind::Goto(_) => "'goto'".into(),
-        StatKind::Do(_) => "'do'".into(),
-        StatKind::While { .. } => "'while'".into(),
-        StatKind::Repeat { .. } => "'repeat'".into(),
-        StatKind::If { .. } => "'if'".into(),
-        StatKind::NumFor { .. } | StatKind::GenFor { .. } => "'for'".into(),
-        StatKind::Function { .. } => "'function'".into(),
-        StatKind::LocalFunction { .. } | StatKind::Local { .. } => "'local'".into(),
-    }
+/// The first token of a statement (luac's `near` for errors found before it).
+fn stat_first_token(s: &Stat) -> FirstTok {
+    use super::expr::first_token_or_unknown;
+    FirstTok::Fixed(match &s.kind {
+        StatKind::Assign { targets, .. } => {
+            return targets
+                .first()
+                .map_or(FirstTok::Fixed("?"), first_token_or_unknown)
+        }
+        StatKind::Call(e) => return first_token_or_unknown(e),
+        StatKind::Label(_) => "'::'",
+        StatKind::Break => "'break'",
+        StatKind::Goto(_) => "'goto'",
+        StatKind::Do(_) => "'do'",
+        StatKind::While { .. } => "'while'",
+        StatKind::Repeat { .. } => "'repeat'",
+        StatKind::If { .. } => "'if'",
+        StatKind::NumFor { .. } | StatKind::GenFor { .. } => "'for'",
+        StatKind::Function { .. } => "'function'",
+        StatKind::LocalFunction { .. } | StatKind::Local { .. } => "'local'",
+    })
 }
