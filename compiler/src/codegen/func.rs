@@ -183,6 +183,59 @@ impl FuncState {
         }
     }
 
+    /// Makes a used state ready for a new function, keeping its buffers' capacity.
+    pub fn reset(&mut self, source: Arc<str>, line_defined: u32, first_label: usize) {
+        let f = &mut self.f;
+        f.source = source;
+        f.line_defined = line_defined;
+        f.last_line_defined = 0;
+        f.num_params = 0;
+        f.is_vararg = false;
+        f.max_stack = 2;
+        f.code.clear();
+        f.constants.clear();
+        f.upvalues.clear();
+        f.protos.clear();
+        f.line_info.clear();
+        f.locvars.clear();
+        self.kcache.clear();
+        self.scache.clear();
+        self.upval_syms.clear();
+        self.actvar.clear();
+        self.nactvar = 0;
+        self.free_reg = 0;
+        self.last_target = 0;
+        self.needclose = false;
+        self.blocks.clear();
+        self.first_label = first_label;
+        self.line = line_defined;
+        self.end_err_line = line_defined;
+        self.path.clear();
+        self.scopes.clear();
+        self.scopes.push(PathScope::default());
+        self.declared.clear();
+    }
+
+    /// The finished prototype, its buffers moved into exactly sized ones (the state's
+    /// buffers stay, empty, for the next function).
+    pub fn take_proto(&mut self) -> Proto {
+        let f = &mut self.f;
+        Proto {
+            source: f.source.clone(),
+            line_defined: f.line_defined,
+            last_line_defined: f.last_line_defined,
+            num_params: f.num_params,
+            is_vararg: f.is_vararg,
+            max_stack: f.max_stack,
+            code: f.code.drain(..).collect(),
+            constants: f.constants.drain(..).collect(),
+            upvalues: f.upvalues.drain(..).collect(),
+            protos: f.protos.drain(..).collect(),
+            line_info: f.line_info.drain(..).collect(),
+            locvars: f.locvars.drain(..).collect(),
+        }
+    }
+
     pub fn err(&self, msg: impl std::fmt::Display) -> CompileError {
         CompileError::new(&self.f.source, self.line, msg)
     }

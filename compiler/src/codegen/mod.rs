@@ -41,10 +41,12 @@ pub use listing::listing;
 pub(crate) struct Codegen<'a> {
     chunk_name: &'a str,
     source: Arc<str>,
-    /// The function being compiled.
-    fs: FuncState,
+    /// The function being compiled (boxed: switching functions moves a pointer).
+    fs: Box<FuncState>,
     /// Enclosing functions, outermost first.
-    outer: Vec<FuncState>,
+    outer: Vec<Box<FuncState>>,
+    /// Finished function states, kept for their buffers' capacity.
+    spare: Vec<Box<FuncState>>,
     labels: Vec<LabelDesc>,
     gotos: Vec<LabelDesc>,
     /// (address of a `FuncBody`, line of the token after it) for goto error lines.
@@ -64,13 +66,14 @@ pub(crate) struct Codegen<'a> {
 /// Compiles a parsed chunk into the prototype of its main function.
 pub fn generate(chunk: &Chunk, chunk_name: &str) -> Result<Proto, CompileError> {
     let source: Arc<str> = Arc::from(chunk_name);
-    let mut fs = FuncState::new(source.clone(), 0, 0);
+    let mut fs = Box::new(FuncState::new(source.clone(), 0, 0));
     fs.end_err_line = chunk.last_line;
     let mut cg = Codegen {
         chunk_name,
         source,
         fs,
         outer: Vec::new(),
+        spare: Vec::new(),
         labels: Vec::new(),
         gotos: Vec::new(),
         fn_after: None,
@@ -81,7 +84,7 @@ pub fn generate(chunk: &Chunk, chunk_name: &str) -> Result<Proto, CompileError> 
         name_arcs: vec![None; chunk.strings.len()],
     };
     cg.main_func(chunk)?;
-    Ok(cg.fs.f)
+    Ok(cg.fs.take_proto())
 }
 
 impl<'a> Codegen<'a> {
@@ -125,19 +128,31 @@ impl<'a> Codegen<'a> {
     /// Compiles a function body into a child prototype and a `CLOSURE` in the next
     /// register. `after_line` is the line luac reports for unresolved gotos in it.
     pub(crate) fn body(&mut self, b: &FuncBody, is_method: bool, after_line: u32) -> R<ExpDesc> {
-        let mut nfs = FuncState::new(self.source.clone(), b.line, self.labels.len());
+        let mut nfs = match self.spare.pop() {
+            Some(mut fs) => {
+                fs.reset(self.source.clone(), b.line, self.labels.len());
+                fs
+            }
+            None => Box::new(FuncState::new(
+                self.source.clone(),
+                b.line,
+                self.labels.len(),
+            )),
+        };
         nfs.f.last_line_defined = b.end_line;
         nfs.end_err_line = after_line;
         let parent = std::mem::replace(&mut self.fs, nfs);
         self.outer.push(parent);
         let r = self.func_contents(b, is_method);
-        let child = match self.outer.pop() {
+        let mut child = match self.outer.pop() {
             Some(p) => std::mem::replace(&mut self.fs, p),
             None => return Err(CompileError::new(self.chunk_name, b.line, "internal error")),
         };
         r?;
+        let proto = child.take_proto();
+        self.spare.push(child);
         let f = &mut self.fs.f;
-        f.protos.push(child.f);
+        f.protos.push(proto);
         let idx = f.protos.len() as u32 - 1;
         if idx > crate::opcode::MAX_BX {
             // A memory-limit error in luac: no position.
