@@ -97,6 +97,18 @@ impl Vm {
                     }
                 }};
             }
+            // `t[key] = v` through `__newindex` (or its error) for R[A].
+            macro_rules! set_slow {
+                ($a:expr, $t:expr, $key:expr, $v:expr) => {{
+                    let (t, key, v) = ($t, $key, $v);
+                    sync!();
+                    let r = self.newindex_slow(t, key, v, Operand::Reg($a), true);
+                    reload!();
+                    if let Meta::Pushed = r? {
+                        continue 'frame;
+                    }
+                }};
+            }
             macro_rules! cond_result {
                 ($e:expr, $k:expr) => {{
                     sync!();
@@ -243,25 +255,27 @@ impl Vm {
                         meta_result!(self.index_slow(t, key, Operand::Upval(i.b()), true), a);
                     }
                     OpCode::GetTable => {
-                        let t = reg!(i.b());
-                        let key = reg!(i.c());
-                        if let Value::Table(tg) = t {
+                        // Operands are read in place (tag, then payload), not copied out.
+                        let (tv, kv) = (regp!(i.b()), regp!(i.c()));
+                        if let Value::Table(tg) = tv {
                             let tb = tg.get();
-                            let v = match key {
-                                Value::Int(n) => tb.get_int(n),
-                                _ => tb.get(key),
+                            let v = match kv {
+                                Value::Int(n) => tb.get_int(*n),
+                                Value::Str(s) => tb.get_str(*s),
+                                _ => tb.get(*kv),
                             };
                             if !v.is_nil() || tb.metatable.is_none() {
                                 set_reg!(a, v);
                                 continue;
                             }
                         }
+                        let (t, key) = (*tv, *kv);
                         meta_result!(self.index_slow(t, key, Operand::Reg(i.b()), true), a);
                     }
                     OpCode::GetI => {
-                        let t = reg!(i.b());
+                        let tv = regp!(i.b());
                         let n = i.c() as i64;
-                        if let Value::Table(tg) = t {
+                        if let Value::Table(tg) = tv {
                             let tb = tg.get();
                             let v = tb.get_int(n);
                             if !v.is_nil() || tb.metatable.is_none() {
@@ -269,6 +283,7 @@ impl Vm {
                                 continue;
                             }
                         }
+                        let t = *tv;
                         meta_result!(
                             self.index_slow(t, Value::Int(n), Operand::Reg(i.b()), true),
                             a
@@ -312,42 +327,65 @@ impl Vm {
                             continue 'frame;
                         }
                     }
-                    OpCode::SetTable | OpCode::SetI | OpCode::SetField => {
-                        let t = reg!(a);
-                        let key = match i.op() {
-                            OpCode::SetTable => reg!(i.b()),
-                            OpCode::SetI => Value::Int(i.b() as i64),
-                            _ => kst[i.b() as usize],
-                        };
+                    OpCode::SetTable => {
+                        let (kv, v) = (
+                            regp!(i.b()),
+                            if i.k() {
+                                kst[i.c() as usize]
+                            } else {
+                                reg!(i.c())
+                            },
+                        );
+                        if let Value::Table(tg) = regp!(a) {
+                            let tg = *tg;
+                            let done = match kv {
+                                Value::Int(n) if self.fast_set_ok(tg, *kv) => {
+                                    tg.get_mut().set_int(*n, v);
+                                    true
+                                }
+                                Value::Str(s) if self.fast_set_ok(tg, *kv) => {
+                                    tg.get_mut().set_str(*s, v);
+                                    true
+                                }
+                                _ => self.fast_set_ok(tg, *kv) && tg.get_mut().set(*kv, v).is_ok(),
+                            };
+                            if done {
+                                continue;
+                            }
+                        }
+                        set_slow!(a, reg!(a), reg!(i.b()), v);
+                    }
+                    OpCode::SetI => {
                         let v = if i.k() {
                             kst[i.c() as usize]
                         } else {
                             reg!(i.c())
                         };
-                        if let Value::Table(tg) = t {
-                            if self.fast_set_ok(tg, key) {
-                                let ok = match key {
-                                    Value::Int(n) => {
-                                        tg.get_mut().set_int(n, v);
-                                        true
-                                    }
-                                    Value::Str(s) => {
-                                        tg.get_mut().set_str(s, v);
-                                        true
-                                    }
-                                    _ => tg.get_mut().set(key, v).is_ok(),
-                                };
-                                if ok {
-                                    continue;
-                                }
+                        let n = i.b() as i64;
+                        if let Value::Table(tg) = regp!(a) {
+                            let tg = *tg;
+                            if self.fast_set_ok(tg, Value::Int(n)) {
+                                tg.get_mut().set_int(n, v);
+                                continue;
                             }
                         }
-                        sync!();
-                        let r = self.newindex_slow(t, key, v, Operand::Reg(a), true);
-                        reload!();
-                        if let Meta::Pushed = r? {
-                            continue 'frame;
+                        set_slow!(a, reg!(a), Value::Int(n), v);
+                    }
+                    OpCode::SetField => {
+                        let v = if i.k() {
+                            kst[i.c() as usize]
+                        } else {
+                            reg!(i.c())
+                        };
+                        let key = &kst[i.b() as usize];
+                        if let (Value::Table(tg), Value::Str(ks)) = (regp!(a), key) {
+                            let tg = *tg;
+                            if self.fast_set_ok(tg, *key) {
+                                tg.get_mut().set_str(*ks, v);
+                                continue;
+                            }
                         }
+                        set_slow!(a, reg!(a), *key, v);
                     }
                     OpCode::NewTable => {
                         let b = i.b();
@@ -994,15 +1032,26 @@ impl Vm {
                         }
                         let n = if i.op() == OpCode::Return1 { 1 } else { 0 };
                         let th = thg.get_mut();
-                        let ci = th.frames.pop().unwrap_or_else(|| CallInfo::native(0, 0, 0));
-                        if ci.flags == 0 && n == 1 && ci.nresults == 1 {
-                            // Common case: one result to a Lua caller.
-                            th.stack[ci.func] = reg!(a);
-                            th.top = ci.func + 1;
-                            if matches!(th.frames.last(), Some(c) if c.is_lua()) {
-                                continue 'frame;
+                        // Common case: a plain frame returning to a Lua caller that wants
+                        // zero or one value. Only the fields needed are read (no copy of the
+                        // whole CallInfo), and the frame is dropped in place.
+                        let (func, nres, fl) = {
+                            let c = &th.frames[ci_idx];
+                            (c.func, c.nresults, c.flags)
+                        };
+                        if fl == 0
+                            && (nres == 1 || nres == 0)
+                            && ci_idx > 0
+                            && th.frames[ci_idx - 1].is_lua()
+                        {
+                            if nres == 1 {
+                                th.stack[func] = if n == 1 { reg!(a) } else { Value::Nil };
                             }
+                            th.top = func + nres as usize;
+                            th.frames.truncate(ci_idx);
+                            continue 'frame;
                         }
+                        let ci = th.frames.pop().unwrap_or_else(|| CallInfo::native(0, 0, 0));
                         if self.post_return(ci, frame_base + a as usize, n)? {
                             return Ok(());
                         }
