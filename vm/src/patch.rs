@@ -15,6 +15,7 @@ use crate::value::Value;
 /// Calls `visit(index, name, cell)` for each upvalue of `f`, in order: `index` is 0-based
 /// (`debug.getupvalue` numbers from 1) and `name` is the interned name from the closure's
 /// current prototype.
+#[inline]
 pub fn for_each_upvalue(
     f: Gc<LuaClosure>,
     mut visit: impl FnMut(usize, Gc<LuaStr>, Gc<UpvalCell>),
@@ -28,12 +29,14 @@ pub fn for_each_upvalue(
 }
 
 /// The identity of an upvalue cell, as `debug.upvalueid` gives it (a light userdata).
+#[inline]
 pub fn upvalue_id(cell: Gc<UpvalCell>) -> Value {
     Value::LightUserData(cell.addr())
 }
 
 /// Makes upvalue `n1` of `f1` refer to the cell of upvalue `n2` of `f2` (`upvaluejoin`).
 /// Returns false when an index is out of range.
+#[inline]
 pub fn upvalue_join(f1: Gc<LuaClosure>, n1: usize, f2: Gc<LuaClosure>, n2: usize) -> bool {
     let (a, b) = (f1.get(), f2.get());
     match (a.upvals.get(n1), b.upvals.get(n2)) {
@@ -46,6 +49,7 @@ pub fn upvalue_join(f1: Gc<LuaClosure>, n1: usize, f2: Gc<LuaClosure>, n2: usize
 }
 
 /// The name of upvalue `idx` of `f` as an interned string (from its current prototype).
+#[inline]
 pub fn upvalue_name(f: Gc<LuaClosure>, idx: usize) -> Option<Gc<LuaStr>> {
     f.get().proto().get().upval_names.get(idx).copied()
 }

@@ -2,8 +2,8 @@
 //! Rust over the VM's closures and upvalue cells.
 //!
 //! `collectupval` takes a *snapshot* in Rust: each function of the module and, transitively,
-//! each Lua closure reached through upvalues, with its upvalues' indices, values and cell
-//! identities at that moment. The Lua tree the guide reads,
+//! each Lua closure reached through upvalues, with its upvalues' values and cell identities
+//! at that moment. The Lua tree the guide reads,
 //! `{ [fname] = { val = fn, upvals = { [name] = { idx, utype, val, upid, upvals? } } } }`, is
 //! built from the snapshot lazily, the first time a script looks into a table (`__index`,
 //! `__pairs`), so a reload that only joins builds no Lua tables at all. One `upvals` map is
@@ -12,14 +12,22 @@
 //! `join` works on the snapshots directly when both trees are untouched; when a script has
 //! looked into (and so may have edited) a tree, it reads the Lua tables instead, so edits
 //! are respected. Both paths apply the same rules (`decide`); `spec/patch.md` states them.
+//!
+//! Cost: a reload is dominated by reading each closure, its prototype's names and its cells
+//! (scattered heap objects), so the snapshot is flat vectors filled in one pass, closures
+//! are deduplicated with an open-addressing map kept between calls (`Scratch`), and join
+//! allocates nothing per function: old functions are found at the same position of the old
+//! module first (both versions usually build their table in the same order), and paths
+//! are formatted only for what is reported.
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use hotlua_vm::api::Args;
 use hotlua_vm::function::LuaClosure;
 use hotlua_vm::gc::Gc;
-use hotlua_vm::patch::{for_each_upvalue, upvalue_join};
+use hotlua_vm::patch::upvalue_join;
 use hotlua_vm::string::str_eq;
 use hotlua_vm::string::LuaStr;
 use hotlua_vm::table::Table;
@@ -64,51 +72,283 @@ fn registry_table(vm: &mut Vm, key: &str, init: impl FnOnce(&mut Vm, Gc<Table>))
 }
 
 // ---------------------------------------------------------------------------------------
+// Scratch space kept between calls
+
+/// Buffers reused by every `collectupval` and `join` of the thread, so a reload allocates
+/// (and so adds GC debt) only for the snapshots themselves. Taken out of the thread-local
+/// for the duration of a call: a nested call (a `__tostring` run while formatting a path)
+/// simply gets fresh buffers.
+#[derive(Default)]
+struct Scratch {
+    /// Collect: closure address -> closure snapshot index.
+    seen: AddrMap,
+    /// Collect: closure snapshots whose upvalues are still to be read.
+    work: Vec<u32>,
+    /// Collect: collectable upvalue values, kept alive with the snapshot.
+    extra: Vec<Value>,
+    /// Join: per new closure, the old closure it was first visited with (0: not yet).
+    visited: Vec<usize>,
+    /// Join: pairs to visit (new closure, old closure or `NONE`, path).
+    work2: Vec<(u32, u32, u32)>,
+}
+
+thread_local! {
+    static SCRATCH: Cell<Option<Box<Scratch>>> = const { Cell::new(None) };
+}
+
+fn take_scratch() -> Box<Scratch> {
+    SCRATCH.with(|s| s.take()).unwrap_or_default()
+}
+
+fn put_scratch(s: Box<Scratch>) {
+    SCRATCH.with(|c| c.set(Some(s)));
+}
+
+/// An open-addressing map from an object address (never 0) to a `u32`. Entries of earlier
+/// uses are told apart by a generation stamp, so emptying it is O(1) and its memory is
+/// reused from call to call.
+#[derive(Default)]
+struct AddrMap {
+    slots: Vec<Slot>,
+    generation: u32,
+    len: usize,
+    shift: u32,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    addr: usize,
+    generation: u32,
+    val: u32,
+}
+
+impl AddrMap {
+    /// Empties the map, with room for about `expect` entries.
+    fn reset(&mut self, expect: usize) {
+        let want = (expect * 2 + 16).next_power_of_two();
+        if self.slots.len() < want || self.generation == u32::MAX {
+            let n = want.max(self.slots.len());
+            self.slots.clear();
+            self.slots.resize(n, Slot::default());
+            self.generation = 0;
+        }
+        self.generation += 1;
+        self.len = 0;
+        self.shift = 64 - self.slots.len().trailing_zeros();
+    }
+
+    #[inline]
+    fn home(&self, addr: usize) -> usize {
+        // Fibonacci hashing: heap addresses differ in their middle bits, the top bits of
+        // the product mix them all.
+        ((addr as u64 >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    /// The value stored for `addr`, or, when absent, stores `val` and returns `None`.
+    #[inline]
+    fn get_or_insert(&mut self, addr: usize, val: u32) -> Option<u32> {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(addr);
+        loop {
+            let s = &mut self.slots[i];
+            if s.generation != self.generation {
+                *s = Slot {
+                    addr,
+                    generation: self.generation,
+                    val,
+                };
+                self.len += 1;
+                return None;
+            }
+            if s.addr == addr {
+                return Some(s.val);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let live: Vec<Slot> = self
+            .slots
+            .iter()
+            .filter(|s| s.generation == self.generation)
+            .copied()
+            .collect();
+        let n = (self.slots.len() * 2).max(32);
+        self.slots.clear();
+        self.slots.resize(n, Slot::default());
+        self.generation = 1;
+        self.len = 0;
+        self.shift = 64 - n.trailing_zeros();
+        for s in live {
+            self.get_or_insert(s.addr, s.val);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Snapshots
 
-/// The upvalue of a closure at collect time.
+/// An upvalue of a closure at collect time. Its 0-based index is its position among its
+/// closure's upvalues.
 struct UpSnap {
-    /// 0-based upvalue index.
-    idx: u32,
-    /// The snapshot of `val` when it is a Lua closure, else `NO_CHILD`.
-    child: u32,
-    /// The upvalue's (interned) name.
-    name: Name,
     val: Value,
     /// The cell's address, its identity (what `hotlua_vm::patch::upvalue_id` makes a light
     /// userdata of): never dereferenced.
     upid: usize,
+    /// The upvalue's (interned) name.
+    name: Name,
+    /// The snapshot of `val` when it is a Lua closure, else `NO_CHILD`.
+    child: u32,
 }
 
+/// No closure snapshot (a native function, or an old function that does not exist).
 const NO_CHILD: u32 = u32::MAX;
 
-impl UpSnap {
-    fn idx(&self) -> usize {
-        self.idx as usize
+/// Asks the CPU to start loading the cache line at `p`. Reading a module's closures is a
+/// chain of dependent loads (closure, prototype, names, cells) over objects scattered in
+/// the heap: started a few closures ahead, those loads overlap instead of queueing.
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it never faults and has no effect on memory, so
+    // any address is fine.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0)
     }
-    fn child(&self) -> Option<usize> {
-        (self.child != NO_CHILD).then_some(self.child as usize)
-    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
+
+/// How many module fields ahead `snapshot_join` starts loading their closures.
+const AHEAD: usize = 8;
 
 /// A Lua closure at collect time; its upvalues are `Snapshot::ups[first..first + count]`.
 struct ClosureSnap {
     f: Gc<LuaClosure>,
-    first: usize,
-    count: usize,
+    first: u32,
+    count: u32,
 }
 
-/// What one `collectupval` call saw. Every Value it holds is also in the owning
-/// userdata's user values, which the collector traces, so none of them dies while the
-/// snapshot lives.
+impl ClosureSnap {
+    fn new(f: Gc<LuaClosure>) -> ClosureSnap {
+        ClosureSnap {
+            f,
+            first: 0,
+            count: 0,
+        }
+    }
+}
+
+/// What one `collectupval` call saw. The module's function fields are the first values of
+/// the owning userdata's user values (key, value, key, value...), which also hold every
+/// collectable upvalue value; the collector traces them, so nothing a snapshot refers to
+/// dies while it lives.
+///
+/// Closures are deduplicated (one snapshot per closure) from the first closure-valued
+/// upvalue on (`mapped`): before that, the module's functions are taken as they come, so a
+/// function stored under two keys has two (identical) snapshots. Without any closure-valued
+/// upvalue such duplicates only matter to which paths join reports (`snapshot_join`).
 #[derive(Default)]
 struct Snapshot {
-    /// Module form: the function fields (key, function, closure snapshot if Lua).
-    entries: Vec<(Value, Value, Option<usize>)>,
+    /// Module form: per function field, its closure snapshot (`NO_CHILD` if native).
+    entry_ci: Vec<u32>,
     closures: Vec<ClosureSnap>,
     ups: Vec<UpSnap>,
     /// Function form: the closure collected.
-    root: Option<usize>,
+    root: Option<u32>,
+    /// Closures are deduplicated through `Scratch::seen` (some upvalue holds a closure).
+    mapped: bool,
+    /// Two snapshots of one closure were found when deduplication started.
+    dup: bool,
+}
+
+/// Snapshot buffers of dead snapshots, reused so that a reload writes into memory it has
+/// written before rather than fresh pages.
+type Buffers = (Vec<u32>, Vec<ClosureSnap>, Vec<UpSnap>);
+
+thread_local! {
+    static POOL: Cell<Vec<Buffers>> = const { Cell::new(Vec::new()) };
+}
+
+/// How many sets of buffers the pool keeps.
+const POOL_MAX: usize = 4;
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        let mut bufs = (
+            std::mem::take(&mut self.entry_ci),
+            std::mem::take(&mut self.closures),
+            std::mem::take(&mut self.ups),
+        );
+        bufs.0.clear();
+        bufs.1.clear();
+        bufs.2.clear();
+        // At thread exit the pool may be gone already: then the buffers are just freed.
+        let _ = POOL.try_with(|p| {
+            let mut pool = p.take();
+            if pool.len() < POOL_MAX {
+                pool.push(bufs);
+            }
+            p.set(pool);
+        });
+    }
+}
+
+impl Snapshot {
+    /// An empty snapshot, with buffers from the pool when there are some.
+    fn from_pool() -> Snapshot {
+        let bufs = POOL
+            .try_with(|p| {
+                let mut pool = p.take();
+                let b = pool.pop();
+                p.set(pool);
+                b
+            })
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        Snapshot {
+            entry_ci: bufs.0,
+            closures: bufs.1,
+            ups: bufs.2,
+            ..Snapshot::default()
+        }
+    }
+}
+
+/// A snapshot with the user values holding its module fields.
+#[derive(Clone, Copy)]
+struct SnapRef {
+    snap: &'static Snapshot,
+    vals: &'static [Value],
+}
+
+impl SnapRef {
+    fn entries(&self) -> usize {
+        self.snap.entry_ci.len()
+    }
+    /// Module field `e`: (key, function, closure snapshot or `NO_CHILD`).
+    #[inline]
+    fn entry(&self, e: usize) -> (Value, Value, u32) {
+        (
+            self.vals[2 * e],
+            self.vals[2 * e + 1],
+            self.snap.entry_ci[e],
+        )
+    }
+    #[inline]
+    fn ups_of(&self, ci: u32) -> &'static [UpSnap] {
+        let c = &self.snap.closures[ci as usize];
+        &self.snap.ups[c.first as usize..(c.first + c.count) as usize]
+    }
+    #[inline]
+    fn f(&self, ci: u32) -> Gc<LuaClosure> {
+        self.snap.closures[ci as usize].f
+    }
 }
 
 /// A fast hasher for keys that are already well mixed (`Value::hash64`, addresses).
@@ -126,6 +366,9 @@ impl Hasher for MixHasher {
     }
     fn write_u64(&mut self, n: u64) {
         self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(n as u64);
     }
     fn write_usize(&mut self, n: usize) {
         self.write_u64(n as u64);
@@ -150,88 +393,126 @@ impl Hash for Key {
     }
 }
 
-/// Builds snapshots; `keep` collects every Value for the userdata's user values.
-struct Collector {
+/// Builds one snapshot; `vals` becomes the userdata's user values.
+struct Collector<'s> {
     snap: Snapshot,
-    by_addr: FastMap<usize, usize>,
-    keep: Vec<Value>,
-    work: Vec<usize>,
+    vals: Vec<Value>,
+    scratch: &'s mut Scratch,
 }
 
-impl Collector {
-    fn new() -> Collector {
-        Collector {
-            snap: Snapshot::default(),
-            by_addr: FastMap::default(),
-            keep: Vec::new(),
-            work: Vec::new(),
-        }
-    }
-
+impl Collector<'_> {
     /// The snapshot index of closure `f`, collecting it (and what it reaches) if new.
     /// Iterative, so a long chain of nested closures cannot overflow the Rust stack.
-    fn closure(&mut self, f: Gc<LuaClosure>) -> usize {
-        if let Some(&i) = self.by_addr.get(&f.addr()) {
-            return i;
+    fn closure(&mut self, f: Gc<LuaClosure>) -> u32 {
+        let ci = self.snap.closures.len() as u32;
+        self.snap.closures.push(ClosureSnap::new(f));
+        self.read(ci);
+        self.drain();
+        ci
+    }
+
+    /// Reads the closures queued by `read`.
+    #[inline]
+    fn drain(&mut self) {
+        while let Some(gi) = self.scratch.work.pop() {
+            self.read(gi);
         }
-        let root = self.add(f);
-        let mut work = std::mem::take(&mut self.work);
-        work.push(root);
-        while let Some(ci) = work.pop() {
-            let f = self.snap.closures[ci].f;
-            let first = self.snap.ups.len();
-            for_each_upvalue(f, |idx, name, cell| {
-                let val = cell.get().get();
-                self.snap.ups.push(UpSnap {
-                    idx: idx as u32,
-                    child: NO_CHILD,
-                    name: Name(name),
-                    val,
-                    upid: cell.addr(),
-                });
-            });
-            let count = self.snap.ups.len() - first;
-            self.snap.closures[ci].first = first;
-            self.snap.closures[ci].count = count;
-            for u in first..first + count {
-                let val = self.snap.ups[u].val;
-                if val.is_collectable() {
-                    self.keep.push(val);
-                }
-                if let Value::LuaFn(g) = val {
-                    let gi = match self.by_addr.get(&g.addr()) {
-                        Some(&gi) => gi,
-                        None => {
-                            let gi = self.add(g);
-                            work.push(gi);
-                            gi
-                        }
-                    };
-                    self.snap.ups[u].child = gi as u32;
-                }
+    }
+
+    /// Reads the module functions, which are `closures[..n]`, and what they reach.
+    fn roots(&mut self, n: usize) {
+        // First a loop that only touches each function's closure, upvalue names and first
+        // cell: small enough for the CPU to overlap many of these scattered loads, where
+        // the full reading of one closure at a time would wait for each in turn.
+        let mut acc = 0usize;
+        for c in &self.snap.closures[..n] {
+            let g = c.f.get();
+            let proto = g.proto();
+            let names = &proto.get().upval_names;
+            if let (Some(name), Some(cell)) = (names.first(), g.upvals.first()) {
+                acc ^= name.addr() ^ cell.get().get().get().is_nil() as usize;
             }
         }
-        self.work = work;
-        root
+        std::hint::black_box(acc);
+        for ci in 0..n {
+            self.read(ci as u32);
+            self.drain();
+        }
     }
 
-    fn add(&mut self, f: Gc<LuaClosure>) -> usize {
-        let i = self.snap.closures.len();
-        self.snap.closures.push(ClosureSnap {
-            f,
-            first: 0,
-            count: 0,
-        });
-        self.by_addr.insert(f.addr(), i);
-        self.keep.push(Value::LuaFn(f));
-        i
+    /// From now on closures are deduplicated: the map starts with every closure so far.
+    #[cold]
+    fn start_map(&mut self) {
+        self.snap.mapped = true;
+        self.scratch.seen.reset(self.snap.closures.len() + 16);
+        for (i, c) in self.snap.closures.iter().enumerate() {
+            if self
+                .scratch
+                .seen
+                .get_or_insert(c.f.addr(), i as u32)
+                .is_some()
+            {
+                self.snap.dup = true;
+            }
+        }
     }
-}
 
-impl Snapshot {
-    fn ups_of(&self, ci: usize) -> &[UpSnap] {
-        let c = &self.closures[ci];
-        &self.ups[c.first..c.first + c.count]
+    /// Reads the upvalues of closure snapshot `ci`; closures found among them are added
+    /// and queued.
+    #[inline]
+    fn read(&mut self, ci: u32) {
+        let f = self.snap.closures[ci as usize].f;
+        let first = self.snap.ups.len();
+        let c = f.get();
+        let proto = c.proto();
+        let names = &proto.get().upval_names;
+        self.snap
+            .ups
+            .extend(c.upvals.iter().zip(names.iter()).map(|(cell, name)| {
+                let cell = cell.get();
+                UpSnap {
+                    val: cell.get().get(),
+                    upid: cell.addr(),
+                    name: Name(*name),
+                    child: NO_CHILD,
+                }
+            }));
+        let end = self.snap.ups.len();
+        if self.snap.ups[first..end]
+            .iter()
+            .any(|u| u.val.is_collectable())
+        {
+            self.collectables(first, end);
+        }
+        let c = &mut self.snap.closures[ci as usize];
+        c.first = first as u32;
+        c.count = (end - first) as u32;
+    }
+
+    /// Keeps the collectable values of `ups[first..end]` alive with the snapshot, and adds
+    /// (and queues) the closures among them.
+    fn collectables(&mut self, first: usize, end: usize) {
+        for u in first..end {
+            let val = self.snap.ups[u].val;
+            if !val.is_collectable() {
+                continue;
+            }
+            self.scratch.extra.push(val);
+            if let Value::LuaFn(g) = val {
+                if !self.snap.mapped {
+                    self.start_map();
+                }
+                let gi = self.snap.closures.len() as u32;
+                self.snap.ups[u].child = match self.scratch.seen.get_or_insert(g.addr(), gi) {
+                    Some(i) => i,
+                    None => {
+                        self.snap.closures.push(ClosureSnap::new(g));
+                        self.scratch.work.push(gi);
+                        gi
+                    }
+                };
+            }
+        }
     }
 }
 
@@ -240,51 +521,73 @@ impl Snapshot {
 
 /// `P:collectupval(module_or_function)`.
 fn collectupval(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
-    let mut c = Collector::new();
     let target = vm.arg(args, 1);
+    let mut scratch = take_scratch();
+    let mut c = Collector {
+        snap: Snapshot::from_pool(),
+        vals: Vec::new(),
+        scratch: &mut scratch,
+    };
+    c.scratch.work.clear();
+    c.scratch.extra.clear();
     match target {
         Value::Table(module) => {
-            // Reserve for the common shape (a few upvalues per function), so the vectors and
-            // the address map do not grow step by step.
+            // Reserve for the common shape (a few upvalues per function), so the vectors do
+            // not grow step by step.
             let n = module.get().array_len() + module.get().hash_len();
-            c.snap.entries.reserve(n);
+            c.snap.entry_ci.reserve(n);
             c.snap.closures.reserve(n);
-            c.snap.ups.reserve(4 * n);
-            c.keep.reserve(6 * n);
-            c.by_addr.reserve(n);
+            c.snap.ups.reserve(3 * n);
+            c.vals.reserve(2 * n);
+            // First the fields, then the functions.
             let mut pos = 0;
             while let Some((i, k, v)) = module.get().entry_from(pos) {
                 pos = i + 1;
-                if !v.is_function() {
-                    continue; // a VERSION string or a nested table is not patched
-                }
                 let ci = match v {
-                    Value::LuaFn(f) => Some(c.closure(f)),
-                    _ => None,
+                    Value::LuaFn(f) => {
+                        c.snap.closures.push(ClosureSnap::new(f));
+                        (c.snap.closures.len() - 1) as u32
+                    }
+                    _ if v.is_function() => NO_CHILD,
+                    _ => continue, // a VERSION string or a nested table is not patched
                 };
-                c.keep.push(k);
-                c.keep.push(v);
-                c.snap.entries.push((k, v, ci));
+                c.vals.push(k);
+                c.vals.push(v);
+                c.snap.entry_ci.push(ci);
             }
+            let n = c.snap.closures.len();
+            c.roots(n);
         }
-        Value::LuaFn(f) => c.snap.root = Some(c.closure(f)),
+        Value::LuaFn(f) => {
+            c.vals.push(target);
+            c.snap.root = Some(c.closure(f));
+        }
         v if v.is_function() => {}
-        _ => return Err(vm.type_error_arg(args, 1, "table or function")),
+        _ => {
+            put_scratch(scratch);
+            return Err(vm.type_error_arg(args, 1, "table or function"));
+        }
     }
+    let Collector { snap, mut vals, .. } = c;
+    vals.extend_from_slice(&scratch.extra);
+    put_scratch(scratch);
     let is_module = matches!(target, Value::Table(_));
-    let root = c.snap.root;
-    let mut ud = UserData::new(c.snap);
-    ud.user_values = c.keep;
+    let root = snap.root;
+    let mut ud = UserData::new(snap);
+    ud.user_values = vals;
     let ud = Value::UserData(vm.heap.new_userdata(ud));
-    let view = View {
-        ud,
-        cache: vm.new_table(),
-    };
     let result = if is_module {
-        view.lazy(vm, Lazy::Tree)
+        lazy(vm, ud, Lazy::Tree)
     } else {
         match root {
-            Some(ci) => view.upvals_map(vm, ci),
+            Some(ci) => {
+                let view = View {
+                    ud,
+                    cache: vm.new_table(),
+                };
+                let snap = snapshot_of(ud).expect("a snapshot was just made");
+                view.upvals_map(vm, snap, ci)
+            }
             None => vm.new_table(), // a native function: a leaf
         }
     };
@@ -297,11 +600,12 @@ fn collectupval(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
 enum Lazy {
     /// The module tree of a snapshot.
     Tree,
-    /// The `upvals` map of closure snapshot `ci`.
-    Upvals(usize),
+    /// The `upvals` map of closure snapshot `ci`, with the cache of maps by closure.
+    Upvals(u32, Gc<Table>),
 }
 
-/// The Lua side of one snapshot: its userdata and the cache of `upvals` maps by closure.
+/// The Lua side of one snapshot: its userdata and the cache of `upvals` maps by closure
+/// (made when the tree is first looked into).
 #[derive(Clone, Copy)]
 struct View {
     ud: Value,
@@ -313,59 +617,71 @@ const F_SNAP: &str = "__snap";
 const F_CACHE: &str = "__cache";
 const F_CLOSURE: &str = "__closure";
 
-impl View {
-    /// An empty table that fills itself from the snapshot when first looked into.
-    fn lazy(&self, vm: &mut Vm, what: Lazy) -> Gc<Table> {
-        let t = vm.new_table();
-        let mt = vm.new_table();
-        set_field(vm, mt, "__index", Value::LightFn(lazy_index));
-        set_field(vm, mt, "__pairs", Value::LightFn(lazy_pairs));
-        set_field(vm, mt, F_SNAP, self.ud);
-        set_field(vm, mt, F_CACHE, Value::Table(self.cache));
-        if let Lazy::Upvals(ci) = what {
-            set_field(vm, mt, F_CLOSURE, Value::Int(ci as i64));
-        }
-        vm.set_metatable(Value::Table(t), Some(mt));
-        t
+/// An empty table that fills itself from snapshot `ud` when first looked into.
+fn lazy(vm: &mut Vm, ud: Value, what: Lazy) -> Gc<Table> {
+    let t = vm.new_table();
+    let mt = vm.new_table();
+    set_field(vm, mt, "__index", Value::LightFn(lazy_index));
+    set_field(vm, mt, "__pairs", Value::LightFn(lazy_pairs));
+    set_field(vm, mt, F_SNAP, ud);
+    if let Lazy::Upvals(ci, cache) = what {
+        set_field(vm, mt, F_CACHE, Value::Table(cache));
+        set_field(vm, mt, F_CLOSURE, Value::Int(ci as i64));
     }
+    vm.set_metatable(Value::Table(t), Some(mt));
+    t
+}
 
-    /// The (lazy) `upvals` map of closure snapshot `ci`: one table per closure.
-    fn upvals_map(&self, vm: &mut Vm, ci: usize) -> Gc<Table> {
-        if let Value::Table(t) = self.cache.get().get_int(ci as i64 + 1) {
+impl View {
+    /// The (lazy) `upvals` map of closure snapshot `ci`: one table per closure (the cache
+    /// is keyed by the closure, which may have two identical snapshots).
+    fn upvals_map(&self, vm: &mut Vm, snap: SnapRef, ci: u32) -> Gc<Table> {
+        let f = Value::LuaFn(snap.f(ci));
+        if let Value::Table(t) = self.cache.get().get(f) {
             return t;
         }
-        let t = self.lazy(vm, Lazy::Upvals(ci));
-        let _ = vm.raw_set(self.cache, Value::Int(ci as i64 + 1), Value::Table(t));
+        let t = lazy(vm, self.ud, Lazy::Upvals(ci, self.cache));
+        let _ = vm.raw_set(self.cache, f, Value::Table(t));
         t
     }
 }
 
-/// The snapshot behind a lazy table, with its view and what the table stands for; `None`
-/// for any other table (or one already filled).
-fn lazy_of(vm: &mut Vm, t: Gc<Table>) -> Option<(View, Lazy)> {
+/// The snapshot userdata behind a lazy table and what the table stands for; `None` for any
+/// other table (or one already filled).
+fn lazy_of(vm: &mut Vm, t: Gc<Table>) -> Option<(Value, Lazy)> {
     let mt = t.get().metatable?;
     let ud = get_field(vm, mt, F_SNAP);
     let Value::UserData(u) = ud else { return None };
     u.get().downcast_ref::<Snapshot>()?;
-    let Value::Table(cache) = get_field(vm, mt, F_CACHE) else {
-        return None;
-    };
     let what = match get_field(vm, mt, F_CLOSURE) {
-        Value::Int(ci) => Lazy::Upvals(ci as usize),
+        Value::Int(ci) => {
+            let Value::Table(cache) = get_field(vm, mt, F_CACHE) else {
+                return None;
+            };
+            Lazy::Upvals(u32::try_from(ci).ok()?, cache)
+        }
         _ => Lazy::Tree,
     };
-    Some((View { ud, cache }, what))
+    Some((ud, what))
 }
 
-fn snapshot_of(ud: Value) -> Option<&'static Snapshot> {
+fn snapshot_of(ud: Value) -> Option<SnapRef> {
     match ud {
-        // The userdata is alive while the lazy table's metatable holds it; callers use the
-        // reference only within one native call, during which nothing is collected.
-        Value::UserData(u) => u.get().downcast_ref::<Snapshot>().map(|s| {
-            let p: *const Snapshot = s;
-            // SAFETY: see above; the snapshot is immutable once built.
-            unsafe { &*p }
-        }),
+        // The userdata is alive while the lazy table's metatable holds it, and callers that
+        // may run Lua code while using the reference keep it on the Lua stack; nothing
+        // changes a snapshot or its user values once built.
+        Value::UserData(u) => {
+            let data = u.get();
+            let snap = data.downcast_ref::<Snapshot>()?;
+            let (sp, vp): (*const Snapshot, *const [Value]) = (snap, &data.user_values[..]);
+            // SAFETY: see above.
+            Some(unsafe {
+                SnapRef {
+                    snap: &*sp,
+                    vals: &*vp,
+                }
+            })
+        }
         _ => None,
     }
 }
@@ -373,35 +689,41 @@ fn snapshot_of(ud: Value) -> Option<&'static Snapshot> {
 /// Fills a lazy table from its snapshot (once: it then loses its metatable, so it is a
 /// plain table the script may edit). Does nothing to other tables.
 fn force(vm: &mut Vm, t: Gc<Table>) -> Result<(), LuaError> {
-    let Some((view, what)) = lazy_of(vm, t) else {
+    let Some((ud, what)) = lazy_of(vm, t) else {
         return Ok(());
     };
-    let snap = snapshot_of(view.ud).expect("lazy_of checked the snapshot type");
+    let snap = snapshot_of(ud).expect("lazy_of checked the snapshot type");
     vm.set_metatable(Value::Table(t), None);
     match what {
         Lazy::Tree => {
-            for &(k, v, ci) in &snap.entries {
+            let view = View {
+                ud,
+                cache: vm.new_table(),
+            };
+            for e in 0..snap.entries() {
+                let (k, v, ci) = snap.entry(e);
                 let entry = vm.new_table();
                 set_field(vm, entry, "val", v);
                 let ups = match ci {
-                    Some(ci) => view.upvals_map(vm, ci),
-                    None => vm.new_table(),
+                    NO_CHILD => vm.new_table(),
+                    ci => view.upvals_map(vm, snap, ci),
                 };
                 set_field(vm, entry, "upvals", Value::Table(ups));
                 vm.raw_set(t, k, Value::Table(entry))?;
             }
         }
-        Lazy::Upvals(ci) => {
-            for u in snap.ups_of(ci) {
+        Lazy::Upvals(ci, cache) => {
+            let view = View { ud, cache };
+            for (i, u) in snap.ups_of(ci).iter().enumerate() {
                 let info = vm.new_table();
-                set_field(vm, info, "idx", Value::Int(u.idx as i64 + 1));
+                set_field(vm, info, "idx", Value::Int(i as i64 + 1));
                 let upid = Value::LightUserData(u.upid);
                 let utype = vm.str_value(u.val.type_name());
                 set_field(vm, info, "utype", utype);
                 set_field(vm, info, "val", u.val);
                 set_field(vm, info, "upid", upid);
-                if let Some(child) = u.child() {
-                    let m = view.upvals_map(vm, child);
+                if u.child != NO_CHILD {
+                    let m = view.upvals_map(vm, snap, u.child);
                     set_field(vm, info, "upvals", Value::Table(m));
                 }
                 vm.raw_set(t, Value::Str(u.name.0), Value::Table(info))?;
@@ -456,9 +778,27 @@ fn decide(new: Value, old: Value) -> Action {
                 Action::Conflict
             }
         }
-        (n, o) if n.is_nil() || o.is_nil() || n.type_name() == o.type_name() => Action::Join,
+        (n, o) if n.is_nil() || o.is_nil() || same_type(n, o) => Action::Join,
         _ => Action::Conflict,
     }
+}
+
+/// `type(a) == type(b)` for non-function values, without comparing the names.
+#[inline]
+fn same_type(a: Value, b: Value) -> bool {
+    fn class(v: Value) -> u8 {
+        match v {
+            Value::Nil => 0,
+            Value::Bool(_) => 1,
+            Value::Int(_) | Value::Float(_) => 2,
+            Value::Str(_) => 3,
+            Value::Table(_) => 4,
+            Value::LuaFn(_) | Value::NativeFn(_) | Value::LightFn(_) => 5,
+            Value::UserData(_) | Value::LightUserData(_) => 6,
+            Value::Thread(_) => 7,
+        }
+    }
+    class(a) == class(b)
 }
 
 /// Old cells by variable name, for upvalues the old version of the same function did not
@@ -512,59 +852,69 @@ fn index_var(vars: &mut OldVars, name: Name, f: Gc<LuaClosure>, idx: usize) {
         .or_insert(Some((f, idx)));
 }
 
+/// Which list of the report a path goes to.
+enum Listed {
+    Absent,
+    Conflict,
+}
+
+impl Report {
+    fn push(&mut self, list: Listed, path: String) {
+        match list {
+            Listed::Absent => self.absent.push(path),
+            Listed::Conflict => self.conflicts.push(path),
+        }
+    }
+}
+
 /// Joins upvalue `nidx` of `nf`, which the old version of its function lacks, to the old
-/// cell of the same variable, or reports it (an `_ENV` then gets the globals).
+/// cell of the same variable, or says where to report it (an `_ENV` then gets the
+/// globals).
 fn join_unmatched(
     vm: &mut Vm,
-    report: &mut Report,
     vars: &OldVars,
     nf: Gc<LuaClosure>,
     nidx: usize,
     name: Name,
-    path: impl FnOnce() -> String,
-) {
+) -> Option<Listed> {
     match vars.get(&name) {
         Some(Some((of, oidx))) => {
             upvalue_join(nf, nidx, *of, *oidx);
+            None
         }
-        Some(None) => report.conflicts.push(path()),
+        Some(None) => Some(Listed::Conflict),
         None => {
             if name.0.get().as_bytes() == b"_ENV" {
                 let g = Value::Table(vm.globals());
                 nf.get().upval(nidx).get().set(g);
             }
-            report.absent.push(path());
+            Some(Listed::Absent)
         }
     }
 }
 
-/// Paths are built only when reported: each work item names its parent and last step.
+/// Paths are built only when reported. A path id below the number of module fields `roots`
+/// is the path of that field, `$.<key>`; id `roots + i` is `steps[i]`, an upvalue name
+/// under a parent path.
 struct Paths {
-    /// (parent path id or usize::MAX for a root, the step's text)
-    steps: Vec<(usize, PathStep)>,
-}
-
-enum PathStep {
-    Key(Value),
-    Name(Name),
+    roots: u32,
+    steps: Vec<(u32, Name)>,
 }
 
 impl Paths {
-    fn push(&mut self, parent: usize, step: PathStep) -> usize {
-        self.steps.push((parent, step));
-        self.steps.len() - 1
+    fn push(&mut self, parent: u32, name: Name) -> u32 {
+        self.steps.push((parent, name));
+        self.roots + (self.steps.len() - 1) as u32
     }
 
-    fn text(&self, vm: &mut Vm, mut id: usize, last: Name) -> String {
+    fn text(&self, vm: &mut Vm, snap: SnapRef, mut id: u32, last: Name) -> String {
         let mut parts: Vec<String> = vec![last.0.get().to_str_lossy().into_owned()];
-        while id != usize::MAX {
-            let (parent, step) = &self.steps[id];
-            parts.push(match step {
-                PathStep::Key(k) => key_text(vm, *k),
-                PathStep::Name(n) => n.0.get().to_str_lossy().into_owned(),
-            });
-            id = *parent;
+        while id >= self.roots {
+            let (parent, name) = self.steps[(id - self.roots) as usize];
+            parts.push(name.0.get().to_str_lossy().into_owned());
+            id = parent;
         }
+        parts.push(key_text(vm, snap.entry(id as usize).0));
         parts.push("$".to_string());
         parts.reverse();
         parts.join(".")
@@ -593,7 +943,15 @@ fn join(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
             untouched_snapshot(vm, up_new),
             untouched_snapshot(vm, up_old),
         ) {
-            (Some(n), Some(o)) => snapshot_join(vm, &mut report, n, o),
+            (Some((nud, n)), Some((oud, o))) => {
+                // Formatting a reported key may run Lua code (`__tostring`): the snapshots
+                // stay on the stack, alive, whatever it does to the trees.
+                vm.push(nud)?;
+                vm.push(oud)?;
+                let mut scratch = take_scratch();
+                snapshot_join(vm, &mut report, &mut scratch, n, o);
+                put_scratch(scratch);
+            }
             _ => tree_join(vm, &mut report, up_new, up_old)?,
         }
     }
@@ -610,98 +968,217 @@ fn join(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     Ok(2)
 }
 
-/// The snapshot of a module tree nobody has looked into yet.
-fn untouched_snapshot(vm: &mut Vm, t: Gc<Table>) -> Option<&'static Snapshot> {
+/// The snapshot (and its userdata) of a module tree nobody has looked into yet.
+fn untouched_snapshot(vm: &mut Vm, t: Gc<Table>) -> Option<(Value, SnapRef)> {
     match lazy_of(vm, t) {
-        Some((view, Lazy::Tree)) => snapshot_of(view.ud),
+        Some((ud, Lazy::Tree)) => Some((ud, snapshot_of(ud)?)),
         _ => None,
     }
 }
 
-/// The fast path: both trees untouched, joined from their snapshots without Lua tables.
-fn snapshot_join(vm: &mut Vm, report: &mut Report, new: &Snapshot, old: &Snapshot) {
-    let mut old_by_key: FastMap<Key, Option<usize>> = FastMap::default();
-    old_by_key.reserve(old.entries.len());
-    for &(k, _, ci) in &old.entries {
-        old_by_key.insert(Key(k), ci);
+/// The first upvalue named `name` (the scan a function's few upvalues call for).
+#[inline]
+fn find_up(ups: &[UpSnap], name: Name) -> Option<usize> {
+    ups.iter().position(|u| u.name == name)
+}
+
+/// Finds the old function of a module key.
+struct OldIndex {
+    /// Built only when the orders differ (a function added or removed).
+    by_key: Option<FastMap<Key, u32>>,
+}
+
+impl OldIndex {
+    /// The old closure snapshot for new field `e` (key `key`), or `NO_CHILD`.
+    #[inline]
+    fn find(&mut self, old: SnapRef, e: usize, key: Value) -> u32 {
+        if e < old.entries() {
+            let (k, _, ci) = old.entry(e);
+            if k.raw_eq(&key) {
+                return ci;
+            }
+        }
+        let map = self.by_key.get_or_insert_with(|| {
+            let mut m = FastMap::default();
+            m.reserve(old.entries());
+            for i in 0..old.entries() {
+                let (k, _, ci) = old.entry(i);
+                m.insert(Key(k), ci);
+            }
+            m
+        });
+        map.get(&Key(key)).copied().unwrap_or(NO_CHILD)
     }
+}
+
+/// The identity of the old side of a pair: the closure's address, 1 for none.
+#[inline]
+fn old_id(old: SnapRef, oci: u32) -> usize {
+    if oci == NO_CHILD {
+        1
+    } else {
+        old.f(oci).addr()
+    }
+}
+
+/// The fast path: both trees untouched, joined from their snapshots without Lua tables.
+///
+/// Each module field of the new tree is paired with the old field of the same key (first
+/// looked for at the same position: both versions usually build the module table alike,
+/// so iteration orders agree), then joined depth first through inner functions. Fields
+/// are taken last to first and each (new, old) pair of closures is visited once: the
+/// first visit is the one whose paths are reported.
+fn snapshot_join(
+    vm: &mut Vm,
+    report: &mut Report,
+    scratch: &mut Scratch,
+    new: SnapRef,
+    old: SnapRef,
+) {
+    let ne = new.entries();
+    let mut index = OldIndex { by_key: None };
     // Needed only when an upvalue is unmatched, which a reload of unchanged code never has.
     let mut vars: Option<OldVars> = None;
-    let old_vars = |vars: &mut Option<OldVars>| -> OldVars {
-        if let Some(v) = vars.take() {
-            return v;
-        }
-        let mut v = OldVars::default();
-        for c in &old.closures {
-            for u in &old.ups[c.first..c.first + c.count] {
-                if !u.val.is_function() {
-                    index_var(&mut v, u.name, c.f, u.idx());
+    // Visited pairs. Without closure-valued upvalues in the new tree there is no recursion
+    // and each field is one pair: only a function stored under several keys makes a pair
+    // repeat, which matters to nothing but the paths reported (joining again is
+    // idempotent), so that is checked when a path is reported (`shadowed`). Otherwise, with
+    // one snapshot per closure, the old side of the first visit of each new closure is in
+    // `visited` (0: none yet) and any further pairs in `more`; with duplicate snapshots
+    // (`dup`), pairs are all in `more`, by address.
+    let dense = new.snap.mapped && !new.snap.dup;
+    let visited = &mut scratch.visited;
+    visited.clear();
+    if dense {
+        visited.resize(new.snap.closures.len(), 0);
+    }
+    let mut more: HashSet<(usize, usize), BuildHasherDefault<MixHasher>> = HashSet::default();
+    let mut paths = Paths {
+        roots: ne as u32,
+        steps: Vec::new(),
+    };
+    let work = &mut scratch.work2;
+    work.clear();
+    for e in (0..ne).rev() {
+        // Start loading the closures of the fields a few steps ahead.
+        if let Some(a) = e.checked_sub(AHEAD) {
+            let (k, _, ci) = new.entry(a);
+            if ci != NO_CHILD {
+                prefetch(new.f(ci).get());
+                if a < old.entries() && old.entry(a).0.raw_eq(&k) && old.entry(a).2 != NO_CHILD {
+                    prefetch(old.f(old.entry(a).2).get());
                 }
             }
         }
-        v
-    };
-    let mut visited: HashSet<(usize, usize), BuildHasherDefault<MixHasher>> = HashSet::default();
-    visited.reserve(new.closures.len());
-    let mut paths = Paths {
-        steps: Vec::with_capacity(new.entries.len()),
-    };
-    // (new closure, old closure or none, path id)
-    let mut work: Vec<(usize, Option<usize>, usize)> = Vec::new();
-    for &(k, _, nci) in &new.entries {
-        let Some(nci) = nci else { continue };
-        let oci = old_by_key.get(&Key(k)).copied().flatten();
-        let path = paths.push(usize::MAX, PathStep::Key(k));
-        work.push((nci, oci, path));
-    }
-    while let Some((nci, oci, path)) = work.pop() {
-        let nf = new.closures[nci].f;
-        let of = oci.map(|o| old.closures[o].f);
-        if !visited.insert((nf.addr(), of.map_or(0, |f| f.addr()))) {
+        let (key, _, nci) = new.entry(e);
+        if nci == NO_CHILD {
             continue;
         }
-        let old_ups = oci.map_or(&[][..], |o| old.ups_of(o));
-        for nu in new.ups_of(nci) {
-            let nname = nu.name;
-            // Upvalue names of one function are few: a scan is cheapest.
-            let matched = of.and_then(|of| {
-                old_ups
-                    .iter()
-                    .find(|ou| ou.name == nname)
-                    .map(|ou| (of, ou))
-            });
-            match matched {
-                Some((of, ou)) => match decide(nu.val, ou.val) {
-                    Action::Recurse => {
-                        if adopt(nf, nu.idx(), of, ou.idx()) {
-                            if let (Some(nc), Some(oc)) = (nu.child(), ou.child()) {
-                                let p = paths.push(path, PathStep::Name(nname));
-                                work.push((nc, Some(oc), p));
+        let oci = index.find(old, e, key);
+        work.push((nci, oci, e as u32));
+        while let Some((nci, oci, path)) = work.pop() {
+            let nf = new.f(nci);
+            if new.snap.mapped {
+                let id = old_id(old, oci);
+                if dense {
+                    let first = &mut visited[nci as usize];
+                    if *first == 0 {
+                        *first = id;
+                    } else if *first == id || !more.insert((nci as usize, id)) {
+                        continue;
+                    }
+                } else if !more.insert((nf.addr(), id)) {
+                    continue;
+                }
+            }
+            let (of, old_ups) = if oci == NO_CHILD {
+                (None, &[][..])
+            } else {
+                (Some(old.f(oci)), old.ups_of(oci))
+            };
+            // Reports of a pair a later field already visited are not made (see above).
+            let shadowed = |index: &mut OldIndex| {
+                !new.snap.mapped && shadowed(new, old, index, path as usize, nf, oci)
+            };
+            for (nidx, nu) in new.ups_of(nci).iter().enumerate() {
+                let nname = nu.name;
+                let matched = of.and_then(|of| find_up(old_ups, nname).map(|oi| (of, oi)));
+                match matched {
+                    Some((of, oidx)) => {
+                        let ou = &old_ups[oidx];
+                        match decide(nu.val, ou.val) {
+                            Action::Recurse => {
+                                if adopt(nf, nidx, of, oidx)
+                                    && nu.child != NO_CHILD
+                                    && ou.child != NO_CHILD
+                                {
+                                    let p = paths.push(path, nname);
+                                    work.push((nu.child, ou.child, p));
+                                }
                             }
+                            Action::Join => {
+                                upvalue_join(nf, nidx, of, oidx);
+                            }
+                            Action::Conflict => {
+                                if !shadowed(&mut index) {
+                                    let text = paths.text(vm, new, path, nname);
+                                    report.conflicts.push(text);
+                                }
+                            }
+                            Action::Nothing => {}
                         }
                     }
-                    Action::Join => {
-                        upvalue_join(nf, nu.idx(), of, ou.idx());
-                    }
-                    Action::Conflict => report.conflicts.push(paths.text(vm, path, nname)),
-                    Action::Nothing => {}
-                },
-                None => match (nu.val, nu.child()) {
-                    (Value::LuaFn(_), Some(nc)) => {
-                        let p = paths.push(path, PathStep::Name(nname));
-                        work.push((nc, None, p));
-                    }
-                    (v, _) if v.is_function() => {}
-                    _ => {
-                        let v = old_vars(&mut vars);
-                        let text = paths.text(vm, path, nname);
-                        join_unmatched(vm, report, &v, nf, nu.idx(), nname, || text);
-                        vars = Some(v);
-                    }
-                },
+                    None => match nu.val {
+                        Value::LuaFn(_) => {
+                            let p = paths.push(path, nname);
+                            work.push((nu.child, NO_CHILD, p));
+                        }
+                        v if v.is_function() => {}
+                        _ => {
+                            let v = vars.get_or_insert_with(|| old_vars(old));
+                            if let Some(list) = join_unmatched(vm, v, nf, nidx, nname) {
+                                if !shadowed(&mut index) {
+                                    let text = paths.text(vm, new, path, nname);
+                                    report.push(list, text);
+                                }
+                            }
+                        }
+                    },
+                }
             }
         }
     }
+}
+
+/// Whether a field after field `e` holds the same pair (new closure `nf`, old closure
+/// `oci`): that later field was visited first (without recursion, paths are fields).
+#[cold]
+fn shadowed(
+    new: SnapRef,
+    old: SnapRef,
+    index: &mut OldIndex,
+    e: usize,
+    nf: Gc<LuaClosure>,
+    oci: u32,
+) -> bool {
+    let id = old_id(old, oci);
+    (e + 1..new.entries()).any(|e2| {
+        let (k, _, ci) = new.entry(e2);
+        ci != NO_CHILD && new.f(ci) == nf && old_id(old, index.find(old, e2, k)) == id
+    })
+}
+
+/// The old cells of non-function upvalues by variable name (`index_var`).
+fn old_vars(old: SnapRef) -> OldVars {
+    let mut v = OldVars::default();
+    for (ci, c) in old.snap.closures.iter().enumerate() {
+        for (idx, u) in old.ups_of(ci as u32).iter().enumerate() {
+            if !u.val.is_function() {
+                index_var(&mut v, u.name, c.f, idx);
+            }
+        }
+    }
+    v
 }
 
 /// A name compared as Lua strings are (pointer for interned short strings).
@@ -709,8 +1186,9 @@ fn snapshot_join(vm: &mut Vm, report: &mut Report, new: &Snapshot, old: &Snapsho
 struct Name(Gc<LuaStr>);
 
 impl PartialEq for Name {
+    #[inline]
     fn eq(&self, o: &Name) -> bool {
-        str_eq(self.0, o.0)
+        self.0 == o.0 || str_eq(self.0, o.0)
     }
 }
 impl Eq for Name {}
@@ -728,7 +1206,6 @@ fn key_text(vm: &mut Vm, k: Value) -> String {
     }
 }
 
-/// The slow path: trees a script has looked into (and may have edited), read as Lua tables.
 fn tree_join(
     vm: &mut Vm,
     report: &mut Report,
@@ -908,11 +1385,159 @@ impl TableJoin {
                             }
                         }
                         v if v.is_function() => {}
-                        _ => join_unmatched(vm, report, &vars, nf, nidx, Name(name), || path),
+                        _ => {
+                            if let Some(list) = join_unmatched(vm, &vars, nf, nidx, Name(name)) {
+                                report.push(list, path);
+                            }
+                        }
                     },
                 }
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AddrMap;
+    use hotlua_vm::Vm;
+
+    /// Runs `src` (which asserts its own expectations) with the libraries open.
+    fn run(src: &str) {
+        let mut vm = Vm::new();
+        crate::open::open_libs(&mut vm);
+        let f = vm
+            .load(src.as_bytes(), "=test", None)
+            .expect("test chunk compiles");
+        if let Err(e) = vm.call(f, &[]) {
+            panic!("{}", vm.to_display(e.value));
+        }
+    }
+
+    #[test]
+    fn addr_map_finds_what_it_stored_across_growth_and_resets() {
+        let mut m = AddrMap::default();
+        for round in 0..3 {
+            m.reset(4);
+            for i in 1..5000usize {
+                assert_eq!(m.get_or_insert(i * 48 + round, i as u32), None);
+            }
+            for i in 1..5000usize {
+                assert_eq!(m.get_or_insert(i * 48 + round, 0), Some(i as u32));
+            }
+            assert_eq!(m.get_or_insert(7, 1), None, "a fresh key after a reset");
+        }
+    }
+
+    /// Shared by the tests below: `mod(src)` loads a module, `fields_after(t, f)` lists the
+    /// keys of `t` holding `f` in `pairs` order.
+    const PRELUDE: &str = r#"
+        local patch = require "silly.patch"
+        local function mod(src) return assert(load(src, "=m"))() end
+        local function keys_of(t, f)
+            local ks = {}
+            for k, v in pairs(t) do if v == f then ks[#ks + 1] = k end end
+            return ks
+        end
+        local function eq_list(a, b, what)
+            assert(#a == #b, what .. ": " .. table.concat(a, ",") .. " vs " .. table.concat(b, ","))
+            for i = 1, #a do assert(a[i] == b[i], what .. ": " .. tostring(a[i]) .. " vs " .. tostring(b[i])) end
+        end
+    "#;
+
+    #[test]
+    fn a_function_under_two_keys_is_one_table_and_reported_once_under_the_last_key() {
+        run(&format!(
+            "{PRELUDE}{}",
+            r#"
+            local old = mod [[local x = 1 local function g() return x end
+                return { a = g, b = g, c = function() return x end }]]
+            local new = mod [[local x = 0 local y = 5 local function f() return x + y end
+                return { a = f, b = f, c = function() return x end }]]
+            local P = patch.new()
+            local up_old, up_new = P:collectupval(old), P:collectupval(new)
+            local absent, conflicts = P:join(up_new, up_old)
+            -- Fields are visited last to first: the pair (f, g) first through its last key.
+            local ks = keys_of(new, new.a)
+            eq_list(absent, { "$." .. ks[#ks] .. ".y" }, "absent")
+            eq_list(conflicts, {}, "conflicts")
+            assert(new.a() == 6, "joined to the old x")
+            assert(up_new.a.upvals == up_new.b.upvals, "one upvals table per closure")
+            assert(up_new.a.upvals.x.val == 0, "the value seen at collection")
+            "#
+        ));
+    }
+
+    #[test]
+    fn a_local_function_also_exported_is_reported_where_it_is_first_reached() {
+        run(&format!(
+            "{PRELUDE}{}",
+            r#"
+            local old = mod [[local M = {} local n = 1
+                local function helper() return n end
+                M.helper = helper
+                function M.f() return helper() end
+                return M]]
+            local new = mod [[local M = {} local n = 0 local z = 10
+                local function helper() return n + z end
+                M.helper = helper
+                function M.f() return helper() end
+                return M]]
+            local P = patch.new()
+            local up_old, up_new = P:collectupval(old), P:collectupval(new)
+            local absent = P:join(up_new, up_old)
+            -- Depth first from the last field: if that is f, helper is reached through it.
+            local last
+            for k in pairs(new) do last = k end
+            local want = last == "f" and "$.f.helper.z" or "$.helper.z"
+            eq_list(absent, { want }, "absent")
+            assert(old.f() == 11 and new.f() == 11, "old and new f call the new helper on the old n")
+            assert(up_new.helper.upvals == up_new.f.upvals.helper.upvals, "one table")
+            "#
+        ));
+    }
+
+    #[test]
+    fn duplicate_fields_with_inner_functions_are_visited_once_per_pair() {
+        run(&format!(
+            "{PRELUDE}{}",
+            r#"
+            local old = mod [[local s = 1
+                local function inner() return s end
+                local function h() return inner() end
+                return { a = h, b = h }]]
+            local new = mod [[local s = 0 local t = 2
+                local function inner() return s + t end
+                local function h() return inner() end
+                return { a = h, b = h }]]
+            local P = patch.new()
+            local up_old, up_new = P:collectupval(old), P:collectupval(new)
+            local absent, conflicts = P:join(up_new, up_old)
+            local ks = keys_of(new, new.a)
+            eq_list(absent, { "$." .. ks[#ks] .. ".inner.t" }, "absent")
+            eq_list(conflicts, {}, "conflicts")
+            assert(old.a() == 3, "old h runs the new inner on the old s")
+            "#
+        ));
+    }
+
+    #[test]
+    fn the_tree_looked_into_after_join_shows_what_collect_saw() {
+        run(&format!(
+            "{PRELUDE}{}",
+            r#"
+            local old = mod [[local n = 7 return { get = function() return n end }]]
+            local new = mod [[local n = 0 return { get = function() return n end }]]
+            local P = patch.new()
+            local up_old, up_new = P:collectupval(old), P:collectupval(new)
+            local new_id = debug.upvalueid(new.get, 1)
+            P:join(up_new, up_old)
+            assert(debug.upvalueid(new.get, 1) == debug.upvalueid(old.get, 1), "joined")
+            assert(up_new.get.upvals.n.val == 0, "value at collection")
+            assert(up_new.get.upvals.n.upid == new_id, "cell at collection")
+            assert(up_old.get.upvals.n.val == 7)
+            "#
+        ));
     }
 }
