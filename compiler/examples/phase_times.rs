@@ -4,6 +4,23 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let src = std::fs::read(&args[1]).unwrap();
     let reps: u32 = args.get(2).map(|s| s.parse().unwrap()).unwrap_or(200);
+    // PHASE=parse or PHASE=codegen: run only that phase (for profiling).
+    match std::env::var("PHASE").as_deref() {
+        Ok("parse") => {
+            for _ in 0..reps {
+                std::hint::black_box(hotlua_compiler::parse(&src, "=mod").unwrap());
+            }
+            return;
+        }
+        Ok("codegen") => {
+            let c = hotlua_compiler::parse(&src, "=mod").unwrap();
+            for _ in 0..reps {
+                std::hint::black_box(hotlua_compiler::codegen::generate(&c, "=mod").unwrap());
+            }
+            return;
+        }
+        _ => {}
+    }
     let t = Instant::now();
     for _ in 0..reps {
         let n = hotlua_compiler::lexer::Tokens::new(&src).count();
@@ -51,14 +68,14 @@ static ALLOCS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::
 unsafe impl std::alloc::GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
         ALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        std::alloc::System.alloc(l)
+        mimalloc::MiMalloc.alloc(l)
     }
     unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
-        std::alloc::System.dealloc(p, l)
+        mimalloc::MiMalloc.dealloc(p, l)
     }
     unsafe fn realloc(&self, p: *mut u8, l: std::alloc::Layout, n: usize) -> *mut u8 {
         ALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        std::alloc::System.realloc(p, l, n)
+        mimalloc::MiMalloc.realloc(p, l, n)
     }
 }
 #[global_allocator]

@@ -213,37 +213,60 @@ pub enum ExprKind {
     /// chunk's [`Strings`].
     Str(Sym),
     Function(Box<FuncBody>),
-    Table(Vec<Field>),
+    Table(Box<[Field]>),
     /// A variable reference: local, upvalue or global (`_ENV.name`), resolved by codegen.
     Name(Name),
     /// `obj[key]`; `obj.name` is an `Index` whose key is an [`ExprKind::Str`].
-    Index {
-        obj: Box<Expr>,
-        key: Box<Expr>,
-    },
+    Index(Box<IndexExpr>),
     /// `func(args)`, `func"str"`, `func{...}`
-    Call {
-        func: Box<Expr>,
-        args: Vec<Expr>,
-    },
+    Call(Box<CallExpr>),
     /// `obj:name(args)`
-    Method {
-        obj: Box<Expr>,
-        name: Name,
-        args: Vec<Expr>,
-    },
+    Method(Box<MethodExpr>),
     /// `(expr)`: kept distinct because it truncates a multi-valued expression to one value
     /// and makes a name not assignable.
     Paren(Box<Expr>),
-    Binary {
-        op: BinOp,
-        lhs: Box<Expr>,
-        rhs: Box<Expr>,
-    },
-    Unary {
-        op: UnOp,
-        operand: Box<Expr>,
-    },
+    Binary(Box<BinaryExpr>),
+    Unary(Box<UnaryExpr>),
+}
+
+// The composite nodes keep their parts in one box each, so an `Expr` stays small (the
+// parser moves every grammar symbol by value) and a node costs one allocation.
+
+/// `obj[key]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexExpr {
+    pub obj: Expr,
+    pub key: Expr,
+}
+
+/// `func(args)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallExpr {
+    pub func: Expr,
+    pub args: Vec<Expr>,
+}
+
+/// `obj:name(args)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MethodExpr {
+    pub obj: Expr,
+    pub name: Name,
+    pub args: Vec<Expr>,
+}
+
+/// `lhs op rhs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BinaryExpr {
+    pub op: BinOp,
+    pub lhs: Expr,
+    pub rhs: Expr,
+}
+
+/// `op operand`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnaryExpr {
+    pub op: UnOp,
+    pub operand: Expr,
 }
 
 impl BinOp {
@@ -295,13 +318,13 @@ fn expr_kind_depth(kind: &ExprKind) -> u32 {
                 .unwrap_or(0)
         }
         // A suffix chain `a.b.c(d)[e]` nests on the left like a left-associative operator.
-        ExprKind::Index { obj, key } => obj.depth.max(key.depth + 1),
-        ExprKind::Call { func, args } => func.depth.max(max_depth(args) + 1),
-        ExprKind::Method { obj, args, .. } => obj.depth.max(max_depth(args) + 1),
+        ExprKind::Index(x) => x.obj.depth.max(x.key.depth + 1),
+        ExprKind::Call(c) => c.func.depth.max(max_depth(&c.args) + 1),
+        ExprKind::Method(m) => m.obj.depth.max(max_depth(&m.args) + 1),
         ExprKind::Paren(e) => e.depth + 1,
-        ExprKind::Binary { op, lhs, rhs } if op.is_left_assoc() => lhs.depth.max(rhs.depth + 1),
-        ExprKind::Binary { lhs, rhs, .. } => lhs.depth.max(rhs.depth) + 1,
-        ExprKind::Unary { operand, .. } => operand.depth + 1,
+        ExprKind::Binary(b) if b.op.is_left_assoc() => b.lhs.depth.max(b.rhs.depth + 1),
+        ExprKind::Binary(b) => b.lhs.depth.max(b.rhs.depth) + 1,
+        ExprKind::Unary(u) => u.operand.depth + 1,
     }
 }
 
@@ -360,6 +383,9 @@ impl Drop for Expr {
     /// Left-associative chains can be arbitrarily long, so their left spine is dropped in a
     /// loop instead of by recursion (which could overflow the Rust stack).
     fn drop(&mut self) {
+        if !continues_spine(&self.kind) {
+            return;
+        }
         let mut next = take_left_child(&mut self.kind);
         while let Some(mut e) = next {
             next = take_left_child(&mut e.kind);
@@ -369,34 +395,31 @@ impl Drop for Expr {
 
 /// Detaches the left child of a node that nests on the left (see [`expr_kind_depth`]).
 /// A child that does not itself continue the spine is left in place: dropping it recurses
-/// one level only, and detaching costs an allocation for the placeholder.
-fn take_left_child(kind: &mut ExprKind) -> Option<Box<Expr>> {
-    match kind {
-        ExprKind::Binary { lhs: child, .. }
-        | ExprKind::Index { obj: child, .. }
-        | ExprKind::Call { func: child, .. }
-        | ExprKind::Method { obj: child, .. }
-            if continues_spine(&child.kind) =>
-        {
-            Some(std::mem::replace(
-                child,
-                Box::new(Expr {
-                    kind: ExprKind::Nil,
-                    line: 0,
-                    depth: 0,
-                }),
-            ))
-        }
-        _ => None,
+/// one level only.
+fn take_left_child(kind: &mut ExprKind) -> Option<Expr> {
+    let child = match kind {
+        ExprKind::Binary(b) => &mut b.lhs,
+        ExprKind::Index(x) => &mut x.obj,
+        ExprKind::Call(c) => &mut c.func,
+        ExprKind::Method(m) => &mut m.obj,
+        _ => return None,
+    };
+    if !continues_spine(&child.kind) {
+        return None;
     }
+    Some(std::mem::replace(
+        child,
+        Expr {
+            kind: ExprKind::Nil,
+            line: 0,
+            depth: 0,
+        },
+    ))
 }
 
 fn continues_spine(kind: &ExprKind) -> bool {
     matches!(
         kind,
-        ExprKind::Binary { .. }
-            | ExprKind::Index { .. }
-            | ExprKind::Call { .. }
-            | ExprKind::Method { .. }
+        ExprKind::Binary(_) | ExprKind::Index(_) | ExprKind::Call(_) | ExprKind::Method(_)
     )
 }

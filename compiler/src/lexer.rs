@@ -15,11 +15,15 @@ use crate::number::{str_to_number, Number};
 use crate::strings::{Strings, Sym};
 use logos::{Lexer, Logos};
 
-/// Why the lexer stopped, before it is placed on a line.
+/// Why the lexer stopped, before it is placed on a line. `None` (logos' default error) is
+/// a byte that starts no token, which [`tokenize`] turns into [`Tok::Other`]. Boxed, so that
+/// the lexer's `Result<Tok, LexFail>` stays two words.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct LexFail {
-    /// The message without position, e.g. `unfinished string`. Empty for a byte that starts
-    /// no token (logos' default error), which [`tokenize`] turns into [`Tok::Other`].
+pub struct LexFail(Option<Box<LexFailInfo>>);
+
+#[derive(Debug, Clone, PartialEq)]
+struct LexFailInfo {
+    /// The message without position, e.g. `unfinished string`.
     msg: String,
     /// What follows `near`: `None` means `<eof>`.
     near: Option<Vec<u8>>,
@@ -29,11 +33,11 @@ pub struct LexFail {
 
 impl LexFail {
     fn new(msg: impl Into<String>, near: Option<Vec<u8>>, pos: usize) -> LexFail {
-        LexFail {
+        LexFail(Some(Box::new(LexFailInfo {
             msg: msg.into(),
             near,
             pos,
-        }
+        })))
     }
 }
 
@@ -665,7 +669,7 @@ impl Iterator for Tokens<'_> {
                 self.pos = span.end;
                 Some(token)
             }
-            Err(fail) if fail.msg.is_empty() => {
+            Err(LexFail(None)) => {
                 let byte = body.get(span.start).copied().unwrap_or(0);
                 self.pos = span.start + 1;
                 if span.end != self.pos {
@@ -680,7 +684,7 @@ impl Iterator for Tokens<'_> {
                     line: self.line,
                 })
             }
-            Err(fail) => {
+            Err(LexFail(Some(fail))) => {
                 let at = fail.pos.min(body.len());
                 let line = count_newlines(&self.body[..at]) + 1;
                 let message = format!("{} near {}", fail.msg, near_text(fail.near.as_deref()));

@@ -11,8 +11,8 @@
 //!   as luac's recursive-descent checkpoint would (`'end' expected (to close ...)`).
 
 use crate::ast::{
-    Attrib, BinOp, Block, Chunk, Expr, ExprKind, FuncBody, LocalName, Name, Return, Stat, StatKind,
-    UnOp, MAX_DEPTH,
+    Attrib, BinOp, BinaryExpr, Block, Chunk, Expr, ExprKind, FuncBody, LocalName, Name, Return,
+    Stat, StatKind, UnOp, UnaryExpr, MAX_DEPTH,
 };
 use crate::error::CompileError;
 use crate::lexer::{self, Tok, Token};
@@ -133,21 +133,14 @@ impl Ctx {
 
     /// Builds a binary node on the operator's line.
     pub fn binary(&self, op: (BinOp, Loc), lhs: Expr, rhs: Expr) -> Result<Expr, PErr> {
-        let kind = ExprKind::Binary {
-            op: op.0,
-            lhs: Box::new(lhs),
-            rhs: Box::new(rhs),
-        };
+        let kind = ExprKind::Binary(Box::new(BinaryExpr { op: op.0, lhs, rhs }));
         self.expr(kind, op.1)
     }
 
     /// Builds a unary node on the operator's line.
     pub fn unary(&self, op: (UnOp, Loc), operand: Expr) -> Result<Expr, PErr> {
         self.expr(
-            ExprKind::Unary {
-                op: op.0,
-                operand: Box::new(operand),
-            },
+            ExprKind::Unary(Box::new(UnaryExpr { op: op.0, operand })),
             op.1,
         )
     }

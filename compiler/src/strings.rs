@@ -40,8 +40,9 @@ pub struct Strings {
     bytes: Vec<u8>,
     /// `(start, end)` of each string in `bytes`, indexed by [`Sym`].
     spans: Vec<(u32, u32)>,
-    /// Open addressing: `id + 1` of the string hashed there, 0 for an empty slot.
-    table: Vec<u32>,
+    /// Open addressing: (`id + 1` of the string hashed there, 0 for an empty slot; the high
+    /// 32 bits of its hash, to skip most byte compares).
+    table: Vec<(u32, u32)>,
 }
 
 impl std::fmt::Debug for Strings {
@@ -72,15 +73,17 @@ fn hash(s: &[u8]) -> u64 {
     let mut h = (s.len() as u64).wrapping_mul(K);
     let mut chunks = s.chunks_exact(8);
     for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        // Byte by byte: a variable-length copy would be a `memcpy` call.
+        let mut w = 0u64;
+        for (i, &b) in rest.iter().enumerate() {
+            w |= u64::from(b) << (8 * i);
+        }
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
     }
     h ^ (h >> 29)
 }
@@ -91,7 +94,7 @@ impl Strings {
         let mut s = Strings {
             bytes: Vec::with_capacity(1024),
             spans: Vec::with_capacity(128),
-            table: vec![0; 256],
+            table: vec![(0, 0); 256],
         };
         for p in PREDEFINED {
             s.intern(p.as_bytes());
@@ -134,17 +137,19 @@ impl Strings {
     /// The id of `s`, adding it if new.
     pub fn intern(&mut self, s: &[u8]) -> Sym {
         if self.table.is_empty() {
-            self.table = vec![0; 16];
+            self.table = vec![(0, 0); 16];
         }
         let mask = self.table.len() - 1;
-        let mut i = hash(s) as usize & mask;
+        let h = hash(s);
+        let tag = (h >> 32) as u32;
+        let mut i = h as usize & mask;
         loop {
-            let slot = self.table[i];
+            let (slot, t) = self.table[i];
             if slot == 0 {
                 break;
             }
             let id = Sym(slot - 1);
-            if self.get(id) == s {
+            if t == tag && self.get(id) == s {
                 return id;
             }
             i = (i + 1) & mask;
@@ -153,7 +158,7 @@ impl Strings {
         let start = self.bytes.len() as u32;
         self.bytes.extend_from_slice(s);
         self.spans.push((start, self.bytes.len() as u32));
-        self.table[i] = id + 1;
+        self.table[i] = (id + 1, tag);
         // Keep the load factor at or below one half.
         if self.spans.len() * 2 > self.table.len() {
             self.grow();
@@ -167,13 +172,15 @@ impl Strings {
             return None;
         }
         let mask = self.table.len() - 1;
-        let mut i = hash(s) as usize & mask;
+        let h = hash(s);
+        let tag = (h >> 32) as u32;
+        let mut i = h as usize & mask;
         loop {
-            let slot = self.table[i];
+            let (slot, t) = self.table[i];
             if slot == 0 {
                 return None;
             }
-            if self.get(Sym(slot - 1)) == s {
+            if t == tag && self.get(Sym(slot - 1)) == s {
                 return Some(Sym(slot - 1));
             }
             i = (i + 1) & mask;
@@ -183,13 +190,14 @@ impl Strings {
     fn grow(&mut self) {
         let size = self.table.len() * 2;
         let mask = size - 1;
-        let mut table = vec![0u32; size];
+        let mut table = vec![(0u32, 0u32); size];
         for id in 0..self.spans.len() {
-            let mut i = hash(self.get(Sym(id as u32))) as usize & mask;
-            while table[i] != 0 {
+            let h = hash(self.get(Sym(id as u32)));
+            let mut i = h as usize & mask;
+            while table[i].0 != 0 {
                 i = (i + 1) & mask;
             }
-            table[i] = id as u32 + 1;
+            table[i] = (id as u32 + 1, (h >> 32) as u32);
         }
         self.table = table;
     }

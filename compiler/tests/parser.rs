@@ -74,14 +74,27 @@ fn show(e: &Expr) -> String {
             format!("{{{}}}", fs.join(" "))
         }
         ExprKind::Name(n) => txt(*n),
-        ExprKind::Index { obj, key } => format!("{}[{}]", show(obj), show(key)),
-        ExprKind::Call { func, args } => format!("{}({})", show(func), list(args)),
-        ExprKind::Method { obj, name, args } => {
+        ExprKind::Index(x) => {
+            let IndexExpr { obj, key } = &**x;
+            format!("{}[{}]", show(obj), show(key))
+        }
+        ExprKind::Call(c) => {
+            let CallExpr { func, args } = &**c;
+            format!("{}({})", show(func), list(args))
+        }
+        ExprKind::Method(m) => {
+            let MethodExpr { obj, name, args } = &**m;
             format!("{}:{}({})", show(obj), txt(*name), list(args))
         }
         ExprKind::Paren(e) => format!("<{}>", show(e)),
-        ExprKind::Binary { op, lhs, rhs } => format!("({} {op:?} {})", show(lhs), show(rhs)),
-        ExprKind::Unary { op, operand } => format!("({op:?} {})", show(operand)),
+        ExprKind::Binary(b) => {
+            let BinaryExpr { op, lhs, rhs } = &**b;
+            format!("({} {op:?} {})", show(lhs), show(rhs))
+        }
+        ExprKind::Unary(u) => {
+            let UnaryExpr { op, operand } = &**u;
+            format!("({op:?} {})", show(operand))
+        }
     }
 }
 
@@ -1282,19 +1295,22 @@ mod unparse {
                 out.push('}');
             }
             ExprKind::Name(n) => out.push_str(&txt(*n)),
-            ExprKind::Index { obj, key } => {
+            ExprKind::Index(x) => {
+                let IndexExpr { obj, key } = &**x;
                 expr(obj, out);
                 out.push('[');
                 expr(key, out);
                 out.push(']');
             }
-            ExprKind::Call { func, args } => {
+            ExprKind::Call(c) => {
+                let CallExpr { func, args } = &**c;
                 expr(func, out);
                 out.push('(');
                 list(args, out);
                 out.push(')');
             }
-            ExprKind::Method { obj, name, args } => {
+            ExprKind::Method(m) => {
+                let MethodExpr { obj, name, args } = &**m;
                 expr(obj, out);
                 out.push_str(&format!(":{}(", txt(*name)));
                 list(args, out);
@@ -1311,14 +1327,16 @@ mod unparse {
                 expr(e, out);
                 out.push(')');
             }
-            ExprKind::Binary { op, lhs, rhs } => {
+            ExprKind::Binary(b) => {
+                let BinaryExpr { op, lhs, rhs } = &**b;
                 out.push('(');
                 expr(lhs, out);
                 out.push_str(&format!(" {} ", binop(*op)));
                 expr(rhs, out);
                 out.push(')');
             }
-            ExprKind::Unary { op, operand } => {
+            ExprKind::Unary(u) => {
+                let UnaryExpr { op, operand } = &**u;
                 out.push_str(match op {
                     UnOp::Neg => "(- ",
                     UnOp::Not => "(not ",

@@ -10,6 +10,7 @@
 use crate::ast::{BinOp, Expr, ExprKind, Field, UnOp};
 use crate::opcode::{Instr, OpCode, FIELDS_PER_FLUSH, MAX_B, MAX_C, OFFSET_SC};
 use crate::strings::{Strings, Sym};
+use smallvec::SmallVec;
 
 /// The range of the C field: larger list counts spill into an `EXTRAARG`.
 const MAX_ARG_C_PLUS_ONE: u32 = MAX_C + 1;
@@ -880,17 +881,17 @@ impl<'a> Codegen<'a> {
     /// Compiles an expression into a descriptor.
     pub(crate) fn expr(&mut self, e: &Expr) -> R<ExpDesc> {
         match &e.kind {
-            ExprKind::Binary { op, .. } if op.is_left_assoc() => self.binary_chain(e),
-            ExprKind::Binary { op, lhs, rhs } => {
-                let mut v = self.expr(lhs)?;
-                self.infix(*op, &mut v)?;
-                let v2 = self.expr(rhs)?;
-                self.posfix(*op, &mut v, v2, e.line)?;
+            ExprKind::Binary(b) if b.op.is_left_assoc() => self.binary_chain(e),
+            ExprKind::Binary(b) => {
+                let mut v = self.expr(&b.lhs)?;
+                self.infix(b.op, &mut v)?;
+                let v2 = self.expr(&b.rhs)?;
+                self.posfix(b.op, &mut v, v2, e.line)?;
                 Ok(v)
             }
-            ExprKind::Unary { op, operand } => {
-                let mut v = self.expr(operand)?;
-                self.prefix(*op, &mut v, e.line)?;
+            ExprKind::Unary(u) => {
+                let mut v = self.expr(&u.operand)?;
+                self.prefix(u.op, &mut v, e.line)?;
                 Ok(v)
             }
             _ => self.simple_exp(e),
@@ -899,23 +900,23 @@ impl<'a> Codegen<'a> {
 
     /// A chain of left-associative binary operators, walked iteratively.
     fn binary_chain(&mut self, e: &Expr) -> R<ExpDesc> {
-        let mut spine = Vec::new();
+        let mut spine: SmallVec<[&Expr; 8]> = SmallVec::new();
         let mut cur = e;
-        while let ExprKind::Binary { op, lhs, .. } = &cur.kind {
-            if !op.is_left_assoc() {
+        while let ExprKind::Binary(b) = &cur.kind {
+            if !b.op.is_left_assoc() {
                 break;
             }
             spine.push(cur);
-            cur = lhs;
+            cur = &b.lhs;
         }
         let mut v = self.expr(cur)?;
         for node in spine.iter().rev() {
-            let ExprKind::Binary { op, rhs, .. } = &node.kind else {
+            let ExprKind::Binary(b) = &node.kind else {
                 unreachable!()
             };
-            self.infix(*op, &mut v)?;
-            let v2 = self.expr(rhs)?;
-            self.posfix(*op, &mut v, v2, node.line)?;
+            self.infix(b.op, &mut v)?;
+            let v2 = self.expr(&b.rhs)?;
+            self.posfix(b.op, &mut v, v2, node.line)?;
         }
         Ok(v)
     }
@@ -966,21 +967,21 @@ impl<'a> Codegen<'a> {
 
     /// A suffix chain (`a.b[c](d):m(e)`), walked iteratively from its primary expression.
     pub(crate) fn suffixed_exp(&mut self, e: &Expr) -> R<ExpDesc> {
-        let mut spine = Vec::new();
+        let mut spine: SmallVec<[&Expr; 8]> = SmallVec::new();
         let mut cur = e;
         loop {
             match &cur.kind {
-                ExprKind::Index { obj, .. } => {
+                ExprKind::Index(x) => {
                     spine.push(cur);
-                    cur = obj;
+                    cur = &x.obj;
                 }
-                ExprKind::Call { func, .. } => {
+                ExprKind::Call(c) => {
                     spine.push(cur);
-                    cur = func;
+                    cur = &c.func;
                 }
-                ExprKind::Method { obj, .. } => {
+                ExprKind::Method(m) => {
                     spine.push(cur);
-                    cur = obj;
+                    cur = &m.obj;
                 }
                 _ => break,
             }
@@ -990,20 +991,20 @@ impl<'a> Codegen<'a> {
         let mut v = self.primary_exp(cur)?;
         for node in spine.iter().rev() {
             match &node.kind {
-                ExprKind::Index { key, .. } => {
+                ExprKind::Index(x) => {
                     self.exp_to_any_reg_up(&mut v)?;
-                    let mut k = self.expr(key)?;
+                    let mut k = self.expr(&x.key)?;
                     self.exp_to_val(&mut k)?;
                     self.indexed(&mut v, &mut k)?;
                 }
-                ExprKind::Call { args, .. } => {
+                ExprKind::Call(c) => {
                     self.exp_to_next_reg(&mut v)?;
-                    self.func_args(&mut v, args, line)?;
+                    self.func_args(&mut v, &c.args, line)?;
                 }
-                ExprKind::Method { name, args, .. } => {
-                    let mut key = ExpDesc::new(EK::KStr(*name));
+                ExprKind::Method(m) => {
+                    let mut key = ExpDesc::new(EK::KStr(m.name));
                     self.code_self(&mut v, &mut key)?;
-                    self.func_args(&mut v, args, line)?;
+                    self.func_args(&mut v, &m.args, line)?;
                 }
                 _ => unreachable!(),
             }
@@ -1214,10 +1215,10 @@ fn first_token(e: &Expr) -> Option<FirstTok> {
     let mut e = e;
     loop {
         e = match &e.kind {
-            ExprKind::Binary { lhs, .. } => lhs,
-            ExprKind::Index { obj, .. } => obj,
-            ExprKind::Call { func, .. } => func,
-            ExprKind::Method { obj, .. } => obj,
+            ExprKind::Binary(b) => &b.lhs,
+            ExprKind::Index(x) => &x.obj,
+            ExprKind::Call(c) => &c.func,
+            ExprKind::Method(m) => &m.obj,
             ExprKind::Nil => return Some(FirstTok::Fixed("'nil'")),
             ExprKind::True => return Some(FirstTok::Fixed("'true'")),
             ExprKind::False => return Some(FirstTok::Fixed("'false'")),
@@ -1228,8 +1229,8 @@ fn first_token(e: &Expr) -> Option<FirstTok> {
             ExprKind::Table(_) => return Some(FirstTok::Fixed("'{'")),
             ExprKind::Name(n) => return Some(FirstTok::Name(*n)),
             ExprKind::Paren(_) => return Some(FirstTok::Fixed("'('")),
-            ExprKind::Unary { op, .. } => {
-                return Some(FirstTok::Fixed(match op {
+            ExprKind::Unary(u) => {
+                return Some(FirstTok::Fixed(match u.op {
                     UnOp::Neg => "'-'",
                     UnOp::Not => "'not'",
                     UnOp::Len => "'#'",

@@ -245,11 +245,11 @@ pub(crate) fn expr_last_line(e: &Expr) -> u32 {
     loop {
         line = line.max(e.line);
         e = match &e.kind {
-            ExprKind::Binary { rhs, .. } => rhs,
-            ExprKind::Unary { operand, .. } => operand,
-            ExprKind::Index { key, .. } => key,
-            ExprKind::Call { args, func } => args.last().unwrap_or(func),
-            ExprKind::Method { args, obj, .. } => args.last().unwrap_or(obj),
+            ExprKind::Binary(b) => &b.rhs,
+            ExprKind::Unary(u) => &u.operand,
+            ExprKind::Index(x) => &x.key,
+            ExprKind::Call(c) => c.args.last().unwrap_or(&c.func),
+            ExprKind::Method(m) => m.args.last().unwrap_or(&m.obj),
             ExprKind::Paren(x) => x,
             ExprKind::Function(b) => return line.max(b.end_line),
             ExprKind::Table(fields) => match fields.last() {
