@@ -203,7 +203,11 @@ impl Vm {
         let th = self.cur.get_mut();
         if wanted < 0 {
             if src != dst {
-                th.stack.copy_within(src..src + n, dst);
+                match n {
+                    0 => {}
+                    1 => th.stack[dst] = th.stack[src],
+                    _ => th.stack.copy_within(src..src + n, dst),
+                }
             }
             th.top = dst + n;
         } else {

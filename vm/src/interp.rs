@@ -174,6 +174,41 @@ impl Vm {
                     }
                 }};
             }
+            // LTI/LEI/GTI/GEI: R[A] against the immediate sB (a float when C is set), one arm
+            // per opcode. `le`: the comparison is `<=`; `swap`: the immediate is on the left
+            // (GTI/GEI ask `sB < R[A]` / `sB <= R[A]` of a metamethod).
+            macro_rules! cmp_imm {
+                ($i:expr, $fi:expr, $ff:expr, $le:expr, $swap:expr) => {{
+                    let i = $i;
+                    let sb = i.sb() as i64;
+                    let cond = match *regp!(i.a()) {
+                        Value::Int(p) => $fi(p, sb),
+                        Value::Float(f) => $ff(f, sb as f64),
+                        x => {
+                            let imm = if i.c() != 0 {
+                                Value::Float(sb as f64)
+                            } else {
+                                Value::Int(sb)
+                            };
+                            let (l, r) = if $swap { (imm, x) } else { (x, imm) };
+                            let r = self.compare_slow_sync(ci_idx, pc, ci_top, l, r, $le);
+                            reload!();
+                            match r? {
+                                Meta::Done(v) => {
+                                    if v.is_truthy() != i.k() {
+                                        pc += 1;
+                                    }
+                                }
+                                Meta::Pushed => continue 'frame,
+                            }
+                            continue;
+                        }
+                    };
+                    if cond != i.k() {
+                        pc += 1;
+                    }
+                }};
+            }
             let add = |p: i64, q: i64| Some(Value::Int(p.wrapping_add(q)));
             let sub = |p: i64, q: i64| Some(Value::Int(p.wrapping_sub(q)));
             let mul = |p: i64, q: i64| Some(Value::Int(p.wrapping_mul(q)));
@@ -290,10 +325,10 @@ impl Vm {
                         );
                     }
                     OpCode::GetField => {
-                        let t = reg!(i.b());
+                        let tv = regp!(i.b());
                         let key = kst[i.c() as usize];
-                        if let (Value::Table(tg), Value::Str(ks)) = (t, key) {
-                            let tb = tg.get();
+                        if let (Value::Table(tg), Value::Str(ks)) = (tv, key) {
+                            let (tg, tb) = (*tg, tg.get());
                             let v = tb.get_str(ks);
                             if !v.is_nil() || tb.metatable.is_none() {
                                 set_reg!(a, v);
@@ -304,6 +339,7 @@ impl Vm {
                                 continue;
                             }
                         }
+                        let t = *tv;
                         meta_result!(self.index_slow(t, key, Operand::Reg(i.b()), true), a);
                     }
                     OpCode::SetTabUp => {
@@ -852,60 +888,34 @@ impl Vm {
                             pc += 1;
                         }
                     }
-                    OpCode::LtI | OpCode::LeI | OpCode::GtI | OpCode::GeI => {
-                        let sb = i.sb() as i64;
-                        let op = i.op();
-                        let cond = match *regp!(a) {
-                            Value::Int(p) => match op {
-                                OpCode::LtI => p < sb,
-                                OpCode::LeI => p <= sb,
-                                OpCode::GtI => p > sb,
-                                _ => p >= sb,
-                            },
-                            Value::Float(f) => {
-                                let q = sb as f64;
-                                match op {
-                                    OpCode::LtI => f < q,
-                                    OpCode::LeI => f <= q,
-                                    OpCode::GtI => f > q,
-                                    _ => f >= q,
-                                }
-                            }
-                            _ => {
-                                let x = reg!(a);
-                                let imm = if i.c() != 0 {
-                                    Value::Float(sb as f64)
-                                } else {
-                                    Value::Int(sb)
-                                };
-                                let r = match op {
-                                    OpCode::LtI => {
-                                        self.compare_slow_sync(ci_idx, pc, ci_top, x, imm, false)
-                                    }
-                                    OpCode::LeI => {
-                                        self.compare_slow_sync(ci_idx, pc, ci_top, x, imm, true)
-                                    }
-                                    OpCode::GtI => {
-                                        self.compare_slow_sync(ci_idx, pc, ci_top, imm, x, false)
-                                    }
-                                    _ => self.compare_slow_sync(ci_idx, pc, ci_top, imm, x, true),
-                                };
-                                reload!();
-                                match r? {
-                                    Meta::Done(v) => {
-                                        if v.is_truthy() != i.k() {
-                                            pc += 1;
-                                        }
-                                    }
-                                    Meta::Pushed => continue 'frame,
-                                }
-                                continue;
-                            }
-                        };
-                        if cond != i.k() {
-                            pc += 1;
-                        }
-                    }
+                    OpCode::LtI => cmp_imm!(
+                        i,
+                        |p: i64, q: i64| p < q,
+                        |p: f64, q: f64| p < q,
+                        false,
+                        false
+                    ),
+                    OpCode::LeI => cmp_imm!(
+                        i,
+                        |p: i64, q: i64| p <= q,
+                        |p: f64, q: f64| p <= q,
+                        true,
+                        false
+                    ),
+                    OpCode::GtI => cmp_imm!(
+                        i,
+                        |p: i64, q: i64| p > q,
+                        |p: f64, q: f64| p > q,
+                        false,
+                        true
+                    ),
+                    OpCode::GeI => cmp_imm!(
+                        i,
+                        |p: i64, q: i64| p >= q,
+                        |p: f64, q: f64| p >= q,
+                        true,
+                        true
+                    ),
                     OpCode::Test => {
                         if regp!(a).is_truthy() != i.k() {
                             pc += 1;
@@ -1014,6 +1024,26 @@ impl Vm {
                             }
                         }
                         let th = thg.get_mut();
+                        // A Lua caller wanting a fixed number of values: copy them in place
+                        // (the caller's registers hold them: the compiler sized its frame).
+                        let (func, nres, fl) = {
+                            let c = &th.frames[ci_idx];
+                            (c.func, c.nresults, c.flags)
+                        };
+                        if fl & (flags::FRESH | flags::META) == 0
+                            && nres >= 0
+                            && ci_idx > 0
+                            && th.frames[ci_idx - 1].is_lua()
+                        {
+                            let w = nres as usize;
+                            for j in 0..w {
+                                th.stack[func + j] =
+                                    if j < n { th.stack[src + j] } else { Value::Nil };
+                            }
+                            th.top = func + w;
+                            th.frames.truncate(ci_idx);
+                            continue 'frame;
+                        }
                         let ci = th.frames.pop().unwrap_or_else(|| CallInfo::native(0, 0, 0));
                         if self.post_return(ci, src, n)? {
                             return Ok(());
@@ -1039,7 +1069,7 @@ impl Vm {
                             let c = &th.frames[ci_idx];
                             (c.func, c.nresults, c.flags)
                         };
-                        if fl == 0
+                        if fl & (flags::FRESH | flags::META) == 0
                             && (nres == 1 || nres == 0)
                             && ci_idx > 0
                             && th.frames[ci_idx - 1].is_lua()
