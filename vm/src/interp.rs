@@ -45,7 +45,17 @@ impl Vm {
             let kst = &pr.constants[..];
             // Reloaded with `base`: patching may give the closure a longer upvalue array.
             let mut upvals = &cl.upvals[..];
-            let mut pc = pc0;
+            // The next instruction as a pointer (one register, one load per fetch); `pc!()`
+            // gives its index for the slow paths that save or report it. Moves use wrapping
+            // arithmetic: only the fetch relies on the compiler keeping jumps in the code.
+            let code_start: *const hotlua_compiler::opcode::Instr = code.as_ptr();
+            let mut ip = code_start.wrapping_add(pc0);
+            macro_rules! pc {
+                () => {
+                    (ip as usize - code_start as usize)
+                        / std::mem::size_of::<hotlua_compiler::opcode::Instr>()
+                };
+            }
             let mut base: *mut Value = th.stack[frame_base..].as_mut_ptr();
 
             macro_rules! reg {
@@ -82,7 +92,7 @@ impl Vm {
             macro_rules! sync {
                 () => {{
                     let t = thg.get_mut();
-                    t.frames[ci_idx].pc = pc;
+                    t.frames[ci_idx].pc = pc!();
                     t.top = ci_top;
                 }};
             }
@@ -117,7 +127,7 @@ impl Vm {
                     match r? {
                         Meta::Done(v) => {
                             if v.is_truthy() != $k {
-                                pc += 1;
+                                ip = ip.wrapping_add(1);
                             }
                         }
                         Meta::Pushed => continue 'frame,
@@ -130,7 +140,7 @@ impl Vm {
                         // The top may mark pending multiple results (after a CALL with
                         // C = 0): keep it, but never below the frame's registers.
                         let t = thg.get_mut();
-                        t.frames[ci_idx].pc = pc;
+                        t.frames[ci_idx].pc = pc!();
                         let saved_top = t.top;
                         t.top = saved_top.max(ci_top);
                         self.full_gc();
@@ -191,12 +201,12 @@ impl Vm {
                                 Value::Int(sb)
                             };
                             let (l, r) = if $swap { (imm, x) } else { (x, imm) };
-                            let r = self.compare_slow_sync(ci_idx, pc, ci_top, l, r, $le);
+                            let r = self.compare_slow_sync(ci_idx, pc!(), ci_top, l, r, $le);
                             reload!();
                             match r? {
                                 Meta::Done(v) => {
                                     if v.is_truthy() != i.k() {
-                                        pc += 1;
+                                        ip = ip.wrapping_add(1);
                                     }
                                 }
                                 Meta::Pushed => continue 'frame,
@@ -205,7 +215,7 @@ impl Vm {
                         }
                     };
                     if cond != i.k() {
-                        pc += 1;
+                        ip = ip.wrapping_add(1);
                     }
                 }};
             }
@@ -234,16 +244,17 @@ impl Vm {
             loop {
                 // Debug hooks: one flag test per instruction while none is set.
                 if self.hooks.mask != 0 {
-                    thg.get_mut().frames[ci_idx].pc = pc;
+                    thg.get_mut().frames[ci_idx].pc = pc!();
                     let r = self.hook_instr();
                     reload!();
                     r?;
                 }
-                debug_assert!(pc < code.len());
+                debug_assert!(pc!() < code.len());
                 // SAFETY: a compiled function always ends in a return, and jumps stay inside
-                // the code (the compiler's contract), so `pc` is in bounds.
-                let i = unsafe { *code.get_unchecked(pc) };
-                pc += 1;
+                // the code (the compiler's contract), so `ip` points into `code`, which the
+                // frame's proto keeps alive.
+                let i = unsafe { *ip };
+                ip = ip.wrapping_add(1);
                 let a = i.a();
                 match decode_op(i) {
                     OpCode::Move => set_reg!(a, reg!(i.b())),
@@ -255,14 +266,14 @@ impl Vm {
                         set_reg!(a, unsafe { *kst.get_unchecked(i.bx() as usize) })
                     }
                     OpCode::LoadKX => {
-                        let ax = code[pc].ax();
-                        pc += 1;
+                        let ax = code[pc!()].ax();
+                        ip = ip.wrapping_add(1);
                         set_reg!(a, kst[ax as usize]);
                     }
                     OpCode::LoadFalse => set_reg!(a, Value::Bool(false)),
                     OpCode::LFalseSkip => {
                         set_reg!(a, Value::Bool(false));
-                        pc += 1;
+                        ip = ip.wrapping_add(1);
                     }
                     OpCode::LoadTrue => set_reg!(a, Value::Bool(true)),
                     OpCode::LoadNil => {
@@ -426,11 +437,11 @@ impl Vm {
                     OpCode::NewTable => {
                         let b = i.b();
                         let mut asize = i.c() as usize;
-                        if matches!(code.get(pc).map(|n| n.op()), Some(OpCode::ExtraArg)) {
+                        if matches!(code.get(pc!()).map(|n| n.op()), Some(OpCode::ExtraArg)) {
                             if i.k() {
-                                asize += code[pc].ax() as usize * 256;
+                                asize += code[pc!()].ax() as usize * 256;
                             }
-                            pc += 1;
+                            ip = ip.wrapping_add(1);
                         }
                         let hsize = if b > 0 { 1usize << (b - 1).min(30) } else { 0 };
                         let t = self.heap.new_table_with(asize, hsize);
@@ -809,7 +820,7 @@ impl Vm {
                         if v.is_truthy() {
                             if self.get_tm(v, Tm::Close).is_nil() {
                                 sync!();
-                                let name = pr.local_name_of_reg(a, pc - 1);
+                                let name = pr.local_name_of_reg(a, pc!() - 1);
                                 return Err(self.rt_error(&format!(
                                     "variable '{}' got a non-closable value",
                                     name
@@ -818,7 +829,7 @@ impl Vm {
                             thg.get_mut().tbc.push(frame_base + a as usize);
                         }
                     }
-                    OpCode::Jmp => pc = (pc as i64 + i.sj() as i64) as usize,
+                    OpCode::Jmp => ip = ip.wrapping_offset(i.sj() as isize),
                     OpCode::Eq => {
                         let x = reg!(a);
                         let y = reg!(i.b());
@@ -834,7 +845,7 @@ impl Vm {
                             _ => x.raw_eq(&y),
                         };
                         if cond != i.k() {
-                            pc += 1;
+                            ip = ip.wrapping_add(1);
                         }
                     }
                     OpCode::Lt | OpCode::Le => {
@@ -861,7 +872,7 @@ impl Vm {
                             }
                         };
                         if cond != i.k() {
-                            pc += 1;
+                            ip = ip.wrapping_add(1);
                         }
                     }
                     OpCode::EqK => {
@@ -874,7 +885,7 @@ impl Vm {
                             _ => x.raw_eq(y),
                         };
                         if eq != i.k() {
-                            pc += 1;
+                            ip = ip.wrapping_add(1);
                         }
                     }
                     OpCode::EqI => {
@@ -885,7 +896,7 @@ impl Vm {
                             _ => false,
                         };
                         if cond != i.k() {
-                            pc += 1;
+                            ip = ip.wrapping_add(1);
                         }
                     }
                     OpCode::LtI => cmp_imm!(
@@ -918,13 +929,13 @@ impl Vm {
                     ),
                     OpCode::Test => {
                         if regp!(a).is_truthy() != i.k() {
-                            pc += 1;
+                            ip = ip.wrapping_add(1);
                         }
                     }
                     OpCode::TestSet => {
                         let v = reg!(i.b());
                         if v.is_falsy() == i.k() {
-                            pc += 1;
+                            ip = ip.wrapping_add(1);
                         } else {
                             set_reg!(a, v);
                         }
@@ -933,7 +944,7 @@ impl Vm {
                         let func = frame_base + a as usize;
                         let b = i.b() as usize;
                         let th = thg.get_mut();
-                        th.frames[ci_idx].pc = pc;
+                        th.frames[ci_idx].pc = pc!();
                         let nargs = if b != 0 {
                             th.top = func + b;
                             b - 1
@@ -972,7 +983,7 @@ impl Vm {
                         let func = frame_base + a as usize;
                         let b = i.b() as usize;
                         let th = thg.get_mut();
-                        th.frames[ci_idx].pc = pc;
+                        th.frames[ci_idx].pc = pc!();
                         let nargs = if b != 0 {
                             th.top = func + b;
                             b - 1
@@ -1013,7 +1024,7 @@ impl Vm {
                         let th = thg.get_mut();
                         let n = if b != 0 { b - 1 } else { th.top - src };
                         if th.needs_close(frame_base) {
-                            th.frames[ci_idx].pc = pc;
+                            th.frames[ci_idx].pc = pc!();
                             th.top = src + n;
                             // With B = 0 the result count lives in the top, which a
                             // `__close` frame would overwrite: close by Rust calls then.
@@ -1053,7 +1064,7 @@ impl Vm {
                     OpCode::Return0 | OpCode::Return1 => {
                         let th = thg.get_mut();
                         if th.needs_close(frame_base) {
-                            th.frames[ci_idx].pc = pc;
+                            th.frames[ci_idx].pc = pc!();
                             let r = self.close_tbc_loop(frame_base, ci_top, true);
                             reload!();
                             if let Meta::Pushed = r? {
@@ -1097,7 +1108,7 @@ impl Vm {
                                         set_reg!(a, Value::Int(idx));
                                         set_reg!(a + 3, Value::Int(idx));
                                     }
-                                    pc -= i.bx() as usize;
+                                    ip = ip.wrapping_sub(i.bx() as usize);
                                 }
                             }
                         }
@@ -1110,7 +1121,7 @@ impl Vm {
                                 if go {
                                     set_reg!(a, Value::Float(idx));
                                     set_reg!(a + 3, Value::Float(idx));
-                                    pc -= i.bx() as usize;
+                                    ip = ip.wrapping_sub(i.bx() as usize);
                                 }
                             }
                         }
@@ -1120,7 +1131,7 @@ impl Vm {
                         sync!();
                         let (init, limit, step) = (reg!(a), reg!(a + 1), reg!(a + 2));
                         match self.for_prep(init, limit, step)? {
-                            None => pc += i.bx() as usize + 1,
+                            None => ip = ip.wrapping_add(i.bx() as usize + 1),
                             Some((v0, v1, v2)) => {
                                 set_reg!(a, v0);
                                 set_reg!(a + 1, v1);
@@ -1134,7 +1145,7 @@ impl Vm {
                         if v.is_truthy() {
                             if self.get_tm(v, Tm::Close).is_nil() {
                                 sync!();
-                                let name = pr.local_name_of_reg(a + 3, pc - 1);
+                                let name = pr.local_name_of_reg(a + 3, pc!() - 1);
                                 return Err(self.rt_error(&format!(
                                     "variable '{}' got a non-closable value",
                                     name
@@ -1142,7 +1153,7 @@ impl Vm {
                             }
                             thg.get_mut().tbc.push(frame_base + a as usize + 3);
                         }
-                        pc += i.bx() as usize;
+                        ip = ip.wrapping_add(i.bx() as usize);
                     }
                     OpCode::TForCall => {
                         // `pairs` over a table: the base library's `next` runs here, with
@@ -1177,7 +1188,7 @@ impl Vm {
                         set_reg!(a + 6, reg!(a + 2));
                         let func = frame_base + a as usize + 4;
                         let th = thg.get_mut();
-                        th.frames[ci_idx].pc = pc;
+                        th.frames[ci_idx].pc = pc!();
                         th.top = func + 3;
                         let r = self.precall(func, 2, i.c() as i32, true);
                         reload!();
@@ -1190,7 +1201,7 @@ impl Vm {
                         let v = reg!(a + 4);
                         if !v.is_nil() {
                             set_reg!(a + 2, v);
-                            pc -= i.bx() as usize;
+                            ip = ip.wrapping_sub(i.bx() as usize);
                         }
                     }
                     OpCode::SetList => {
@@ -1202,8 +1213,8 @@ impl Vm {
                         };
                         let mut last = i.c() as usize;
                         if i.k() {
-                            last += code[pc].ax() as usize * 256;
-                            pc += 1;
+                            last += code[pc!()].ax() as usize * 256;
+                            ip = ip.wrapping_add(1);
                         }
                         if let Value::Table(t) = reg!(a) {
                             let tm = t.get_mut();
