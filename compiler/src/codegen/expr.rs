@@ -41,7 +41,7 @@ pub(crate) enum EK {
     Upval(u32),
     /// A compile-time constant local of function `level` (0 is the main function).
     Const {
-        level: usize,
+        level: u32,
         vidx: u32,
     },
     Indexed {
@@ -1168,14 +1168,11 @@ fn field_value(f: &Field) -> &Expr {
 
 /// Completes a register-limit error with luac's `near` token: the first token of the next
 /// expression (the one luac had just read).
-fn with_near(
-    mut err: crate::error::CompileError,
-    next: &Expr,
-    strings: &Strings,
-) -> crate::error::CompileError {
-    if err.message.ends_with("needs too many registers") {
+fn with_near(mut err: super::func::CgErr, next: &Expr, strings: &Strings) -> super::func::CgErr {
+    if err.0.message.ends_with("needs too many registers") {
         if let Some(tok) = first_token(next) {
-            err.message
+            err.0
+                .message
                 .push_str(&format!(" near {}", tok.text(strings)));
         }
     }

@@ -53,7 +53,25 @@ impl Hasher for IntHasher {
 /// A hash map with [`IntHasher`].
 pub(crate) type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
 
-pub(crate) type R<T> = Result<T, CompileError>;
+pub(crate) type R<T> = Result<T, CgErr>;
+
+/// A compile error inside the code generator, boxed so that the `Result`s of the hot
+/// helpers stay small (returned in registers rather than through memory).
+#[derive(Debug)]
+pub(crate) struct CgErr(pub Box<CompileError>);
+
+impl CgErr {
+    /// `"<chunkid>:<line>: <msg>"`, as [`CompileError::new`].
+    pub fn new(chunk_name: &str, line: u32, msg: impl std::fmt::Display) -> CgErr {
+        CgErr(Box::new(CompileError::new(chunk_name, line, msg)))
+    }
+}
+
+impl From<CompileError> for CgErr {
+    fn from(e: CompileError) -> CgErr {
+        CgErr(Box::new(e))
+    }
+}
 
 /// The end of a jump list.
 pub(crate) const NO_JUMP: i32 = -1;
@@ -236,8 +254,8 @@ impl FuncState {
         }
     }
 
-    pub fn err(&self, msg: impl std::fmt::Display) -> CompileError {
-        CompileError::new(&self.f.source, self.line, msg)
+    pub fn err(&self, msg: impl std::fmt::Display) -> CgErr {
+        CgErr::new(&self.f.source, self.line, msg)
     }
 
     pub fn pc(&self) -> usize {
@@ -563,7 +581,8 @@ impl FuncState {
             // A memory-limit error in luac: no position.
             return Err(CompileError {
                 message: format!("too many constants (limit is {})", MAX_AX),
-            });
+            }
+            .into());
         }
         let needclose = self.needclose;
         let vararg = self.f.is_vararg;
@@ -722,7 +741,7 @@ mod tests {
         assert_eq!(f.f.max_stack, 254);
         let e = f.reserve_regs(1).unwrap_err();
         assert_eq!(
-            e.message,
+            e.0.message,
             "t:0: function or expression needs too many registers"
         );
     }

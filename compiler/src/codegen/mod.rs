@@ -31,7 +31,7 @@ use crate::proto::{Proto, UpvalDesc, VarKind};
 use crate::strings::{Strings, Sym};
 
 use expr::{ExpDesc, FirstTok, EK};
-use func::{FuncState, R};
+use func::{CgErr, FuncState, R};
 use scope::{Binding, LabelDesc, Near};
 
 pub use listing::listing;
@@ -83,7 +83,7 @@ pub fn generate(chunk: &Chunk, chunk_name: &str) -> Result<Proto, CompileError> 
         binds: Vec::with_capacity(64),
         name_arcs: vec![None; chunk.strings.len()],
     };
-    cg.main_func(chunk)?;
+    cg.main_func(chunk).map_err(|e| *e.0)?;
     Ok(cg.fs.take_proto())
 }
 
@@ -146,7 +146,7 @@ impl<'a> Codegen<'a> {
         let r = self.func_contents(b, is_method);
         let mut child = match self.outer.pop() {
             Some(p) => std::mem::replace(&mut self.fs, p),
-            None => return Err(CompileError::new(self.chunk_name, b.line, "internal error")),
+            None => return Err(CgErr::new(self.chunk_name, b.line, "internal error")),
         };
         r?;
         let proto = child.take_proto();
@@ -158,7 +158,8 @@ impl<'a> Codegen<'a> {
             // A memory-limit error in luac: no position.
             return Err(CompileError {
                 message: format!("too many functions (limit is {})", crate::opcode::MAX_BX),
-            });
+            }
+            .into());
         }
         self.fs.line = b.end_line;
         let pc = self.fs.code_abx(OpCode::Closure, 0, idx);

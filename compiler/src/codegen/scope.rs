@@ -14,9 +14,10 @@ use crate::proto::{LocVar, UpvalDesc, VarKind};
 use crate::strings::Sym;
 
 use super::expr::{ExpDesc, EK};
-use super::func::{BlockCnt, FuncState, PathScope, VarDesc, VarKindD, MAX_UPVAL, MAX_VARS, R};
+use super::func::{
+    BlockCnt, CgErr, FuncState, PathScope, VarDesc, VarKindD, MAX_UPVAL, MAX_VARS, R,
+};
 use super::Codegen;
-use crate::error::CompileError;
 
 /// A pending goto or an active label.
 #[derive(Debug, Clone)]
@@ -67,18 +68,12 @@ impl<'a> Codegen<'a> {
     pub(crate) fn cur_level(&self) -> usize {
         self.outer.len()
     }
-    pub(crate) fn var_at(&self, level: usize, vidx: u32) -> &VarDesc {
-        &self.level(level).actvar[vidx as usize]
+    pub(crate) fn var_at(&self, level: u32, vidx: u32) -> &VarDesc {
+        &self.level(level as usize).actvar[vidx as usize]
     }
 
     /// The "too many X (limit is N) in F" error.
-    pub(crate) fn error_limit(
-        &self,
-        level: usize,
-        limit: usize,
-        what: &str,
-        near: &str,
-    ) -> CompileError {
+    pub(crate) fn error_limit(&self, level: usize, limit: usize, what: &str, near: &str) -> CgErr {
         let fs = self.level(level);
         let line = fs.f.line_defined;
         let wher = if line == 0 {
@@ -235,7 +230,10 @@ impl<'a> Codegen<'a> {
         let i = b.vidx;
         let v = &self.level(level).actvar[i as usize];
         Some(if v.kind == VarKindD::CompileTimeConst {
-            EK::Const { level, vidx: i }
+            EK::Const {
+                level: level as u32,
+                vidx: i,
+            }
         } else {
             EK::Local {
                 reg: v.ridx,
@@ -360,7 +358,7 @@ impl<'a> Codegen<'a> {
             _ => None,
         };
         match name {
-            Some(n) => Err(CompileError::new(
+            Some(n) => Err(CgErr::new(
                 self.chunk_name,
                 line,
                 format!(
@@ -429,11 +427,7 @@ impl<'a> Codegen<'a> {
                     g.line
                 )
             };
-            return Err(CompileError::new(
-                self.chunk_name,
-                self.fs.end_err_line,
-                msg,
-            ));
+            return Err(CgErr::new(self.chunk_name, self.fs.end_err_line, msg));
         }
         Ok(())
     }
@@ -504,7 +498,7 @@ impl<'a> Codegen<'a> {
                         .actvar
                         .get(gt.nactvar as usize)
                         .map_or("?".into(), |v| self.strings.name(v.name));
-                    return Err(CompileError::new(
+                    return Err(CgErr::new(
                         self.chunk_name,
                         err_line,
                         format!(

@@ -102,7 +102,7 @@ impl<'a> Codegen<'a> {
 
     fn label_stat(&mut self, name: Sym, line: u32, last: bool, err_line: u32) -> R<()> {
         if let Some(lb) = self.find_label(name) {
-            return Err(crate::error::CompileError::new(
+            return Err(super::func::CgErr::new(
                 self.chunk_name,
                 err_line,
                 format!(
@@ -387,7 +387,7 @@ impl<'a> Codegen<'a> {
             self.fs.actvar[vidx as usize].kind = kind;
             if kind == VarKindD::Close {
                 if toclose.is_some() {
-                    return Err(crate::error::CompileError::new(
+                    return Err(super::func::CgErr::new(
                         self.chunk_name,
                         line,
                         "multiple to-be-closed variables in local list",
