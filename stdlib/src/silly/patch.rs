@@ -192,17 +192,13 @@ impl AddrMap {
 // ---------------------------------------------------------------------------------------
 // Snapshots
 
-/// An upvalue of a closure at collect time. Its 0-based index is its position among its
-/// closure's upvalues.
+/// An upvalue of a closure at collect time, as join reads it. Its 0-based index is its
+/// position among its closure's upvalues; its cell identity and inner closure are kept
+/// apart (`Snapshot::upids`, `Snapshot::children`) so that what join reads is small.
 struct UpSnap {
     val: Value,
-    /// The cell's address, its identity (what `hotlua_vm::patch::upvalue_id` makes a light
-    /// userdata of): never dereferenced.
-    upid: usize,
     /// The upvalue's (interned) name.
     name: Name,
-    /// The snapshot of `val` when it is a Lua closure, else `NO_CHILD`.
-    child: u32,
 }
 
 /// No closure snapshot (a native function, or an old function that does not exist).
@@ -258,6 +254,11 @@ struct Snapshot {
     entry_ci: Vec<u32>,
     closures: Vec<ClosureSnap>,
     ups: Vec<UpSnap>,
+    /// Per upvalue (as `ups`), the cell's address: its identity (what
+    /// `hotlua_vm::patch::upvalue_id` makes a light userdata of), never dereferenced.
+    upids: Vec<usize>,
+    /// (index in `ups`, closure snapshot) of each upvalue holding a Lua closure, by index.
+    children: Vec<(u32, u32)>,
     /// Function form: the closure collected.
     root: Option<u32>,
     /// Closures are deduplicated through `Scratch::seen` (some upvalue holds a closure).
@@ -268,7 +269,13 @@ struct Snapshot {
 
 /// Snapshot buffers of dead snapshots, reused so that a reload writes into memory it has
 /// written before rather than fresh pages.
-type Buffers = (Vec<u32>, Vec<ClosureSnap>, Vec<UpSnap>);
+type Buffers = (
+    Vec<u32>,
+    Vec<ClosureSnap>,
+    Vec<UpSnap>,
+    Vec<usize>,
+    Vec<(u32, u32)>,
+);
 
 thread_local! {
     static POOL: Cell<Vec<Buffers>> = const { Cell::new(Vec::new()) };
@@ -283,10 +290,14 @@ impl Drop for Snapshot {
             std::mem::take(&mut self.entry_ci),
             std::mem::take(&mut self.closures),
             std::mem::take(&mut self.ups),
+            std::mem::take(&mut self.upids),
+            std::mem::take(&mut self.children),
         );
         bufs.0.clear();
         bufs.1.clear();
         bufs.2.clear();
+        bufs.3.clear();
+        bufs.4.clear();
         // At thread exit the pool may be gone already: then the buffers are just freed.
         let _ = POOL.try_with(|p| {
             let mut pool = p.take();
@@ -315,6 +326,8 @@ impl Snapshot {
             entry_ci: bufs.0,
             closures: bufs.1,
             ups: bufs.2,
+            upids: bufs.3,
+            children: bufs.4,
             ..Snapshot::default()
         }
     }
@@ -344,6 +357,19 @@ impl SnapRef {
     fn ups_of(&self, ci: u32) -> &'static [UpSnap] {
         let c = &self.snap.closures[ci as usize];
         &self.snap.ups[c.first as usize..(c.first + c.count) as usize]
+    }
+    /// The closure snapshot of upvalue `idx` of closure snapshot `ci` (`NO_CHILD`).
+    #[inline]
+    fn child(&self, ci: u32, idx: usize) -> u32 {
+        let u = self.snap.closures[ci as usize].first + idx as u32;
+        match self.snap.children.binary_search_by_key(&u, |c| c.0) {
+            Ok(i) => self.snap.children[i].1,
+            Err(_) => NO_CHILD,
+        }
+    }
+    /// The cell identity of upvalue `idx` of closure snapshot `ci` at collect time.
+    fn upid(&self, ci: u32, idx: usize) -> usize {
+        self.snap.upids[self.snap.closures[ci as usize].first as usize + idx]
     }
     #[inline]
     fn f(&self, ci: u32) -> Gc<LuaClosure> {
@@ -421,6 +447,9 @@ impl Collector<'_> {
 
     /// Reads the module functions, which are `closures[..n]`, and what they reach.
     fn roots(&mut self, n: usize) {
+        // The common shape: a few upvalues per function.
+        self.snap.ups.reserve(3 * n);
+        self.snap.upids.reserve(3 * n);
         // First a loop that only touches each function's closure, upvalue names and first
         // cell: small enough for the CPU to overlap many of these scattered loads, where
         // the full reading of one closure at a time would wait for each in turn.
@@ -435,8 +464,30 @@ impl Collector<'_> {
         }
         std::hint::black_box(acc);
         for ci in 0..n {
+            self.ahead(ci);
             self.read(ci as u32);
             self.drain();
+        }
+    }
+
+    /// Starts loading what `read` of the next closures will need.
+    #[inline(always)]
+    fn ahead(&self, ci: usize) {
+        let cl = &self.snap.closures;
+        if let Some(c) = cl.get(ci + 8) {
+            prefetch(c.f.get());
+        }
+        if let Some(c) = cl.get(ci + 4) {
+            let g = c.f.get();
+            prefetch(&g.proto().get().upval_names);
+            prefetch(g.upvals.as_ptr());
+        }
+        if let Some(c) = cl.get(ci + 2) {
+            let g = c.f.get();
+            prefetch(g.proto().get().upval_names.as_ptr());
+            if let Some(cell) = g.upvals.first() {
+                prefetch(cell.get().get());
+            }
         }
     }
 
@@ -466,17 +517,19 @@ impl Collector<'_> {
         let c = f.get();
         let proto = c.proto();
         let names = &proto.get().upval_names;
-        self.snap
-            .ups
-            .extend(c.upvals.iter().zip(names.iter()).map(|(cell, name)| {
-                let cell = cell.get();
-                UpSnap {
-                    val: cell.get().get(),
-                    upid: cell.addr(),
+        let n = c.upvals.len().min(names.len());
+        self.snap.ups.extend(
+            c.upvals[..n]
+                .iter()
+                .zip(names.iter())
+                .map(|(cell, name)| UpSnap {
+                    val: cell.get().get().get(),
                     name: Name(*name),
-                    child: NO_CHILD,
-                }
-            }));
+                }),
+        );
+        self.snap
+            .upids
+            .extend(c.upvals[..n].iter().map(|cell| cell.get().addr()));
         let end = self.snap.ups.len();
         if self.snap.ups[first..end]
             .iter()
@@ -503,7 +556,7 @@ impl Collector<'_> {
                     self.start_map();
                 }
                 let gi = self.snap.closures.len() as u32;
-                self.snap.ups[u].child = match self.scratch.seen.get_or_insert(g.addr(), gi) {
+                let child = match self.scratch.seen.get_or_insert(g.addr(), gi) {
                     Some(i) => i,
                     None => {
                         self.snap.closures.push(ClosureSnap::new(g));
@@ -511,6 +564,7 @@ impl Collector<'_> {
                         gi
                     }
                 };
+                self.snap.children.push((u as u32, child));
             }
         }
     }
@@ -537,7 +591,6 @@ fn collectupval(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
             let n = module.get().array_len() + module.get().hash_len();
             c.snap.entry_ci.reserve(n);
             c.snap.closures.reserve(n);
-            c.snap.ups.reserve(3 * n);
             c.vals.reserve(2 * n);
             // First the fields, then the functions.
             let mut pos = 0;
@@ -717,13 +770,14 @@ fn force(vm: &mut Vm, t: Gc<Table>) -> Result<(), LuaError> {
             for (i, u) in snap.ups_of(ci).iter().enumerate() {
                 let info = vm.new_table();
                 set_field(vm, info, "idx", Value::Int(i as i64 + 1));
-                let upid = Value::LightUserData(u.upid);
+                let upid = Value::LightUserData(snap.upid(ci, i));
                 let utype = vm.str_value(u.val.type_name());
                 set_field(vm, info, "utype", utype);
                 set_field(vm, info, "val", u.val);
                 set_field(vm, info, "upid", upid);
-                if u.child != NO_CHILD {
-                    let m = view.upvals_map(vm, snap, u.child);
+                let child = snap.child(ci, i);
+                if child != NO_CHILD {
+                    let m = view.upvals_map(vm, snap, child);
                     set_field(vm, info, "upvals", Value::Table(m));
                 }
                 vm.raw_set(t, Value::Str(u.name.0), Value::Table(info))?;
@@ -976,10 +1030,24 @@ fn untouched_snapshot(vm: &mut Vm, t: Gc<Table>) -> Option<(Value, SnapRef)> {
     }
 }
 
-/// The first upvalue named `name` (the scan a function's few upvalues call for).
+/// The first upvalue named `name` (the scan a function's few upvalues call for). Names
+/// are nearly always short, so interned: then the first upvalue with the same string
+/// object is the first with the same name.
 #[inline]
 fn find_up(ups: &[UpSnap], name: Name) -> Option<usize> {
-    ups.iter().position(|u| u.name == name)
+    match ups.iter().position(|u| u.name.0 == name.0) {
+        Some(j) if j == 0 || name.0.get().is_short() => Some(j),
+        _ => ups.iter().position(|u| u.name == name),
+    }
+}
+
+/// `rawequal(a, b)` for module keys, with the common case (the same interned string) first.
+#[inline]
+fn same_key(a: Value, b: Value) -> bool {
+    match (a, b) {
+        (Value::Str(x), Value::Str(y)) if x == y => true,
+        _ => a.raw_eq(&b),
+    }
 }
 
 /// Finds the old function of a module key.
@@ -994,7 +1062,7 @@ impl OldIndex {
     fn find(&mut self, old: SnapRef, e: usize, key: Value) -> u32 {
         if e < old.entries() {
             let (k, _, ci) = old.entry(e);
-            if k.raw_eq(&key) {
+            if same_key(k, key) {
                 return ci;
             }
         }
@@ -1065,8 +1133,11 @@ fn snapshot_join(
             let (k, _, ci) = new.entry(a);
             if ci != NO_CHILD {
                 prefetch(new.f(ci).get());
-                if a < old.entries() && old.entry(a).0.raw_eq(&k) && old.entry(a).2 != NO_CHILD {
-                    prefetch(old.f(old.entry(a).2).get());
+                if a < old.entries() {
+                    let (ok, _, oci) = old.entry(a);
+                    if oci != NO_CHILD && same_key(ok, k) {
+                        prefetch(old.f(oci).get());
+                    }
                 }
             }
         }
@@ -1096,11 +1167,17 @@ fn snapshot_join(
             } else {
                 (Some(old.f(oci)), old.ups_of(oci))
             };
+            let new_ups = new.ups_of(nci);
+            if let Some(of) = of {
+                if join_plain(nf, new_ups, of, old_ups) {
+                    continue;
+                }
+            }
             // Reports of a pair a later field already visited are not made (see above).
             let shadowed = |index: &mut OldIndex| {
                 !new.snap.mapped && shadowed(new, old, index, path as usize, nf, oci)
             };
-            for (nidx, nu) in new.ups_of(nci).iter().enumerate() {
+            for (nidx, nu) in new_ups.iter().enumerate() {
                 let nname = nu.name;
                 let matched = of.and_then(|of| find_up(old_ups, nname).map(|oi| (of, oi)));
                 match matched {
@@ -1108,12 +1185,10 @@ fn snapshot_join(
                         let ou = &old_ups[oidx];
                         match decide(nu.val, ou.val) {
                             Action::Recurse => {
-                                if adopt(nf, nidx, of, oidx)
-                                    && nu.child != NO_CHILD
-                                    && ou.child != NO_CHILD
-                                {
+                                let (nc, oc) = (new.child(nci, nidx), old.child(oci, oidx));
+                                if adopt(nf, nidx, of, oidx) && nc != NO_CHILD && oc != NO_CHILD {
                                     let p = paths.push(path, nname);
-                                    work.push((nu.child, ou.child, p));
+                                    work.push((nc, oc, p));
                                 }
                             }
                             Action::Join => {
@@ -1131,7 +1206,7 @@ fn snapshot_join(
                     None => match nu.val {
                         Value::LuaFn(_) => {
                             let p = paths.push(path, nname);
-                            work.push((nu.child, NO_CHILD, p));
+                            work.push((new.child(nci, nidx), NO_CHILD, p));
                         }
                         v if v.is_function() => {}
                         _ => {
@@ -1148,6 +1223,47 @@ fn snapshot_join(
             }
         }
     }
+}
+
+/// The common case of a pair, in one tight pass: both closures have the same upvalue
+/// names in the same order and every pair of values is joined (`Action::Join`). Then
+/// joins them all and returns true; otherwise changes nothing and returns false (the
+/// general loop handles the pair).
+#[inline]
+fn join_plain(
+    nf: Gc<LuaClosure>,
+    new_ups: &[UpSnap],
+    of: Gc<LuaClosure>,
+    old_ups: &[UpSnap],
+) -> bool {
+    if new_ups.len() != old_ups.len() || old_ups.len() > 8 {
+        return false;
+    }
+    // Each new upvalue is matched with the old one at its position only if that is the
+    // first old upvalue of its name: the old names are interned (short) and distinct.
+    for (i, o) in old_ups.iter().enumerate() {
+        if !o.name.0.get().is_short() || old_ups[..i].iter().any(|p| p.name.0 == o.name.0) {
+            return false;
+        }
+    }
+    let plain = new_ups.iter().zip(old_ups).all(|(n, o)| {
+        n.name.0 == o.name.0
+            && !n.val.is_function()
+            && !o.val.is_function()
+            && (n.val.is_nil() || o.val.is_nil() || same_type(n.val, o.val))
+    });
+    if !plain {
+        return false;
+    }
+    // No Lua code runs in this loop: the references do not outlive it.
+    let (nslots, oslots) = (&nf.get().upvals, &of.get().upvals);
+    if nslots.len() < new_ups.len() || oslots.len() < old_ups.len() {
+        return false;
+    }
+    for (n, o) in nslots.iter().zip(oslots.iter()).take(new_ups.len()) {
+        n.set(o.get());
+    }
+    true
 }
 
 /// Whether a field after field `e` holds the same pair (new closure `nf`, old closure
