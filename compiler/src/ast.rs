@@ -90,32 +90,28 @@ pub enum StatKind {
     Label(Name),
     Break,
     Goto(Name),
-    Do(Block),
+    // Blocks and rare large parts are boxed so that a `Stat` stays small: the parser moves
+    // statements by value, and blocks hold them in `Vec`s.
+    Do(Box<Block>),
     While {
         cond: Expr,
-        body: Block,
+        body: Box<Block>,
     },
     /// `repeat body until cond`: `cond` is in the scope of `body`'s locals.
     Repeat {
-        body: Block,
+        body: Box<Block>,
         cond: Expr,
     },
     /// `if c1 then b1 elseif c2 then b2 ... else e end`
     If {
         arms: Vec<(Expr, Block)>,
-        else_block: Option<Block>,
+        else_block: Option<Box<Block>>,
     },
-    NumFor {
-        var: Name,
-        start: Expr,
-        limit: Expr,
-        step: Option<Expr>,
-        body: Block,
-    },
+    NumFor(Box<NumFor>),
     GenFor {
         names: Vec<Name>,
         exprs: Vec<Expr>,
-        body: Block,
+        body: Box<Block>,
     },
     /// `function a.b.c:m (...) ... end`
     Function {
@@ -132,6 +128,16 @@ pub enum StatKind {
         names: Vec<LocalName>,
         exprs: Vec<Expr>,
     },
+}
+
+/// `for var = start, limit [, step] do body end`
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumFor {
+    pub var: Name,
+    pub start: Expr,
+    pub limit: Expr,
+    pub step: Option<Expr>,
+    pub body: Block,
 }
 
 /// Parameters and body of a function; `line` is the line of `function`, `end_line` of `end`.
@@ -345,17 +351,12 @@ impl Stat {
                 .chain(else_block.iter().map(|b| b.depth))
                 .max()
                 .unwrap_or(0),
-            StatKind::NumFor {
-                start,
-                limit,
-                step,
-                body,
-                ..
-            } => start
+            StatKind::NumFor(f) => f
+                .start
                 .depth
-                .max(limit.depth)
-                .max(step.as_ref().map_or(0, |s| s.depth))
-                .max(body.depth),
+                .max(f.limit.depth)
+                .max(f.step.as_ref().map_or(0, |s| s.depth))
+                .max(f.body.depth),
             StatKind::GenFor { exprs, body, .. } => max_depth(exprs).max(body.depth),
             StatKind::Function { body, .. } | StatKind::LocalFunction { body, .. } => {
                 body.block.depth + 1

@@ -145,12 +145,11 @@ impl Ctx {
         )
     }
 
-    /// Builds a statement whose first token is at `at`. Boxed: a `Stat` is large, and
-    /// lalrpop moves every grammar symbol by value on each reduction.
-    pub fn stat(&self, kind: StatKind, at: Loc) -> Result<Box<Stat>, PErr> {
+    /// Builds a statement whose first token is at `at`.
+    pub fn stat(&self, kind: StatKind, at: Loc) -> Result<Stat, PErr> {
         let s = Stat::new(kind, self.line(at));
         self.check_depth(s.depth, at)?;
-        Ok(Box::new(s))
+        Ok(s)
     }
 
     /// Folds a chain of binary operations by Lua's operator priorities, iteratively (a chain

@@ -241,9 +241,9 @@ fn statements() {
     assert!(matches!(&stats[5].kind, StatKind::Repeat { cond, .. } if show(cond) == "z"));
     assert!(matches!(
         &stats[6].kind,
-        StatKind::NumFor { step: Some(_), .. }
+        StatKind::NumFor(f) if f.step.is_some()
     ));
-    assert!(matches!(&stats[7].kind, StatKind::NumFor { step: None, var, .. } if txt(*var) == "i"));
+    assert!(matches!(&stats[7].kind, StatKind::NumFor(f) if f.step.is_none() && txt(f.var) == "i"));
     assert!(
         matches!(&stats[8].kind, StatKind::GenFor { names, exprs, .. } if names.len() == 2 && exprs.len() == 1)
     );
@@ -1141,13 +1141,14 @@ mod unparse {
                 }
                 out.push_str("end");
             }
-            StatKind::NumFor {
-                var,
-                start,
-                limit,
-                step,
-                body,
-            } => {
+            StatKind::NumFor(f) => {
+                let NumFor {
+                    var,
+                    start,
+                    limit,
+                    step,
+                    body,
+                } = &**f;
                 out.push_str(&format!("for {} = ", txt(*var)));
                 expr(start, out);
                 out.push_str(", ");

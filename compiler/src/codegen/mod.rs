@@ -224,13 +224,12 @@ pub(crate) fn stat_last_line(s: &Stat) -> u32 {
         StatKind::Do(b) | StatKind::While { body: b, .. } => {
             Some(closed_by_end(block_last_line(b)))
         }
-        StatKind::NumFor { body, .. } | StatKind::GenFor { body, .. } => {
-            Some(closed_by_end(block_last_line(body)))
-        }
+        StatKind::NumFor(f) => Some(closed_by_end(block_last_line(&f.body))),
+        StatKind::GenFor { body, .. } => Some(closed_by_end(block_last_line(body))),
         StatKind::Repeat { cond, .. } => Some(expr_last_line(cond)),
         StatKind::If { arms, else_block } => Some(closed_by_end(
             else_block
-                .as_ref()
+                .as_deref()
                 .or(arms.last().map(|a| &a.1))
                 .and_then(block_last_line),
         )),

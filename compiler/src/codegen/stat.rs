@@ -139,19 +139,13 @@ impl<'a> Codegen<'a> {
                 self.while_stat(cond, body, super::stat_last_line(s))?
             }
             StatKind::Repeat { body, cond } => self.repeat_stat(body, cond)?,
-            StatKind::If { arms, else_block } => self.if_stat(arms, else_block.as_ref())?,
-            StatKind::NumFor {
-                var,
-                start,
-                limit,
-                step,
-                body,
-            } => self.num_for(
-                *var,
-                start,
-                limit,
-                step.as_ref(),
-                body,
+            StatKind::If { arms, else_block } => self.if_stat(arms, else_block.as_deref())?,
+            StatKind::NumFor(f) => self.num_for(
+                f.var,
+                &f.start,
+                &f.limit,
+                f.step.as_ref(),
+                &f.body,
                 s.line,
                 super::stat_last_line(s),
             )?,
@@ -750,7 +744,7 @@ fn stat_first_token(s: &Stat) -> FirstTok {
         StatKind::While { .. } => "'while'",
         StatKind::Repeat { .. } => "'repeat'",
         StatKind::If { .. } => "'if'",
-        StatKind::NumFor { .. } | StatKind::GenFor { .. } => "'for'",
+        StatKind::NumFor(_) | StatKind::GenFor { .. } => "'for'",
         StatKind::Function { .. } => "'function'",
         StatKind::LocalFunction { .. } | StatKind::Local { .. } => "'local'",
     })
