@@ -106,7 +106,18 @@ fn index_of(at: Loc) -> usize {
 }
 
 /// What grammar actions need: node constructors that enforce the depth limit.
-pub struct Ctx;
+///
+/// The constructors are infallible (a fallible lalrpop action returns a `Result` as large as
+/// lalrpop's error type, which costs on every reduction). A node deeper than
+/// [`MAX_DEPTH`] instead records the error (the first one wins, as if the parse had stopped
+/// there) and is replaced by a leaf, so no tree ever gets deeper; the token stream then
+/// ends, and [`parse_chunk`] reports the recorded error whatever the parser makes of the
+/// truncated input.
+#[derive(Default)]
+pub struct Ctx {
+    /// The line of the first node that was too deep.
+    too_deep: std::cell::Cell<Option<u32>>,
+}
 
 impl Ctx {
     /// The line of the token at a location.
@@ -114,31 +125,47 @@ impl Ctx {
         at as u32
     }
 
-    fn check_depth(&self, depth: u32, at: Loc) -> Result<(), PErr> {
+    /// False (and the error recorded) when `depth` exceeds the limit.
+    fn check_depth(&self, depth: u32, at: Loc) -> bool {
         if depth > MAX_DEPTH {
-            Err(ParseError::User {
-                error: SynErr::TooDeep(self.line(at)),
-            })
+            if self.too_deep.get().is_none() {
+                self.too_deep.set(Some(self.line(at)));
+            }
+            false
         } else {
-            Ok(())
+            true
         }
     }
 
     /// Builds an expression whose first token is at `at`.
-    pub fn expr(&self, kind: ExprKind, at: Loc) -> Result<Expr, PErr> {
+    pub fn expr(&self, kind: ExprKind, at: Loc) -> Expr {
         let e = Expr::new(kind, self.line(at));
-        self.check_depth(e.depth, at)?;
-        Ok(e)
+        if self.check_depth(e.depth, at) {
+            e
+        } else {
+            self.leaf(ExprKind::Nil, at)
+        }
+    }
+
+    /// Builds a leaf expression (a name or literal: depth 1, never too deep) whose token is
+    /// at `at`. Infallible, so the grammar action returns a small value rather than a
+    /// `Result` as large as lalrpop's error type.
+    pub fn leaf(&self, kind: ExprKind, at: Loc) -> Expr {
+        Expr {
+            kind,
+            line: self.line(at),
+            depth: 1,
+        }
     }
 
     /// Builds a binary node on the operator's line.
-    pub fn binary(&self, op: (BinOp, Loc), lhs: Expr, rhs: Expr) -> Result<Expr, PErr> {
+    pub fn binary(&self, op: (BinOp, Loc), lhs: Expr, rhs: Expr) -> Expr {
         let kind = ExprKind::Binary(Box::new(BinaryExpr { op: op.0, lhs, rhs }));
         self.expr(kind, op.1)
     }
 
     /// Builds a unary node on the operator's line.
-    pub fn unary(&self, op: (UnOp, Loc), operand: Expr) -> Result<Expr, PErr> {
+    pub fn unary(&self, op: (UnOp, Loc), operand: Expr) -> Expr {
         self.expr(
             ExprKind::Unary(Box::new(UnaryExpr { op: op.0, operand })),
             op.1,
@@ -146,15 +173,18 @@ impl Ctx {
     }
 
     /// Builds a statement whose first token is at `at`.
-    pub fn stat(&self, kind: StatKind, at: Loc) -> Result<Stat, PErr> {
+    pub fn stat(&self, kind: StatKind, at: Loc) -> Stat {
         let s = Stat::new(kind, self.line(at));
-        self.check_depth(s.depth, at)?;
-        Ok(s)
+        if self.check_depth(s.depth, at) {
+            s
+        } else {
+            Stat::new(StatKind::Break, self.line(at))
+        }
     }
 
     /// Folds a chain of binary operations by Lua's operator priorities, iteratively (a chain
     /// may be a million operands long; a right-associative one deepens and hits the limit).
-    pub fn fold(&self, chain: Chain) -> Result<Expr, PErr> {
+    pub fn fold(&self, chain: Chain) -> Expr {
         let Chain { first, mut rest } = chain;
         if rest.len() == 1 {
             if let Some((op, at, rhs)) = rest.pop() {
@@ -171,33 +201,35 @@ impl Ctx {
                     break;
                 }
                 ops.pop();
-                self.reduce_top(top, &mut operands)?;
+                self.reduce_top(top, &mut operands);
             }
             ops.push((op, at));
             operands.push(rhs);
         }
         while let Some(top) = ops.pop() {
-            self.reduce_top(top, &mut operands)?;
+            self.reduce_top(top, &mut operands);
         }
-        Ok(operands
+        operands
             .pop()
-            .unwrap_or_else(|| Expr::new(ExprKind::Nil, 0)))
+            .unwrap_or_else(|| Expr::new(ExprKind::Nil, 0))
     }
 
     /// Replaces the two topmost operands with their combination by `op`.
-    fn reduce_top(&self, op: (BinOp, Loc), operands: &mut Vec<Expr>) -> Result<(), PErr> {
+    fn reduce_top(&self, op: (BinOp, Loc), operands: &mut Vec<Expr>) {
         // The fold pushes one operand more than operators, so both are always there.
         if let (Some(rhs), Some(lhs)) = (operands.pop(), operands.pop()) {
-            operands.push(self.binary(op, lhs, rhs)?);
+            operands.push(self.binary(op, lhs, rhs));
         }
-        Ok(())
     }
 
     /// Builds a block starting at token `at`.
-    pub fn block(&self, stats: Vec<Stat>, ret: Option<Return>, at: Loc) -> Result<Block, PErr> {
+    pub fn block(&self, stats: Vec<Stat>, ret: Option<Return>, at: Loc) -> Block {
         let b = Block::new(stats, ret);
-        self.check_depth(b.depth, at)?;
-        Ok(b)
+        if self.check_depth(b.depth, at) {
+            b
+        } else {
+            Block::default()
+        }
     }
 
     /// Completes a function body. Its line is Lua's `linedefined`: the line of `function`
@@ -255,17 +287,30 @@ impl Ctx {
 
 /// Parses a whole chunk.
 pub fn parse_chunk(source: &[u8], chunk_name: &str) -> Result<Chunk, CompileError> {
-    let cx = Ctx;
+    let cx = Ctx::default();
     let mut stream = lexer::Tokens::new(source);
     let mut ntok = 0;
-    // Tokens are pulled as the parser needs them.
-    let tokens = stream.by_ref().enumerate().map(|(i, t)| {
-        ntok = i + 1;
-        Ok((loc(i, t.line), t.tok, loc(i + 1, t.line)))
+    // Tokens are pulled as the parser needs them; none after a too deep node (the parse
+    // stops there, as on an error).
+    // (The flag is checked before lexing the next token: lexing it could find an error.)
+    let tokens = std::iter::from_fn(|| {
+        if cx.too_deep.get().is_some() {
+            return None;
+        }
+        let t = stream.next()?;
+        let i = ntok;
+        ntok += 1;
+        Some(Ok::<_, SynErr>((loc(i, t.line), t.tok, loc(i + 1, t.line))))
     });
     let result = grammar::ChunkParser::new().parse(&cx, tokens);
     let lex_error = stream.error.take();
     let eof_line = stream.eof_line();
+    let result = match cx.too_deep.get() {
+        Some(line) => Err(ParseError::User {
+            error: SynErr::TooDeep(line),
+        }),
+        None => result,
+    };
     let err = match result {
         Ok(block) => {
             if let Some(e) = lex_error {
