@@ -284,6 +284,7 @@ impl BinOp {
 
 impl Expr {
     /// Builds a node and computes its depth from its children.
+    #[inline]
     pub fn new(kind: ExprKind, line: u32) -> Expr {
         let depth = expr_kind_depth(&kind);
         Expr { kind, line, depth }
@@ -302,6 +303,7 @@ fn max_depth<'a>(exprs: impl IntoIterator<Item = &'a Expr>) -> u32 {
     exprs.into_iter().map(|e| e.depth).max().unwrap_or(0)
 }
 
+#[inline]
 fn expr_kind_depth(kind: &ExprKind) -> u32 {
     match kind {
         ExprKind::Nil
@@ -336,6 +338,7 @@ fn expr_kind_depth(kind: &ExprKind) -> u32 {
 
 impl Stat {
     /// Builds a statement and computes its depth from its parts.
+    #[inline]
     pub fn new(kind: StatKind, line: u32) -> Stat {
         let depth = 1 + match &kind {
             StatKind::Assign { targets, values } => max_depth(targets).max(max_depth(values)),
@@ -369,6 +372,7 @@ impl Stat {
 
 impl Block {
     /// Builds a block and computes its depth from its statements.
+    #[inline]
     pub fn new(stats: Vec<Stat>, ret: Option<Return>) -> Block {
         let depth = 1 + stats
             .iter()

@@ -121,11 +121,13 @@ pub struct Ctx {
 
 impl Ctx {
     /// The line of the token at a location.
+    #[inline]
     pub fn line(&self, at: Loc) -> u32 {
         at as u32
     }
 
     /// False (and the error recorded) when `depth` exceeds the limit.
+    #[inline]
     fn check_depth(&self, depth: u32, at: Loc) -> bool {
         if depth > MAX_DEPTH {
             if self.too_deep.get().is_none() {
@@ -138,6 +140,7 @@ impl Ctx {
     }
 
     /// Builds an expression whose first token is at `at`.
+    #[inline]
     pub fn expr(&self, kind: ExprKind, at: Loc) -> Expr {
         let e = Expr::new(kind, self.line(at));
         if self.check_depth(e.depth, at) {
@@ -150,6 +153,7 @@ impl Ctx {
     /// Builds a leaf expression (a name or literal: depth 1, never too deep) whose token is
     /// at `at`. Infallible, so the grammar action returns a small value rather than a
     /// `Result` as large as lalrpop's error type.
+    #[inline]
     pub fn leaf(&self, kind: ExprKind, at: Loc) -> Expr {
         Expr {
             kind,
@@ -159,12 +163,14 @@ impl Ctx {
     }
 
     /// Builds a binary node on the operator's line.
+    #[inline]
     pub fn binary(&self, op: (BinOp, Loc), lhs: Expr, rhs: Expr) -> Expr {
         let kind = ExprKind::Binary(Box::new(BinaryExpr { op: op.0, lhs, rhs }));
         self.expr(kind, op.1)
     }
 
     /// Builds a unary node on the operator's line.
+    #[inline]
     pub fn unary(&self, op: (UnOp, Loc), operand: Expr) -> Expr {
         self.expr(
             ExprKind::Unary(Box::new(UnaryExpr { op: op.0, operand })),
@@ -173,6 +179,7 @@ impl Ctx {
     }
 
     /// Builds a statement whose first token is at `at`.
+    #[inline]
     pub fn stat(&self, kind: StatKind, at: Loc) -> Stat {
         let s = Stat::new(kind, self.line(at));
         if self.check_depth(s.depth, at) {
@@ -223,6 +230,7 @@ impl Ctx {
     }
 
     /// Builds a block starting at token `at`.
+    #[inline]
     pub fn block(&self, stats: Vec<Stat>, ret: Option<Return>, at: Loc) -> Block {
         let b = Block::new(stats, ret);
         if self.check_depth(b.depth, at) {
