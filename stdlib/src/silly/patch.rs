@@ -450,19 +450,6 @@ impl Collector<'_> {
         // The common shape: a few upvalues per function.
         self.snap.ups.reserve(3 * n);
         self.snap.upids.reserve(3 * n);
-        // First a loop that only touches each function's closure, upvalue names and first
-        // cell: small enough for the CPU to overlap many of these scattered loads, where
-        // the full reading of one closure at a time would wait for each in turn.
-        let mut acc = 0usize;
-        for c in &self.snap.closures[..n] {
-            let g = c.f.get();
-            let proto = g.proto();
-            let names = &proto.get().upval_names;
-            if let (Some(name), Some(cell)) = (names.first(), g.upvals.first()) {
-                acc ^= name.addr() ^ cell.get().get().get().is_nil() as usize;
-            }
-        }
-        std::hint::black_box(acc);
         for ci in 0..n {
             self.ahead(ci);
             self.read(ci as u32);
@@ -1066,6 +1053,13 @@ impl OldIndex {
                 return ci;
             }
         }
+        self.by_key(old, key)
+    }
+
+    /// `find` when the field is not at the same position.
+    #[cold]
+    #[inline(never)]
+    fn by_key(&mut self, old: SnapRef, key: Value) -> u32 {
         let map = self.by_key.get_or_insert_with(|| {
             let mut m = FastMap::default();
             m.reserve(old.entries());
@@ -1146,6 +1140,14 @@ fn snapshot_join(
             continue;
         }
         let oci = index.find(old, e, key);
+        // Without recursion (no closure-valued upvalue in the new tree) a field is one
+        // pair, and the usual one is joined here in one pass.
+        if !new.snap.mapped
+            && oci != NO_CHILD
+            && join_plain(new.f(nci), new.ups_of(nci), old.f(oci), old.ups_of(oci))
+        {
+            continue;
+        }
         work.push((nci, oci, e as u32));
         while let Some((nci, oci, path)) = work.pop() {
             let nf = new.f(nci);
