@@ -245,12 +245,12 @@ impl FuncState {
             num_params: f.num_params,
             is_vararg: f.is_vararg,
             max_stack: f.max_stack,
-            code: f.code.drain(..).collect(),
-            constants: f.constants.drain(..).collect(),
-            upvalues: f.upvalues.drain(..).collect(),
-            protos: f.protos.drain(..).collect(),
-            line_info: f.line_info.drain(..).collect(),
-            locvars: f.locvars.drain(..).collect(),
+            code: take_exact(&mut f.code),
+            constants: take_exact(&mut f.constants),
+            upvalues: take_exact(&mut f.upvalues),
+            protos: take_exact(&mut f.protos),
+            line_info: take_exact(&mut f.line_info),
+            locvars: take_exact(&mut f.locvars),
         }
     }
 
@@ -624,6 +624,14 @@ impl FuncState {
         }
         i
     }
+}
+
+/// Moves the elements of `v` into a new exactly sized Vec (one block copy), leaving `v`
+/// empty with its capacity.
+fn take_exact<T>(v: &mut Vec<T>) -> Vec<T> {
+    let mut out = Vec::with_capacity(v.len());
+    out.append(v);
+    out
 }
 
 /// Opcodes that are tests (followed by their jump).
