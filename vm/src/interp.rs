@@ -471,12 +471,13 @@ impl Vm {
                         meta_result!(self.index_slow(t, key, Operand::Reg(i.b()), true), a);
                     }
                     OpCode::AddI => {
-                        let x = reg!(i.b());
-                        let imm = Value::Int(i.sc() as i64);
-                        match x {
+                        // Matched in place: tag and payload are read separately (see arith!).
+                        match *regp!(i.b()) {
                             Value::Int(p) => set_reg!(a, Value::Int(p.wrapping_add(i.sc() as i64))),
                             Value::Float(f) => set_reg!(a, Value::Float(f + i.sc() as f64)),
                             _ => {
+                                let x = reg!(i.b());
+                                let imm = Value::Int(i.sc() as i64);
                                 if i.k() {
                                     meta_result!(
                                         self.arith_slow(
@@ -757,11 +758,11 @@ impl Vm {
                         |p: i64, q: i64| arith::shift_left(p, q.wrapping_neg())
                     ),
                     OpCode::Unm => {
-                        let x = reg!(i.b());
-                        match x {
+                        let x = regp!(i.b());
+                        match *x {
                             Value::Int(p) => set_reg!(a, Value::Int(p.wrapping_neg())),
                             Value::Float(f) => set_reg!(a, Value::Float(-f)),
-                            _ => meta_result!(
+                            x => meta_result!(
                                 self.arith_slow(
                                     ArithOp::Unm,
                                     x,
@@ -831,10 +832,15 @@ impl Vm {
                     }
                     OpCode::Jmp => ip = ip.wrapping_offset(i.sj() as isize),
                     OpCode::Eq => {
-                        let x = reg!(a);
-                        let y = reg!(i.b());
+                        let (xr, yr) = (regp!(a), regp!(i.b()));
+                        if let (Value::Int(p), Value::Int(q)) = (xr, yr) {
+                            if (p == q) != i.k() {
+                                ip = ip.wrapping_add(1);
+                            }
+                            continue;
+                        }
+                        let (x, y) = (*xr, *yr);
                         let cond = match (x, y) {
-                            (Value::Int(p), Value::Int(q)) => p == q,
                             (Value::Table(_), Value::Table(_))
                             | (Value::UserData(_), Value::UserData(_))
                                 if !x.raw_eq(&y) =>
