@@ -1233,58 +1233,87 @@ impl Vm {
                         }
                     }
                     OpCode::Closure => {
-                        let p = pr.protos[i.bx() as usize];
-                        let descs = &p.get().upvalues;
-                        let mut ups = Vec::with_capacity(descs.len());
-                        for d in descs.iter() {
-                            let cell = if d.in_stack {
-                                thg.get_mut().find_upval(
-                                    thg,
-                                    frame_base + d.index as usize,
-                                    &mut self.heap,
-                                )
-                            } else {
-                                upvals[d.index as usize].get()
-                            };
-                            ups.push(std::cell::Cell::new(cell));
-                        }
-                        let c = self.heap.alloc(LuaClosure {
-                            proto: std::cell::Cell::new(p),
-                            upvals: ups.into_boxed_slice(),
-                        });
+                        let c = self.new_closure(pr.protos[i.bx() as usize], frame_base, upvals);
                         set_reg!(a, Value::LuaFn(c));
                         gc_check!();
                     }
                     OpCode::Vararg => {
-                        let nvar = thg.get().frames[ci_idx].nvarargs as usize;
-                        let c = i.c() as usize;
-                        let n = if c == 0 { nvar } else { c - 1 };
-                        let dst = frame_base + a as usize;
-                        if c == 0 {
-                            let limit = self.stack_limit;
-                            let th = thg.get_mut();
-                            if th.ensure(dst + n + 1, limit).is_err() {
-                                sync!();
-                                return Err(self.stack_overflow());
-                            }
-                            th.top = dst + n;
-                            reload!();
-                        }
-                        let th = thg.get_mut();
-                        let vstart = frame_base - nvar;
-                        for j in 0..n {
-                            th.stack[dst + j] = if j < nvar {
-                                th.stack[vstart + j]
-                            } else {
-                                Value::Nil
-                            };
-                        }
+                        let r =
+                            self.op_vararg(ci_idx, pc!(), ci_top, frame_base + a as usize, i.c());
+                        reload!();
+                        r?;
                     }
                     OpCode::VarargPrep => {}
                     OpCode::ExtraArg => {}
                 }
             }
         }
+    }
+
+    /// CLOSURE: a closure of `p` capturing from the frame at `frame_base` and from the
+    /// running closure's `upvals`. Out of line: rare next to calls, and its locals would
+    /// otherwise be set up on every frame entry of `run`.
+    #[inline(never)]
+    fn new_closure(
+        &mut self,
+        p: crate::gc::Gc<crate::function::FnProto>,
+        frame_base: usize,
+        upvals: &[std::cell::Cell<crate::gc::Gc<UpvalCell>>],
+    ) -> crate::gc::Gc<LuaClosure> {
+        let thg = self.cur;
+        let descs = &p.get().upvalues;
+        let mut ups = Vec::with_capacity(descs.len());
+        for d in descs.iter() {
+            let cell = if d.in_stack {
+                thg.get_mut()
+                    .find_upval(thg, frame_base + d.index as usize, &mut self.heap)
+            } else {
+                upvals[d.index as usize].get()
+            };
+            ups.push(std::cell::Cell::new(cell));
+        }
+        self.heap.alloc(LuaClosure {
+            proto: std::cell::Cell::new(p),
+            upvals: ups.into_boxed_slice(),
+        })
+    }
+
+    /// VARARG: copies the frame's extra arguments to `dst` (all of them when `c` is 0, with
+    /// the top after them; else `c - 1`, nil-padded). May grow the stack.
+    #[inline(never)]
+    fn op_vararg(
+        &mut self,
+        ci_idx: usize,
+        pc: usize,
+        ci_top: usize,
+        dst: usize,
+        c: u32,
+    ) -> Result<(), LuaError> {
+        let th = self.cur.get_mut();
+        let frame_base = th.frames[ci_idx].base;
+        let nvar = th.frames[ci_idx].nvarargs as usize;
+        let c = c as usize;
+        let n = if c == 0 { nvar } else { c - 1 };
+        if c == 0 {
+            let limit = self.stack_limit;
+            let th = self.cur.get_mut();
+            if th.ensure(dst + n + 1, limit).is_err() {
+                th.frames[ci_idx].pc = pc;
+                th.top = ci_top;
+                return Err(self.stack_overflow());
+            }
+            th.top = dst + n;
+        }
+        let th = self.cur.get_mut();
+        let vstart = frame_base - nvar;
+        for j in 0..n {
+            th.stack[dst + j] = if j < nvar {
+                th.stack[vstart + j]
+            } else {
+                Value::Nil
+            };
+        }
+        Ok(())
     }
 
     /// `t[key]` for a string key missing from `t` itself, following `__index` tables (the
