@@ -108,7 +108,27 @@ impl FnProto {
 /// an `upval_names` of the protos being built before any collection can run.
 #[derive(Default)]
 struct NameCache {
-    map: std::collections::HashMap<usize, Gc<LuaStr>>,
+    map: std::collections::HashMap<usize, Gc<LuaStr>, std::hash::BuildHasherDefault<AddrHasher>>,
+}
+
+/// Hashes an address with one multiply (SipHash would cost more than the lookup saves).
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl std::hash::Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.0 = (i as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(20);
+    }
 }
 
 impl NameCache {
