@@ -43,9 +43,12 @@ pub(crate) struct Codegen<'a> {
     source: Arc<str>,
     /// The function being compiled (boxed: switching functions moves a pointer).
     fs: Box<FuncState>,
-    /// Enclosing functions, outermost first.
+    /// Enclosing functions, outermost first. Boxed: entering and leaving a function swaps
+    /// `fs` with an entry, which should move a pointer, not a whole state.
+    #[allow(clippy::vec_box)]
     outer: Vec<Box<FuncState>>,
     /// Finished function states, kept for their buffers' capacity.
+    #[allow(clippy::vec_box)]
     spare: Vec<Box<FuncState>>,
     labels: Vec<LabelDesc>,
     gotos: Vec<LabelDesc>,
