@@ -894,6 +894,12 @@ impl<'a> Codegen<'a> {
                 self.prefix(u.op, &mut v, e.line)?;
                 Ok(v)
             }
+            // The most common operand, straight to what `simple_exp` -> `suffixed_exp` ->
+            // `primary_exp` would do with it.
+            ExprKind::Name(n) => {
+                self.fs.line = e.line;
+                self.single_var(*n)
+            }
             _ => self.simple_exp(e),
         }
     }
@@ -967,6 +973,11 @@ impl<'a> Codegen<'a> {
 
     /// A suffix chain (`a.b[c](d):m(e)`), walked iteratively from its primary expression.
     pub(crate) fn suffixed_exp(&mut self, e: &Expr) -> R<ExpDesc> {
+        if let ExprKind::Name(n) = e.kind {
+            // A plain variable (an assignment target): what `primary_exp` does with it.
+            self.fs.line = e.line;
+            return self.single_var(n);
+        }
         let mut spine: SmallVec<[&Expr; 8]> = SmallVec::new();
         let mut cur = e;
         loop {
@@ -988,7 +999,13 @@ impl<'a> Codegen<'a> {
         }
         // A call's line is the line where the whole suffixed expression starts (as luac).
         let line = e.line;
-        let mut v = self.primary_exp(cur)?;
+        let mut v = match cur.kind {
+            ExprKind::Name(n) => {
+                self.fs.line = cur.line;
+                self.single_var(n)?
+            }
+            _ => self.primary_exp(cur)?,
+        };
         for node in spine.iter().rev() {
             match &node.kind {
                 ExprKind::Index(x) => {

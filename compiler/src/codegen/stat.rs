@@ -216,7 +216,7 @@ impl<'a> Codegen<'a> {
         if targets.is_empty() {
             return Ok(());
         }
-        let mut lhs: Vec<ExpDesc> = Vec::with_capacity(targets.len());
+        let mut lhs: smallvec::SmallVec<[ExpDesc; 4]> = smallvec::SmallVec::new();
         for (i, t) in targets.iter().enumerate() {
             self.fs.line = t.line;
             let v = self.suffixed_exp(t)?;
