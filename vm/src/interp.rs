@@ -817,18 +817,8 @@ impl Vm {
                         }
                     }
                     OpCode::Tbc => {
-                        let v = reg!(a);
-                        if v.is_truthy() {
-                            if self.get_tm(v, Tm::Close).is_nil() {
-                                sync!();
-                                let name = pr.local_name_of_reg(a, pc!() - 1);
-                                return Err(self.rt_error(&format!(
-                                    "variable '{}' got a non-closable value",
-                                    name
-                                )));
-                            }
-                            thg.get_mut().tbc.push(frame_base + a as usize);
-                        }
+                        let r = self.mark_tbc(ci_idx, pc!(), ci_top, a);
+                        r?;
                     }
                     OpCode::Jmp => ip = ip.wrapping_offset(i.sj() as isize),
                     OpCode::Eq => {
@@ -1147,18 +1137,8 @@ impl Vm {
                         }
                     }
                     OpCode::TForPrep => {
-                        let v = reg!(a + 3);
-                        if v.is_truthy() {
-                            if self.get_tm(v, Tm::Close).is_nil() {
-                                sync!();
-                                let name = pr.local_name_of_reg(a + 3, pc!() - 1);
-                                return Err(self.rt_error(&format!(
-                                    "variable '{}' got a non-closable value",
-                                    name
-                                )));
-                            }
-                            thg.get_mut().tbc.push(frame_base + a as usize + 3);
-                        }
+                        let r = self.mark_tbc(ci_idx, pc!(), ci_top, a + 3);
+                        r?;
                         ip = ip.wrapping_add(i.bx() as usize);
                     }
                     OpCode::TForCall => {
@@ -1211,26 +1191,12 @@ impl Vm {
                         }
                     }
                     OpCode::SetList => {
-                        let th = thg.get_mut();
-                        let n = if i.b() != 0 {
-                            i.b() as usize
-                        } else {
-                            th.top - (frame_base + a as usize) - 1
-                        };
                         let mut last = i.c() as usize;
                         if i.k() {
                             last += code[pc!()].ax() as usize * 256;
                             ip = ip.wrapping_add(1);
                         }
-                        if let Value::Table(t) = reg!(a) {
-                            let tm = t.get_mut();
-                            // Grow the array part once, as lua5.4 does, instead of
-                            // rehashing item by item.
-                            tm.ensure_array(last + n);
-                            for j in 1..=n {
-                                tm.set_int((last + j) as i64, reg!(a as usize + j));
-                            }
-                        }
+                        self.op_setlist(frame_base + a as usize, i.b() as usize, last);
                     }
                     OpCode::Closure => {
                         let c = self.new_closure(pr.protos[i.bx() as usize], frame_base, upvals);
@@ -1276,6 +1242,53 @@ impl Vm {
             proto: std::cell::Cell::new(p),
             upvals: ups.into_boxed_slice(),
         })
+    }
+
+    /// TBC (and the closing value of a generic `for`): registers register `reg` of the
+    /// running frame as a to-be-closed variable, or raises Lua's error for a value without
+    /// `__close`. Nil and false are ignored.
+    #[inline(never)]
+    fn mark_tbc(
+        &mut self,
+        ci_idx: usize,
+        pc: usize,
+        ci_top: usize,
+        reg: u32,
+    ) -> Result<(), LuaError> {
+        let th = self.cur.get_mut();
+        let slot = th.frames[ci_idx].base + reg as usize;
+        let v = th.stack[slot];
+        if v.is_falsy() {
+            return Ok(());
+        }
+        if self.get_tm(v, Tm::Close).is_nil() {
+            let th = self.cur.get_mut();
+            th.frames[ci_idx].pc = pc;
+            th.top = ci_top;
+            let name = match th.frames[ci_idx].proto {
+                Some(p) => p.get().local_name_of_reg(reg, pc - 1),
+                None => "?".to_string(),
+            };
+            return Err(self.rt_error(&format!("variable '{}' got a non-closable value", name)));
+        }
+        self.cur.get_mut().tbc.push(slot);
+        Ok(())
+    }
+
+    /// SETLIST: stores the `n` values above slot `ra` (up to the top when `n` is 0) into
+    /// the table at `ra`, from index `last + 1`.
+    #[inline(never)]
+    fn op_setlist(&mut self, ra: usize, n: usize, last: usize) {
+        let th = self.cur.get_mut();
+        let n = if n != 0 { n } else { th.top - ra - 1 };
+        if let Value::Table(t) = th.stack[ra] {
+            let tm = t.get_mut();
+            // Grow the array part once, as lua5.4 does, instead of rehashing item by item.
+            tm.ensure_array(last + n);
+            for j in 1..=n {
+                tm.set_int((last + j) as i64, th.stack[ra + j]);
+            }
+        }
     }
 
     /// VARARG: copies the frame's extra arguments to `dst` (all of them when `c` is 0, with
