@@ -37,7 +37,8 @@ pub struct Chunk {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Block {
     pub stats: Vec<Stat>,
-    pub ret: Option<Return>,
+    /// Boxed: a `Block` is a grammar symbol, and lalrpop sizes every symbol for the largest.
+    pub ret: Option<Box<Return>>,
     pub depth: u32,
 }
 
@@ -202,8 +203,8 @@ pub enum Field {
     Pos(Expr),
     /// `name = expr`
     Named(Name, Expr),
-    /// `[key] = expr`
-    Keyed(Expr, Expr),
+    /// `[key] = expr` (the key boxed, to keep `Field` small)
+    Keyed(Box<Expr>, Expr),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -380,7 +381,11 @@ impl Block {
             .chain(ret.iter().map(|r| max_depth(&r.exprs)))
             .max()
             .unwrap_or(0);
-        Block { stats, ret, depth }
+        Block {
+            stats,
+            ret: ret.map(Box::new),
+            depth,
+        }
     }
 }
 

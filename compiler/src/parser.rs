@@ -54,24 +54,24 @@ pub struct FuncParts {
     pub end: Loc,
 }
 
-/// A run of binary operations below unary priority, as read: `first (op operand)+`.
+/// A run of binary operations below unary priority, as read: `first (op operand)+`. One
+/// Vec (the first operand's operator is unused), so the grammar symbol stays small.
 pub struct Chain {
-    first: Expr,
-    rest: Vec<(BinOp, Loc, Expr)>,
+    items: Vec<(BinOp, Loc, Expr)>,
 }
 
 impl Chain {
     /// A chain of two operands.
     pub fn new(first: Expr, op: (BinOp, Loc), second: Expr) -> Chain {
-        Chain {
-            first,
-            rest: vec![(op.0, op.1, second)],
-        }
+        let mut items = Vec::with_capacity(4);
+        items.push((op.0, 0, first));
+        items.push((op.0, op.1, second));
+        Chain { items }
     }
 
     /// Appends `op operand`; `op.1` is the operator's token index.
     pub fn push(&mut self, op: (BinOp, Loc), operand: Expr) {
-        self.rest.push((op.0, op.1, operand));
+        self.items.push((op.0, op.1, operand));
     }
 }
 
@@ -193,17 +193,21 @@ impl Ctx {
     /// Folds a chain of binary operations by Lua's operator priorities, iteratively (a chain
     /// may be a million operands long; a right-associative one deepens and hits the limit).
     pub fn fold(&self, chain: Chain) -> Expr {
-        let Chain { first, mut rest } = chain;
-        if rest.len() == 1 {
-            if let Some((op, at, rhs)) = rest.pop() {
+        let Chain { mut items } = chain;
+        if items.len() == 2 {
+            if let (Some((op, at, rhs)), Some((_, _, first))) = (items.pop(), items.pop()) {
                 return self.binary((op, at), first, rhs); // `a op b`: nothing to order
             }
         }
+        let mut items = items.into_iter();
+        let Some((_, _, first)) = items.next() else {
+            return Expr::new(ExprKind::Nil, 0);
+        };
         // The stacks stay short unless a right-associative chain is long.
         let mut operands: Vec<Expr> = Vec::with_capacity(8);
         let mut ops: Vec<(BinOp, Loc)> = Vec::with_capacity(8);
         operands.push(first);
-        for (op, at, rhs) in rest {
+        for (op, at, rhs) in items {
             while let Some(&top) = ops.last() {
                 if priority(op).0 > priority(top.0).1 {
                     break;

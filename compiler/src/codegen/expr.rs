@@ -1179,7 +1179,8 @@ fn ceil_log2(x: u32) -> u32 {
 /// The expression whose first token luac shows for a field (keys come first).
 fn field_value(f: &Field) -> &Expr {
     match f {
-        Field::Pos(e) | Field::Named(_, e) | Field::Keyed(e, _) => e,
+        Field::Pos(e) | Field::Named(_, e) => e,
+        Field::Keyed(k, _) => k,
     }
 }
 
