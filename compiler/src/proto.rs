@@ -75,8 +75,9 @@ pub struct Proto {
     pub code: Vec<Instr>,
     pub constants: Vec<Constant>,
     pub upvalues: Vec<UpvalDesc>,
-    /// Functions defined inside this one, indexed by `CLOSURE`'s Bx.
-    pub protos: Vec<Proto>,
+    /// Functions defined inside this one, indexed by `CLOSURE`'s Bx. Boxed: a module can
+    /// define thousands, and a growing Vec of whole protos churns large allocations.
+    pub protos: Vec<Box<Proto>>,
     /// The source line of each instruction (same length as `code`).
     pub line_info: Vec<u32>,
     pub locvars: Vec<LocVar>,

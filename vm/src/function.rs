@@ -63,7 +63,7 @@ impl FnProto {
         let protos: Box<[Gc<FnProto>]> = p
             .protos
             .into_iter()
-            .map(|c| FnProto::instantiate_with(heap, c, names))
+            .map(|c| FnProto::instantiate_with(heap, *c, names))
             .collect();
         let upval_names = p
             .upvalues

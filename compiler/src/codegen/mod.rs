@@ -155,7 +155,7 @@ impl<'a> Codegen<'a> {
         let proto = child.take_proto();
         self.spare.push(child);
         let f = &mut self.fs.f;
-        f.protos.push(proto);
+        f.protos.push(Box::new(proto));
         let idx = f.protos.len() as u32 - 1;
         if idx > crate::opcode::MAX_BX {
             // A memory-limit error in luac: no position.
