@@ -16,7 +16,7 @@ use crate::meta::{Tm, TM_COUNT, TM_NAMES};
 use crate::string::LuaStr;
 use crate::table::Table;
 use crate::thread::{Thread, MAX_STACK};
-use crate::value::Value;
+use crate::value::{Value, TYPE_NAMES};
 
 /// `LUAI_MAXCCALLS`: nesting limit of Rust-level calls (natives calling Lua, metamethods).
 pub const MAX_C_CALLS: u32 = 200;
@@ -55,26 +55,11 @@ pub struct Vm {
     pub(crate) hooks: crate::debuglib::HookState,
 }
 
-/// The names `type()` answers, in the order of [`Vm::type_name_str`].
-const TYPE_NAMES: [&str; 8] = [
-    "nil", "boolean", "number", "string", "table", "function", "userdata", "thread",
-];
-
 impl Vm {
     /// `type(v)` as an interned string, without a lookup.
     #[inline]
     pub fn type_name_str(&self, v: Value) -> Gc<LuaStr> {
-        let i = match v {
-            Value::Nil => 0,
-            Value::Bool(_) => 1,
-            Value::Int(_) | Value::Float(_) => 2,
-            Value::Str(_) => 3,
-            Value::Table(_) => 4,
-            Value::LuaFn(_) | Value::NativeFn(_) | Value::LightFn(_) => 5,
-            Value::UserData(_) | Value::LightUserData(_) => 6,
-            Value::Thread(_) => 7,
-        };
-        self.type_names[i]
+        self.type_names[v.type_index()]
     }
 }
 

@@ -38,18 +38,29 @@ pub enum Value {
     Thread(Gc<Thread>),
 }
 
+/// The names `type()` answers, indexed by [`Value::type_index`].
+pub const TYPE_NAMES: [&str; 8] = [
+    "nil", "boolean", "number", "string", "table", "function", "userdata", "thread",
+];
+
 impl Value {
     /// Lua's `type()` name.
     pub fn type_name(&self) -> &'static str {
+        TYPE_NAMES[self.type_index()]
+    }
+
+    /// The index of `type(v)` in [`TYPE_NAMES`]: values of the same Lua type share it.
+    #[inline]
+    pub fn type_index(&self) -> usize {
         match self {
-            Value::Nil => "nil",
-            Value::Bool(_) => "boolean",
-            Value::Int(_) | Value::Float(_) => "number",
-            Value::Str(_) => "string",
-            Value::Table(_) => "table",
-            Value::LuaFn(_) | Value::NativeFn(_) | Value::LightFn(_) => "function",
-            Value::UserData(_) | Value::LightUserData(_) => "userdata",
-            Value::Thread(_) => "thread",
+            Value::Nil => 0,
+            Value::Bool(_) => 1,
+            Value::Int(_) | Value::Float(_) => 2,
+            Value::Str(_) => 3,
+            Value::Table(_) => 4,
+            Value::LuaFn(_) | Value::NativeFn(_) | Value::LightFn(_) => 5,
+            Value::UserData(_) | Value::LightUserData(_) => 6,
+            Value::Thread(_) => 7,
         }
     }
 

@@ -827,19 +827,7 @@ fn decide(new: Value, old: Value) -> Action {
 /// `type(a) == type(b)` for non-function values, without comparing the names.
 #[inline]
 fn same_type(a: Value, b: Value) -> bool {
-    fn class(v: Value) -> u8 {
-        match v {
-            Value::Nil => 0,
-            Value::Bool(_) => 1,
-            Value::Int(_) | Value::Float(_) => 2,
-            Value::Str(_) => 3,
-            Value::Table(_) => 4,
-            Value::LuaFn(_) | Value::NativeFn(_) | Value::LightFn(_) => 5,
-            Value::UserData(_) | Value::LightUserData(_) => 6,
-            Value::Thread(_) => 7,
-        }
-    }
-    class(a) == class(b)
+    a.type_index() == b.type_index()
 }
 
 /// Old cells by variable name, for upvalues the old version of the same function did not
