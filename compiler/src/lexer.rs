@@ -42,7 +42,7 @@ impl LexFail {
 }
 
 /// A Lua token. Keywords and symbols carry nothing; their text is fixed.
-#[derive(Logos, Debug, Clone, PartialEq)]
+#[derive(Logos, Debug, Clone, Copy, PartialEq)]
 #[logos(utf8 = false)]
 #[logos(error = LexFail)]
 #[logos(extras = Strings)]

@@ -298,6 +298,9 @@ impl Ctx {
     }
 }
 
+/// Tokens lexed per batch (see `parse_chunk`).
+const TOKEN_BATCH: usize = 64;
+
 /// Parses a whole chunk.
 pub fn parse_chunk(source: &[u8], chunk_name: &str) -> Result<Chunk, CompileError> {
     let cx = Ctx::default();
@@ -306,16 +309,42 @@ pub fn parse_chunk(source: &[u8], chunk_name: &str) -> Result<Chunk, CompileErro
     // Tokens are pulled as the parser needs them; none after a too deep node (the parse
     // stops there, as on an error).
     // (The flag is checked before lexing the next token: lexing it could find an error.)
+    // Tokens are lexed in batches ahead of the parser: the parser then reads each one from
+    // a buffer written long before, instead of from a just-built value (whose piecewise
+    // stores it reread as wider loads, a store-forwarding stall per token). Lexing ahead
+    // must not change results: a lexical error found ahead counts only once the parser
+    // has asked past the last good token (`reached_end`).
+    let mut buf: Vec<(Loc, Tok, Loc)> = Vec::with_capacity(TOKEN_BATCH);
+    let mut next = 0;
+    let mut lexed = 0;
+    let mut reached_end = false;
     let tokens = std::iter::from_fn(|| {
         if cx.too_deep.get().is_some() {
             return None;
         }
-        let t = stream.next()?;
-        let i = ntok;
+        if next == buf.len() {
+            buf.clear();
+            next = 0;
+            for t in stream.by_ref().take(TOKEN_BATCH) {
+                buf.push((loc(lexed, t.line), t.tok, loc(lexed + 1, t.line)));
+                lexed += 1;
+            }
+            if buf.is_empty() {
+                reached_end = true;
+                return None;
+            }
+        }
+        let t = buf[next];
+        next += 1;
         ntok += 1;
-        Some(Ok::<_, SynErr>((loc(i, t.line), t.tok, loc(i + 1, t.line))))
+        Some(Ok::<_, SynErr>(t))
     });
     let result = grammar::ChunkParser::new().parse(&cx, tokens);
+    if !reached_end {
+        // The parser stopped before the end of the lexed tokens: an error lexed ahead was
+        // never reached.
+        stream.error = None;
+    }
     let lex_error = stream.error.take();
     let eof_line = stream.eof_line();
     let result = match cx.too_deep.get() {

@@ -481,6 +481,22 @@ fn lexical_and_syntax_errors_come_in_source_order() {
     assert_eq!(err("x = \"\\u12\""), "t.lua:1: missing '{' near '\"\\u1'");
 }
 
+/// The parser lexes tokens in batches ahead of itself: a lexical error lexed ahead must not
+/// change the error of a parse that stops before reaching it.
+#[test]
+fn errors_lexed_ahead_are_ignored_until_reached() {
+    // A syntax error, then a lexical one a few tokens later (same batch) or much later.
+    assert_eq!(err("x = = 1\ny = \"abc"), "t.lua:1: unexpected symbol near '='");
+    let far = format!("x = = 1\n{}z = \"abc", "y = 1\n".repeat(100));
+    assert_eq!(err(&far), "t.lua:1: unexpected symbol near '='");
+    // Too deep: the parse stops at the reduction, before the unfinished string.
+    let deep = format!("x = {}1{}\n\"abc", "(".repeat(300), ")".repeat(300));
+    assert_eq!(err(&deep), "t.lua:1: chunk has too many syntax levels");
+    // A lexical error the parser reaches (after two batches here) still wins.
+    let reached = format!("{}x = \"abc", "y = 1\n".repeat(40));
+    assert_eq!(err(&reached), "t.lua:41: unfinished string near <eof>");
+}
+
 /// Every case was checked against `luac5.4 -p` (Lua 5.4.4).
 #[test]
 fn syntax_errors_match_luac() {
