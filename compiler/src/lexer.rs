@@ -601,7 +601,7 @@ impl<'s> Tokens<'s> {
         // (`crate::strip_file_header`): a chunk is lexed as it is.
         let body = source;
         let mut tokens = Tokens {
-            lex: Tok::lexer_with_extras(body, Strings::new()),
+            lex: Tok::lexer_with_extras(body, Strings::for_source(body.len())),
             body,
             line: 1,
             pos: 0,

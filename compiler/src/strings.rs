@@ -66,6 +66,12 @@ impl Default for Strings {
     }
 }
 
+/// Byte string equality without a `memcmp` call: interned strings are mostly short names.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// A fast hash of short byte strings (names): 8 bytes per step, multiplicative mixing.
 #[inline]
 fn hash(s: &[u8]) -> u64 {
@@ -91,10 +97,19 @@ fn hash(s: &[u8]) -> u64 {
 impl Strings {
     /// A table holding only the predefined strings.
     pub fn new() -> Strings {
+        Strings::for_source(0)
+    }
+
+    /// A table holding only the predefined strings, sized for a chunk of `source_len`
+    /// bytes so that lexing it rarely grows (and rehashes) the table: real code has about
+    /// one distinct string per 40 to 50 bytes (a 1,000-function module: one per 49).
+    pub fn for_source(source_len: usize) -> Strings {
+        let expect = (source_len / 40).clamp(128, 1 << 16);
         let mut s = Strings {
-            bytes: Vec::with_capacity(1024),
-            spans: Vec::with_capacity(128),
-            table: vec![(0, 0); 256],
+            bytes: Vec::with_capacity(expect * 8),
+            spans: Vec::with_capacity(expect),
+            // Load factor at most one half.
+            table: vec![(0, 0); (expect * 2).next_power_of_two()],
         };
         for p in PREDEFINED {
             s.intern(p.as_bytes());
@@ -149,7 +164,7 @@ impl Strings {
                 break;
             }
             let id = Sym(slot - 1);
-            if t == tag && self.get(id) == s {
+            if t == tag && same_bytes(self.get(id), s) {
                 return id;
             }
             i = (i + 1) & mask;
