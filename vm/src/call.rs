@@ -9,7 +9,7 @@
 use crate::api::{Args, NativeFn};
 use crate::baselib;
 use crate::error::LuaError;
-use crate::function::LuaClosure;
+use crate::function::{FnProto, LuaClosure};
 use crate::gc::Gc;
 use crate::meta::{Meta, Tm};
 use crate::state::{Vm, MAX_C_CALLS};
@@ -29,6 +29,7 @@ pub(crate) enum Called {
 
 impl Vm {
     /// Pushes a frame for Lua closure `cl` whose value is at `func` with `nargs` arguments.
+    /// Returns the frame's base and proto (the interpreter starts running it with them).
     #[inline(always)]
     pub(crate) fn push_lua_frame(
         &mut self,
@@ -37,12 +38,60 @@ impl Vm {
         nargs: usize,
         nresults: i32,
         fl: u8,
-    ) -> Result<(), LuaError> {
+    ) -> Result<(usize, Gc<FnProto>), LuaError> {
         let p = cl.get().proto();
+        let pr = p.get();
+        if pr.is_vararg {
+            return self.push_vararg_frame(cl, p, func, nargs, nresults, fl);
+        }
+        let nfixed = pr.num_params as usize;
+        let base = func + 1;
+        let top = base + pr.max_stack as usize;
+        let limit = self.stack_limit;
+        let th = self.cur.get_mut();
+        if th.ensure(top + 1, limit).is_err() {
+            return Err(self.stack_overflow());
+        }
+        if nargs < nfixed {
+            // Missing parameters are nil.
+            th.stack[base + nargs..base + nfixed].fill(Value::Nil);
+        }
+        th.frames.push(CallInfo {
+            func,
+            base,
+            top,
+            pc: 0,
+            nresults,
+            kind: FrameKind::Lua,
+            flags: fl,
+            nvarargs: 0,
+            extra: 0,
+            closure: Some(cl),
+            proto: Some(p),
+            saved_ccalls: 0,
+        });
+        if self.hooks.mask != 0 {
+            self.hook_lua_call()?;
+        }
+        Ok((base, p))
+    }
+
+    /// `push_lua_frame` for a vararg function: the fixed parameters move above the extra
+    /// arguments, which stay below the frame's base.
+    #[inline(never)]
+    fn push_vararg_frame(
+        &mut self,
+        cl: Gc<LuaClosure>,
+        p: Gc<FnProto>,
+        func: usize,
+        nargs: usize,
+        nresults: i32,
+        fl: u8,
+    ) -> Result<(usize, Gc<FnProto>), LuaError> {
         let pr = p.get();
         let nfixed = pr.num_params as usize;
         let max_stack = pr.max_stack as usize;
-        let (base, nvar) = if pr.is_vararg && nargs > nfixed {
+        let (base, nvar) = if nargs > nfixed {
             (func + 1 + nargs, nargs - nfixed)
         } else {
             (func + 1, 0)
@@ -80,7 +129,7 @@ impl Vm {
         if self.hooks.mask != 0 {
             self.hook_lua_call()?;
         }
-        Ok(())
+        Ok((base, p))
     }
 
     /// The "stack overflow" error, raised with extra room so handlers can run.

@@ -15,11 +15,14 @@ use crate::arith::{self, ArithOp};
 use crate::call::Called;
 use crate::debuginfo::Operand;
 use crate::error::LuaError;
-use crate::function::{LuaClosure, UpvalCell};
+use crate::function::{FnProto, LuaClosure, UpvalCell};
+use crate::gc::Gc;
 use crate::meta::{Meta, Tm};
 use crate::state::Vm;
 use crate::thread::{flags, CallInfo};
 use crate::value::Value;
+use hotlua_compiler::opcode::Instr;
+use std::cell::Cell;
 
 impl Vm {
     /// Runs Lua frames from the top frame until a FRESH frame returns.
@@ -29,34 +32,131 @@ impl Vm {
         // Traversal index of the key the last `pairs` step returned (see `next_hinted`): a
         // guess, checked before use, so it may come from another loop or table.
         let mut next_hint = 0usize;
+        // The running frame's state, kept in locals across its instructions: loaded from its
+        // CallInfo when a frame (re)starts running (`load_frame!`), or set directly by a
+        // Lua-to-Lua call, which knows every value already (`enter_frame!`). Only what the
+        // fast paths use is kept (each is stored on every frame entry); slow paths read the
+        // rest from the CallInfo (`ci_top!`, `proto!`).
+        let mut ci_idx: usize;
+        let mut frame_base: usize;
+        let mut clg: Gc<LuaClosure>;
+        // The proto's constants (indices emitted by the compiler are in bounds).
+        let mut kst: *const Value;
+        // Reloaded with `base`: patching may give the closure a longer upvalue array.
+        let mut upvals: &[Cell<Gc<UpvalCell>>];
+        // The next instruction as a pointer (one register, one load per fetch); `pc!()`
+        // gives its index for the slow paths that save or report it. Moves use wrapping
+        // arithmetic: only the fetch relies on the compiler keeping jumps in the code.
+        let mut code_start: *const Instr;
+        let mut ip: *const Instr;
+        let mut base: *mut Value;
+        #[cfg(debug_assertions)]
+        let mut code_len: usize;
+        #[cfg(debug_assertions)]
+        let mut kst_len: usize;
+        // Makes the frame at `frames[$idx]` (closure `$cl`, proto `$p`, registers from
+        // `$fb`) the running one, at instruction `$pc`.
+        macro_rules! enter_frame {
+            ($idx:expr, $cl:expr, $p:expr, $fb:expr, $pc:expr) => {{
+                ci_idx = $idx;
+                clg = $cl;
+                let pr: &FnProto = $p.get();
+                kst = pr.constants.as_ptr();
+                code_start = pr.code.as_ptr();
+                #[cfg(debug_assertions)]
+                {
+                    code_len = pr.code.len();
+                    kst_len = pr.constants.len();
+                }
+                ip = code_start.wrapping_add($pc);
+                frame_base = $fb;
+                // SAFETY: the closure is referenced by the frame's CallInfo (traced with the
+                // running thread, so alive while the frame is on the frame stack, and
+                // `upvals` is replaced before another frame runs). Its upvalue array may be
+                // replaced by patching, which is why `upvals` is reloaded after anything
+                // that may run other code (`reload!`). The code and constants pointers
+                // point into the frame's proto, kept alive the same way and never mutated
+                // once built.
+                upvals = unsafe { detach(&clg.get().upvals[..]) };
+                let th = thg.get_mut();
+                debug_assert!(frame_base + pr.max_stack as usize <= th.stack.len());
+                // SAFETY: a Lua frame's registers lie inside the stack (ensured when it was
+                // pushed; the stack never shrinks).
+                base = unsafe { th.stack.as_mut_ptr().add(frame_base) };
+            }};
+        }
+        // Makes the Lua frame `frames[$idx]` the running one, from its saved state.
+        macro_rules! load_frame {
+            ($idx:expr) => {{
+                let idx = $idx;
+                let th = thg.get_mut();
+                // Fields are read one by one (copying the whole CallInfo just after it was
+                // pushed stalls on store forwarding).
+                let ci = &th.frames[idx];
+                let (fb, pc0) = (ci.base, ci.pc);
+                let (Some(c), Some(p)) = (ci.closure, ci.proto) else {
+                    return Err(
+                        self.rt_error("internal error: interpreter entered a non-Lua frame")
+                    );
+                };
+                enter_frame!(idx, c, p, fb, pc0);
+            }};
+        }
         'frame: loop {
-            let th = thg.get_mut();
-            let ci_idx = th.frames.len() - 1;
-            // Fields are read one by one (copying the whole CallInfo just after it was
-            // pushed stalls on store forwarding).
-            let ci = &th.frames[ci_idx];
-            let (frame_base, ci_top, pc0) = (ci.base, ci.top, ci.pc);
-            let (Some(clg), Some(protog)) = (ci.closure, ci.proto) else {
-                return Err(self.rt_error("internal error: interpreter entered a non-Lua frame"));
-            };
-            let cl: &LuaClosure = clg.get();
-            let pr = protog.get();
-            let code = &pr.code[..];
-            let kst = &pr.constants[..];
-            // Reloaded with `base`: patching may give the closure a longer upvalue array.
-            let mut upvals = &cl.upvals[..];
-            // The next instruction as a pointer (one register, one load per fetch); `pc!()`
-            // gives its index for the slow paths that save or report it. Moves use wrapping
-            // arithmetic: only the fetch relies on the compiler keeping jumps in the code.
-            let code_start: *const hotlua_compiler::opcode::Instr = code.as_ptr();
-            let mut ip = code_start.wrapping_add(pc0);
+            load_frame!(thg.get().frames.len() - 1);
             macro_rules! pc {
                 () => {
-                    (ip as usize - code_start as usize)
-                        / std::mem::size_of::<hotlua_compiler::opcode::Instr>()
+                    (ip as usize - code_start as usize) / std::mem::size_of::<Instr>()
                 };
             }
-            let mut base: *mut Value = th.stack[frame_base..].as_mut_ptr();
+            // Drops the running frame, whose flags say LUA_CALLER, and resumes its caller:
+            // the Lua frame just below it.
+            macro_rules! pop_to_caller {
+                ($th:expr) => {{
+                    let th = $th;
+                    debug_assert!(ci_idx + 1 == th.frames.len() && ci_idx > 0);
+                    // SAFETY: the running frame is the last one (ci_idx < len), and
+                    // CallInfo is Copy: shortening the vector drops nothing.
+                    unsafe { th.frames.set_len(ci_idx) };
+                    load_frame!(ci_idx - 1);
+                }};
+            }
+            // End of the running frame's registers (slow paths only).
+            macro_rules! ci_top {
+                () => {
+                    thg.get().frames[ci_idx].top
+                };
+            }
+            // The running frame's proto (slow paths only).
+            macro_rules! proto {
+                () => {
+                    match thg.get().frames[ci_idx].proto {
+                        Some(p) => p,
+                        None => unreachable!("a Lua frame has a proto"),
+                    }
+                };
+            }
+            // Constant `$x` of the running function.
+            macro_rules! k {
+                ($x:expr) => {{
+                    let x = $x as usize;
+                    #[cfg(debug_assertions)]
+                    debug_assert!(x < kst_len);
+                    // SAFETY: constant indices emitted by the compiler are in bounds of the
+                    // proto's constants, which the frame keeps alive.
+                    unsafe { &*kst.add(x) }
+                }};
+            }
+            // The instruction after the running one (EXTRAARG, or a peek by NEWTABLE).
+            macro_rules! next_instr {
+                () => {{
+                    #[cfg(debug_assertions)]
+                    debug_assert!(pc!() < code_len);
+                    // SAFETY: only instructions that are not returns call this, and a
+                    // compiled function ends in a return, so `ip` is still in the code.
+                    unsafe { *ip }
+                }};
+            }
 
             macro_rules! reg {
                 ($x:expr) => {
@@ -83,8 +183,10 @@ impl Vm {
             }
             macro_rules! reload {
                 () => {
-                    base = thg.get_mut().stack[frame_base..].as_mut_ptr();
-                    upvals = &clg.get().upvals[..];
+                    // SAFETY: as in `enter_frame!`.
+                    base = unsafe { thg.get_mut().stack.as_mut_ptr().add(frame_base) };
+                    // SAFETY: as in `enter_frame!`.
+                    upvals = unsafe { detach(&clg.get().upvals[..]) };
                 };
             }
             // Before a slow path: save pc, and put the top above the frame's registers so
@@ -93,7 +195,7 @@ impl Vm {
                 () => {{
                     let t = thg.get_mut();
                     t.frames[ci_idx].pc = pc!();
-                    t.top = ci_top;
+                    t.top = ci_top!();
                 }};
             }
             macro_rules! meta_result {
@@ -142,7 +244,7 @@ impl Vm {
                         let t = thg.get_mut();
                         t.frames[ci_idx].pc = pc!();
                         let saved_top = t.top;
-                        t.top = saved_top.max(ci_top);
+                        t.top = saved_top.max(ci_top!());
                         self.full_gc();
                         thg.get_mut().top = saved_top;
                         reload!();
@@ -201,7 +303,7 @@ impl Vm {
                                 Value::Int(sb)
                             };
                             let (l, r) = if $swap { (imm, x) } else { (x, imm) };
-                            let r = self.compare_slow_sync(ci_idx, pc!(), ci_top, l, r, $le);
+                            let r = self.compare_slow_sync(ci_idx, pc!(), ci_top!(), l, r, $le);
                             reload!();
                             match r? {
                                 Meta::Done(v) => {
@@ -249,7 +351,8 @@ impl Vm {
                     reload!();
                     r?;
                 }
-                debug_assert!(pc!() < code.len());
+                #[cfg(debug_assertions)]
+                debug_assert!(pc!() < code_len);
                 // SAFETY: a compiled function always ends in a return, and jumps stay inside
                 // the code (the compiler's contract), so `ip` points into `code`, which the
                 // frame's proto keeps alive.
@@ -260,15 +363,11 @@ impl Vm {
                     OpCode::Move => set_reg!(a, reg!(i.b())),
                     OpCode::LoadI => set_reg!(a, Value::Int(i.sbx() as i64)),
                     OpCode::LoadF => set_reg!(a, Value::Float(i.sbx() as f64)),
-                    OpCode::LoadK => {
-                        debug_assert!((i.bx() as usize) < kst.len());
-                        // SAFETY: constant indices emitted by the compiler are in bounds.
-                        set_reg!(a, unsafe { *kst.get_unchecked(i.bx() as usize) })
-                    }
+                    OpCode::LoadK => set_reg!(a, *k!(i.bx())),
                     OpCode::LoadKX => {
-                        let ax = code[pc!()].ax();
+                        let ax = next_instr!().ax();
                         ip = ip.wrapping_add(1);
-                        set_reg!(a, kst[ax as usize]);
+                        set_reg!(a, *k!(ax));
                     }
                     OpCode::LoadFalse => set_reg!(a, Value::Bool(false)),
                     OpCode::LFalseSkip => {
@@ -285,7 +384,7 @@ impl Vm {
                     OpCode::SetUpval => upvals[i.b() as usize].get().get().set(reg!(a)),
                     OpCode::GetTabUp => {
                         let t = upvals[i.b() as usize].get().get().get();
-                        let key = kst[i.c() as usize];
+                        let key = *k!(i.c() as usize);
                         if let (Value::Table(tg), Value::Str(ks)) = (t, key) {
                             let tb = tg.get();
                             let v = tb.get_str(ks);
@@ -337,7 +436,7 @@ impl Vm {
                     }
                     OpCode::GetField => {
                         let tv = regp!(i.b());
-                        let key = kst[i.c() as usize];
+                        let key = *k!(i.c() as usize);
                         if let (Value::Table(tg), Value::Str(ks)) = (tv, key) {
                             let (tg, tb) = (*tg, tg.get());
                             let v = tb.get_str(ks);
@@ -355,9 +454,9 @@ impl Vm {
                     }
                     OpCode::SetTabUp => {
                         let t = upvals[a as usize].get().get().get();
-                        let key = kst[i.b() as usize];
+                        let key = *k!(i.b() as usize);
                         let v = if i.k() {
-                            kst[i.c() as usize]
+                            *k!(i.c() as usize)
                         } else {
                             reg!(i.c())
                         };
@@ -378,7 +477,7 @@ impl Vm {
                         let (kv, v) = (
                             regp!(i.b()),
                             if i.k() {
-                                kst[i.c() as usize]
+                                *k!(i.c() as usize)
                             } else {
                                 reg!(i.c())
                             },
@@ -404,7 +503,7 @@ impl Vm {
                     }
                     OpCode::SetI => {
                         let v = if i.k() {
-                            kst[i.c() as usize]
+                            *k!(i.c() as usize)
                         } else {
                             reg!(i.c())
                         };
@@ -420,11 +519,11 @@ impl Vm {
                     }
                     OpCode::SetField => {
                         let v = if i.k() {
-                            kst[i.c() as usize]
+                            *k!(i.c() as usize)
                         } else {
                             reg!(i.c())
                         };
-                        let key = &kst[i.b() as usize];
+                        let key = k!(i.b() as usize);
                         if let (Value::Table(tg), Value::Str(ks)) = (regp!(a), key) {
                             let tg = *tg;
                             if self.fast_set_ok(tg, *key) {
@@ -437,9 +536,10 @@ impl Vm {
                     OpCode::NewTable => {
                         let b = i.b();
                         let mut asize = i.c() as usize;
-                        if matches!(code.get(pc!()).map(|n| n.op()), Some(OpCode::ExtraArg)) {
+                        let next = next_instr!();
+                        if next.op() == OpCode::ExtraArg {
                             if i.k() {
-                                asize += code[pc!()].ax() as usize * 256;
+                                asize += next.ax() as usize * 256;
                             }
                             ip = ip.wrapping_add(1);
                         }
@@ -451,7 +551,7 @@ impl Vm {
                     OpCode::SelfOp => {
                         let t = reg!(i.b());
                         let key = if i.k() {
-                            kst[i.c() as usize]
+                            *k!(i.c() as usize)
                         } else {
                             reg!(i.c())
                         };
@@ -519,7 +619,7 @@ impl Vm {
                         arith!(
                             op,
                             a,
-                            &kst[i.c() as usize],
+                            k!(i.c() as usize),
                             regp!(i.b()),
                             Operand::None,
                             Operand::Reg(i.b()),
@@ -531,7 +631,7 @@ impl Vm {
                         ArithOp::Add,
                         a,
                         regp!(i.b()),
-                        &kst[i.c() as usize],
+                        k!(i.c() as usize),
                         Operand::Reg(i.b()),
                         Operand::None,
                         add,
@@ -541,7 +641,7 @@ impl Vm {
                         ArithOp::Sub,
                         a,
                         regp!(i.b()),
-                        &kst[i.c() as usize],
+                        k!(i.c() as usize),
                         Operand::Reg(i.b()),
                         Operand::None,
                         sub,
@@ -551,7 +651,7 @@ impl Vm {
                         ArithOp::Mul,
                         a,
                         regp!(i.b()),
-                        &kst[i.c() as usize],
+                        k!(i.c() as usize),
                         Operand::Reg(i.b()),
                         Operand::None,
                         mul,
@@ -561,7 +661,7 @@ impl Vm {
                         ArithOp::Mod,
                         a,
                         regp!(i.b()),
-                        &kst[i.c() as usize],
+                        k!(i.c() as usize),
                         Operand::Reg(i.b()),
                         Operand::None,
                         imod,
@@ -571,7 +671,7 @@ impl Vm {
                         ArithOp::Pow,
                         a,
                         regp!(i.b()),
-                        &kst[i.c() as usize],
+                        k!(i.c() as usize),
                         Operand::Reg(i.b()),
                         Operand::None,
                         fpow,
@@ -581,7 +681,7 @@ impl Vm {
                         ArithOp::Div,
                         a,
                         regp!(i.b()),
-                        &kst[i.c() as usize],
+                        k!(i.c() as usize),
                         Operand::Reg(i.b()),
                         Operand::None,
                         fdiv,
@@ -591,7 +691,7 @@ impl Vm {
                         ArithOp::IDiv,
                         a,
                         regp!(i.b()),
-                        &kst[i.c() as usize],
+                        k!(i.c() as usize),
                         Operand::Reg(i.b()),
                         Operand::None,
                         idiv,
@@ -601,7 +701,7 @@ impl Vm {
                         ArithOp::BAnd,
                         a,
                         regp!(i.b()),
-                        &kst[i.c() as usize],
+                        k!(i.c() as usize),
                         Operand::Reg(i.b()),
                         Operand::None,
                         |p: i64, q: i64| p & q
@@ -610,7 +710,7 @@ impl Vm {
                         ArithOp::BOr,
                         a,
                         regp!(i.b()),
-                        &kst[i.c() as usize],
+                        k!(i.c() as usize),
                         Operand::Reg(i.b()),
                         Operand::None,
                         |p: i64, q: i64| p | q
@@ -619,7 +719,7 @@ impl Vm {
                         ArithOp::BXor,
                         a,
                         regp!(i.b()),
-                        &kst[i.c() as usize],
+                        k!(i.c() as usize),
                         Operand::Reg(i.b()),
                         Operand::None,
                         |p: i64, q: i64| p ^ q
@@ -810,14 +910,14 @@ impl Vm {
                     }
                     OpCode::Close => {
                         sync!();
-                        let r = self.close_tbc_loop(frame_base + a as usize, ci_top, true);
+                        let r = self.close_tbc_loop(frame_base + a as usize, ci_top!(), true);
                         reload!();
                         if let Meta::Pushed = r? {
                             continue 'frame;
                         }
                     }
                     OpCode::Tbc => {
-                        let r = self.mark_tbc(ci_idx, pc!(), ci_top, a);
+                        let r = self.mark_tbc(ci_idx, pc!(), ci_top!(), a);
                         r?;
                     }
                     OpCode::Jmp => ip = ip.wrapping_offset(i.sj() as isize),
@@ -873,7 +973,7 @@ impl Vm {
                     }
                     OpCode::EqK => {
                         let x = regp!(a);
-                        let y = &kst[i.b() as usize];
+                        let y = k!(i.b() as usize);
                         // Interned short strings: equal exactly when identical.
                         let eq = match (x, y) {
                             (Value::Str(p), Value::Str(q)) if p == q => true,
@@ -948,17 +1048,23 @@ impl Vm {
                             th.top - func - 1
                         };
                         let nres = i.c() as i32 - 1;
-                        match reg!(a) {
-                            Value::LuaFn(cl) => {
-                                self.push_lua_frame(cl, func, nargs, nres, 0)?;
+                        let f = reg!(a);
+                        if let Value::LuaFn(cl) = f {
+                            let (nb, p) =
+                                self.push_lua_frame(cl, func, nargs, nres, flags::LUA_CALLER)?;
+                            if self.hooks.mask != 0 {
+                                // A call hook may have run anything: start afresh.
                                 continue 'frame;
                             }
-                            // A plain native (not the loop-handled pcall/xpcall): called
-                            // directly, without precall's dispatch.
-                            Value::LightFn(nf)
-                                if nf as usize != crate::baselib::pcall as NativeFn as usize
-                                    && nf as usize
-                                        != crate::baselib::xpcall as NativeFn as usize =>
+                            // The new frame is on top of the running one.
+                            enter_frame!(ci_idx + 1, cl, p, nb, 0);
+                            continue;
+                        }
+                        // A plain native (not the loop-handled pcall/xpcall): called
+                        // directly, without precall's dispatch.
+                        if let Value::LightFn(nf) = f {
+                            if nf as usize != crate::baselib::pcall as NativeFn as usize
+                                && nf as usize != crate::baselib::xpcall as NativeFn as usize
                             {
                                 let r = self.call_native(nf, func, nargs, nres);
                                 reload!();
@@ -966,7 +1072,6 @@ impl Vm {
                                 gc_check!();
                                 continue;
                             }
-                            _ => {}
                         }
                         let r = self.precall(func, nargs, nres, true);
                         reload!();
@@ -991,7 +1096,8 @@ impl Vm {
                             let th = thg.get_mut();
                             let old = th.frames.pop().unwrap_or_else(|| CallInfo::native(0, 0, 0));
                             th.stack.copy_within(func..func + 1 + nargs, old.func);
-                            let fl = (old.flags & (flags::FRESH | flags::META)) | flags::TAIL;
+                            let fl = (old.flags & (flags::FRESH | flags::META | flags::LUA_CALLER))
+                                | flags::TAIL;
                             if let Err(e) =
                                 self.push_lua_frame(cl, old.func, nargs, old.nresults, fl)
                             {
@@ -1019,12 +1125,17 @@ impl Vm {
                         let b = i.b() as usize;
                         let th = thg.get_mut();
                         let n = if b != 0 { b - 1 } else { th.top - src };
-                        if th.needs_close(frame_base) {
+                        // k: the function has variables to close (captured locals or
+                        // to-be-closed variables), as in PUC Lua; without it, nothing above
+                        // the frame's base can be open.
+                        debug_assert!(i.k() || !th.needs_close(frame_base));
+                        if i.k() && th.needs_close(frame_base) {
                             th.frames[ci_idx].pc = pc!();
                             th.top = src + n;
                             // With B = 0 the result count lives in the top, which a
                             // `__close` frame would overwrite: close by Rust calls then.
-                            let r = self.close_tbc_loop(frame_base, (src + n).max(ci_top), b != 0);
+                            let r =
+                                self.close_tbc_loop(frame_base, (src + n).max(ci_top!()), b != 0);
                             reload!();
                             if let Meta::Pushed = r? {
                                 continue 'frame;
@@ -1037,10 +1148,9 @@ impl Vm {
                             let c = &th.frames[ci_idx];
                             (c.func, c.nresults, c.flags)
                         };
-                        if fl & (flags::FRESH | flags::META) == 0
+                        if fl & (flags::FRESH | flags::META | flags::LUA_CALLER)
+                            == flags::LUA_CALLER
                             && nres >= 0
-                            && ci_idx > 0
-                            && th.frames[ci_idx - 1].is_lua()
                         {
                             let w = nres as usize;
                             for j in 0..w {
@@ -1048,8 +1158,8 @@ impl Vm {
                                     if j < n { th.stack[src + j] } else { Value::Nil };
                             }
                             th.top = func + w;
-                            th.frames.truncate(ci_idx);
-                            continue 'frame;
+                            pop_to_caller!(th);
+                            continue;
                         }
                         let ci = th.frames.pop().unwrap_or_else(|| CallInfo::native(0, 0, 0));
                         if self.post_return(ci, src, n)? {
@@ -1058,15 +1168,11 @@ impl Vm {
                         continue 'frame;
                     }
                     OpCode::Return0 | OpCode::Return1 => {
+                        // The compiler emits these only in functions with nothing to close
+                        // (as PUC Lua's `luaK_finish`): no open upvalue or to-be-closed
+                        // variable can be at or above the frame's base.
                         let th = thg.get_mut();
-                        if th.needs_close(frame_base) {
-                            th.frames[ci_idx].pc = pc!();
-                            let r = self.close_tbc_loop(frame_base, ci_top, true);
-                            reload!();
-                            if let Meta::Pushed = r? {
-                                continue 'frame;
-                            }
-                        }
+                        debug_assert!(!th.needs_close(frame_base));
                         let n = if i.op() == OpCode::Return1 { 1 } else { 0 };
                         let th = thg.get_mut();
                         // Common case: a plain frame returning to a Lua caller that wants
@@ -1076,17 +1182,16 @@ impl Vm {
                             let c = &th.frames[ci_idx];
                             (c.func, c.nresults, c.flags)
                         };
-                        if fl & (flags::FRESH | flags::META) == 0
+                        if fl & (flags::FRESH | flags::META | flags::LUA_CALLER)
+                            == flags::LUA_CALLER
                             && (nres == 1 || nres == 0)
-                            && ci_idx > 0
-                            && th.frames[ci_idx - 1].is_lua()
                         {
                             if nres == 1 {
                                 th.stack[func] = if n == 1 { reg!(a) } else { Value::Nil };
                             }
                             th.top = func + nres as usize;
-                            th.frames.truncate(ci_idx);
-                            continue 'frame;
+                            pop_to_caller!(th);
+                            continue;
                         }
                         let ci = th.frames.pop().unwrap_or_else(|| CallInfo::native(0, 0, 0));
                         if self.post_return(ci, frame_base + a as usize, n)? {
@@ -1137,7 +1242,7 @@ impl Vm {
                         }
                     }
                     OpCode::TForPrep => {
-                        let r = self.mark_tbc(ci_idx, pc!(), ci_top, a + 3);
+                        let r = self.mark_tbc(ci_idx, pc!(), ci_top!(), a + 3);
                         r?;
                         ip = ip.wrapping_add(i.bx() as usize);
                     }
@@ -1149,7 +1254,10 @@ impl Vm {
                             (reg!(a), reg!(a + 1), self.hooks.mask)
                         {
                             if std::ptr::eq(f as *const (), crate::baselib::next as *const ()) {
-                                if let Ok(r) = t.get().next_hinted(reg!(a + 2), next_hint) {
+                                // Opaque: otherwise values derived from the hint are
+                                // computed (and spilled) on every frame entry.
+                                let hint = std::hint::black_box(next_hint);
+                                if let Ok(r) = t.get().next_hinted(reg!(a + 2), hint) {
                                     let (k, v) = match r {
                                         Some((pos, k, v)) => {
                                             next_hint = pos;
@@ -1193,19 +1301,28 @@ impl Vm {
                     OpCode::SetList => {
                         let mut last = i.c() as usize;
                         if i.k() {
-                            last += code[pc!()].ax() as usize * 256;
+                            last += next_instr!().ax() as usize * 256;
                             ip = ip.wrapping_add(1);
                         }
                         self.op_setlist(frame_base + a as usize, i.b() as usize, last);
                     }
                     OpCode::Closure => {
-                        let c = self.new_closure(pr.protos[i.bx() as usize], frame_base, upvals);
+                        let c = self.new_closure(
+                            proto!().get().protos[i.bx() as usize],
+                            frame_base,
+                            upvals,
+                        );
                         set_reg!(a, Value::LuaFn(c));
                         gc_check!();
                     }
                     OpCode::Vararg => {
-                        let r =
-                            self.op_vararg(ci_idx, pc!(), ci_top, frame_base + a as usize, i.c());
+                        let r = self.op_vararg(
+                            ci_idx,
+                            pc!(),
+                            ci_top!(),
+                            frame_base + a as usize,
+                            i.c(),
+                        );
                         reload!();
                         r?;
                     }
@@ -1509,6 +1626,19 @@ impl Vm {
         }
         Ok(())
     }
+}
+
+/// A reference not tied to the borrow of the `Gc` handle it came from, so the interpreter
+/// can keep the running frame's proto and closure data in locals it reassigns on calls.
+///
+/// # Safety
+/// The caller keeps the object alive (rooted) and unmodified in the referenced part for as
+/// long as the reference is used.
+#[inline(always)]
+unsafe fn detach<'a, T: ?Sized>(r: &T) -> &'a T {
+    // SAFETY: the caller upholds the lifetime (see above); the pointer comes from a valid
+    // reference.
+    unsafe { &*(r as *const T) }
 }
 
 /// The opcode of an instruction without a table lookup (OpCode is `repr(u8)` with

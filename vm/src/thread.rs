@@ -48,6 +48,9 @@ pub mod flags {
     pub const NEGATE: u8 = 16;
     /// The frame runs a debug hook function (named `hook '?'` in tracebacks).
     pub const DEBUG_HOOK: u8 = 32;
+    /// The frame was called by a CALL of the Lua frame just below it (kept by tail calls):
+    /// its return goes straight back to that frame, with nothing else to finish.
+    pub const LUA_CALLER: u8 = 64;
 }
 
 /// One activation record.
