@@ -61,14 +61,6 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// A chain of two operands.
-    pub fn new(first: Expr, op: (BinOp, Loc), second: Expr) -> Chain {
-        let mut items = Vec::with_capacity(4);
-        items.push((op.0, 0, first));
-        items.push((op.0, op.1, second));
-        Chain { items }
-    }
-
     /// Appends `op operand`; `op.1` is the operator's token index.
     pub fn push(&mut self, op: (BinOp, Loc), operand: Expr) {
         self.items.push((op.0, op.1, operand));
@@ -118,6 +110,9 @@ fn index_of(at: Loc) -> usize {
 pub struct Ctx {
     /// The line of the first node that was too deep.
     too_deep: std::cell::Cell<Option<u32>>,
+    /// Emptied chain buffers for reuse: a chain lives only until its fold, and nearly
+    /// every binary expression makes one.
+    chain_bufs: std::cell::RefCell<Vec<Vec<(BinOp, Loc, Expr)>>>,
 }
 
 impl Ctx {
@@ -194,12 +189,30 @@ impl Ctx {
     /// may be a million operands long; a right-associative one deepens and hits the limit).
     pub fn fold(&self, chain: Chain) -> Expr {
         let Chain { mut items } = chain;
+        let e = self.fold_items(&mut items);
+        items.clear();
+        self.chain_bufs.borrow_mut().push(items);
+        e
+    }
+
+    /// A chain of two operands (in a reused buffer).
+    pub fn chain(&self, first: Expr, op: (BinOp, Loc), second: Expr) -> Chain {
+        let mut items = match self.chain_bufs.borrow_mut().pop() {
+            Some(v) => v,
+            None => Vec::with_capacity(4),
+        };
+        items.push((op.0, 0, first));
+        items.push((op.0, op.1, second));
+        Chain { items }
+    }
+
+    fn fold_items(&self, items: &mut Vec<(BinOp, Loc, Expr)>) -> Expr {
         if items.len() == 2 {
             if let (Some((op, at, rhs)), Some((_, _, first))) = (items.pop(), items.pop()) {
                 return self.binary((op, at), first, rhs); // `a op b`: nothing to order
             }
         }
-        let mut items = items.into_iter();
+        let mut items = items.drain(..);
         let Some((_, _, first)) = items.next() else {
             return Expr::new(ExprKind::Nil, 0);
         };
