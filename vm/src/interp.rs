@@ -1175,8 +1175,8 @@ impl Vm {
                         debug_assert!(!th.needs_close(frame_base));
                         let n = if i.op() == OpCode::Return1 { 1 } else { 0 };
                         let th = thg.get_mut();
-                        // Common case: a plain frame returning to a Lua caller that wants
-                        // zero or one value. Only the fields needed are read (no copy of the
+                        // Common case: a plain frame returning to the Lua frame that called
+                        // it. Only the fields needed are read (no copy of the
                         // whole CallInfo), and the frame is dropped in place.
                         let (func, nres, fl) = {
                             let c = &th.frames[ci_idx];
@@ -1184,10 +1184,13 @@ impl Vm {
                         };
                         if fl & (flags::FRESH | flags::META | flags::LUA_CALLER)
                             == flags::LUA_CALLER
-                            && (nres == 1 || nres == 0)
+                            && nres >= 0
                         {
-                            if nres == 1 {
+                            if nres != 0 {
                                 th.stack[func] = if n == 1 { reg!(a) } else { Value::Nil };
+                                for j in 1..nres as usize {
+                                    th.stack[func + j] = Value::Nil;
+                                }
                             }
                             th.top = func + nres as usize;
                             pop_to_caller!(th);
@@ -1284,6 +1287,16 @@ impl Vm {
                         let th = thg.get_mut();
                         th.frames[ci_idx].pc = pc!();
                         th.top = func + 3;
+                        // An iterator written in Lua: entered as by CALL.
+                        if let Value::LuaFn(cl) = reg!(a) {
+                            let (nb, p) =
+                                self.push_lua_frame(cl, func, 2, i.c() as i32, flags::LUA_CALLER)?;
+                            if self.hooks.mask != 0 {
+                                continue 'frame;
+                            }
+                            enter_frame!(ci_idx + 1, cl, p, nb, 0);
+                            continue;
+                        }
                         let r = self.precall(func, 2, i.c() as i32, true);
                         reload!();
                         match r? {
