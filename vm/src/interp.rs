@@ -5,7 +5,12 @@
 //!
 //! Invariants while a frame runs: `base` points at `stack[frame_base]` of the current
 //! thread and `frame_base + max_stack <= stack.len()`; `ci.pc` is saved before any call
-//! that may raise an error, run Lua, or inspect the frame (tracebacks, variable names).
+//! that may raise an error, run Lua, or inspect the frame (tracebacks, variable names);
+//! the running frame is the last one (`frames[ci_idx]`). Lua-to-Lua calls and returns
+//! switch frames without leaving the loop: a call sets the frame state directly, and a
+//! frame flagged `LUA_CALLER` returns straight into the Lua frame below it. Code comes from
+//! the compiler, which keeps jumps and constant indices in bounds and emits RETURN0/RETURN1
+//! (or RETURN without k) only in functions with nothing to close.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use hotlua_compiler::opcode::OpCode;
