@@ -43,17 +43,6 @@ pub enum SynErr {
 /// The error type of grammar actions.
 pub type PErr = ParseError<Loc, Tok, SynErr>;
 
-/// The parts of a function body before its `function` line is known.
-pub struct FuncParts {
-    pub params: Vec<Name>,
-    pub is_vararg: bool,
-    pub block: Block,
-    /// Location of the `(` opening the parameters.
-    pub open: Loc,
-    /// Location of `end`.
-    pub end: Loc,
-}
-
 /// A run of binary operations below unary priority, as read: `first (op operand)+`. One
 /// Vec (the first operand's operator is unused), so the grammar symbol stays small.
 pub struct Chain {
@@ -260,16 +249,12 @@ impl Ctx {
 
     /// Completes a function body. Its line is Lua's `linedefined`: the line of `function`
     /// (`keyword`) for a function statement, of the `(` for anonymous and local functions.
-    #[allow(clippy::boxed_local)] // the grammar boxes it: lalrpop moves symbols by value
-    pub fn func_body(&self, f: Box<FuncParts>, keyword: Option<Loc>) -> FuncBody {
-        let f = *f;
-        FuncBody {
-            params: f.params,
-            is_vararg: f.is_vararg,
-            block: f.block,
-            line: self.line(keyword.unwrap_or(f.open)),
-            end_line: self.line(f.end),
+    /// The grammar boxes the body once (lalrpop moves symbols by value) with the `(`'s line.
+    pub fn func_body(&self, mut f: Box<FuncBody>, keyword: Option<Loc>) -> Box<FuncBody> {
+        if let Some(k) = keyword {
+            f.line = self.line(k);
         }
+        f
     }
 
     /// An error reported `near` the token at index `at`.
