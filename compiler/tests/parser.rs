@@ -486,7 +486,10 @@ fn lexical_and_syntax_errors_come_in_source_order() {
 #[test]
 fn errors_lexed_ahead_are_ignored_until_reached() {
     // A syntax error, then a lexical one a few tokens later (same batch) or much later.
-    assert_eq!(err("x = = 1\ny = \"abc"), "t.lua:1: unexpected symbol near '='");
+    assert_eq!(
+        err("x = = 1\ny = \"abc"),
+        "t.lua:1: unexpected symbol near '='"
+    );
     let far = format!("x = = 1\n{}z = \"abc", "y = 1\n".repeat(100));
     assert_eq!(err(&far), "t.lua:1: unexpected symbol near '='");
     // Too deep: the parse stops at the reduction, before the unfinished string.
