@@ -149,11 +149,9 @@ impl Strings {
         String::from_utf8_lossy(self.get(s))
     }
 
-    /// The id of `s`, adding it if new.
-    pub fn intern(&mut self, s: &[u8]) -> Sym {
-        if self.table.is_empty() {
-            self.table = vec![(0, 0); 16];
-        }
+    /// Where `s` is or would go in `table`: `(slot index, its hash tag, the id if found)`.
+    #[inline]
+    fn probe(&self, s: &[u8]) -> (usize, u32, Option<Sym>) {
         let mask = self.table.len() - 1;
         let h = hash(s);
         let tag = (h >> 32) as u32;
@@ -161,13 +159,24 @@ impl Strings {
         loop {
             let (slot, t) = self.table[i];
             if slot == 0 {
-                break;
+                return (i, tag, None);
             }
             let id = Sym(slot - 1);
             if t == tag && same_bytes(self.get(id), s) {
-                return id;
+                return (i, tag, Some(id));
             }
             i = (i + 1) & mask;
+        }
+    }
+
+    /// The id of `s`, adding it if new.
+    pub fn intern(&mut self, s: &[u8]) -> Sym {
+        if self.table.is_empty() {
+            self.table = vec![(0, 0); 16];
+        }
+        let (i, tag, found) = self.probe(s);
+        if let Some(id) = found {
+            return id;
         }
         let id = self.spans.len() as u32;
         let start = self.bytes.len() as u32;
@@ -186,20 +195,7 @@ impl Strings {
         if self.table.is_empty() {
             return None;
         }
-        let mask = self.table.len() - 1;
-        let h = hash(s);
-        let tag = (h >> 32) as u32;
-        let mut i = h as usize & mask;
-        loop {
-            let (slot, t) = self.table[i];
-            if slot == 0 {
-                return None;
-            }
-            if t == tag && self.get(Sym(slot - 1)) == s {
-                return Some(Sym(slot - 1));
-            }
-            i = (i + 1) & mask;
-        }
+        self.probe(s).2
     }
 
     fn grow(&mut self) {
