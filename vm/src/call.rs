@@ -56,20 +56,8 @@ impl Vm {
             // Missing parameters are nil.
             th.stack[base + nargs..base + nfixed].fill(Value::Nil);
         }
-        th.frames.push(CallInfo {
-            func,
-            base,
-            top,
-            pc: 0,
-            nresults,
-            kind: FrameKind::Lua,
-            flags: fl,
-            nvarargs: 0,
-            extra: 0,
-            closure: Some(cl),
-            proto: Some(p),
-            saved_ccalls: 0,
-        });
+        th.frames
+            .push(CallInfo::lua(func, base, top, nresults, fl, 0, cl, p));
         if self.hooks.mask != 0 {
             self.hook_lua_call()?;
         }
@@ -112,20 +100,17 @@ impl Vm {
                 th.stack[func + 1 + i] = Value::Nil;
             }
         }
-        th.frames.push(CallInfo {
+        let top = base + max_stack;
+        th.frames.push(CallInfo::lua(
             func,
             base,
-            top: base + max_stack,
-            pc: 0,
+            top,
             nresults,
-            kind: FrameKind::Lua,
-            flags: fl,
-            nvarargs: nvar as u32,
-            extra: 0,
-            closure: Some(cl),
-            proto: Some(p),
-            saved_ccalls: 0,
-        });
+            fl,
+            nvar as u32,
+            cl,
+            p,
+        ));
         if self.hooks.mask != 0 {
             self.hook_lua_call()?;
         }

@@ -99,6 +99,36 @@ impl CallInfo {
         }
     }
 
+    /// A frame for Lua closure `cl` (proto `p`) called with its value at `func`; the
+    /// registers start at `base` (above the extra arguments of a vararg function).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn lua(
+        func: usize,
+        base: usize,
+        top: usize,
+        nresults: i32,
+        flags: u8,
+        nvarargs: u32,
+        cl: Gc<LuaClosure>,
+        p: Gc<FnProto>,
+    ) -> CallInfo {
+        CallInfo {
+            func,
+            base,
+            top,
+            pc: 0,
+            nresults,
+            kind: FrameKind::Lua,
+            flags,
+            nvarargs,
+            extra: 0,
+            closure: Some(cl),
+            proto: Some(p),
+            saved_ccalls: 0,
+        }
+    }
+
     /// True for frames running Lua code.
     #[inline(always)]
     pub fn is_lua(&self) -> bool {
