@@ -222,7 +222,11 @@ impl Vm {
         if nresults == 1 {
             // The common case (`f(x)` in an expression): one value, no growth check (the
             // native was given `MIN_STACK` free slots above its arguments).
-            th.stack[func] = if n > 0 { th.stack[src] } else { Value::Nil };
+            if n > 0 {
+                copy_fresh(&mut th.stack, src, func);
+            } else {
+                th.stack[func] = Value::Nil;
+            }
             th.top = func + 1;
             return Ok(());
         }
@@ -676,5 +680,30 @@ impl Vm {
         th.stack[m.func + 1] = err;
         self.move_results(m.func, m.func, 2, m.nresults);
         self.finish_markers()
+    }
+}
+
+/// `stack[dst] = stack[src]` for a value the native just stored: copied as two 8-byte
+/// words, because a native writes a value's tag and payload with separate stores and one
+/// 16-byte load of it cannot be forwarded from them (it waits for both to retire; this
+/// stall was most of `type(v)`'s cost in a loop).
+#[inline(always)]
+fn copy_fresh(stack: &mut [Value], src: usize, dst: usize) {
+    use std::mem::MaybeUninit;
+    assert!(src < stack.len() && dst < stack.len());
+    const _: () = assert!(std::mem::size_of::<Value>() == 16 && std::mem::align_of::<Value>() == 8);
+    let base = stack.as_mut_ptr();
+    // SAFETY: both indices are in bounds (checked above); a Value is 16 bytes with 8-byte
+    // alignment, so each is two aligned words. The words are moved as `MaybeUninit`
+    // (a Nil's payload bytes are uninitialised), which makes the copy a plain byte copy of
+    // a valid Value into a slot of the same type. The volatile reads keep the compiler
+    // from merging them back into one 16-byte load.
+    unsafe {
+        let s = base.add(src) as *const MaybeUninit<u64>;
+        let d = base.add(dst) as *mut MaybeUninit<u64>;
+        let lo = std::ptr::read_volatile(s);
+        let hi = std::ptr::read_volatile(s.add(1));
+        d.write(lo);
+        d.add(1).write(hi);
     }
 }
