@@ -152,8 +152,9 @@ pub struct Thread {
     pub stack: Vec<Value>,
     pub top: usize,
     pub frames: Vec<CallInfo>,
-    /// Open upvalue cells, sorted by stack index ascending.
-    pub open_upvals: Vec<Gc<UpvalCell>>,
+    /// Open upvalue cells with their stack slots, sorted by slot ascending (the slot is kept
+    /// beside the cell so a lookup searches one array instead of dereferencing cells).
+    pub open_upvals: Vec<(usize, Gc<UpvalCell>)>,
     /// Stack slots of pending to-be-closed variables, ascending.
     pub tbc: Vec<usize>,
     pub status: ThreadStatus,
@@ -213,7 +214,7 @@ impl Thread {
     /// Re-points every open upvalue cell at the (possibly moved) stack buffer.
     pub fn fix_upvalues(&mut self) {
         let base = self.stack.as_mut_ptr();
-        for u in &self.open_upvals {
+        for (_, u) in &self.open_upvals {
             u.get().rebase(base);
         }
     }
@@ -234,25 +235,21 @@ impl Thread {
         index: usize,
         heap: &mut crate::gc::Heap,
     ) -> Gc<UpvalCell> {
-        // Search from the end: captured variables are usually recent.
-        let pos = match self
-            .open_upvals
-            .binary_search_by(|u| u.get().stack_index().cmp(&index))
-        {
-            Ok(i) => return self.open_upvals[i],
+        let pos = match self.open_upvals.binary_search_by(|u| u.0.cmp(&index)) {
+            Ok(i) => return self.open_upvals[i].1,
             Err(i) => i,
         };
         let slot: *mut Value = &mut self.stack[index];
         let cell = heap.alloc(UpvalCell::new_open(me, index, slot));
-        self.open_upvals.insert(pos, cell);
+        self.open_upvals.insert(pos, (index, cell));
         cell
     }
 
     /// Closes every open upvalue at or above stack slot `level`.
     #[inline]
     pub fn close_upvals(&mut self, level: usize) {
-        while let Some(u) = self.open_upvals.last() {
-            if u.get().stack_index() < level {
+        while let Some(&(index, u)) = self.open_upvals.last() {
+            if index < level {
                 break;
             }
             u.get().close();
@@ -263,7 +260,7 @@ impl Thread {
     /// True when something at or above `level` needs closing (upvalues or tbc variables).
     #[inline(always)]
     pub fn needs_close(&self, level: usize) -> bool {
-        matches!(self.open_upvals.last(), Some(u) if u.get().stack_index() >= level)
+        matches!(self.open_upvals.last(), Some(u) if u.0 >= level)
             || matches!(self.tbc.last(), Some(&i) if i >= level)
     }
 
@@ -301,7 +298,7 @@ impl Trace for Thread {
                 m.mark(p);
             }
         }
-        for u in &self.open_upvals {
+        for (_, u) in &self.open_upvals {
             m.mark(*u);
         }
     }
