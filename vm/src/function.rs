@@ -36,12 +36,23 @@ pub struct FnProto {
     pub last_line_defined: u32,
     pub line_info: Box<[u32]>,
     pub locvars: Box<[LocVar]>,
+    /// Keeps prototypes from being built outside this crate: the interpreter reads
+    /// constants, registers and the next instruction unchecked, trusting that every
+    /// prototype came from the compiler through [`FnProto::instantiate`].
+    _sealed: Sealed,
 }
+
+/// See `FnProto::_sealed`.
+#[derive(Debug)]
+struct Sealed;
 
 impl FnProto {
     /// Instantiates a compiled prototype (and its children) on the heap, taking its
     /// buffers over instead of copying them.
-    pub fn instantiate(heap: &mut Heap, p: Proto) -> Gc<FnProto> {
+    /// Crate-private: `p` must be the compiler's output, as the interpreter relies on its
+    /// invariants (constant and register indices in range, jumps inside the code, a final
+    /// return).
+    pub(crate) fn instantiate(heap: &mut Heap, p: Proto) -> Gc<FnProto> {
         // Upvalue names are shared (`Arc`) across a chunk's protos: each distinct name is
         // converted once.
         let mut names = NameCache::default();
@@ -84,6 +95,7 @@ impl FnProto {
             last_line_defined: p.last_line_defined,
             line_info: p.line_info.into_boxed_slice(),
             locvars: p.locvars.into_boxed_slice(),
+            _sealed: Sealed,
         })
     }
 
