@@ -81,6 +81,13 @@ impl FnProto {
             .iter()
             .map(|u| names.get(heap, &u.name))
             .collect();
+        // The interpreter decodes opcodes without a range check (`interp::decode_op`).
+        assert!(
+            p.code
+                .iter()
+                .all(|i| ((i.0 & 0x7f) as usize) < hotlua_compiler::opcode::OpCode::ALL.len()),
+            "the compiler emitted an unknown opcode"
+        );
         heap.alloc(FnProto {
             upval_names,
             code: p.code.into_boxed_slice(),

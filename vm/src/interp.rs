@@ -1659,18 +1659,17 @@ unsafe fn detach<'a, T: ?Sized>(r: &T) -> &'a T {
     unsafe { &*(r as *const T) }
 }
 
-/// The opcode of an instruction without a table lookup (OpCode is `repr(u8)` with
-/// contiguous discriminants `0..ALL.len()`).
+/// The opcode of an instruction without a table lookup or range check (OpCode is
+/// `repr(u8)` with contiguous discriminants `0..ALL.len()`).
 #[inline(always)]
 fn decode_op(i: hotlua_compiler::opcode::Instr) -> OpCode {
     let n = (i.0 & 0x7f) as usize;
-    if n < OpCode::ALL.len() {
-        // SAFETY: `n` is a valid discriminant of the fieldless `repr(u8)` enum OpCode, whose
-        // variants are numbered 0..ALL.len() in order (OpCode::ALL lists them by number).
-        unsafe { std::mem::transmute::<u8, OpCode>(n as u8) }
-    } else {
-        OpCode::ExtraArg
-    }
+    debug_assert!(n < OpCode::ALL.len());
+    // SAFETY: every instruction the interpreter runs belongs to a sealed `FnProto`, built
+    // only by `FnProto::instantiate`, which asserts that each opcode field is below
+    // `ALL.len()`; so `n` is a valid discriminant of the fieldless `repr(u8)` enum OpCode,
+    // whose variants are numbered 0..ALL.len() in order (OpCode::ALL lists them by number).
+    unsafe { std::mem::transmute::<u8, OpCode>(n as u8) }
 }
 
 impl crate::function::FnProto {
