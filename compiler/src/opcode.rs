@@ -114,7 +114,7 @@ opcodes! {
     SelfOp,
     /// `A B sC k`: `R[A] := R[B] + sC`
     AddI,
-    /// `A B C k`: `R[A] := R[B] + K[C]` (K[C] a number)
+    /// `A B C k`: `R[A] := R[B] + K[C]` (`K[C]` a number)
     AddK,
     /// `A B C`: `R[A] := R[B] - K[C]`
     SubK,
@@ -128,7 +128,7 @@ opcodes! {
     DivK,
     /// `A B C`: `R[A] := R[B] // K[C]`
     IDivK,
-    /// `A B C`: `R[A] := R[B] & K[C]` (K[C] an integer)
+    /// `A B C`: `R[A] := R[B] & K[C]` (`K[C]` an integer)
     BAndK,
     /// `A B C`: `R[A] := R[B] | K[C]`
     BOrK,
@@ -188,7 +188,7 @@ opcodes! {
     EqK,
     /// `A sB k`: `if ((R[A] == sB) ~= k) then pc++`
     EqI,
-    /// `A sB k C`: `if ((R[A] < sB) ~= k) then pc++`; C is 1 when R[A]'s original operand
+    /// `A sB k C`: `if ((R[A] < sB) ~= k) then pc++`; C is 1 when `R[A]`'s original operand
     /// was a float (for the metamethod call)
     LtI,
     /// `A sB k C`: `if ((R[A] <= sB) ~= k) then pc++`

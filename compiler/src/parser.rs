@@ -5,7 +5,7 @@
 //! - A grammar location ([`Loc`]) packs a token's index and its line, so actions know lines
 //!   without a side table and errors can find the token to show.
 //! - Every AST node is built through [`Ctx`], which never builds a node deeper than
-//!   [`MAX_DEPTH`](crate::ast::MAX_DEPTH) (it records the error, ends the token stream and
+//!   [`MAX_DEPTH`] (it records the error, ends the token stream and
 //!   puts a leaf in its place), so no later recursive pass can overflow the stack.
 //! - On a syntax error, the message is rebuilt from lalrpop's expected-terminal set and a
 //!   forward scan of the tokens before the error (open blocks and brackets), so that it reads

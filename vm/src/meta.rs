@@ -1,7 +1,7 @@
 //! Metamethods: names, lookup, and the slow paths of indexing, assignment, arithmetic,
 //! comparison, length and concatenation. Each slow path either finishes at once (raw
 //! result, native metamethod) or, when called from the interpreter with a Lua metamethod,
-//! pushes a META frame and returns [`Meta::Pushed`]; the loop finishes the instruction when
+//! pushes a META frame and returns `Meta::Pushed`; the loop finishes the instruction when
 //! that frame returns (`Vm::finish_op`).
 
 use crate::arith::{self, ArithOp};

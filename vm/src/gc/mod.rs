@@ -5,7 +5,7 @@
 //! - A `Gc<T>` is valid as long as the object is reachable from the roots passed to
 //!   [`Heap::collect`] (or was allocated after the last collection). Holding an unrooted `Gc`
 //!   across a collection leaves it dangling: the VM only collects at safe points.
-//! - References obtained through [`Gc::get`] / [`Gc::get_mut`] are short-lived: never held
+//! - References obtained through [`Gc::get`] / `Gc::get_mut` are short-lived: never held
 //!   across a call into Lua, a metamethod, or a collection.
 //! - `Drop` impls of heap objects must not dereference other `Gc` pointers (the sweep frees
 //!   objects in arbitrary order).
