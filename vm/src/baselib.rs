@@ -71,7 +71,7 @@ fn print(vm: &mut Vm, args: Args) -> R {
     Ok(0)
 }
 
-fn type_(vm: &mut Vm, args: Args) -> R {
+pub(crate) fn type_(vm: &mut Vm, args: Args) -> R {
     let v = vm.check_any(args, 0)?;
     let s = vm.type_name_str(v);
     vm.push(Value::Str(s))?;

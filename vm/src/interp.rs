@@ -1068,6 +1068,21 @@ impl Vm {
                         // A plain native (not the loop-handled pcall/xpcall): called
                         // directly, without precall's dispatch.
                         if let Value::LightFn(nf) = f {
+                            // `type(v)` for one value and one result (`type(v) == "table"`,
+                            // the commonest native call in Lua code): it can neither fail
+                            // nor yield, so its result is written directly, without a
+                            // native frame. With hooks set it takes the normal path, so
+                            // call and return hooks still see it.
+                            if nf as usize == crate::baselib::type_ as NativeFn as usize
+                                && nargs == 1
+                                && nres == 1
+                                && self.hooks.mask == 0
+                            {
+                                let s = self.type_names[reg!(a + 1).type_index()];
+                                set_reg!(a, Value::Str(s));
+                                thg.get_mut().top = func + 1;
+                                continue;
+                            }
                             if nf as usize != crate::baselib::pcall as NativeFn as usize
                                 && nf as usize != crate::baselib::xpcall as NativeFn as usize
                             {

@@ -80,3 +80,19 @@ end, "cr")
 for i = 1, 10 do mid(i) end
 debug.sethook()
 print("hooks", calls, rets)
+
+-- `type(v)` with one value and one result is answered without a native frame; every other
+-- shape (no value, more values, several results, hooks watching) goes through the call.
+local samples = {nil, true, 0, 1.5, "s", {}, print, function() end,
+  coroutine.create(function() end)}
+for i = 1, 9 do local v = samples[i]; print("type", i, type(v), type(v) == "function") end
+print(pcall(type))
+print(type(1, 2), select('#', type(1)))
+local ty, extra = type({}); print(ty, extra)
+local T = type; print(T(T), (T(nil)))
+print(type(3) .. type(3), #type("x"))
+local seen = 0
+debug.sethook(function(ev) if debug.getinfo(2, "f").func == type then seen = seen + 1 end end, "c")
+local _ = type(1) == "number"
+debug.sethook()
+print("hooked calls to type", seen)
