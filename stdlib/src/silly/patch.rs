@@ -461,15 +461,15 @@ impl Collector<'_> {
     #[inline(always)]
     fn ahead(&self, ci: usize) {
         let cl = &self.snap.closures;
-        if let Some(c) = cl.get(ci + 8) {
+        if let Some(c) = cl.get(ci + 32) {
             prefetch(c.f.get());
         }
-        if let Some(c) = cl.get(ci + 4) {
+        if let Some(c) = cl.get(ci + 16) {
             let g = c.f.get();
             prefetch(&g.proto().get().upval_names);
             prefetch(g.upvals.as_ptr());
         }
-        if let Some(c) = cl.get(ci + 2) {
+        if let Some(c) = cl.get(ci + 8) {
             let g = c.f.get();
             prefetch(g.proto().get().upval_names.as_ptr());
             if let Some(cell) = g.upvals.first() {
