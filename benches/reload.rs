@@ -49,10 +49,13 @@ fn setup(n: usize) -> Setup {
         local backup = {}
         for k, v in pairs(old) do backup[k] = v end
         -- Untimed before each sample: the old module as it was, and a freshly loaded new
-        -- version (joining the same new version twice would measure an already-joined one).
+        -- version (joining the same new version twice would measure an already-joined one),
+        -- then a full collection, so that the garbage of that untimed load is not collected
+        -- inside the timed reload (the collector stops the world).
         local function restore()
           for k, v in pairs(backup) do old[k] = v end
           new = load(src, "=mod")()
+          collectgarbage()
         end
         local function native()
           local P = patch.new()

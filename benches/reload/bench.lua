@@ -5,7 +5,8 @@
 -- For each module size N, prints medians in microseconds of: reload_us, collect(old) +
 -- collect(new) + join + function replacement on an already loaded new version; load_us,
 -- `load` of the module source; whole_us, the whole reload: load and run the new source,
--- then collect + join + replacement. Restoring the old fields between samples is untimed.
+-- then collect + join + replacement. Restoring the old fields between samples is untimed, and
+-- so is, before each reload_us sample, a full collection of the garbage of the untimed load.
 package.path = "./?.lua;" .. package.path
 local gen = require "gen_module"
 
@@ -54,7 +55,7 @@ for _, n in ipairs({ 10, 100, 1000, 10000 }) do
   local reload = time_us(function()
     reload_with(old, new)
     for k, v in pairs(new) do if type(v) == "function" then old[k] = v end end
-  end, reps, function() restore() new = load(src, "=mod")() end)
+  end, reps, function() restore() new = load(src, "=mod")() collectgarbage() end)
   local loadt = time_us(function() assert(load(src, "=mod")) end, reps)
   -- the whole reload: compile and run the new source, then collect + join + replacement
   local whole = time_us(function()
