@@ -319,3 +319,33 @@ impl Trace for Thread {
             + self.frames.capacity() * std::mem::size_of::<CallInfo>()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cells found by slot, in any order of creation, stay the slot's cell until closed;
+    /// closing above a level forgets exactly those, and a slot reopened after closing gets
+    /// a fresh cell.
+    #[test]
+    fn open_cells_by_slot() {
+        let mut heap = crate::gc::Heap::new();
+        let me = heap.alloc(Thread::new());
+        let th = me.get_mut();
+        let c5 = th.find_upval(me, 5, &mut heap);
+        let c2 = th.find_upval(me, 2, &mut heap);
+        let c9 = th.find_upval(me, 9, &mut heap);
+        assert!(c5 != c2 && c5 != c9 && c2 != c9);
+        assert!(th.find_upval(me, 5, &mut heap) == c5);
+        assert!(th.find_upval(me, 9, &mut heap) == c9);
+        let slots: Vec<usize> = th.open_upvals.iter().map(|u| u.0).collect();
+        assert_eq!(slots, [2, 5, 9]);
+        th.close_upvals(4);
+        assert!(!c5.get().is_open() && !c9.get().is_open() && c2.get().is_open());
+        assert!(th.find_upval(me, 2, &mut heap) == c2);
+        let c5b = th.find_upval(me, 5, &mut heap);
+        assert!(c5b != c5 && c5b.get().is_open());
+        th.close_upvals(0);
+        assert!(th.open_upvals.is_empty() && !c2.get().is_open() && !c5b.get().is_open());
+    }
+}
