@@ -3,7 +3,8 @@
 
 use std::ptr::NonNull;
 
-use super::{ErasedPtr, GcBox, Heap, Marker, KIND_TABLE, MIN_THRESHOLD};
+use super::{ErasedPtr, GcBox, Heap, Marker, KIND_STR, KIND_TABLE, MIN_THRESHOLD};
+use crate::string::LuaStr;
 use crate::table::Table;
 
 /// Approximate bytes held by one pooled table box (box plus a small array buffer).
@@ -66,8 +67,8 @@ impl Heap {
         }
 
         self.gray_buffer = m.into_gray_buffer();
-        self.strings.remove_unmarked();
         self.sweep();
+        self.strings.shrink_if_sparse();
         self.cycles += 1;
     }
 
@@ -80,7 +81,8 @@ impl Heap {
         while let Some(p) = cur {
             // SAFETY: `p` is in the object list, hence live; we read its header and, when it
             // is unmarked, unlink it before freeing it exactly once (the Box came from
-            // `alloc`). Survivors are only read.
+            // `alloc`). A box tagged `KIND_STR` holds a `LuaStr` (set by `alloc` from the
+            // type), read before it is freed. Survivors are only read.
             unsafe {
                 let b = p.as_ref();
                 let next = b.header.next.get();
@@ -92,6 +94,15 @@ impl Heap {
                     match prev {
                         Some(pp) => pp.as_ref().header.next.set(next),
                         None => self.objects = next,
+                    }
+                    if b.header.kind == KIND_STR {
+                        // A dead short string leaves the interner before its memory goes.
+                        let sp: NonNull<GcBox<LuaStr>> = p.cast();
+                        let s = &*sp.as_ref().value.get();
+                        if s.is_short() {
+                            self.strings
+                                .remove(sp.as_ptr() as *const u8 as usize, s.hash());
+                        }
                     }
                     if b.header.kind == KIND_TABLE && self.table_pool.len() < self.table_pool_max {
                         // A table box (tagged by `alloc`): empty it and keep it for reuse.

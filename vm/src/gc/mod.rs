@@ -56,6 +56,8 @@ pub struct GcHeader {
 const KIND_OTHER: u8 = 0;
 /// A `GcBox<Table>`: the sweep may recycle it into `Heap::table_pool`.
 const KIND_TABLE: u8 = 1;
+/// A `GcBox<LuaStr>`: the sweep removes a dead short one from the interner.
+const KIND_STR: u8 = 2;
 
 /// The allocation unit: header followed by the object.
 #[repr(C)]
@@ -151,12 +153,6 @@ impl<T: 'static> Gc<T> {
     fn header(&self) -> &GcHeader {
         // SAFETY: as `get`: the box is live.
         unsafe { &(*self.ptr.as_ptr()).header }
-    }
-
-    /// Marked in the current collection? (For weak structures swept by their owner.)
-    #[inline(always)]
-    pub(crate) fn is_marked(&self) -> bool {
-        self.header().is_marked()
     }
 }
 
@@ -263,6 +259,8 @@ impl Heap {
         let size = std::mem::size_of::<GcBox<T>>() + value.extra_bytes();
         let kind = if std::any::TypeId::of::<T>() == std::any::TypeId::of::<Table>() {
             KIND_TABLE
+        } else if std::any::TypeId::of::<T>() == std::any::TypeId::of::<LuaStr>() {
+            KIND_STR
         } else {
             KIND_OTHER
         };
