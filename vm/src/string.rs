@@ -254,7 +254,7 @@ impl Interner {
         }
         let mut hole = i;
         let mut j = (i + 1) & mask;
-        while let Some(_) = self.slots[j].s {
+        while self.slots[j].s.is_some() {
             let home = self.slots[j].hash as usize & mask;
             // The entry may fill the hole if the hole lies on its probe path (home..=j).
             if j.wrapping_sub(home) & mask >= j.wrapping_sub(hole) & mask {
