@@ -184,7 +184,7 @@ impl Ctx {
         e
     }
 
-    /// A chain of two operands (in a reused buffer).
+    /// The first two operands of a chain (in a reused buffer); more follow.
     pub fn chain(&self, first: Expr, op: (BinOp, Loc), second: Expr) -> Chain {
         let mut items = match self.chain_bufs.borrow_mut().pop() {
             Some(v) => v,
@@ -195,12 +195,8 @@ impl Ctx {
         Chain { items }
     }
 
+    /// Chains have three operands or more: two are a `binary` directly (`Bin2` in the grammar).
     fn fold_items(&self, items: &mut Vec<(BinOp, Loc, Expr)>) -> Expr {
-        if items.len() == 2 {
-            if let (Some((op, at, rhs)), Some((_, _, first))) = (items.pop(), items.pop()) {
-                return self.binary((op, at), first, rhs); // `a op b`: nothing to order
-            }
-        }
         let mut items = items.drain(..);
         let Some((_, _, first)) = items.next() else {
             return Expr::new(ExprKind::Nil, 0);
