@@ -14,12 +14,10 @@ type R = Result<usize, LuaError>;
 pub fn open_base(vm: &mut Vm) {
     let fns: &[(&str, crate::api::NativeFn)] = &[
         ("print", print),
-        ("type", type_),
         ("tostring", tostring),
         ("tonumber", tonumber),
         ("pairs", pairs),
         ("ipairs", ipairs),
-        ("next", next),
         ("select", select),
         ("rawget", rawget),
         ("rawset", rawset),
@@ -29,14 +27,23 @@ pub fn open_base(vm: &mut Vm) {
         ("getmetatable", getmetatable),
         ("assert", assert),
         ("error", error),
-        ("pcall", pcall),
-        ("xpcall", xpcall),
         ("collectgarbage", collectgarbage),
         ("load", load),
         ("warn", warn),
     ];
     for (name, f) in fns {
         vm.register(name, *f);
+    }
+    // The built-ins the interpreter runs specially are closures tagged with what they are.
+    use crate::function::Builtin;
+    for (b, name, f) in [
+        (Builtin::Pcall, "pcall", pcall as crate::api::NativeFn),
+        (Builtin::Xpcall, "xpcall", xpcall),
+        (Builtin::Type, "type", type_),
+        (Builtin::Next, "next", next),
+    ] {
+        let v = vm.new_builtin(b, f, name);
+        vm.set_global(name, v);
     }
     let v = vm.str_value("Lua 5.4");
     vm.set_global("_VERSION", v);
@@ -164,7 +171,8 @@ fn pairs(vm: &mut Vm, args: Args) -> R {
     if !matches!(v, Value::Table(_)) {
         return Err(vm.type_error_arg(args, 0, "table"));
     }
-    vm.push(Value::LightFn(next))?;
+    let next_fn = vm.builtin(crate::function::Builtin::Next);
+    vm.push(next_fn)?;
     vm.push(v)?;
     vm.push(Value::Nil)?;
     Ok(3)

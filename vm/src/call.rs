@@ -7,9 +7,8 @@
 //! a protected marker; natives run to completion inside `precall`.
 
 use crate::api::{Args, NativeFn};
-use crate::baselib;
 use crate::error::LuaError;
-use crate::function::{FnProto, LuaClosure};
+use crate::function::{Builtin, FnProto, LuaClosure};
 use crate::gc::Gc;
 use crate::meta::{Meta, Tm};
 use crate::state::{Vm, MAX_C_CALLS};
@@ -39,6 +38,9 @@ impl Vm {
         nresults: i32,
         fl: u8,
     ) -> Result<(usize, Gc<FnProto>), LuaError> {
+        if self.signal.interrupt_pending() {
+            return Err(self.interrupted());
+        }
         let p = cl.get().proto();
         let pr = p.get();
         if pr.is_vararg {
@@ -142,19 +144,21 @@ impl Vm {
                     return Ok(Called::Pushed);
                 }
                 Value::LightFn(nf) => {
-                    if in_loop {
-                        if nf as usize == baselib::pcall as NativeFn as usize {
-                            return self.enter_pcall(func, nargs, nresults, false);
-                        }
-                        if nf as usize == baselib::xpcall as NativeFn as usize {
-                            return self.enter_pcall(func, nargs, nresults, true);
-                        }
-                    }
                     self.call_native(nf, func, nargs, nresults)?;
                     return Ok(Called::Done);
                 }
                 Value::NativeFn(c) => {
-                    let nf = c.get().f;
+                    let (nf, b) = {
+                        let cl = c.get();
+                        (cl.f, cl.builtin)
+                    };
+                    if in_loop {
+                        match b {
+                            Builtin::Pcall => return self.enter_pcall(func, nargs, nresults, false),
+                            Builtin::Xpcall => return self.enter_pcall(func, nargs, nresults, true),
+                            _ => {}
+                        }
+                    }
                     self.call_native(nf, func, nargs, nresults)?;
                     return Ok(Called::Done);
                 }

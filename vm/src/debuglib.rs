@@ -10,7 +10,6 @@
 //! the interpreter tests it once per instruction and does nothing else while it is zero.
 
 use hotlua_compiler::error::chunk_id;
-use hotlua_compiler::opcode::OpCode;
 
 use crate::api::Args;
 use crate::error::LuaError;
@@ -20,36 +19,7 @@ use crate::table::Table;
 use crate::thread::{flags, FrameKind, Thread};
 use crate::value::Value;
 
-/// Hook event bits (`LUA_MASKCALL`, ...).
-pub const MASK_CALL: u8 = 1;
-/// `LUA_MASKRET`.
-pub const MASK_RET: u8 = 2;
-/// `LUA_MASKLINE`.
-pub const MASK_LINE: u8 = 4;
-/// `LUA_MASKCOUNT`.
-pub const MASK_COUNT: u8 = 8;
-
-/// Hook settings and tracing state.
-#[derive(Default)]
-pub struct HookState {
-    /// Mask of the running thread (0: no hook, the interpreter's fast path).
-    pub mask: u8,
-    /// Instructions between count events for the running thread.
-    base_count: u32,
-    /// Instructions left before the next count event.
-    counter: u32,
-    /// Index of the last instruction the line hook saw (PUC's `L->oldpc`).
-    oldpc: usize,
-    /// A hook is running (hooks do not nest).
-    in_hook: bool,
-    /// Threads with a hook: (thread, mask, count).
-    defs: Vec<(Gc<Thread>, u8, u32)>,
-    /// Where the hook function's frame is being pushed (thread, frame index): that frame
-    /// gets the DEBUG_HOOK flag.
-    hook_frame: Option<(Gc<Thread>, usize)>,
-}
-
-const HOOKKEY: &str = "_HOOKKEY";
+pub use crate::hooks::{HookState, MASK_CALL, MASK_COUNT, MASK_LINE, MASK_RET};
 
 impl Vm {
     /// Runs `f` with `t` as the current thread (for inspection only: no Lua code runs).
@@ -61,241 +31,12 @@ impl Vm {
         r
     }
 
-    /// Makes the hook mask follow the running thread (after a thread switch).
-    pub(crate) fn hooks_switched(&mut self) {
-        if self.hooks.defs.is_empty() {
-            return;
-        }
-        let cur = self.cur;
-        match self.hooks.defs.iter().find(|d| d.0 == cur) {
-            Some(&(_, m, c)) => {
-                self.hooks.mask = m;
-                self.hooks.base_count = c;
-                self.hooks.counter = c;
-            }
-            None => self.hooks.mask = 0,
-        }
-    }
-
-    fn hook_table(&mut self, create: bool) -> Option<Gc<Table>> {
-        let k = self.new_str(HOOKKEY);
-        if let Value::Table(t) = self.registry.get().get_str(k) {
-            return Some(t);
-        }
-        if !create {
-            return None;
-        }
-        let t = self.new_table();
-        let mt = self.new_table();
-        let mode = self.new_str("__mode");
-        let kv = self.str_value("k");
-        mt.get_mut().set_str(mode, kv);
-        t.get_mut().metatable = Some(mt);
-        self.registry.get_mut().set_str(k, Value::Table(t));
-        Some(t)
-    }
-
-    fn set_hook(&mut self, th: Gc<Thread>, f: Value, mask: u8, count: u32) {
-        self.hooks.defs.retain(|d| d.0 != th);
-        if let Some(t) = self.hook_table(!f.is_nil()) {
-            t.get_mut().set(Value::Thread(th), f).ok();
-        }
-        if mask != 0 {
-            self.hooks.defs.push((th, mask, count));
-        }
-        if th == self.cur {
-            self.hooks.mask = mask;
-            self.hooks.base_count = count;
-            self.hooks.counter = count;
-            self.hooks.oldpc = 0;
-        }
-    }
-
-    /// Calls the running thread's hook with `event` (and the line for line events).
-    fn fire_hook(&mut self, event: &str, line: Option<u32>) -> Result<(), LuaError> {
-        let Some(t) = self.hook_table(false) else {
-            return Ok(());
-        };
-        let f = t.get().get(Value::Thread(self.cur));
-        if !f.is_function() {
-            // The thread that set this hook was collected (weak key) and its address
-            // reused: drop the stale setting.
-            let cur = self.cur;
-            self.hooks.defs.retain(|d| d.0 != cur);
-            self.hooks.mask = 0;
-            return Ok(());
-        }
-        self.hooks.in_hook = true;
-        let th = self.cur.get_mut();
-        let saved_top = th.top;
-        // The hook runs above the hooked frame's registers and any pending values.
-        th.top = th.live_top();
-        let ev = self.str_value(event);
-        let ln = line.map_or(Value::Nil, |l| Value::Int(l as i64));
-        let saved_frame = self.hooks.hook_frame;
-        self.hooks.hook_frame = Some((self.cur, self.cur.get().frames.len()));
-        let r = self.call_value(f, &[ev, ln]);
-        self.hooks.hook_frame = saved_frame;
-        self.hooks.in_hook = false;
-        r?;
-        self.cur.get_mut().top = saved_top;
-        Ok(())
-    }
-
-    /// Flags the frame just pushed when it is the hook function's.
-    fn mark_hook_frame(&mut self) {
-        let cur = self.cur;
-        let fr = &mut cur.get_mut().frames;
-        let top = fr.len().wrapping_sub(1);
-        if self.hooks.hook_frame == Some((cur, top)) {
-            fr[top].flags |= flags::DEBUG_HOOK;
-            self.hooks.hook_frame = None;
-        }
-    }
-
-    /// Call hook for a Lua frame just pushed (called by `push_lua_frame` when a hook is set).
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn hook_lua_call(&mut self) -> Result<(), LuaError> {
-        if self.hooks.in_hook {
-            self.mark_hook_frame();
-            return Ok(());
-        }
-        let Some(ci) = self.cur.get().frames.last().copied() else {
-            return Ok(());
-        };
-        // The first traced instruction of a function is seen as a new line (vararg
-        // functions start after their VARARGPREP).
-        self.hooks.oldpc = match ci.proto {
-            Some(p) if p.get().is_vararg => 1,
-            _ => 0,
-        };
-        if self.hooks.mask & MASK_CALL != 0 {
-            let ev = if ci.flags & flags::TAIL != 0 {
-                "tail call"
-            } else {
-                "call"
-            };
-            self.fire_hook(ev, None)?;
-        }
-        Ok(())
-    }
-
-    /// Call (`call` true) or return hook of a native whose frame is on top.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn hook_native(&mut self, call: bool) -> Result<(), LuaError> {
-        if self.hooks.in_hook {
-            if call {
-                self.mark_hook_frame();
-            }
-            return Ok(());
-        }
-        let bit = if call { MASK_CALL } else { MASK_RET };
-        if self.hooks.mask & bit != 0 {
-            self.fire_hook(if call { "call" } else { "return" }, None)?;
-        }
-        if !call {
-            self.ret_oldpc();
-        }
-        Ok(())
-    }
-
-    /// PUC's `rethook`: the function being returned to (below the top frame, past pcall
-    /// markers, which return at the same time) continues after its call instruction.
-    fn ret_oldpc(&mut self) {
-        let th = self.cur.get();
-        let n = th.frames.len();
-        for f in th.frames[..n.saturating_sub(1)].iter().rev() {
-            match f.kind {
-                FrameKind::Pcall | FrameKind::Xpcall => continue,
-                FrameKind::Lua => {
-                    self.hooks.oldpc = f.pc.saturating_sub(1);
-                    return;
-                }
-                FrameKind::Native => return,
-            }
-        }
-    }
-
-    /// Per-instruction hook work (count, line, and return events) before the instruction
-    /// at the top Lua frame's saved pc runs.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn hook_instr(&mut self) -> Result<(), LuaError> {
-        if self.hooks.in_hook {
-            return Ok(());
-        }
-        let th = self.cur.get();
-        let n = th.frames.len();
-        let Some(ci) = th.frames.last().copied() else {
-            return Ok(());
-        };
-        let Some(p) = ci.proto else {
-            return Ok(());
-        };
-        let npci = ci.pc;
-        let pr = p.get();
-        let Some(instr) = pr.code.get(npci).copied() else {
-            return Ok(());
-        };
-        let op = instr.op();
-        if op == OpCode::VarargPrep {
-            return Ok(());
-        }
-        // While a hook runs, the frame reports the instruction about to run as current.
-        self.cur.get_mut().frames[n - 1].pc = npci + 1;
-        // On error the frame keeps that pc: the traceback shows the line being entered.
-        self.hook_events(op, npci, p, n)?;
-        if let Some(ci) = self.cur.get_mut().frames.get_mut(n - 1) {
-            ci.pc = npci;
-        }
-        Ok(())
-    }
-
-    fn hook_events(
-        &mut self,
-        op: OpCode,
-        npci: usize,
-        p: Gc<crate::function::FnProto>,
-        n: usize,
-    ) -> Result<(), LuaError> {
-        let pr = p.get();
-        let mask = self.hooks.mask;
-        if mask & MASK_COUNT != 0 {
-            self.hooks.counter = self.hooks.counter.saturating_sub(1);
-            if self.hooks.counter == 0 {
-                self.hooks.counter = self.hooks.base_count;
-                self.fire_hook("count", None)?;
-            }
-        }
-        if mask & MASK_LINE != 0 {
-            let oldpc = if self.hooks.oldpc < pr.code.len() {
-                self.hooks.oldpc
-            } else {
-                0
-            };
-            if npci <= oldpc || pr.line_at(oldpc) != pr.line_at(npci) {
-                self.fire_hook("line", Some(pr.line_at(npci)))?;
-            }
-            self.hooks.oldpc = npci;
-        }
-        if matches!(op, OpCode::Return | OpCode::Return0 | OpCode::Return1) {
-            if mask & MASK_RET != 0 {
-                self.fire_hook("return", None)?;
-            }
-            let _ = n;
-            self.ret_oldpc();
-        }
-        Ok(())
-    }
-
     /// The function a frame runs (markers stand for `pcall`/`xpcall`).
     fn frame_function(&self, idx: usize) -> Value {
         let ci = self.cur.get().frames[idx];
         match ci.kind {
-            FrameKind::Pcall => Value::LightFn(crate::baselib::pcall),
-            FrameKind::Xpcall => Value::LightFn(crate::baselib::xpcall),
+            FrameKind::Pcall => self.builtin(crate::function::Builtin::Pcall),
+            FrameKind::Xpcall => self.builtin(crate::function::Builtin::Xpcall),
             _ => self.frame_func(idx),
         }
     }
@@ -765,7 +506,7 @@ fn getregistry(vm: &mut Vm, _args: Args) -> R {
 fn sethook(vm: &mut Vm, args: Args) -> R {
     let (th, a) = get_thread(vm, args);
     if vm.arg(args, a).is_nil() {
-        vm.set_hook(th, Value::Nil, 0, 0);
+        vm.set_debug_hook(th, Value::Nil, 0, 0);
         return Ok(0);
     }
     let smask = vm.check_str(args, a + 1)?.get().as_bytes().to_vec();
@@ -785,19 +526,15 @@ fn sethook(vm: &mut Vm, args: Args) -> R {
     if count > 0 {
         mask |= MASK_COUNT;
     }
-    vm.set_hook(th, f, mask, count);
+    vm.set_debug_hook(th, f, mask, count);
     Ok(0)
 }
 
 fn gethook(vm: &mut Vm, args: Args) -> R {
     let (th, _) = get_thread(vm, args);
-    let Some(&(_, mask, count)) = vm.hooks.defs.iter().find(|d| d.0 == th) else {
+    let Some((f, mask, count)) = vm.debug_hook(th) else {
         vm.push(Value::Nil)?;
         return Ok(1);
-    };
-    let f = match vm.hook_table(false) {
-        Some(t) => t.get().get(Value::Thread(th)),
-        None => Value::Nil,
     };
     vm.push(f)?;
     let mut s = String::new();

@@ -303,6 +303,29 @@ pub struct NativeClosure {
     pub upvals: Box<[Cell<Value>]>,
     /// The name shown in tracebacks and argument errors when the call site gives none.
     pub name: &'static str,
+    /// A host (embedding) callback, for closures made by [`Vm::new_host_function`]: `f` is
+    /// then [`crate::host::host_trampoline`]. Invisible to Lua (not an upvalue).
+    ///
+    /// [`Vm::new_host_function`]: crate::state::Vm::new_host_function
+    pub host: Option<std::rc::Rc<crate::host::HostFn>>,
+    /// Which built-in this is, for the interpreter's fast paths (`pcall`, `type`, ...).
+    pub builtin: Builtin,
+}
+
+/// Built-in functions the interpreter runs specially, recognised by this tag (set when the
+/// base library creates them), never by their address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    /// An ordinary native.
+    None,
+    /// `pcall`: run as a protected marker frame by the loop.
+    Pcall,
+    /// `xpcall`: likewise, with a message handler.
+    Xpcall,
+    /// `type`: answered without a native frame when called with one value for one result.
+    Type,
+    /// `next`: run inline by `TFORCALL` for `pairs` loops over tables.
+    Next,
 }
 
 impl Trace for NativeClosure {

@@ -15,12 +15,11 @@
 
 use hotlua_compiler::opcode::OpCode;
 
-use crate::api::NativeFn;
 use crate::arith::{self, ArithOp};
 use crate::call::Called;
 use crate::debuginfo::Operand;
 use crate::error::LuaError;
-use crate::function::{FnProto, LuaClosure, UpvalCell};
+use crate::function::{Builtin, FnProto, LuaClosure, UpvalCell};
 use crate::gc::Gc;
 use crate::meta::{Meta, Tm};
 use crate::state::Vm;
@@ -198,10 +197,25 @@ impl Vm {
             // Rust-level calls do not clobber them.
             macro_rules! sync {
                 () => {{
+                    // The frame's top is read before the thread is borrowed mutably: a
+                    // shared borrow made while `t` is live would invalidate `t` (Stacked
+                    // Borrows: a read through the parent pointer disables the unique child).
+                    let top = ci_top!();
                     let t = thg.get_mut();
                     t.frames[ci_idx].pc = pc!();
-                    t.top = ci_top!();
+                    t.top = top;
                 }};
+            }
+            // A backward jump: the point where a running loop notices an interrupt another
+            // thread requested (calls notice it in `push_lua_frame`), so that any loop or
+            // recursion stops at its next iteration.
+            macro_rules! back_edge {
+                () => {
+                    if self.signal.interrupt_pending() {
+                        sync!();
+                        return Err(self.interrupted());
+                    }
+                };
             }
             macro_rules! meta_result {
                 ($e:expr, $a:expr) => {{
@@ -246,13 +260,17 @@ impl Vm {
                     if self.gc_stress || self.heap.should_collect() {
                         // The top may mark pending multiple results (after a CALL with
                         // C = 0): keep it, but never below the frame's registers.
+                        let top = ci_top!();
                         let t = thg.get_mut();
                         t.frames[ci_idx].pc = pc!();
                         let saved_top = t.top;
-                        t.top = saved_top.max(ci_top!());
+                        t.top = saved_top.max(top);
                         self.full_gc();
                         thg.get_mut().top = saved_top;
                         reload!();
+                        if self.heap.over_limit(0) && !self.gc_inhibited() {
+                            return Err(self.memory_error());
+                        }
                     }
                 };
             }
@@ -349,10 +367,11 @@ impl Vm {
             let fidiv = |p: f64, q: f64| (p / q).floor();
 
             loop {
-                // Debug hooks: one flag test per instruction while none is set.
+                // Debug and host hooks: one flag test per instruction while none is set.
+                // (Interrupts are tested at back-edges and calls: see `back_edge!`.)
                 if self.hooks.mask != 0 {
                     thg.get_mut().frames[ci_idx].pc = pc!();
-                    let r = self.hook_instr();
+                    let r = self.on_signal();
                     reload!();
                     r?;
                 }
@@ -925,7 +944,13 @@ impl Vm {
                         let r = self.mark_tbc(ci_idx, pc!(), ci_top!(), a);
                         r?;
                     }
-                    OpCode::Jmp => ip = ip.wrapping_offset(i.sj() as isize),
+                    OpCode::Jmp => {
+                        let off = i.sj() as isize;
+                        if off < 0 {
+                            back_edge!();
+                        }
+                        ip = ip.wrapping_offset(off);
+                    }
                     OpCode::Eq => {
                         let (xr, yr) = (regp!(a), regp!(i.b()));
                         if let (Value::Int(p), Value::Int(q)) = (xr, yr) {
@@ -1065,15 +1090,21 @@ impl Vm {
                             enter_frame!(ci_idx + 1, cl, p, nb, 0);
                             continue;
                         }
-                        // A plain native (not the loop-handled pcall/xpcall): called
-                        // directly, without precall's dispatch.
+                        // A plain native: called directly, without precall's dispatch.
                         if let Value::LightFn(nf) = f {
-                            // `type(v)` for one value and one result (`type(v) == "table"`,
-                            // the commonest native call in Lua code): it can neither fail
-                            // nor yield, so its result is written directly, without a
-                            // native frame. With hooks set it takes the normal path, so
-                            // call and return hooks still see it.
-                            if nf as usize == crate::baselib::type_ as NativeFn as usize
+                            let r = self.call_native(nf, func, nargs, nres);
+                            reload!();
+                            r?;
+                            gc_check!();
+                            continue;
+                        }
+                        // `type(v)` for one value and one result (`type(v) == "table"`, the
+                        // commonest native call in Lua code): it can neither fail nor yield,
+                        // so its result is written directly, without a native frame. With
+                        // hooks set it takes the normal path, so call and return hooks still
+                        // see it. Other tagged built-ins (pcall, xpcall) go through precall.
+                        if let Value::NativeFn(c) = f {
+                            if c.get().builtin == Builtin::Type
                                 && nargs == 1
                                 && nres == 1
                                 && self.hooks.mask == 0
@@ -1081,15 +1112,6 @@ impl Vm {
                                 let s = self.type_names[reg!(a + 1).type_index()];
                                 set_reg!(a, Value::Str(s));
                                 thg.get_mut().top = func + 1;
-                                continue;
-                            }
-                            if nf as usize != crate::baselib::pcall as NativeFn as usize
-                                && nf as usize != crate::baselib::xpcall as NativeFn as usize
-                            {
-                                let r = self.call_native(nf, func, nargs, nres);
-                                reload!();
-                                r?;
-                                gc_check!();
                                 continue;
                             }
                         }
@@ -1232,6 +1254,7 @@ impl Vm {
                                         set_reg!(a, Value::Int(idx));
                                         set_reg!(a + 3, Value::Int(idx));
                                     }
+                                    back_edge!();
                                     ip = ip.wrapping_sub(i.bx() as usize);
                                 }
                             }
@@ -1245,6 +1268,7 @@ impl Vm {
                                 if go {
                                     set_reg!(a, Value::Float(idx));
                                     set_reg!(a + 3, Value::Float(idx));
+                                    back_edge!();
                                     ip = ip.wrapping_sub(i.bx() as usize);
                                 }
                             }
@@ -1273,10 +1297,10 @@ impl Vm {
                         // `pairs` over a table: the base library's `next` runs here, with
                         // no call (no hooks are watching calls). A key `next` rejects takes
                         // the call path, which raises its error.
-                        if let (Value::LightFn(f), Value::Table(t), 0) =
+                        if let (Value::NativeFn(f), Value::Table(t), 0) =
                             (reg!(a), reg!(a + 1), self.hooks.mask)
                         {
-                            if std::ptr::eq(f as *const (), crate::baselib::next as *const ()) {
+                            if f.get().builtin == Builtin::Next {
                                 // Opaque: otherwise values derived from the hint are
                                 // computed (and spilled) on every frame entry.
                                 let hint = std::hint::black_box(next_hint);
@@ -1328,6 +1352,7 @@ impl Vm {
                         let v = reg!(a + 4);
                         if !v.is_nil() {
                             set_reg!(a + 2, v);
+                            back_edge!();
                             ip = ip.wrapping_sub(i.bx() as usize);
                         }
                     }

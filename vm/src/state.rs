@@ -53,6 +53,19 @@ pub struct Vm {
     pub gc_stress: bool,
     /// Debug hooks (`debug.sethook`); `hooks.mask` is zero when none is set.
     pub(crate) hooks: crate::debuglib::HookState,
+    /// Per-state Rust-side data of libraries and runtimes (see `ext.rs`).
+    pub(crate) ext: crate::ext::Extensions,
+    /// Values rooted by the host's handles (see `host.rs`).
+    pub(crate) host_roots: Rc<crate::host::HostRoots>,
+    /// Set by a watchdog thread to interrupt running code (see `host.rs`).
+    pub(crate) signal: std::sync::Arc<crate::host::Signal>,
+    /// The message an interrupt raises.
+    pub(crate) interrupt_message: &'static str,
+    /// "not enough memory", preallocated: raising it must not need memory.
+    pub(crate) mem_err: Gc<LuaStr>,
+    /// The tagged built-ins (`pcall`, `xpcall`, `type`, `next`) once the base library made
+    /// them, indexed by `Builtin as usize - 1` (nil before).
+    pub(crate) builtins: [Value; 4],
 }
 
 impl Vm {
@@ -94,6 +107,7 @@ impl Vm {
         let registry = heap.new_table();
         let tm = std::array::from_fn(|i| heap.new_str(TM_NAMES[i].as_bytes()));
         let type_names = std::array::from_fn(|i| heap.new_str(TYPE_NAMES[i].as_bytes()));
+        let mem_err = heap.new_str(b"not enough memory");
         let mut vm = Vm {
             heap,
             main,
@@ -114,6 +128,12 @@ impl Vm {
             gc_mode: "incremental",
             gc_stress: false,
             hooks: Default::default(),
+            ext: Default::default(),
+            host_roots: Default::default(),
+            signal: Default::default(),
+            interrupt_message: "interrupted",
+            mem_err,
+            builtins: [Value::Nil; 4],
         };
         let k = vm.str_value("_G");
         vm.globals.get_mut().set(k, Value::Table(globals)).ok();
@@ -198,7 +218,42 @@ impl Vm {
         upvals: Vec<Value>,
     ) -> Value {
         let upvals = upvals.into_iter().map(Cell::new).collect();
-        Value::NativeFn(self.heap.alloc(NativeClosure { f, upvals, name }))
+        Value::NativeFn(self.heap.alloc(NativeClosure {
+            f,
+            upvals,
+            name,
+            host: None,
+            builtin: crate::function::Builtin::None,
+        }))
+    }
+
+    /// A native tagged as built-in `b`, which the interpreter runs specially (see
+    /// [`Builtin`](crate::function::Builtin)); remembered as the state's `b`.
+    pub fn new_builtin(
+        &mut self,
+        b: crate::function::Builtin,
+        f: NativeFn,
+        name: &'static str,
+    ) -> Value {
+        let v = Value::NativeFn(self.heap.alloc(NativeClosure {
+            f,
+            upvals: Box::new([]),
+            name,
+            host: None,
+            builtin: b,
+        }));
+        if b != crate::function::Builtin::None {
+            self.builtins[b as usize - 1] = v;
+        }
+        v
+    }
+
+    /// The state's built-in `b` (nil if the base library did not make it).
+    pub fn builtin(&self, b: crate::function::Builtin) -> Value {
+        match b {
+            crate::function::Builtin::None => Value::Nil,
+            _ => self.builtins[b as usize - 1],
+        }
     }
 
     /// The metatable of any value (tables and userdata have their own, others share one per
@@ -260,8 +315,55 @@ impl Vm {
         }
     }
 
-    /// A full collection now, then the pending finalizers.
+    /// A safe point that also enforces the memory limit: collects when due, and raises
+    /// "not enough memory" when the heap is still over the limit afterwards.
+    #[inline]
+    pub fn gc_check_limit(&mut self) -> Result<(), LuaError> {
+        if self.gc_stress || self.heap.should_collect() {
+            self.full_gc();
+            if self.heap.over_limit(0) && !self.gc_inhibited() {
+                return Err(self.memory_error());
+            }
+        }
+        Ok(())
+    }
+
+    /// The "not enough memory" error (no position, as Lua's).
+    #[cold]
+    pub fn memory_error(&mut self) -> LuaError {
+        LuaError::new(Value::Str(self.mem_err))
+    }
+
+    /// Makes room for an allocation of `bytes` that a native is about to make, as Lua's
+    /// emergency collection does: when it would go over the memory limit, collects first,
+    /// then fails with "not enough memory" if it still would. Call it only where every live
+    /// value is rooted (a native's arguments on the stack, nothing held in Rust locals).
+    pub fn reserve_bytes(&mut self, bytes: usize) -> Result<(), LuaError> {
+        if self.heap.over_limit(bytes) {
+            self.full_gc();
+            if self.heap.over_limit(bytes) {
+                return Err(self.memory_error());
+            }
+        }
+        Ok(())
+    }
+
+    /// Fails with "not enough memory" if allocating `bytes` would go over the memory limit,
+    /// without collecting (for natives holding unrooted values).
+    #[inline]
+    pub fn check_alloc(&mut self, bytes: usize) -> Result<(), LuaError> {
+        if self.heap.over_limit(bytes) {
+            return Err(self.memory_error());
+        }
+        Ok(())
+    }
+
+    /// A full collection now, then the pending finalizers. Deferred (a no-op) while an
+    /// extension is lent out (see `ext.rs`).
     pub fn full_gc(&mut self) {
+        if self.gc_inhibited() {
+            return;
+        }
         self.collect_only();
         self.run_finalizers();
     }
@@ -285,6 +387,10 @@ impl Vm {
             self.last_error,
         );
         let type_names = self.type_names;
+        let mem_err = self.mem_err;
+        let builtins = self.builtins;
+        let host_roots = self.host_roots.clone();
+        let ext = &self.ext;
         self.heap.collect(|m| {
             m.mark(globals);
             m.mark(registry);
@@ -298,6 +404,10 @@ impl Vm {
             }
             m.mark_values(&roots);
             m.mark_value(last);
+            m.mark_value(Value::Str(mem_err));
+            m.mark_values(&builtins);
+            host_roots.trace(m);
+            ext.trace(m);
         });
     }
 

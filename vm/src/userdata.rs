@@ -1,10 +1,42 @@
-//! Full userdata: a host value (`Box<dyn Any>`) with a metatable and Lua user values.
+//! Full userdata: a host value with a metatable and Lua user values.
+//!
+//! The host value is a [`Payload`]: any `'static` Rust value, which may also trace heap
+//! objects it refers to (so Rust-side state can keep Lua values alive without exposing them
+//! to Lua as user values a script could overwrite).
+//!
+//! Invariant: the payload lives in its own allocation, owned through a raw pointer (not a
+//! `Box` field, which would assert uniqueness whenever the `UserData` struct is borrowed):
+//! a host may hold a pointer to it while the VM reads or writes the userdata's metatable and
+//! user values. It is freed exactly once, when the userdata is (see `Drop`).
 
 use std::any::Any;
+use std::ptr::NonNull;
 
 use crate::gc::{Gc, Marker, Trace};
 use crate::table::Table;
 use crate::value::Value;
+
+/// A userdata's host value.
+pub trait Payload: Any {
+    /// Marks heap objects the value refers to. Most payloads hold none.
+    fn trace(&self, _m: &mut Marker) {}
+    /// `self` as `Any`.
+    fn as_any(&self) -> &dyn Any;
+    /// `self` as `Any`, mutably.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+/// Wraps an ordinary value (one that refers to no heap object) as a [`Payload`].
+pub struct Plain<T>(pub T);
+
+impl<T: Any> Payload for Plain<T> {
+    fn as_any(&self) -> &dyn Any {
+        &self.0
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        &mut self.0
+    }
+}
 
 /// A full userdata object.
 pub struct UserData {
@@ -12,32 +44,64 @@ pub struct UserData {
     pub metatable: Option<Gc<Table>>,
     /// User values (`lua_setiuservalue`); traced.
     pub user_values: Vec<Value>,
-    data: Box<dyn Any>,
+    data: NonNull<dyn Payload>,
+    size: usize,
 }
 
 impl UserData {
-    /// Wrap a host value.
+    /// Wrap a host value that refers to no heap object.
     pub fn new<T: Any>(data: T) -> UserData {
+        UserData::with_payload(Plain(data))
+    }
+
+    /// Wrap a payload (which may trace heap objects).
+    pub fn with_payload<P: Payload>(payload: P) -> UserData {
+        let size = std::mem::size_of::<P>();
+        let b: Box<dyn Payload> = Box::new(payload);
         UserData {
             metatable: None,
             user_values: Vec::new(),
-            data: Box::new(data),
+            // SAFETY: Box::into_raw never returns null.
+            data: unsafe { NonNull::new_unchecked(Box::into_raw(b)) },
+            size,
         }
     }
 
-    /// The host value, if it is a `T`.
+    /// The payload.
+    pub fn payload(&self) -> &dyn Payload {
+        // SAFETY: `data` came from Box::into_raw and is freed only in Drop.
+        unsafe { self.data.as_ref() }
+    }
+
+    /// The host value, if it is a `T` (for payloads made by [`UserData::new`], the wrapped
+    /// value; otherwise the payload itself).
     pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
-        self.data.downcast_ref()
+        self.payload().as_any().downcast_ref()
     }
 
     /// The host value, mutably, if it is a `T`.
     pub fn downcast_mut<T: Any>(&mut self) -> Option<&mut T> {
-        self.data.downcast_mut()
+        // SAFETY: as `payload`; `&mut self` excludes other references made through self.
+        unsafe { self.data.as_mut() }.as_any_mut().downcast_mut()
     }
 
     /// The host value as `dyn Any`.
     pub fn data(&self) -> &dyn Any {
-        &*self.data
+        self.payload().as_any()
+    }
+
+    /// A raw pointer to the payload, valid until the userdata is freed. Hosts use it to
+    /// give out references that outlive a borrow of the userdata struct (the embedding
+    /// facade's `UserDataRef`, which keeps the userdata rooted meanwhile).
+    pub fn payload_ptr(&self) -> NonNull<dyn Payload> {
+        self.data
+    }
+}
+
+impl Drop for UserData {
+    fn drop(&mut self) {
+        // SAFETY: `data` came from Box::into_raw in `with_payload` and is freed only here.
+        unsafe { drop(Box::from_raw(self.data.as_ptr())) }
     }
 }
 
@@ -47,10 +111,10 @@ impl Trace for UserData {
             m.mark(mt);
         }
         m.mark_values(&self.user_values);
+        self.payload().trace(m);
     }
 
     fn extra_bytes(&self) -> usize {
-        std::mem::size_of_val(&*self.data)
-            + self.user_values.capacity() * std::mem::size_of::<Value>()
+        self.size + self.user_values.capacity() * std::mem::size_of::<Value>()
     }
 }

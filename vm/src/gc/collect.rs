@@ -3,7 +3,7 @@
 
 use std::ptr::NonNull;
 
-use super::{ErasedPtr, GcBox, Heap, Marker, KIND_STR, KIND_TABLE, MIN_THRESHOLD};
+use super::{ErasedPtr, GcBox, Heap, Marker, KIND_HOST, KIND_STR, KIND_TABLE, MIN_THRESHOLD};
 use crate::string::LuaStr;
 use crate::table::Table;
 
@@ -75,6 +75,7 @@ impl Heap {
     /// Free every unmarked object, unmark the survivors, recompute the accounted bytes and
     /// the next threshold.
     fn sweep(&mut self) {
+        let mut host = Vec::new();
         let mut live = 0usize;
         let mut prev: Option<ErasedPtr> = None;
         let mut cur = self.objects;
@@ -104,7 +105,12 @@ impl Heap {
                                 .remove(sp.as_ptr() as *const u8 as usize, s.hash());
                         }
                     }
-                    if b.header.kind == KIND_TABLE && self.table_pool.len() < self.table_pool_max {
+                    if b.header.kind == KIND_HOST {
+                        // Freed after the sweep (its destructor may run host code).
+                        host.push(p);
+                    } else if b.header.kind == KIND_TABLE
+                        && self.table_pool.len() < self.table_pool_max
+                    {
                         // A table box (tagged by `alloc`): empty it and keep it for reuse.
                         // Its contents may point to freed objects: `recycle` only forgets them.
                         let tp: NonNull<GcBox<Table>> = p.cast();
@@ -122,6 +128,11 @@ impl Heap {
         self.bytes = live;
         let grown = (live / 100).saturating_mul(self.pause as usize);
         self.threshold = grown.max(MIN_THRESHOLD);
+        if self.limit != 0 {
+            // Collect before the limit is reached, so that garbage is not what fails an
+            // allocation.
+            self.threshold = self.threshold.min(self.limit.max(live + live / 8));
+        }
         // Recycled table boxes may hold up to a quarter of the next threshold.
         self.table_pool_max = self.threshold / 4 / TABLE_BOX_COST;
         if self.table_pool.len() > self.table_pool_max {
@@ -130,5 +141,6 @@ impl Heap {
                 unsafe { drop(Box::from_raw(p.as_ptr())) }
             }
         }
+        Heap::drop_host_boxes(host);
     }
 }

@@ -58,6 +58,10 @@ const KIND_OTHER: u8 = 0;
 const KIND_TABLE: u8 = 1;
 /// A `GcBox<LuaStr>`: the sweep removes a dead short one from the interner.
 const KIND_STR: u8 = 2;
+/// A box whose destructor may run host code (a userdata's payload, a host closure's
+/// callback and what it captured): the sweep frees it only after the heap is consistent
+/// again, and a panic in that code is contained (see `Heap::drop_host_boxes`).
+const KIND_HOST: u8 = 3;
 
 /// The allocation unit: header followed by the object.
 #[repr(C)]
@@ -209,6 +213,8 @@ pub struct Heap {
     mode_key: Gc<LuaStr>,
     /// Number of completed collections (for tests and `collectgarbage` statistics).
     cycles: u64,
+    /// Memory limit in bytes (0: none).
+    limit: usize,
     /// Boxes of dead tables, emptied, ready for `new_table_with`: tables are the most
     /// allocated objects, and reusing their boxes (and small array buffers) saves the malloc
     /// and free that dominated allocation-heavy programs. Not counted in `bytes`; bounded by
@@ -246,6 +252,7 @@ impl Heap {
                 _marker: PhantomData,
             },
             cycles: 0,
+            limit: 0,
             table_pool: Vec::new(),
             table_pool_max: 0,
             gray_buffer: Vec::with_capacity(256),
@@ -257,10 +264,15 @@ impl Heap {
     /// Allocate `value` on the heap. Never collects.
     pub fn alloc<T: Trace>(&mut self, value: T) -> Gc<T> {
         let size = std::mem::size_of::<GcBox<T>>() + value.extra_bytes();
-        let kind = if std::any::TypeId::of::<T>() == std::any::TypeId::of::<Table>() {
+        let id = std::any::TypeId::of::<T>();
+        let kind = if id == std::any::TypeId::of::<Table>() {
             KIND_TABLE
-        } else if std::any::TypeId::of::<T>() == std::any::TypeId::of::<LuaStr>() {
+        } else if id == std::any::TypeId::of::<LuaStr>() {
             KIND_STR
+        } else if id == std::any::TypeId::of::<UserData>()
+            || id == std::any::TypeId::of::<crate::function::NativeClosure>()
+        {
+            KIND_HOST
         } else {
             KIND_OTHER
         };
@@ -332,7 +344,11 @@ impl Heap {
         self.bytes
     }
 
-    fn fold_extra(&mut self) {
+    /// Folds buffer growth reported through [`account_extra`] since the last look into this
+    /// heap's count. The report is per thread: a host running several states on one thread
+    /// calls this when it leaves one state, so each state's growth is counted in its own
+    /// heap (the embedding facade does, at every boundary).
+    pub fn fold_extra(&mut self) {
         let d = take_extra_delta();
         self.bytes = (self.bytes as isize + d).max(0) as usize;
     }
@@ -340,14 +356,11 @@ impl Heap {
     /// True when the debt says an automatic collection is due (and the collector is running).
     #[inline]
     pub fn should_collect(&mut self) -> bool {
-        if !self.running {
-            return false;
-        }
         if self.bytes >= self.threshold {
-            return true;
+            return self.running || self.over_limit(0);
         }
         self.fold_extra();
-        self.bytes >= self.threshold
+        self.bytes >= self.threshold && (self.running || self.over_limit(0))
     }
 
     /// `collectgarbage("stop")` / `("restart")`: enable or disable automatic collection.
@@ -452,6 +465,46 @@ impl Default for Heap {
     }
 }
 
+impl Heap {
+    /// Frees boxes the sweep set aside because their destructors run host code. Each is
+    /// dropped under `catch_unwind`: a panicking destructor leaks what it had not freed yet,
+    /// but cannot unwind through the collector.
+    pub(crate) fn drop_host_boxes(boxes: Vec<ErasedPtr>) {
+        for p in boxes {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                // SAFETY: each pointer came from Box::into_raw in `alloc`, was unlinked from
+                // the object list by the sweep (or the heap's drop) and is freed only here.
+                unsafe { drop(Box::from_raw(p.as_ptr())) }
+            }));
+            if r.is_err() {
+                eprintln!("hotlua: a host destructor panicked while the collector freed it");
+            }
+        }
+    }
+
+    /// Memory limit in bytes (0: none): see [`Heap::set_limit`].
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Sets the memory limit (0: none); returns the previous one. Going over it makes the
+    /// next safe point collect, and allocation fail with "not enough memory" if a
+    /// collection does not bring the heap back under it.
+    pub fn set_limit(&mut self, limit: usize) -> usize {
+        std::mem::replace(&mut self.limit, limit)
+    }
+
+    /// Would allocating `extra` more bytes go over the limit?
+    #[inline]
+    pub fn over_limit(&mut self, extra: usize) -> bool {
+        if self.limit == 0 {
+            return false;
+        }
+        self.fold_extra();
+        self.bytes.saturating_add(extra) > self.limit
+    }
+}
+
 impl Drop for Heap {
     /// Frees every object (lua_close). Pending finalizers are not run here: the VM runs them
     /// first if it wants to.
@@ -460,15 +513,21 @@ impl Drop for Heap {
             // SAFETY: pooled boxes are owned by the pool only (not in the object list).
             unsafe { drop(Box::from_raw(p.as_ptr())) }
         }
+        let mut host = Vec::new();
         let mut cur = self.objects.take();
         while let Some(p) = cur {
             // SAFETY: every pointer in the list came from Box::into_raw in `alloc` and is
             // freed exactly once, here or in the sweep (which unlinks it first).
             unsafe {
                 cur = p.as_ref().header.next.get();
-                drop(Box::from_raw(p.as_ptr()));
+                if p.as_ref().header.kind == KIND_HOST {
+                    host.push(p);
+                } else {
+                    drop(Box::from_raw(p.as_ptr()));
+                }
             }
         }
+        Heap::drop_host_boxes(host);
     }
 }
 
