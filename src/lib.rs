@@ -49,7 +49,7 @@ pub fn run_command_line(args: &[String]) -> i32 {
     let status = hotlua_stdlib::silly::runtime::run_command_line(&mut vm, args);
     vm.close();
     // As C's exit(): buffered files and stdout are written out.
-    hotlua_stdlib::io::flush_all();
+    hotlua_stdlib::io::flush_all(&mut vm);
     status
 }
 

@@ -79,28 +79,31 @@ enum Stream {
 #[derive(Clone)]
 pub struct FileRef(Rc<RefCell<Stream>>);
 
-thread_local! {
-    /// Every open regular file, to flush pending writes at exit (C's `exit` flushes all
-    /// stdio buffers).
-    static OPEN_FILES: RefCell<Vec<Weak<RefCell<Stream>>>> = const { RefCell::new(Vec::new()) };
+/// Every regular file the state opened, to flush pending writes at exit (C's `exit` flushes
+/// all stdio buffers). An extension slot of the Vm: each state has its own list.
+#[derive(Default)]
+struct OpenFiles(Vec<Weak<RefCell<Stream>>>);
+
+impl hotlua_vm::ext::Extension for OpenFiles {
+    hotlua_vm::extension_any!();
 }
 
 /// Flushes stdout, stderr and every open file's pending writes (for `os.exit` and hosts
 /// that exit without closing the Vm).
-pub fn flush_all() {
+pub fn flush_all(vm: &mut Vm) {
+    let _ = vm.stdout().flush();
     let _ = io::stdout().flush();
     let _ = io::stderr().flush();
-    OPEN_FILES.with(|l| {
-        let mut l = l.borrow_mut();
-        l.retain(|w| w.strong_count() > 0);
-        for w in l.iter() {
+    if let Some(l) = vm.ext_mut::<OpenFiles>() {
+        l.0.retain(|w| w.strong_count() > 0);
+        for w in l.0.iter() {
             if let Some(s) = w.upgrade() {
                 if let Ok(mut s) = s.try_borrow_mut() {
                     let _ = s.flush();
                 }
             }
         }
-    });
+    }
 }
 
 fn ebadf() -> io::Error {
@@ -496,7 +499,16 @@ fn new_file(vm: &mut Vm, s: Stream) -> (Value, FileRef) {
     let is_file = matches!(s, Stream::File(_));
     let r = FileRef(Rc::new(RefCell::new(s)));
     if is_file {
-        OPEN_FILES.with(|l| l.borrow_mut().push(Rc::downgrade(&r.0)));
+        if !vm.has_ext::<OpenFiles>() {
+            vm.set_ext(OpenFiles::default());
+        }
+        if let Some(l) = vm.ext_mut::<OpenFiles>() {
+            // Forget closed files now and then, so the list stays as long as the open ones.
+            if l.0.len() >= 64 && l.0.len().is_power_of_two() {
+                l.0.retain(|w| w.strong_count() > 0);
+            }
+            l.0.push(Rc::downgrade(&r.0));
+        }
     }
     let mt = file_mt(vm);
     let v = new_userdata(vm, r.clone(), mt);

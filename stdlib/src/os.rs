@@ -181,7 +181,7 @@ fn os_exit(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     if vm.arg(args, 1).is_truthy() {
         vm.close();
     }
-    flush_all();
+    flush_all(vm);
     std::process::exit(status);
 }
 
@@ -261,7 +261,7 @@ fn os_execute(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
         vm.push(Value::Bool(true))?;
         return Ok(1);
     };
-    flush_all();
+    flush_all(vm);
     let st = std::process::Command::new("/bin/sh")
         .arg("-c")
         .arg(std::ffi::OsStr::from_bytes(cmd.get().as_bytes()))

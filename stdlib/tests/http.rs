@@ -30,7 +30,7 @@ fn child_process_entry() {
             hotlua_stdlib::open::open_libs(&mut vm);
             let st = hotlua_stdlib::silly::runtime::run_command_line(&mut vm, &argv);
             vm.close();
-            hotlua_stdlib::io::flush_all();
+            hotlua_stdlib::io::flush_all(&mut vm);
             st
         })
         .ok()

@@ -32,7 +32,7 @@ fn child_process_entry() {
             vm.gc_stress = std::env::var_os("HOTLUA_GC_STRESS").is_some();
             let st = hotlua_stdlib::silly::runtime::run_command_line(&mut vm, &argv);
             vm.close();
-            hotlua_stdlib::io::flush_all();
+            hotlua_stdlib::io::flush_all(&mut vm);
             st
         })
         .ok()

@@ -91,6 +91,14 @@ pub(crate) fn type_index(v: Value) -> usize {
     }
 }
 
+impl Drop for Vm {
+    /// Extensions go first (they may hold heap pointers; the heap frees every object
+    /// afterwards, with its own drop).
+    fn drop(&mut self) {
+        drop(self.ext.clear());
+    }
+}
+
 impl Default for Vm {
     fn default() -> Self {
         Vm::new()

@@ -60,6 +60,6 @@ fn exit(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     // Not in a task (a `-e` chunk) or not able to yield (inside a C-call boundary): leave
     // now, as os.exit does, after flushing what was printed.
     let _ = vm.stdout().flush();
-    crate::io::flush_all();
+    crate::io::flush_all(vm);
     std::process::exit(code)
 }

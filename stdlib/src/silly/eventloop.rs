@@ -16,9 +16,8 @@
 //! - The Rust state lives in a thread-local, borrowed only inside `with_loop` closures that
 //!   never call into Lua (running Lua may re-enter the runtime's natives).
 
-use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use hotlua_vm::coroutine::Resume;
@@ -32,11 +31,6 @@ use super::timer::{IdMap, Micros, Session, TimerQueue};
 
 /// The poll token of the signal pipe; I/O sources get tokens from 1 up.
 pub const SIGNAL_TOKEN: Token = Token(0);
-
-/// Registry key marking which loop belongs to a Vm (a light userdata holding the loop's id).
-const REG_LOOP: &str = "_SILLY_LOOP";
-/// Registry key of the anchor table (tasks, wakeup values, timer actions).
-const REG_ANCHORS: &str = "_SILLY_ANCHORS";
 
 /// What a task is doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,38 +94,45 @@ pub const IO_READABLE: i64 = 1;
 pub const IO_WRITABLE: i64 = 2;
 pub const IO_CLOSED: i64 = 4;
 
-/// Values the loop keeps alive for Lua (task threads, callbacks, wakeup values), in the
-/// array part of one registry table: slot `i` is `t[i]`. Freed slots are reused first, so
-/// the table stays a dense array and every access is an index, not a hash lookup.
+/// Values the loop keeps alive for Lua (task threads, callbacks, wakeup values) in a Rust
+/// vector the collector traces through the loop's extension slot (never reachable from Lua,
+/// so a script cannot unroot them). Freed slots are reused first. Slot 0 is never used (a
+/// timer payload of 0 means "no argument").
 struct Slab {
-    t: Gc<Table>,
+    values: Vec<Value>,
     free: Vec<i64>,
-    len: i64,
 }
 
 impl Slab {
-    fn put(&mut self, vm: &mut Vm, v: Value) -> Result<i64, LuaError> {
-        let i = match self.free.pop() {
-            Some(i) => i,
-            None => {
-                self.len += 1;
-                self.len
+    fn put(&mut self, v: Value) -> i64 {
+        match self.free.pop() {
+            Some(i) => {
+                self.values[i as usize] = v;
+                i
             }
-        };
-        vm.raw_set(self.t, Value::Int(i), v)?;
-        Ok(i)
+            None => {
+                if self.values.is_empty() {
+                    self.values.push(Value::Nil);
+                }
+                self.values.push(v);
+                self.values.len() as i64 - 1
+            }
+        }
     }
 
     fn get(&self, i: i64) -> Value {
-        self.t.get().get_int(i)
+        self.values.get(i as usize).copied().unwrap_or(Value::Nil)
     }
 
-    fn take(&mut self, vm: &mut Vm, i: i64) -> Value {
-        let v = self.get(i);
-        // Assigning nil to an existing key cannot fail.
-        let _ = vm.raw_set(self.t, Value::Int(i), Value::Nil);
-        self.free.push(i);
-        v
+    fn take(&mut self, i: i64) -> Value {
+        match self.values.get_mut(i as usize) {
+            Some(slot) if i > 0 => {
+                let v = std::mem::replace(slot, Value::Nil);
+                self.free.push(i);
+                v
+            }
+            _ => Value::Nil,
+        }
     }
 }
 
@@ -170,7 +171,6 @@ const FIRE_BATCH: usize = 1024;
 
 /// The loop's Rust-side state (one per Vm; see [`with_loop`]).
 pub struct EventLoop {
-    id: usize,
     poll: Poll,
     events: Events,
     start: Instant,
@@ -185,43 +185,57 @@ pub struct EventLoop {
     signals: Option<signal_hook_mio::v1_0::Signals>,
 }
 
-thread_local! {
-    static LOOP: RefCell<Option<EventLoop>> = const { RefCell::new(None) };
-}
-
-static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
-
 /// Set once the loop first waits in the poller: from then on SIGINT/SIGTERM shut it down
 /// cleanly instead of having their default effect.
 static SERVING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Runs `f` with this Vm's loop, creating it on first use. `f` must not call into Lua.
+impl hotlua_vm::ext::Extension for EventLoop {
+    fn trace(&self, m: &mut hotlua_vm::gc::Marker) {
+        // Every live task (ready, running, sleeping, waiting on I/O) is a key of `tasks`;
+        // the slab holds callbacks, wakeup values and the main chunk's arguments.
+        for co in self.tasks.keys() {
+            m.mark(*co);
+        }
+        for co in &self.ready {
+            m.mark(*co);
+        }
+        if let Some(co) = self.main {
+            m.mark(co);
+        }
+        for src in self.io.values() {
+            if let Some(co) = src.waiter {
+                m.mark(co);
+            }
+        }
+        m.mark_values(&self.slab.values);
+    }
+    hotlua_vm::extension_any!();
+}
+
+/// Runs `f` with this Vm's loop, creating it on first use. The loop is the Vm's own (an
+/// extension slot): two Vms on one thread have two loops. `f` must not call into Lua (the
+/// loop is lent out meanwhile; a nested `with_loop` fails with "re-entered").
 pub fn with_loop<R>(
     vm: &mut Vm,
     f: impl FnOnce(&mut Vm, &mut EventLoop) -> R,
 ) -> Result<R, LuaError> {
-    let reg = vm.registry();
-    let key = vm.new_str(REG_LOOP);
-    let mark = reg.get().get_str(key);
-    LOOP.with(|cell| {
-        let Ok(mut slot) = cell.try_borrow_mut() else {
-            return Err(vm.rt_error("silly: the event loop was re-entered"));
-        };
-        let ours = matches!((&*slot, mark), (Some(lp), Value::LightUserData(id)) if lp.id == id);
-        if !ours {
-            // A different (or no) Vm owned the thread-local: start afresh for this one.
-            let lp = match EventLoop::new(vm) {
-                Ok(lp) => lp,
-                Err(e) => return Err(vm.rt_error(&format!("silly: cannot create the poller: {e}"))),
-            };
-            let _ = vm.raw_set(reg, Value::Str(key), Value::LightUserData(lp.id));
-            *slot = Some(lp);
+    if !vm.has_ext::<EventLoop>() {
+        match EventLoop::new() {
+            Ok(lp) => {
+                vm.set_ext(lp);
+            }
+            Err(e) => return Err(vm.rt_error(&format!("silly: cannot create the poller: {e}"))),
         }
-        match slot.as_mut() {
-            Some(lp) => Ok(f(vm, lp)),
-            None => Err(vm.rt_error("silly: no event loop")),
-        }
-    })
+    }
+    match vm.with_ext(f) {
+        Some(r) => Ok(r),
+        None => Err(vm.rt_error("silly: the event loop was re-entered")),
+    }
+}
+
+/// True when this Vm has an event loop (something used `silly.*` timers, tasks or sockets).
+pub fn has_loop(vm: &Vm) -> bool {
+    vm.has_ext::<EventLoop>()
 }
 
 /// Like [`with_loop`] for closures that themselves fail with a Lua error.
@@ -233,25 +247,19 @@ pub fn try_with_loop<R>(
 }
 
 impl EventLoop {
-    fn new(vm: &mut Vm) -> std::io::Result<EventLoop> {
+    fn new() -> std::io::Result<EventLoop> {
         let poll = Poll::new()?;
-        let reg = vm.registry();
-        let root = vm.new_table();
-        crate::open::set_field(vm, reg, REG_ANCHORS, Value::Table(root));
-        let slab = Slab {
-            t: root,
-            free: Vec::new(),
-            len: 0,
-        };
         Ok(EventLoop {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             poll,
             events: Events::with_capacity(256),
             start: Instant::now(),
             timers: TimerQueue::new(),
             ready: VecDeque::new(),
             tasks: IdMap::default(),
-            slab,
+            slab: Slab {
+                values: Vec::new(),
+                free: Vec::new(),
+            },
             main: None,
             exit_code: None,
             io: HashMap::new(),
@@ -298,13 +306,13 @@ impl EventLoop {
 
     /// Creates a task running `f(arg)` and queues it.
     pub fn spawn(&mut self, vm: &mut Vm, f: Value, arg: Value) -> Result<Gc<Thread>, LuaError> {
-        let wake = self.wake_for(vm, arg)?;
+        let wake = self.wake_for(arg)?;
         self.spawn_with(vm, f, wake)
     }
 
     fn spawn_with(&mut self, vm: &mut Vm, f: Value, wake: Wake) -> Result<Gc<Thread>, LuaError> {
         let co = vm.new_thread(f);
-        let anchor = self.slab.put(vm, Value::Thread(co))?;
+        let anchor = self.slab.put(Value::Thread(co));
         self.tasks.insert(
             co,
             TaskRec {
@@ -317,11 +325,11 @@ impl EventLoop {
         Ok(co)
     }
 
-    fn wake_for(&mut self, vm: &mut Vm, v: Value) -> Result<Wake, LuaError> {
+    fn wake_for(&mut self, v: Value) -> Result<Wake, LuaError> {
         Ok(if v.is_nil() {
             Wake::Nil
         } else {
-            Wake::Slot(self.slab.put(vm, v)?)
+            Wake::Slot(self.slab.put(v))
         })
     }
 
@@ -332,7 +340,7 @@ impl EventLoop {
         f: Value,
         args: Gc<Table>,
     ) -> Result<Gc<Thread>, LuaError> {
-        let slot = self.slab.put(vm, Value::Table(args))?;
+        let slot = self.slab.put(Value::Table(args));
         let co = self.spawn_with(vm, f, Wake::MainArgs(slot))?;
         vm.set_program_main(co);
         self.main = Some(co);
@@ -342,11 +350,11 @@ impl EventLoop {
     /// Makes a suspended task ready; its pending `wait` returns `value`.
     pub fn make_ready(
         &mut self,
-        vm: &mut Vm,
+        _vm: &mut Vm,
         co: Gc<Thread>,
         value: Value,
     ) -> Result<(), LuaError> {
-        let wake = self.wake_for(vm, value)?;
+        let wake = self.wake_for(value)?;
         self.ready_with(co, wake);
         Ok(())
     }
@@ -367,11 +375,11 @@ impl EventLoop {
     }
 
     /// Forgets a finished task (it can now be collected).
-    fn release(&mut self, vm: &mut Vm, co: Gc<Thread>) {
+    fn release(&mut self, co: Gc<Thread>) {
         if let Some(r) = self.tasks.remove(&co) {
-            self.slab.take(vm, r.anchor);
+            self.slab.take(r.anchor);
             if let Wake::Slot(i) | Wake::MainArgs(i) = r.wake {
-                self.slab.take(vm, i);
+                self.slab.take(i);
             }
         }
     }
@@ -379,17 +387,17 @@ impl EventLoop {
     /// Schedules `f(ud)` (or `f(session)` when `ud` is nil) in a new task after `delay_us`.
     pub fn add_timer(
         &mut self,
-        vm: &mut Vm,
+        _vm: &mut Vm,
         delay_us: Micros,
         f: Value,
         ud: Value,
     ) -> Result<Session, LuaError> {
         let deadline = self.now_us().saturating_add(delay_us);
-        let fslot = self.slab.put(vm, f)? as u64;
+        let fslot = self.slab.put(f) as u64;
         let uslot = if ud.is_nil() {
             0
         } else {
-            self.slab.put(vm, ud)? as u64
+            self.slab.put(ud) as u64
         };
         Ok(self.timers.add_with(deadline, fslot | uslot << 32))
     }
@@ -404,14 +412,14 @@ impl EventLoop {
     }
 
     /// Cancels a callback timer; unknown, fired and sleep sessions are left alone.
-    pub fn cancel_timer(&mut self, vm: &mut Vm, session: i64) -> bool {
+    pub fn cancel_timer(&mut self, _vm: &mut Vm, session: i64) -> bool {
         let Ok(s) = Session::try_from(session) else {
             return false;
         };
         match self.timers.payload(s) {
             Some(p) if p & SLEEP_BIT == 0 => {
                 self.timers.take(s);
-                self.free_callback(vm, p);
+                self.free_callback(p);
                 true
             }
             _ => false,
@@ -419,13 +427,13 @@ impl EventLoop {
     }
 
     /// Releases a callback timer's slots; returns the callback and its argument.
-    fn free_callback(&mut self, vm: &mut Vm, payload: u64) -> (Value, Value) {
-        let f = self.slab.take(vm, (payload & 0xffff_ffff) as i64);
+    fn free_callback(&mut self, payload: u64) -> (Value, Value) {
+        let f = self.slab.take((payload & 0xffff_ffff) as i64);
         let uslot = (payload >> 32) as i64;
         let ud = if uslot == 0 {
             Value::Nil
         } else {
-            self.slab.take(vm, uslot)
+            self.slab.take(uslot)
         };
         (f, ud)
     }
@@ -453,11 +461,11 @@ impl EventLoop {
                 }
                 continue;
             }
-            let (f, ud) = self.free_callback(vm, p);
+            let (f, ud) = self.free_callback(p);
             let wake = if ud.is_nil() {
-                Wake::Slot(self.slab.put(vm, Value::Int(s as i64))?)
+                Wake::Slot(self.slab.put(Value::Int(s as i64)))
             } else {
-                Wake::Slot(self.slab.put(vm, ud)?)
+                Wake::Slot(self.slab.put(ud))
             };
             self.spawn_with(vm, f, wake)?;
         }
@@ -466,7 +474,7 @@ impl EventLoop {
 
     /// Takes the next ready task and what to resume it with: the wakeup value, nothing
     /// after a sleep, the script's arguments for the main task's start.
-    fn pop_ready(&mut self, vm: &mut Vm) -> Option<(Gc<Thread>, Vec<Value>)> {
+    fn pop_ready(&mut self) -> Option<(Gc<Thread>, Vec<Value>)> {
         let co = self.ready.pop_front()?;
         let Some(r) = self.tasks.get_mut(&co) else {
             return Some((co, Vec::new()));
@@ -478,8 +486,8 @@ impl EventLoop {
         let args = match wake {
             Wake::Nothing => Vec::new(),
             Wake::Nil => vec![Value::Nil],
-            Wake::Slot(i) => vec![self.slab.take(vm, i)],
-            Wake::MainArgs(i) => match self.slab.take(vm, i) {
+            Wake::Slot(i) => vec![self.slab.take(i)],
+            Wake::MainArgs(i) => match self.slab.take(i) {
                 Value::Table(t) => {
                     let t = t.get();
                     (1..=t.len()).map(|i| t.get_int(i)).collect()
@@ -684,7 +692,7 @@ pub fn describe_error(vm: &mut Vm, co: Gc<Thread>, err: Value) -> String {
 /// Writes an ERROR line in silly.logger's format: `YYYY-MM-DD HH:MM:SS E file:line text`,
 /// where `file:line` is the first Lua position in `text`'s traceback.
 pub fn log_error(vm: &mut Vm, text: &str) {
-    if super::logger::level() > super::logger::ERROR {
+    if super::logger::level(vm) > super::logger::ERROR {
         return;
     }
     let now = std::time::SystemTime::now()
@@ -745,7 +753,7 @@ fn step(vm: &mut Vm, co: Gc<Thread>, args: &[Value]) -> Result<Option<Stop>, Lua
     })?;
     match outcome {
         Outcome::Suspended => {}
-        Outcome::Finished => with_loop(vm, |vm, lp| lp.release(vm, co))?,
+        Outcome::Finished => with_loop(vm, |_, lp| lp.release(co))?,
         Outcome::Failed(err) => {
             let mut text = describe_error(vm, co, err);
             // Pending to-be-closed variables run now, as lua.c closes them before printing.
@@ -754,7 +762,7 @@ fn step(vm: &mut Vm, co: Gc<Thread>, args: &[Value]) -> Result<Option<Stop>, Lua
                     text = describe_error(vm, co, e.value);
                 }
             }
-            with_loop(vm, |vm, lp| lp.release(vm, co))?;
+            with_loop(vm, |_, lp| lp.release(co))?;
             if is_main {
                 return Ok(Some(Stop::MainFailed(text)));
             }
@@ -783,7 +791,7 @@ fn run_inner(vm: &mut Vm) -> Result<Stop, LuaError> {
         // Only the tasks ready now run this round, so timers and I/O are not starved by
         // tasks that keep making each other ready.
         for _ in 0..n {
-            let Some((co, args)) = with_loop(vm, |vm, lp| lp.pop_ready(vm))? else {
+            let Some((co, args)) = with_loop(vm, |_, lp| lp.pop_ready())? else {
                 break;
             };
             if let Some(stop) = step(vm, co, &args)? {
@@ -811,6 +819,7 @@ fn run_inner(vm: &mut Vm) -> Result<Stop, LuaError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::RefCell;
     use std::io::Write;
 
     thread_local! {

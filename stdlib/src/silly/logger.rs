@@ -10,7 +10,6 @@
 //! The level is process-wide: a server runs one VM, and a level set from the console should
 //! hold for every module.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 
 use hotlua_vm::api::Args;
 use hotlua_vm::gc::Gc;
@@ -29,7 +28,12 @@ pub const MAX_DEPTH: usize = 3;
 /// How many entries of one table are printed before `...`.
 const MAX_ENTRIES: usize = 64;
 
-static LEVEL: AtomicI64 = AtomicI64::new(INFO);
+/// The state's log level (an extension slot: each Vm has its own).
+struct Level(i64);
+
+impl hotlua_vm::ext::Extension for Level {
+    hotlua_vm::extension_any!();
+}
 
 /// Builds the `silly.logger` module table.
 pub fn module(vm: &mut Vm) -> Gc<Table> {
@@ -61,12 +65,17 @@ pub fn module(vm: &mut Vm) -> Gc<Table> {
 }
 
 /// The current level.
-pub fn level() -> i64 {
-    LEVEL.load(Ordering::Relaxed)
+pub fn level(vm: &Vm) -> i64 {
+    vm.ext::<Level>().map_or(INFO, |l| l.0)
+}
+
+/// Sets the level (one of [`DEBUG`], [`INFO`], [`WARN`], [`ERROR`]).
+pub fn set_level(vm: &mut Vm, l: i64) {
+    vm.set_ext(Level(l));
 }
 
 fn getlevel(vm: &mut Vm, _args: Args) -> Result<usize, LuaError> {
-    vm.push(Value::Int(level()))?;
+    vm.push(Value::Int(level(vm)))?;
     Ok(1)
 }
 
@@ -75,12 +84,12 @@ fn setlevel(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     if !(DEBUG..=ERROR).contains(&l) {
         return Err(vm.arg_error(0, "invalid log level"));
     }
-    LEVEL.store(l, Ordering::Relaxed);
+    set_level(vm, l);
     Ok(0)
 }
 
 fn log(vm: &mut Vm, args: Args, lvl: i64, formatted: bool) -> Result<usize, LuaError> {
-    if lvl < level() {
+    if lvl < level(vm) {
         return Ok(0);
     }
     let mut line = Vec::with_capacity(128);

@@ -240,9 +240,10 @@ impl ClosureSnap {
 }
 
 /// What one `collectupval` call saw. The module's function fields are the first values of
-/// the owning userdata's user values (key, value, key, value...), which also hold every
-/// collectable upvalue value; the collector traces them, so nothing a snapshot refers to
-/// dies while it lives.
+/// `vals` (key, value, key, value...), which also holds every collectable upvalue value.
+/// The snapshot is the payload of its userdata and traces `vals` and its closures itself:
+/// nothing it refers to dies while it lives, and nothing a script can reach (the userdata
+/// has no user values) unroots them.
 ///
 /// Closures are deduplicated (one snapshot per closure) from the first closure-valued
 /// upvalue on (`mapped`): before that, the module's functions are taken as they come, so a
@@ -265,6 +266,23 @@ struct Snapshot {
     mapped: bool,
     /// Two snapshots of one closure were found when deduplication started.
     dup: bool,
+    /// The module's fields (key, function, ...) then the collectable upvalue values.
+    vals: Vec<Value>,
+}
+
+impl hotlua_vm::userdata::Payload for Snapshot {
+    fn trace(&self, m: &mut hotlua_vm::gc::Marker) {
+        m.mark_values(&self.vals);
+        for c in &self.closures {
+            m.mark(c.f);
+        }
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
 }
 
 /// Snapshot buffers of dead snapshots, reused so that a reload writes into memory it has
@@ -328,7 +346,10 @@ impl Snapshot {
             ups: bufs.2,
             upids: bufs.3,
             children: bufs.4,
-            ..Snapshot::default()
+            root: None,
+            mapped: false,
+            dup: false,
+            vals: Vec::new(),
         }
     }
 }
@@ -608,14 +629,15 @@ fn collectupval(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
             return Err(vm.type_error_arg(args, 1, "table or function"));
         }
     }
-    let Collector { snap, mut vals, .. } = c;
+    let Collector {
+        mut snap, mut vals, ..
+    } = c;
     vals.extend_from_slice(&scratch.extra);
     put_scratch(scratch);
     let is_module = matches!(target, Value::Table(_));
     let root = snap.root;
-    let mut ud = UserData::new(snap);
-    ud.user_values = vals;
-    let ud = Value::UserData(vm.heap.new_userdata(ud));
+    snap.vals = vals;
+    let ud = Value::UserData(vm.heap.new_userdata(UserData::with_payload(snap)));
     let result = if is_module {
         lazy(vm, ud, Lazy::Tree)
     } else {
@@ -707,13 +729,14 @@ fn lazy_of(vm: &mut Vm, t: Gc<Table>) -> Option<(Value, Lazy)> {
 
 fn snapshot_of(ud: Value) -> Option<SnapRef> {
     match ud {
-        // The userdata is alive while the lazy table's metatable holds it, and callers that
-        // may run Lua code while using the reference keep it on the Lua stack; nothing
-        // changes a snapshot or its user values once built.
+        // The payload lives in its own allocation until the userdata is freed, and every
+        // caller keeps the userdata on the Lua stack while it uses the reference (a script
+        // may drop every other reference meanwhile, e.g. from a `__tostring`). Nothing
+        // changes a snapshot once built, and no script can reach its values.
         Value::UserData(u) => {
             let data = u.get();
             let snap = data.downcast_ref::<Snapshot>()?;
-            let (sp, vp): (*const Snapshot, *const [Value]) = (snap, &data.user_values[..]);
+            let (sp, vp): (*const Snapshot, *const [Value]) = (snap, &snap.vals[..]);
             // SAFETY: see above.
             Some(unsafe {
                 SnapRef {
@@ -733,6 +756,9 @@ fn force(vm: &mut Vm, t: Gc<Table>) -> Result<(), LuaError> {
         return Ok(());
     };
     let snap = snapshot_of(ud).expect("lazy_of checked the snapshot type");
+    // Filling the table allocates (and so may collect) once its metatable is gone: the
+    // snapshot stays rooted on the stack meanwhile.
+    vm.push(ud)?;
     vm.set_metatable(Value::Table(t), None);
     match what {
         Lazy::Tree => {

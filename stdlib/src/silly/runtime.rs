@@ -24,7 +24,7 @@ const PROGNAME: &str = "hotlua";
 pub fn run_command_line(vm: &mut Vm, argv: &[String]) -> i32 {
     let status = run_inner(vm, argv);
     let _ = vm.stdout().flush();
-    crate::io::flush_all();
+    crate::io::flush_all(vm);
     status
 }
 

@@ -10,7 +10,6 @@
 //! flushed by every later call on the socket (including the wakeups of a task waiting to
 //! read) and by `close`.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -43,22 +42,37 @@ enum Sock {
     },
 }
 
-thread_local! {
-    static SOCKS: RefCell<(i64, HashMap<i64, Sock>)> = RefCell::new((0, HashMap::new()));
+/// The state's sockets by id (an extension slot of the Vm: closed when the Vm is dropped).
+#[derive(Default)]
+struct Sockets {
+    next: i64,
+    map: HashMap<i64, Sock>,
 }
 
-fn insert(sock: Sock) -> i64 {
-    SOCKS.with(|c| {
-        let mut c = c.borrow_mut();
-        c.0 += 1;
-        let id = c.0;
-        c.1.insert(id, sock);
-        id
-    })
+impl hotlua_vm::ext::Extension for Sockets {
+    hotlua_vm::extension_any!();
 }
 
-fn with_sock<R>(id: i64, f: impl FnOnce(&mut Sock) -> R) -> Option<R> {
-    SOCKS.with(|c| c.borrow_mut().1.get_mut(&id).map(f))
+fn sockets(vm: &mut Vm) -> &mut Sockets {
+    if !vm.has_ext::<Sockets>() {
+        vm.set_ext(Sockets::default());
+    }
+    match vm.ext_mut::<Sockets>() {
+        Some(s) => s,
+        None => unreachable!("the sockets slot was just installed"),
+    }
+}
+
+fn insert(vm: &mut Vm, sock: Sock) -> i64 {
+    let s = sockets(vm);
+    s.next += 1;
+    let id = s.next;
+    s.map.insert(id, sock);
+    id
+}
+
+fn with_sock<R>(vm: &mut Vm, id: i64, f: impl FnOnce(&mut Sock) -> R) -> Option<R> {
+    sockets(vm).map.get_mut(&id).map(f)
 }
 
 /// Builds the `silly.net.tcp` module: the primitives, wrapped by the Lua half.
@@ -140,7 +154,7 @@ fn listen(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
         Ok(t) => t,
         Err(e) => return push_err(vm, &e.to_string()),
     };
-    let id = insert(Sock::Listener(l, token));
+    let id = insert(vm, Sock::Listener(l, token));
     vm.push(Value::Int(id))?;
     push_str(vm, &bound)?;
     Ok(2)
@@ -153,7 +167,7 @@ fn add_stream(vm: &mut Vm, mut s: TcpStream) -> Result<Result<i64, String>, LuaE
         lp.register_io(&mut s, Interest::READABLE | Interest::WRITABLE)
     })?;
     Ok(match r {
-        Ok(token) => Ok(insert(Sock::Stream {
+        Ok(token) => Ok(insert(vm, Sock::Stream {
             s,
             token,
             wbuf: Vec::new(),
@@ -165,7 +179,7 @@ fn add_stream(vm: &mut Vm, mut s: TcpStream) -> Result<Result<i64, String>, LuaE
 /// `accept(id)`: conn id, "ip:port"; or nil, "again"; or nil, err.
 fn accept(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let id = vm.check_int(args, 0)?;
-    let r = with_sock(id, |s| match s {
+    let r = with_sock(vm, id, |s| match s {
         Sock::Listener(l, _) => Some(l.accept()),
         _ => None,
     });
@@ -208,7 +222,7 @@ fn connect(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
 /// nil, err when the connection failed.
 fn connected(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let id = vm.check_int(args, 0)?;
-    let r = with_sock(id, |s| match s {
+    let r = with_sock(vm, id, |s| match s {
         Sock::Stream { s, .. } => {
             if let Ok(Some(e)) | Err(e) = s.take_error() {
                 return Err(e.to_string());
@@ -256,7 +270,7 @@ fn flush_stream(s: &mut TcpStream, wbuf: &mut Vec<u8>) -> Result<(), String> {
 fn recv(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let id = vm.check_int(args, 0)?;
     let mut buf = vec![0u8; RECV_CHUNK];
-    let r = with_sock(id, |s| match s {
+    let r = with_sock(vm, id, |s| match s {
         Sock::Stream { s, wbuf, .. } => {
             let _ = flush_stream(s, wbuf);
             loop {
@@ -287,7 +301,7 @@ fn recv(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
 fn send(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let id = vm.check_int(args, 0)?;
     let data = vm.check_str(args, 1)?;
-    let r = with_sock(id, |s| match s {
+    let r = with_sock(vm, id, |s| match s {
         Sock::Stream { s, wbuf, .. } => {
             wbuf.extend_from_slice(data.get().as_bytes());
             flush_stream(s, wbuf).map(|()| wbuf.len())
@@ -311,7 +325,7 @@ fn push_len(vm: &mut Vm, r: Option<Result<usize, String>>) -> Result<usize, LuaE
 /// `flush(id)`: the bytes still buffered; or nil, err.
 fn flush(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let id = vm.check_int(args, 0)?;
-    let r = with_sock(id, |s| match s {
+    let r = with_sock(vm, id, |s| match s {
         Sock::Stream { s, wbuf, .. } => flush_stream(s, wbuf).map(|()| wbuf.len()),
         _ => Ok(0),
     });
@@ -322,7 +336,7 @@ fn flush(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
 /// (4: closed). A closed id returns 4 at once.
 fn wait(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let id = vm.check_int(args, 0)?;
-    let token = with_sock(id, |s| match s {
+    let token = with_sock(vm, id, |s| match s {
         Sock::Listener(_, t) => *t,
         Sock::Stream { token, .. } => *token,
     });
@@ -339,7 +353,7 @@ fn wait(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
 /// buffered output not yet written is dropped (the Lua side flushes first).
 fn close(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let id = vm.check_int(args, 0)?;
-    let sock = SOCKS.with(|c| c.borrow_mut().1.remove(&id));
+    let sock = sockets(vm).map.remove(&id);
     let done = sock.is_some();
     if let Some(sock) = sock {
         try_with_loop(vm, |vm, lp| {
