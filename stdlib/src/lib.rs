@@ -1,5 +1,8 @@
 //! hotlua-stdlib: Lua's standard libraries, the module loader and the silly.* runtime.
+pub mod base;
 pub mod cfmt;
+pub mod corolib;
+pub mod dblib;
 pub mod io;
 pub mod math;
 pub mod open;

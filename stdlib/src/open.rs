@@ -12,28 +12,91 @@ use hotlua_vm::table::Table;
 use hotlua_vm::userdata::UserData;
 use hotlua_vm::{Value, Vm};
 
-/// Installs every standard library: table, math, os, io, utf8, package (with `require`),
-/// and the string library.
+/// A set of libraries to open (bits; combine with `|`). The base library is always opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Libs(pub u32);
+
+impl Libs {
+    pub const COROUTINE: Libs = Libs(1);
+    pub const TABLE: Libs = Libs(1 << 1);
+    pub const IO: Libs = Libs(1 << 2);
+    pub const OS: Libs = Libs(1 << 3);
+    pub const STRING: Libs = Libs(1 << 4);
+    pub const UTF8: Libs = Libs(1 << 5);
+    pub const MATH: Libs = Libs(1 << 6);
+    pub const PACKAGE: Libs = Libs(1 << 7);
+    pub const DEBUG: Libs = Libs(1 << 8);
+    /// The silly runtime (`silly.*` modules through `require`; needs PACKAGE).
+    pub const SILLY: Libs = Libs(1 << 9);
+    /// Every library.
+    pub const ALL: Libs = Libs((1 << 10) - 1);
+
+    /// True when every library of `other` is in `self`.
+    pub fn contains(self, other: Libs) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for Libs {
+    type Output = Libs;
+    fn bitor(self, o: Libs) -> Libs {
+        Libs(self.0 | o.0)
+    }
+}
+
+/// A new Vm with every library installed (see [`open_libs`]).
+pub fn new_vm() -> Vm {
+    let mut vm = Vm::new();
+    open_libs(&mut vm);
+    vm
+}
+
+/// Installs every standard library (base, coroutine, debug, string, package with `require`,
+/// table, math, os, io, utf8) and the silly runtime.
 pub fn open_libs(vm: &mut Vm) {
-    // Cannot fail: it only sets string keys on fresh tables.
-    let _ = crate::string::lib::open_string(vm);
-    if let Value::Table(st) = vm.get_global("string") {
-        let loaded = loaded_table(vm);
-        set_field(vm, loaded, "string", Value::Table(st));
+    open_selected(vm, Libs::ALL);
+}
+
+/// Installs the base library and the libraries in `libs`.
+pub fn open_selected(vm: &mut Vm, libs: Libs) {
+    crate::base::open_base(vm);
+    // Loading chunks from files is part of the base library in Lua.
+    vm.register("loadfile", base_loadfile);
+    vm.register("dofile", base_dofile);
+    if libs.contains(Libs::COROUTINE) {
+        crate::corolib::open(vm);
     }
-    crate::package::open(vm);
-    crate::table::open(vm);
-    crate::math::open(vm);
-    crate::os::open(vm);
-    crate::io::open(vm);
-    crate::utf8::open(vm);
-    crate::silly::open(vm);
-    // Base functions that need files; installed only if the VM's base library lacks them.
-    if vm.get_global("loadfile").is_nil() {
-        vm.register("loadfile", base_loadfile);
+    if libs.contains(Libs::DEBUG) {
+        crate::dblib::open(vm);
     }
-    if vm.get_global("dofile").is_nil() {
-        vm.register("dofile", base_dofile);
+    if libs.contains(Libs::STRING) {
+        // Cannot fail: it only sets string keys on fresh tables.
+        let _ = crate::string::lib::open_string(vm);
+        if let Value::Table(st) = vm.get_global("string") {
+            let loaded = loaded_table(vm);
+            set_field(vm, loaded, "string", Value::Table(st));
+        }
+    }
+    if libs.contains(Libs::PACKAGE) {
+        crate::package::open(vm);
+    }
+    if libs.contains(Libs::TABLE) {
+        crate::table::open(vm);
+    }
+    if libs.contains(Libs::MATH) {
+        crate::math::open(vm);
+    }
+    if libs.contains(Libs::OS) {
+        crate::os::open(vm);
+    }
+    if libs.contains(Libs::IO) {
+        crate::io::open(vm);
+    }
+    if libs.contains(Libs::UTF8) {
+        crate::utf8::open(vm);
+    }
+    if libs.contains(Libs::SILLY | Libs::PACKAGE) {
+        crate::silly::open(vm);
     }
 }
 

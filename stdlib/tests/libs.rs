@@ -28,8 +28,7 @@ fn child_runner() {
     let mut out = std::io::stdout();
     let _ = writeln!(out, "{}", BEGIN);
     let _ = out.flush();
-    let mut vm = hotlua_vm::Vm::new();
-    hotlua_stdlib::open::open_libs(&mut vm);
+    let mut vm = hotlua_stdlib::open::new_vm();
     let code = hotlua_vm::runner::run_command_line(&mut vm, &[script]);
     vm.close();
     let _ = write!(out, "\n{}\n", END);
@@ -229,8 +228,7 @@ fn unclosed_file_is_flushed_when_the_vm_goes() {
         path.to_string_lossy()
     );
     {
-        let mut vm = hotlua_vm::Vm::new();
-        hotlua_stdlib::open::open_libs(&mut vm);
+        let mut vm = hotlua_stdlib::open::new_vm();
         let f = vm.load(src.as_bytes(), "=t", None).expect("compiles");
         vm.call(f, &[]).expect("runs");
     }
@@ -244,8 +242,7 @@ fn unclosed_file_is_flushed_when_the_vm_goes() {
 /// Libraries are reachable through `package.loaded` and `require` gives the same tables.
 #[test]
 fn libraries_are_registered_as_loaded() {
-    let mut vm = hotlua_vm::Vm::new();
-    hotlua_stdlib::open::open_libs(&mut vm);
+    let mut vm = hotlua_stdlib::open::new_vm();
     let src = "for _, n in ipairs{'table','math','os','io','utf8','string','package'} do \
                assert(require(n) == _G[n] and package.loaded[n] == _G[n], n) end return true";
     let f = vm.load(src.as_bytes(), "=t", None).expect("compiles");

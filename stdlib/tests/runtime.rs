@@ -27,8 +27,7 @@ fn child_process_entry() {
     let status = std::thread::Builder::new()
         .stack_size(256 << 20)
         .spawn(move || {
-            let mut vm = hotlua_vm::Vm::new();
-            hotlua_stdlib::open::open_libs(&mut vm);
+            let mut vm = hotlua_stdlib::open::new_vm();
             vm.gc_stress = std::env::var_os("HOTLUA_GC_STRESS").is_some();
             let st = hotlua_stdlib::silly::runtime::run_command_line(&mut vm, &argv);
             vm.close();

@@ -12,7 +12,7 @@ const PRELUDE: &str = "local function J(sep, ...) local s = '' for i = 1, select
 
 fn run_ours(src: &str) -> String {
     let src = &format!("{PRELUDE}{src}");
-    let mut vm = Vm::new();
+    let mut vm = hotlua_stdlib::open::new_vm();
     open_string(&mut vm).expect("open string");
     let f = match vm.load(src.as_bytes(), "=test", None) {
         Ok(f) => f,

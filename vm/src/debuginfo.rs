@@ -13,7 +13,7 @@ use crate::value::Value;
 
 /// What an instruction's operand was, for error messages.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Operand {
+pub enum Operand {
     /// No information (a constant, an immediate, an intermediate value).
     None,
     /// Register of the running Lua frame.
@@ -338,7 +338,8 @@ impl Vm {
     }
 
     /// The name of the function running in frame `idx`, from its caller's call instruction.
-    pub(crate) fn frame_name(&self, idx: usize) -> Option<(&'static str, String)> {
+    #[doc(hidden)]
+    pub fn frame_name(&self, idx: usize) -> Option<(&'static str, String)> {
         let th = self.cur.get();
         let ci = &th.frames[idx];
         if ci.flags & flags::DEBUG_HOOK != 0 {
@@ -476,3 +477,62 @@ impl Vm {
         out
     }
 }
+
+/// Frame introspection for the debug library (internal API).
+impl Vm {
+    /// Runs `f` with `t` as the current thread (for inspection only: no Lua code runs).
+    #[doc(hidden)]
+    pub fn on_thread<T>(&mut self, t: crate::gc::Gc<crate::thread::Thread>, f: impl FnOnce(&mut Vm) -> T) -> T {
+        let prev = self.cur;
+        self.cur = t;
+        let r = f(self);
+        self.cur = prev;
+        r
+    }
+
+    /// The function a frame runs (markers stand for `pcall`/`xpcall`).
+    #[doc(hidden)]
+    pub fn frame_function(&self, idx: usize) -> Value {
+        let ci = self.cur.get().frames[idx];
+        match ci.kind {
+            FrameKind::Pcall => self.builtin(crate::function::Builtin::Pcall),
+            FrameKind::Xpcall => self.builtin(crate::function::Builtin::Xpcall),
+            _ => self.frame_func(idx),
+        }
+    }
+
+    /// Finds local `n` of frame `idx` of the running thread (`luaG_findlocal`): its name and
+    /// stack slot.
+    #[doc(hidden)]
+    pub fn find_local(&self, idx: usize, n: i64) -> Option<(String, usize)> {
+        let th = self.cur.get();
+        let ci = th.frames[idx];
+        let lua = ci.kind == FrameKind::Lua;
+        if lua {
+            if n < 0 {
+                let nvar = ci.nvarargs as i64;
+                if n >= -nvar {
+                    let slot = ci.base - nvar as usize + (-n - 1) as usize;
+                    return Some(("(vararg)".into(), slot));
+                }
+                return None;
+            }
+            if let Some(p) = ci.proto {
+                if let Some(name) = p.get().local_name(n as usize, ci.pc.saturating_sub(1)) {
+                    return Some((name.to_string(), ci.base + n as usize - 1));
+                }
+            }
+        }
+        let limit = if idx + 1 == th.frames.len() {
+            th.top
+        } else {
+            th.frames[idx + 1].func
+        };
+        if n > 0 && limit >= ci.base && (limit - ci.base) as i64 >= n {
+            let name = if lua { "(temporary)" } else { "(C temporary)" };
+            return Some((name.into(), ci.base + n as usize - 1));
+        }
+        None
+    }
+}
+

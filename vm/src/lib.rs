@@ -7,7 +7,7 @@
 //! one interpreter loop without Rust recursion; only natives calling back into Lua recurse,
 //! bounded by 200 levels ("C stack overflow"), each under 5 KB of Rust stack in release
 //! builds (about 40 KB in debug builds: run debug builds on a thread with a 16 MB stack or
-//! more, as [`runner::run_main`] does).
+//! more, as the `hotlua` binary does).
 //!
 //! Values returned to the host (`Vm::call` results, `LuaError::value`) are not roots: use
 //! them before the next call into the Vm, or keep them with [`Vm::root`].
@@ -29,12 +29,10 @@ pub mod value;
 
 pub mod api;
 pub mod arith;
-pub mod baselib;
 pub mod call;
 pub mod compare;
 pub mod coroutine;
 pub mod debuginfo;
-pub mod debuglib;
 pub mod error;
 pub mod ext;
 pub mod function;

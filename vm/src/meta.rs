@@ -90,7 +90,7 @@ pub(crate) const MAX_CALL_CHAIN: usize = 200;
 const MAX_TAG_LOOP: usize = 2000;
 
 /// Outcome of a slow path that may call a metamethod.
-pub(crate) enum Meta {
+pub enum Meta {
     /// Finished with this value (for assignments: `Nil`).
     Done(Value),
     /// A Lua metamethod frame was pushed; the loop continues in it.
@@ -130,7 +130,7 @@ impl Vm {
 
     /// Metamethod from a metatable, using the table's absent-flags cache for the first 8.
     #[inline]
-    pub(crate) fn tm_of_mt(&self, mt: Gc<Table>, tm: Tm) -> Value {
+    pub fn tm_of_mt(&self, mt: Gc<Table>, tm: Tm) -> Value {
         let bit = if (tm as u8) < 8 { 1u8 << (tm as u8) } else { 0 };
         let t = mt.get();
         if bit != 0 && t.tm_absent() & bit != 0 {
@@ -167,7 +167,7 @@ impl Vm {
 
     /// Index `obj[key]` through `__index` (PUC's `luaV_finishget`); `desc` names `obj`.
     #[inline(never)]
-    pub(crate) fn index_slow(
+    pub fn index_slow(
         &mut self,
         mut obj: Value,
         key: Value,

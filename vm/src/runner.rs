@@ -10,33 +10,6 @@ use crate::value::Value;
 /// Program name used in messages.
 const PROGNAME: &str = "hotlua";
 
-/// Rust stack given to the thread [`run_main`] runs the VM on. The interpreter needs little
-/// (Lua calls do not recurse in Rust), but each of the up to 200 nested native-to-Lua calls
-/// takes under 5 KB in a release build and about 40 KB in a debug build.
-pub const VM_THREAD_STACK: usize = 64 << 20;
-
-/// The whole `lua`-like program: creates a Vm on a thread with a [`VM_THREAD_STACK`] stack
-/// and runs [`run_command_line`]; returns the exit status.
-pub fn run_main(argv: Vec<String>) -> i32 {
-    let handle = std::thread::Builder::new()
-        .name("hotlua".into())
-        .stack_size(VM_THREAD_STACK)
-        .spawn(move || {
-            let mut vm = Vm::new();
-            vm.gc_stress = std::env::var_os("HOTLUA_GC_STRESS").is_some();
-            let status = run_command_line(&mut vm, &argv);
-            vm.close();
-            status
-        });
-    match handle.map(|h| h.join()) {
-        Ok(Ok(status)) => status,
-        _ => {
-            eprintln!("{}: internal error", PROGNAME);
-            1
-        }
-    }
-}
-
 /// Runs the command line `argv` (without the program name) in `vm`, as `lua` does: `-e
 /// code` chunks in order, then the script (`-` for stdin) with its arguments in `...` and in
 /// the global `arg`. Returns the process exit status (0 or 1); errors go to stderr.

@@ -24,8 +24,10 @@ pub const MAX_C_CALLS: u32 = 200;
 /// A Lua state.
 pub struct Vm {
     pub heap: Heap,
-    pub(crate) main: Gc<Thread>,
-    pub(crate) cur: Gc<Thread>,
+    #[doc(hidden)]
+    pub main: Gc<Thread>,
+    #[doc(hidden)]
+    pub cur: Gc<Thread>,
     pub(crate) globals: Gc<Table>,
     pub(crate) registry: Gc<Table>,
     /// Metatables of non-table types, indexed by [`type_index`].
@@ -52,7 +54,7 @@ pub struct Vm {
     /// Testing aid: collect at every safe point (shakes out values the VM forgot to root).
     pub gc_stress: bool,
     /// Debug hooks (`debug.sethook`); `hooks.mask` is zero when none is set.
-    pub(crate) hooks: crate::debuglib::HookState,
+    pub(crate) hooks: crate::hooks::HookState,
     /// Per-state Rust-side data of libraries and runtimes (see `ext.rs`).
     pub(crate) ext: crate::ext::Extensions,
     /// Values rooted by the host's handles (see `host.rs`).
@@ -106,8 +108,8 @@ impl Default for Vm {
 }
 
 impl Vm {
-    /// A fresh state with the base functions (`print`, `pcall`, ...) in its globals and the
-    /// string metatable (`__index` = the global `string` table, created empty if absent).
+    /// A fresh state with no library: its globals hold only `_G`. The libraries are
+    /// installed by hotlua-stdlib (`open::open_libs` or one by one).
     pub fn new() -> Vm {
         let mut heap = Heap::new();
         let main = heap.alloc(Thread::new());
@@ -150,18 +152,6 @@ impl Vm {
         vm.registry.get_mut().set(k, Value::Table(loaded)).ok();
         let g = vm.str_value("_G");
         loaded.get_mut().set(g, Value::Table(globals)).ok();
-        crate::baselib::open_base(&mut vm);
-        crate::coroutine::open(&mut vm);
-        crate::debuglib::open(&mut vm);
-        // The string metatable: `("x"):upper()` finds the string library.
-        let string_lib = vm.heap.new_table();
-        let s = vm.str_value("string");
-        vm.globals.get_mut().set(s, Value::Table(string_lib)).ok();
-        loaded.get_mut().set(s, Value::Table(string_lib)).ok();
-        let smt = vm.heap.new_table();
-        smt.get_mut()
-            .set_str(vm.tm[Tm::Index as usize], Value::Table(string_lib));
-        vm.type_mts[3] = Some(smt);
         vm
     }
 

@@ -14,7 +14,7 @@ fn run(vm: &mut Vm, src: &str) -> Result<Vec<Value>, LuaError> {
 
 #[test]
 fn load_and_call_return_values() {
-    let mut vm = Vm::new();
+    let mut vm = hotlua_stdlib::open::new_vm();
     let r = run(&mut vm, "return 1 + 2, 'x' .. 1, 2^63, nil").unwrap();
     assert_eq!(r.len(), 4);
     assert!(matches!(r[0], Value::Int(3)));
@@ -30,7 +30,7 @@ fn load_and_call_return_values() {
 
 #[test]
 fn syntax_and_runtime_errors_are_values() {
-    let mut vm = Vm::new();
+    let mut vm = hotlua_stdlib::open::new_vm();
     let e = vm.load(b"x = = 1", "=chunk", None).unwrap_err();
     let m = s(&mut vm, e.value);
     assert!(m.starts_with("chunk:1:"), "{}", m);
@@ -77,7 +77,7 @@ fn rust_stack_per_c_level() {
     std::thread::Builder::new()
         .stack_size(256 << 20)
         .spawn(|| {
-            let mut vm = Vm::new();
+            let mut vm = hotlua_stdlib::open::new_vm();
             vm.register("probe", probe);
             run(&mut vm, "local function f(n) probe(f, n) end f(10)").unwrap();
             let d = DEPTHS.with(|d| d.borrow().clone());
@@ -101,7 +101,7 @@ fn natives_call_lua_and_report_argument_errors() {
 }
 
 fn natives_call_lua_body() {
-    let mut vm = Vm::new();
+    let mut vm = hotlua_stdlib::open::new_vm();
     vm.register("twice", twice);
     let r = run(&mut vm, "return twice(function(n) return n * 3 end, 2)").unwrap();
     assert!(matches!(r[0], Value::Int(18)));
@@ -127,7 +127,7 @@ fn natives_call_lua_body() {
 
 #[test]
 fn globals_and_rooted_values_survive_collections() {
-    let mut vm = Vm::new();
+    let mut vm = hotlua_stdlib::open::new_vm();
     vm.set_global("answer", Value::Int(42));
     let r = run(&mut vm, "return answer + 1").unwrap();
     assert!(matches!(r[0], Value::Int(43)));
@@ -155,7 +155,7 @@ fn globals_and_rooted_values_survive_collections() {
 
 #[test]
 fn upvalue_primitives_share_join_and_swap() {
-    let mut vm = Vm::new();
+    let mut vm = hotlua_stdlib::open::new_vm();
     let r = run(
         &mut vm,
         "local n = 0
@@ -197,7 +197,7 @@ fn upvalue_primitives_share_join_and_swap() {
 
 #[test]
 fn tostring_and_number_formatting() {
-    let mut vm = Vm::new();
+    let mut vm = hotlua_stdlib::open::new_vm();
     let r = run(
         &mut vm,
         "return tostring(1e15), tostring(-0.0), tostring(0/0), tostring(-(0/0)), tostring(2^63), \

@@ -28,7 +28,7 @@ fn ints(v: &[Value]) -> Vec<i64> {
 
 #[test]
 fn resume_from_rust() {
-    let mut vm = Vm::new();
+    let mut vm = hotlua_stdlib::open::new_vm();
     let f = load(
         &mut vm,
         "return function(a) local b = coroutine.yield(a + 1) local c = coroutine.yield(b * 2) return c, 7 end",
@@ -71,7 +71,7 @@ fn twice(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
 
 #[test]
 fn native_yield() {
-    let mut vm = Vm::new();
+    let mut vm = hotlua_stdlib::open::new_vm();
     vm.register("twice", twice);
     let f = load(
         &mut vm,
@@ -103,7 +103,7 @@ fn native_yield() {
 
 #[test]
 fn close_and_errors_from_rust() {
-    let mut vm = Vm::new();
+    let mut vm = hotlua_stdlib::open::new_vm();
     let f = load(
         &mut vm,
         "log = {} return function() local x <close> = setmetatable({}, {__close = function(_, e) log[#log + 1] = tostring(e) end}) coroutine.yield() error('bad', 0) end",
@@ -137,7 +137,7 @@ fn million_coroutines_memory() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
-    let mut vm = Vm::new();
+    let mut vm = hotlua_stdlib::open::new_vm();
     let f = load(
         &mut vm,
         "local n = ... \
@@ -196,7 +196,7 @@ fn big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
 #[test]
 fn nested_resume_depth_is_bounded() {
     let (msg, depth) = big_stack(|| {
-        let mut vm = Vm::new();
+        let mut vm = hotlua_stdlib::open::new_vm();
         let f = load(
             &mut vm,
             "local depth = 0 \
@@ -220,7 +220,7 @@ fn nested_resume_depth_is_bounded() {
 /// upvalue still reads and writes that stack after the coroutine is unreachable.
 #[test]
 fn open_upvalue_keeps_its_thread() {
-    let mut vm = Vm::new();
+    let mut vm = hotlua_stdlib::open::new_vm();
     let f = load(
         &mut vm,
         "local get, set \
@@ -239,7 +239,7 @@ fn open_upvalue_keeps_its_thread() {
 /// about its size after a collection.
 #[test]
 fn abandoned_coroutines_are_collected() {
-    let mut vm = Vm::new();
+    let mut vm = hotlua_stdlib::open::new_vm();
     let f = load(
         &mut vm,
         "local function body(a) local t = {a} coroutine.yield(t) return 1 end \

@@ -14,7 +14,7 @@ use hotlua_vm::{Value, Vm};
 /// shares the cell (seen from Rust through the closures' upvalue arrays).
 #[test]
 fn upvalueid_is_the_patch_identity() {
-    let mut vm = Vm::new();
+    let mut vm = hotlua_stdlib::open::new_vm();
     let f = vm
         .load(
             b"local a, b = 1, 2 \
@@ -43,7 +43,7 @@ fn upvalueid_is_the_patch_identity() {
 /// raises an error propagates it to the hooked code's caller.
 #[test]
 fn hooks_count_and_errors() {
-    let mut vm = Vm::new();
+    let mut vm = hotlua_stdlib::open::new_vm();
     let f = vm
         .load(
             b"local n = 0\n\

@@ -13,7 +13,7 @@ const CAT: &str = "local function cat(t, sep)
 
 /// Runs `src` and returns its single string result.
 fn run(src: &str) -> String {
-    let mut vm = Vm::new();
+    let mut vm = hotlua_stdlib::open::new_vm();
     let src = format!("{CAT}{src}");
     let f = match vm.load(src.as_bytes(), "=gc_test", None) {
         Ok(f) => f,

@@ -37,7 +37,7 @@ fn run_hotlua_with(name: &str, source: Vec<u8>, stress: bool) -> String {
         .stack_size(256 << 20)
         .spawn(move || {
             let buf = Rc::new(RefCell::new(Vec::new()));
-            let mut vm = hotlua_vm::Vm::new();
+            let mut vm = hotlua_stdlib::open::new_vm();
             vm.gc_stress = stress;
             vm.set_stdout(Box::new(Sink(buf.clone())));
             let chunk = format!("@{}", name);

@@ -842,7 +842,7 @@ mod tests {
 
     #[test]
     fn io_sources_wake_their_waiting_task_and_keep_the_loop_alive() {
-        let mut vm = Vm::new();
+        let mut vm = crate::open::new_vm();
         crate::open::open_libs(&mut vm);
         let (mut reader, mut writer) = mio::net::UnixStream::pair().expect("socket pair");
         let tok = with_loop(&mut vm, |_, lp| {

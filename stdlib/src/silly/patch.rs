@@ -1537,7 +1537,7 @@ mod tests {
 
     /// Runs `src` (which asserts its own expectations) with the libraries open.
     fn run(src: &str) {
-        let mut vm = Vm::new();
+        let mut vm = crate::open::new_vm();
         crate::open::open_libs(&mut vm);
         let f = vm
             .load(src.as_bytes(), "=test", None)

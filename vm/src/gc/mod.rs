@@ -135,7 +135,8 @@ impl<T: 'static> Gc<T> {
     /// hold another reference to the same object while using the result.
     #[inline(always)]
     #[allow(clippy::mut_from_ref)]
-    pub(crate) fn get_mut(&self) -> &mut T {
+    #[doc(hidden)]
+    pub fn get_mut(&self) -> &mut T {
         // SAFETY: as `get`; the VM keeps at most one live reference derived from a Gc at a
         // time (references are short-lived and never span a call into Lua or a collection).
         unsafe { &mut *(*self.ptr.as_ptr()).value.get() }

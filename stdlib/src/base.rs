@@ -1,18 +1,17 @@
-//! The base functions the VM itself needs (`print`, `pcall`, `error`, `setmetatable`, ...),
-//! registered as globals by `Vm::new`, plus a minimal `debug.traceback`. Argument errors go
-//! through the helpers of `api.rs` so they read as Lua's.
+//! The base library (`print`, `pcall`, `error`, `setmetatable`, ...). `pcall`, `xpcall`,
+//! `type` and `next` are made as tagged built-ins (`Vm::new_builtin`), which the
+//! interpreter runs specially. Argument errors go through the VM's argument helpers so they
+//! read as Lua's.
 
-use crate::api::Args;
-use crate::error::LuaError;
-use crate::meta::{Meta, Tm};
-use crate::state::Vm;
-use crate::value::Value;
+use hotlua_vm::api::Args;
+use hotlua_vm::meta::{Meta, Tm};
+use hotlua_vm::{LuaError, Value, Vm};
 
 type R = Result<usize, LuaError>;
 
 /// Registers the base functions in the globals of `vm`.
 pub fn open_base(vm: &mut Vm) {
-    let fns: &[(&str, crate::api::NativeFn)] = &[
+    let fns: &[(&str, hotlua_vm::api::NativeFn)] = &[
         ("print", print),
         ("tostring", tostring),
         ("tonumber", tonumber),
@@ -35,9 +34,9 @@ pub fn open_base(vm: &mut Vm) {
         vm.register(name, *f);
     }
     // The built-ins the interpreter runs specially are closures tagged with what they are.
-    use crate::function::Builtin;
+    use hotlua_vm::function::Builtin;
     for (b, name, f) in [
-        (Builtin::Pcall, "pcall", pcall as crate::api::NativeFn),
+        (Builtin::Pcall, "pcall", pcall as hotlua_vm::api::NativeFn),
         (Builtin::Xpcall, "xpcall", xpcall),
         (Builtin::Type, "type", type_),
         (Builtin::Next, "next", next),
@@ -47,10 +46,6 @@ pub fn open_base(vm: &mut Vm) {
     }
     let v = vm.str_value("Lua 5.4");
     vm.set_global("_VERSION", v);
-    let debug = vm.new_table();
-    let k = vm.new_str("traceback");
-    debug.get_mut().set_str(k, Value::LightFn(traceback));
-    vm.set_global("debug", Value::Table(debug));
 }
 
 fn print(vm: &mut Vm, args: Args) -> R {
@@ -78,7 +73,7 @@ fn print(vm: &mut Vm, args: Args) -> R {
     Ok(0)
 }
 
-pub(crate) fn type_(vm: &mut Vm, args: Args) -> R {
+pub fn type_(vm: &mut Vm, args: Args) -> R {
     let v = vm.check_any(args, 0)?;
     let s = vm.type_name_str(v);
     vm.push(Value::Str(s))?;
@@ -141,7 +136,7 @@ fn trim_ascii(s: &[u8]) -> &[u8] {
     &s[start..end]
 }
 
-pub(crate) fn next(vm: &mut Vm, args: Args) -> R {
+pub fn next(vm: &mut Vm, args: Args) -> R {
     let t = vm.check_table(args, 0)?;
     let k = vm.arg(args, 1);
     match t.get().next(k) {
@@ -171,7 +166,7 @@ fn pairs(vm: &mut Vm, args: Args) -> R {
     if !matches!(v, Value::Table(_)) {
         return Err(vm.type_error_arg(args, 0, "table"));
     }
-    let next_fn = vm.builtin(crate::function::Builtin::Next);
+    let next_fn = vm.builtin(hotlua_vm::function::Builtin::Next);
     vm.push(next_fn)?;
     vm.push(v)?;
     vm.push(Value::Nil)?;
@@ -183,7 +178,7 @@ fn ipairs_aux(vm: &mut Vm, args: Args) -> R {
     let i = vm.check_int(args, 1)?.wrapping_add(1);
     let v = match t {
         Value::Table(tg) if tg.get().metatable.is_none() => tg.get().get_int(i),
-        _ => match vm.index_slow(t, Value::Int(i), crate::debuginfo::Operand::None, false)? {
+        _ => match vm.index_slow(t, Value::Int(i), hotlua_vm::debuginfo::Operand::None, false)? {
             Meta::Done(v) => v,
             Meta::Pushed => Value::Nil,
         },
@@ -327,7 +322,7 @@ fn error(vm: &mut Vm, args: Args) -> R {
 }
 
 /// `pcall` when called from Rust (the interpreter handles calls from Lua itself).
-pub(crate) fn pcall(vm: &mut Vm, args: Args) -> R {
+pub fn pcall(vm: &mut Vm, args: Args) -> R {
     let f = vm.check_any(args, 0)?;
     let rest: Vec<Value> = (1..args.len()).map(|i| vm.arg(args, i)).collect();
     match vm.pcall_value(f, &rest, None) {
@@ -347,7 +342,7 @@ pub(crate) fn pcall(vm: &mut Vm, args: Args) -> R {
 }
 
 /// `xpcall` when called from Rust.
-pub(crate) fn xpcall(vm: &mut Vm, args: Args) -> R {
+pub fn xpcall(vm: &mut Vm, args: Args) -> R {
     let f = vm.arg(args, 0);
     let h = vm.arg(args, 1);
     if !h.is_function() {
@@ -501,24 +496,4 @@ fn warn(vm: &mut Vm, args: Args) -> R {
         vm.warn(p, i < last);
     }
     Ok(0)
-}
-
-fn traceback(vm: &mut Vm, args: Args) -> R {
-    let msg = vm.arg(args, 0);
-    if !matches!(
-        msg,
-        Value::Str(_) | Value::Nil | Value::Int(_) | Value::Float(_)
-    ) {
-        vm.push(msg)?;
-        return Ok(1);
-    }
-    let level = vm.opt_int(args, 1, 1)?.max(0) as usize;
-    let m = match msg {
-        Value::Nil => None,
-        v => Some(String::from_utf8_lossy(&vm.tostring_basic(v)).into_owned()),
-    };
-    let tb = vm.traceback(m.as_deref(), level);
-    let s = vm.str_value(tb);
-    vm.push(s)?;
-    Ok(1)
 }

@@ -1,79 +1,18 @@
 //! The `debug` library (getinfo, getlocal/setlocal, upvalues, traceback, metatables,
-//! registry, hooks, user values) and the hook machinery the interpreter calls.
+//! registry, hooks, user values), over the VM's introspection API (`debuginfo.rs`) and hook
+//! machinery (`hooks.rs`).
 //!
 //! Levels: level 0 of a thread is its top frame (for the running thread, the debug function
 //! itself); pcall/xpcall markers count as C frames, as in PUC.
-//!
-//! Hooks are per thread, as in PUC: each thread's mask and count live in
-//! `HookState::defs`, its hook function in the registry table `_HOOKKEY` (weak keys, so a
-//! collected thread drops its hook). [`HookState::mask`] is the mask of the running thread:
-//! the interpreter tests it once per instruction and does nothing else while it is zero.
 
 use hotlua_compiler::error::chunk_id;
 
-use crate::api::Args;
-use crate::error::LuaError;
-use crate::gc::Gc;
-use crate::state::Vm;
-use crate::table::Table;
-use crate::thread::{flags, FrameKind, Thread};
-use crate::value::Value;
-
-pub use crate::hooks::{HookState, MASK_CALL, MASK_COUNT, MASK_LINE, MASK_RET};
-
-impl Vm {
-    /// Runs `f` with `t` as the current thread (for inspection only: no Lua code runs).
-    fn on_thread<T>(&mut self, t: Gc<Thread>, f: impl FnOnce(&mut Vm) -> T) -> T {
-        let prev = self.cur;
-        self.cur = t;
-        let r = f(self);
-        self.cur = prev;
-        r
-    }
-
-    /// The function a frame runs (markers stand for `pcall`/`xpcall`).
-    fn frame_function(&self, idx: usize) -> Value {
-        let ci = self.cur.get().frames[idx];
-        match ci.kind {
-            FrameKind::Pcall => self.builtin(crate::function::Builtin::Pcall),
-            FrameKind::Xpcall => self.builtin(crate::function::Builtin::Xpcall),
-            _ => self.frame_func(idx),
-        }
-    }
-
-    /// Finds local `n` of frame `idx` of the running thread (`luaG_findlocal`): its name and
-    /// stack slot.
-    fn find_local(&self, idx: usize, n: i64) -> Option<(String, usize)> {
-        let th = self.cur.get();
-        let ci = th.frames[idx];
-        let lua = ci.kind == FrameKind::Lua;
-        if lua {
-            if n < 0 {
-                let nvar = ci.nvarargs as i64;
-                if n >= -nvar {
-                    let slot = ci.base - nvar as usize + (-n - 1) as usize;
-                    return Some(("(vararg)".into(), slot));
-                }
-                return None;
-            }
-            if let Some(p) = ci.proto {
-                if let Some(name) = p.get().local_name(n as usize, ci.pc.saturating_sub(1)) {
-                    return Some((name.to_string(), ci.base + n as usize - 1));
-                }
-            }
-        }
-        let limit = if idx + 1 == th.frames.len() {
-            th.top
-        } else {
-            th.frames[idx + 1].func
-        };
-        if n > 0 && limit >= ci.base && (limit - ci.base) as i64 >= n {
-            let name = if lua { "(temporary)" } else { "(C temporary)" };
-            return Some((name.into(), ci.base + n as usize - 1));
-        }
-        None
-    }
-}
+use hotlua_vm::api::Args;
+use hotlua_vm::gc::Gc;
+use hotlua_vm::hooks::{MASK_CALL, MASK_COUNT, MASK_LINE, MASK_RET};
+use hotlua_vm::table::Table;
+use hotlua_vm::thread::{flags, FrameKind, Thread};
+use hotlua_vm::{LuaError, Value, Vm};
 
 // ---------------------------------------------------------------------------------------
 // The library.
@@ -82,7 +21,7 @@ type R = Result<usize, LuaError>;
 
 /// Installs the `debug` table (global and `package.loaded` entry).
 pub fn open(vm: &mut Vm) {
-    let fns: &[(&str, crate::api::NativeFn)] = &[
+    let fns: &[(&str, hotlua_vm::api::NativeFn)] = &[
         ("getinfo", getinfo),
         ("getlocal", getlocal),
         ("setlocal", setlocal),
@@ -424,7 +363,7 @@ fn upval_id(vm: &mut Vm, args: Args, argf: usize, argn: usize) -> Result<Option<
             .get()
             .upvals
             .get(i)
-            .map(|cell| crate::patch::upvalue_id(cell.get())),
+            .map(|cell| hotlua_vm::patch::upvalue_id(cell.get())),
         Value::NativeFn(_) => vm.upvalue_id(f, n as usize).map(Value::LightUserData),
         _ => None,
     })
@@ -449,7 +388,7 @@ fn upvaluejoin(vm: &mut Vm, args: Args) -> R {
     let (Value::LuaFn(f2), n2) = (vm.arg(args, 2), vm.check_int(args, 3)?) else {
         return Err(vm.arg_error(2, "Lua function expected"));
     };
-    crate::patch::upvalue_join(f1, (n1 - 1) as usize, f2, (n2 - 1) as usize);
+    hotlua_vm::patch::upvalue_join(f1, (n1 - 1) as usize, f2, (n2 - 1) as usize);
     Ok(0)
 }
 
