@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use hotlua::{Value, Vm};
+use hotlua_vm::{Value, Vm};
 
 /// The allocator of the `hotlua` binary (src/main.rs), so these figures are what the CLI
 /// gets (with the system allocator, native N = 1,000 measured 116 us instead of 101 us).
@@ -31,7 +31,7 @@ struct Setup {
 }
 
 fn setup(n: usize) -> Setup {
-    let mut vm = hotlua::new_vm();
+    let mut vm = hotlua_stdlib::open::new_vm();
     let gen = vm.load(GEN.as_bytes(), "=gen_module", None).unwrap();
     let gen = vm.call(gen, &[]).unwrap()[0];
     let src = vm.call(gen, &[Value::Int(n as i64)]).unwrap()[0];
@@ -117,7 +117,7 @@ fn reload(c: &mut Criterion) {
             b.iter_custom(|iters| timed(&mut s, lua_level, iters))
         });
         group.bench_with_input(BenchmarkId::new("compile", n), &n, |b, _| {
-            b.iter(|| hotlua::compiler::compile(&s.source, "=mod").unwrap())
+            b.iter(|| hotlua_compiler::compile(&s.source, "=mod").unwrap())
         });
         group.bench_with_input(BenchmarkId::new("load", n), &n, |b, _| {
             b.iter(|| s.vm.load(&s.source, "=mod", None).unwrap())

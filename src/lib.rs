@@ -1,73 +1,96 @@
-//! hotlua: a Lua 5.4 virtual machine with first-class hot patching.
+//! hotlua: a Lua 5.4 virtual machine with first-class hot patching, embeddable in Rust.
 //!
-//! This crate is the embedding facade: it re-exports the compiler, the VM and the standard
-//! library, and offers [`new_vm`] (a VM with every library installed) plus the command-line
-//! entry points the `hotlua` binary calls.
+//! The embedding API has mlua's shapes (0.10, Lua 5.4 flavour): code written against mlua
+//! for this subset compiles against hotlua by changing the import. Handles ([`Table`],
+//! [`Function`], [`String`], ...) have no lifetime, are cheap to clone, and keep their
+//! value alive; conversions go through [`IntoLua`]/[`FromLua`]; Rust closures and types
+//! become Lua functions and userdata.
 //!
 //! ```
-//! let mut vm = hotlua::new_vm();
-//! let f = vm.load(b"local t = {} for i = 1, 10 do t[i] = i * i end return t[10]", "=demo", None).unwrap();
-//! let results = vm.call(f, &[]).unwrap();
-//! assert!(matches!(results[0], hotlua::Value::Int(100)));
+//! use hotlua::{Lua, Result, Table, UserData, UserDataMethods};
+//!
+//! struct Account { balance: i64 }
+//! impl UserData for Account {
+//!     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+//!         methods.add_method_mut("deposit", |_, this, amount: i64| {
+//!             if amount <= 0 { return Err(hotlua::Error::runtime("amount must be positive")) }
+//!             this.balance += amount;
+//!             Ok(this.balance)
+//!         });
+//!         methods.add_method("balance", |_, this, ()| Ok(this.balance));
+//!     }
+//! }
+//!
+//! fn main() -> Result<()> {
+//!     let lua = Lua::new();
+//!     // A Rust closure with state, callable from Lua.
+//!     let greeting = String::from("hello");
+//!     lua.globals().set("greet", lua.create_function(move |_, name: String| {
+//!         Ok(format!("{greeting}, {name}"))
+//!     })?)?;
+//!     lua.globals().set("acct", Account { balance: 10 })?;
+//!     let config: Table = lua.load(r#"
+//!         acct:deposit(32)
+//!         local ok, err = pcall(acct.deposit, acct, -1)
+//!         return { message = greet("lua"), balance = acct:balance(), refused = not ok }
+//!     "#).eval()?;
+//!     assert_eq!(config.get::<String>("message")?, "hello, lua");
+//!     assert_eq!(config.get::<i64>("balance")?, 42);
+//!     assert!(config.get::<bool>("refused")?);
+//!     Ok(())
+//! }
 //! ```
+//!
+//! # Soundness
+//! No program using this crate without `unsafe` can cause undefined behaviour, whatever it
+//! does with handles, collections, dropped states or panics, and no Lua program can (the
+//! `debug` library included). The VM's raw values and heap pointers never leave the
+//! internal crates (`hotlua-vm`, `hotlua-stdlib`, which are internal: their APIs assume the
+//! VM's discipline and are not part of this contract). `state.rs` explains the discipline
+//! the facade keeps; `scripts/miri.sh` runs the embedding tests under Miri.
+//!
+//! # Host limits
+//! [`Lua::set_memory_limit`], [`Lua::set_hook`] (an instruction budget a script cannot
+//! remove), [`Lua::interrupt_handle`] (a `Send + Sync` watchdog handle), and sandboxes
+//! ([`Lua::new_with`] opens only the [`StdLib`]s asked for; [`Chunk::set_environment`]).
+//!
+//! # The runtime and hot patching
+//! Each state has its own silly event loop; [`Lua::spawn`] starts tasks and [`Lua::poll`]
+//! drives the loop without taking the host's thread. [`Lua::reload_module`] hot-patches a
+//! loaded module, keeping its state.
 
-pub use hotlua_compiler as compiler;
-pub use hotlua_stdlib as stdlib;
-pub use hotlua_vm as vm;
-pub use hotlua_vm::{LuaError, Value, Vm};
+mod chunk;
+pub mod cli;
+mod conversion;
+mod error;
+mod function;
+mod hook;
+mod lua;
+mod multi;
+pub mod prelude;
+mod reload;
+mod runtime;
+mod state;
+mod string;
+mod table;
+mod thread;
+mod userdata;
+mod value;
 
-/// The Rust stack the interpreter thread gets. Lua-to-Lua calls use no Rust stack, but a
-/// native that calls back into Lua (sort comparators, `gsub` callbacks, `load` readers)
-/// recurses, bounded at 200 levels (Lua's "C stack overflow"); this leaves ample room.
-pub const VM_THREAD_STACK: usize = 256 << 20;
-
-/// A VM with Lua's standard libraries installed.
-pub fn new_vm() -> Vm {
-    let mut vm = Vm::new();
-    hotlua_stdlib::open::open_libs(&mut vm);
-    vm
-}
-
-/// Runs `f` on a thread with [`VM_THREAD_STACK`] bytes of stack and returns its result
-/// (1 if it panicked, which is a bug: hotlua reports errors as Lua errors).
-pub fn run_with_big_stack(f: impl FnOnce() -> i32 + Send + 'static) -> i32 {
-    std::thread::Builder::new()
-        .name("hotlua".into())
-        .stack_size(VM_THREAD_STACK)
-        .spawn(f)
-        .ok()
-        .and_then(|h| h.join().ok())
-        .unwrap_or(1)
-}
-
-/// `hotlua [options] [script [args] [--key=value ...]]`: options as `lua5.4`'s; the
-/// script's main chunk runs as the first task of the silly event loop, which then runs
-/// until nothing is pending, `silly.exit`, a signal or an error in main (see
-/// `spec/runtime.md`). Returns the exit status.
-pub fn run_command_line(args: &[String]) -> i32 {
-    let mut vm = new_vm();
-    let status = hotlua_stdlib::silly::runtime::run_command_line(&mut vm, args);
-    vm.close();
-    // As C's exit(): buffered files and stdout are written out.
-    hotlua_stdlib::io::flush_all(&mut vm);
-    status
-}
-
-/// `hotlua -p FILE...`: compiles every file without running it; silent on success, the
-/// first error on stderr (as `luac -p` does) and status 1 otherwise.
-pub fn check_files(files: &[String]) -> i32 {
-    for file in files {
-        let source = match std::fs::read(file) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("hotlua: cannot open {}: {}", file, e);
-                return 1;
-            }
-        };
-        if let Err(e) = compiler::compile(&source, &format!("@{}", file)) {
-            eprintln!("hotlua: {}", e);
-            return 1;
-        }
-    }
-    0
-}
+pub use chunk::{AsChunk, Chunk, ChunkMode};
+pub use conversion::{FromLua, IntoLua};
+pub use error::{Error, ErrorContext, ExternalError, ExternalResult, Result};
+pub use function::Function;
+pub use hook::{Debug, DebugEvent, DebugSource, HookTriggers, VmState};
+pub use lua::{InterruptHandle, LuaOptions, RegistryKey, StdLib};
+pub use multi::{FromLuaMulti, IntoLuaMulti, MultiValue, Variadic};
+pub use reload::ReloadReport;
+pub use runtime::LoopStatus;
+pub use state::Lua;
+pub use string::{BorrowedBytes, BorrowedStr, String};
+pub use table::{Table, TablePairs, TableSequence};
+pub use thread::{Thread, ThreadStatus};
+pub use userdata::{
+    AnyUserData, MetaMethod, UserData, UserDataFields, UserDataMethods, UserDataRef, UserDataRefMut,
+};
+pub use value::{Integer, LightUserData, Nil, Number, Value};

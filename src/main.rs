@@ -22,10 +22,10 @@ fn main() -> ExitCode {
             eprintln!("usage: hotlua -p FILE...");
             1
         } else {
-            hotlua::check_files(&args[1..])
+            hotlua::cli::check_files(&args[1..])
         }
     } else {
-        hotlua::run_with_big_stack(move || hotlua::run_command_line(&args))
+        hotlua::cli::run_with_big_stack(move || hotlua::cli::run_command_line(&args))
     };
     ExitCode::from(status as u8)
 }

@@ -2,13 +2,12 @@
 //! `Vm::yield_from_native`, ... in hotlua-vm's `coroutine.rs`).
 
 use hotlua_vm::api::Args;
-use hotlua_vm::gc::Gc;
 use hotlua_vm::coroutine::YIELD;
+use hotlua_vm::gc::Gc;
 use hotlua_vm::thread::{Thread, ThreadStatus, ERROR_STACK_EXTRA, MAX_STACK};
 use hotlua_vm::{LuaError, Value, Vm};
 
 type R = Result<usize, LuaError>;
-
 
 /// Installs the `coroutine` table (global and `package.loaded` entry).
 pub fn open(vm: &mut Vm) {

@@ -2,7 +2,7 @@
 //! a string that both must produce identically.
 
 use hotlua_stdlib::string::lib::open_string;
-use hotlua_vm::{Value, Vm};
+use hotlua_vm::Value;
 use std::process::Command;
 
 /// Helpers every script may use (the table library is not part of this crate).

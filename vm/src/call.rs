@@ -154,8 +154,12 @@ impl Vm {
                     };
                     if in_loop {
                         match b {
-                            Builtin::Pcall => return self.enter_pcall(func, nargs, nresults, false),
-                            Builtin::Xpcall => return self.enter_pcall(func, nargs, nresults, true),
+                            Builtin::Pcall => {
+                                return self.enter_pcall(func, nargs, nresults, false)
+                            }
+                            Builtin::Xpcall => {
+                                return self.enter_pcall(func, nargs, nresults, true)
+                            }
                             _ => {}
                         }
                     }

@@ -22,7 +22,6 @@
 //!   coroutine's share is removed when it yields and recomputed from its frames when it is
 //!   resumed (markers' `saved_ccalls` are rebased the same way).
 
-
 use crate::call::Called;
 use crate::error::LuaError;
 use crate::gc::Gc;
@@ -474,4 +473,3 @@ impl Vm {
 
 // ---------------------------------------------------------------------------------------
 // The `coroutine` library.
-

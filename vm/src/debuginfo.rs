@@ -482,7 +482,11 @@ impl Vm {
 impl Vm {
     /// Runs `f` with `t` as the current thread (for inspection only: no Lua code runs).
     #[doc(hidden)]
-    pub fn on_thread<T>(&mut self, t: crate::gc::Gc<crate::thread::Thread>, f: impl FnOnce(&mut Vm) -> T) -> T {
+    pub fn on_thread<T>(
+        &mut self,
+        t: crate::gc::Gc<crate::thread::Thread>,
+        f: impl FnOnce(&mut Vm) -> T,
+    ) -> T {
         let prev = self.cur;
         self.cur = t;
         let r = f(self);
@@ -535,4 +539,3 @@ impl Vm {
         None
     }
 }
-

@@ -124,7 +124,10 @@ impl Vm {
         // The slot is restored even if `f` panics (the panic then continues), so the
         // extension is never lost.
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            boxed.as_any_mut().downcast_mut::<T>().map(|ext| f(self, ext))
+            boxed
+                .as_any_mut()
+                .downcast_mut::<T>()
+                .map(|ext| f(self, ext))
         }));
         self.ext.lent -= 1;
         // `f` may have removed or replaced slots: the lent one goes back to its type's slot

@@ -412,7 +412,12 @@ impl Vm {
         let pr = p.get();
         let mask = self.hooks.mask;
         if mask & MASK_COUNT != 0 {
-            if let Some(h) = self.hooks.host.as_mut().filter(|h| h.mask & MASK_COUNT != 0) {
+            if let Some(h) = self
+                .hooks
+                .host
+                .as_mut()
+                .filter(|h| h.mask & MASK_COUNT != 0)
+            {
                 h.counter = h.counter.saturating_sub(1);
                 if h.counter == 0 {
                     h.counter = h.count;

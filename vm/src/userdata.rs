@@ -81,7 +81,15 @@ impl UserData {
 
     /// The host value, mutably, if it is a `T`.
     pub fn downcast_mut<T: Any>(&mut self) -> Option<&mut T> {
-        // SAFETY: as `payload`; `&mut self` excludes other references made through self.
+        // The type is checked through a shared reference first: a host may hold references
+        // into a payload of another type (see `payload_ptr`), and a unique reference to
+        // that payload must never be made.
+        if !self.payload().as_any().is::<T>() {
+            return None;
+        }
+        // SAFETY: as `payload`; the payload is a `T` (or wraps one), which no host lends out
+        // (hosts lend only their own payload types, which are never asked for here), and
+        // `&mut self` excludes other references made through self.
         unsafe { self.data.as_mut() }.as_any_mut().downcast_mut()
     }
 

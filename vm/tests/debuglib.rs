@@ -8,7 +8,7 @@ fn debug_scripts_match_lua54() {
     common::check_dir("debug");
 }
 
-use hotlua_vm::{Value, Vm};
+use hotlua_vm::Value;
 
 /// `debug.upvalueid` is `patch::upvalue_id` of the closure's cell, and `debug.upvaluejoin`
 /// shares the cell (seen from Rust through the closures' upvalue arrays).

@@ -1,7 +1,7 @@
 //! The collector seen from Lua: reclamation under churn, weak tables, `__gc` order and
 //! resurrection, `collectgarbage` options. Expected outputs were checked with lua5.4.
 
-use hotlua_vm::{Value, Vm};
+use hotlua_vm::Value;
 
 /// `table.concat` lives in the stdlib crate: the snippets use this instead.
 const CAT: &str = "local function cat(t, sep)

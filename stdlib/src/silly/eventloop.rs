@@ -599,7 +599,7 @@ impl EventLoop {
 
     /// Sleeps in the poller until the next timer, an I/O event or a signal (not at all
     /// when tasks are ready). Returns a signal number if one arrived.
-    fn wait_events(&mut self, vm: &mut Vm) -> Result<Option<i32>, Stop> {
+    fn wait_events(&mut self, vm: &mut Vm, cap: Option<Duration>) -> Result<Option<i32>, Stop> {
         let timeout = if !self.ready.is_empty() {
             Some(Duration::ZERO)
         } else {
@@ -609,7 +609,14 @@ impl EventLoop {
                 .next_deadline()
                 .map(|d| Duration::from_micros(d.saturating_sub(self.now_us()).min(MAX_WAIT_US)))
         };
-        SERVING.store(true, Ordering::Relaxed);
+        let timeout = match (timeout, cap) {
+            (Some(t), Some(c)) => Some(t.min(c)),
+            (None, c) => c,
+            (t, None) => t,
+        };
+        if self.signals.is_some() {
+            SERVING.store(true, Ordering::Relaxed);
+        }
         if let Err(e) = self.poll.poll(&mut self.events, timeout) {
             if e.kind() == std::io::ErrorKind::Interrupted {
                 return Ok(None);
@@ -783,37 +790,83 @@ pub fn run(vm: &mut Vm) -> Stop {
 
 fn run_inner(vm: &mut Vm) -> Result<Stop, LuaError> {
     loop {
-        let n = try_with_loop(vm, |vm, lp| {
-            let now = lp.now_us();
-            lp.fire_timers(vm, now)?;
-            Ok(lp.ready.len())
-        })?;
-        // Only the tasks ready now run this round, so timers and I/O are not starved by
-        // tasks that keep making each other ready.
-        for _ in 0..n {
-            let Some((co, args)) = with_loop(vm, |_, lp| lp.pop_ready())? else {
-                break;
-            };
-            if let Some(stop) = step(vm, co, &args)? {
-                return Ok(stop);
-            }
-        }
-        vm.gc_check();
-        let waited = with_loop(vm, |vm, lp| {
-            if let Some(code) = lp.exit_code {
-                return Err(Stop::Exit(code));
-            }
-            if !lp.has_work() {
-                return Err(Stop::Idle);
-            }
-            lp.wait_events(vm)
-        })?;
-        match waited {
-            Ok(Some(sig)) => return Ok(Stop::Signal(sig)),
-            Ok(None) => {}
-            Err(stop) => return Ok(stop),
+        if let Some(stop) = round(vm, None)? {
+            return Ok(stop);
         }
     }
+}
+
+/// One round of the loop: fires the due timers, resumes the tasks ready now, then waits in
+/// the poller for I/O, a signal or the next deadline, at most `cap` (not at all when tasks
+/// are ready). `Some(stop)` when the loop is over.
+fn round(vm: &mut Vm, cap: Option<Duration>) -> Result<Option<Stop>, LuaError> {
+    let n = try_with_loop(vm, |vm, lp| {
+        let now = lp.now_us();
+        lp.fire_timers(vm, now)?;
+        Ok(lp.ready.len())
+    })?;
+    // Only the tasks ready now run this round, so timers and I/O are not starved by tasks
+    // that keep making each other ready.
+    for _ in 0..n {
+        let Some((co, args)) = with_loop(vm, |_, lp| lp.pop_ready())? else {
+            break;
+        };
+        if let Some(stop) = step(vm, co, &args)? {
+            return Ok(Some(stop));
+        }
+    }
+    vm.gc_check();
+    let waited = with_loop(vm, |vm, lp| {
+        if let Some(code) = lp.exit_code {
+            return Err(Stop::Exit(code));
+        }
+        if !lp.has_work() {
+            return Err(Stop::Idle);
+        }
+        lp.wait_events(vm, cap)
+    })?;
+    Ok(match waited {
+        Ok(Some(sig)) => Some(Stop::Signal(sig)),
+        Ok(None) => None,
+        Err(stop) => Some(stop),
+    })
+}
+
+/// What a host's [`poll`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Polled {
+    /// Work remains (tasks, timers or I/O sources): call `poll` again, at the latest when
+    /// `next_deadline` (time until the earliest timer) has passed.
+    Pending {
+        /// Time until the earliest timer, when one is pending.
+        next_deadline: Option<Duration>,
+    },
+    /// The loop is over.
+    Stopped(Stop),
+}
+
+/// Runs one round of the Vm's loop for a host that keeps its thread: due timers fire,
+/// ready tasks run, and then it waits for I/O at most `max_wait` (`Some(ZERO)`: not at
+/// all; `None`: until something happens). Signals are not listened for (that is the
+/// `hotlua` program's business).
+pub fn poll(vm: &mut Vm, max_wait: Option<Duration>) -> Result<Polled, LuaError> {
+    if let Some(stop) = round(
+        vm,
+        Some(max_wait.unwrap_or(Duration::from_micros(MAX_WAIT_US))),
+    )? {
+        return Ok(Polled::Stopped(stop));
+    }
+    let next = with_loop(vm, |_, lp| {
+        if !lp.ready.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        lp.timers
+            .next_deadline()
+            .map(|d| Duration::from_micros(d.saturating_sub(lp.now_us())))
+    })?;
+    Ok(Polled::Pending {
+        next_deadline: next,
+    })
 }
 
 #[cfg(test)]

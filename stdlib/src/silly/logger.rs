@@ -10,7 +10,6 @@
 //! The level is process-wide: a server runs one VM, and a level set from the console should
 //! hold for every module.
 
-
 use hotlua_vm::api::Args;
 use hotlua_vm::gc::Gc;
 use hotlua_vm::table::Table;

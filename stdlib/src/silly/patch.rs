@@ -1533,7 +1533,6 @@ impl TableJoin {
 #[cfg(test)]
 mod tests {
     use super::AddrMap;
-    use hotlua_vm::Vm;
 
     /// Runs `src` (which asserts its own expectations) with the libraries open.
     fn run(src: &str) {

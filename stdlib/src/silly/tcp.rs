@@ -167,11 +167,14 @@ fn add_stream(vm: &mut Vm, mut s: TcpStream) -> Result<Result<i64, String>, LuaE
         lp.register_io(&mut s, Interest::READABLE | Interest::WRITABLE)
     })?;
     Ok(match r {
-        Ok(token) => Ok(insert(vm, Sock::Stream {
-            s,
-            token,
-            wbuf: Vec::new(),
-        })),
+        Ok(token) => Ok(insert(
+            vm,
+            Sock::Stream {
+                s,
+                token,
+                wbuf: Vec::new(),
+            },
+        )),
         Err(e) => Err(e.to_string()),
     })
 }

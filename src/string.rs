@@ -1,0 +1,205 @@
+//! [`String`]: a handle to a Lua string (bytes, not necessarily UTF-8).
+
+use std::fmt;
+use std::ops::Deref;
+
+use hotlua_vm::Value as Raw;
+
+use crate::error::{Error, Result};
+use crate::state::{Lua, ValueRef};
+
+/// A Lua string. Lua strings are byte strings; [`String::to_str`] checks UTF-8.
+///
+/// ```
+/// use hotlua::Lua;
+/// let lua = Lua::new();
+/// let s = lua.create_string("hé").unwrap();
+/// assert_eq!(&*s.to_str().unwrap(), "hé");
+/// assert_eq!(s.as_bytes().len(), 3);
+/// let bin = lua.create_string(b"\xff\x00").unwrap();
+/// assert!(bin.to_str().is_err());
+/// assert_eq!(bin.to_string_lossy(), "\u{fffd}\u{0}");
+/// ```
+#[derive(Clone)]
+pub struct String(pub(crate) ValueRef);
+
+/// A string's text, borrowed from its handle. It keeps the state alive while it exists.
+pub struct BorrowedStr<'a> {
+    s: &'a str,
+    _lua: Lua,
+}
+
+/// A string's bytes, borrowed from its handle. It keeps the state alive while it exists.
+pub struct BorrowedBytes<'a> {
+    b: &'a [u8],
+    _lua: Lua,
+}
+
+impl Deref for BorrowedStr<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.s
+    }
+}
+
+impl AsRef<str> for BorrowedStr<'_> {
+    fn as_ref(&self) -> &str {
+        self.s
+    }
+}
+
+impl fmt::Display for BorrowedStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.s)
+    }
+}
+
+impl fmt::Debug for BorrowedStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.s, f)
+    }
+}
+
+impl PartialEq<str> for BorrowedStr<'_> {
+    fn eq(&self, other: &str) -> bool {
+        self.s == other
+    }
+}
+
+impl PartialEq<&str> for BorrowedStr<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.s == *other
+    }
+}
+
+impl Deref for BorrowedBytes<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.b
+    }
+}
+
+impl AsRef<[u8]> for BorrowedBytes<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self.b
+    }
+}
+
+impl String {
+    /// The bytes, tied to this handle and to a strong reference to the state.
+    fn bytes(&self) -> Result<(&[u8], Lua)> {
+        let lua = self.0.lua()?;
+        let raw = lua.inner.raw_ref(&self.0)?;
+        let Raw::Str(s) = raw else {
+            return Err(Error::runtime("a string handle names a non-string"));
+        };
+        let bytes: *const [u8] = s.get().as_bytes();
+        // SAFETY: the string is rooted by this handle's slot for as long as `&self` lives
+        // (slots of string handles are never reassigned), Lua strings are immutable and the
+        // collector never moves objects, and the returned `Lua` keeps the heap alive; the
+        // caller ties the slice to `&self` and keeps that `Lua` beside it.
+        Ok((unsafe { &*bytes }, lua))
+    }
+
+    /// The text, if the bytes are valid UTF-8.
+    pub fn to_str(&self) -> Result<BorrowedStr<'_>> {
+        let (b, lua) = self.bytes()?;
+        match std::str::from_utf8(b) {
+            Ok(s) => Ok(BorrowedStr { s, _lua: lua }),
+            Err(e) => Err(Error::from_lua_conversion(
+                "string",
+                "&str",
+                Some(e.to_string()),
+            )),
+        }
+    }
+
+    /// The text with invalid UTF-8 sequences replaced by U+FFFD.
+    pub fn to_string_lossy(&self) -> std::string::String {
+        match self.bytes() {
+            Ok((b, _)) => std::string::String::from_utf8_lossy(b).into_owned(),
+            Err(_) => std::string::String::new(),
+        }
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> BorrowedBytes<'_> {
+        match self.bytes() {
+            Ok((b, lua)) => BorrowedBytes { b, _lua: lua },
+            Err(_) => panic!("the Lua state this string belongs to is closed"),
+        }
+    }
+
+    /// The bytes, copied.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.bytes().map(|(b, _)| b.to_vec()).unwrap_or_default()
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes().map_or(0, |(b, _)| b.len())
+    }
+
+    /// True for the empty string.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The string object's address.
+    pub fn to_pointer(&self) -> *const std::ffi::c_void {
+        self.0.pointer() as *const std::ffi::c_void
+    }
+}
+
+impl PartialEq for String {
+    /// Same bytes.
+    fn eq(&self, other: &String) -> bool {
+        match (self.bytes(), other.bytes()) {
+            (Ok((a, _)), Ok((b, _))) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl PartialEq<str> for String {
+    fn eq(&self, other: &str) -> bool {
+        self.bytes().is_ok_and(|(b, _)| b == other.as_bytes())
+    }
+}
+
+impl PartialEq<&str> for String {
+    fn eq(&self, other: &&str) -> bool {
+        *self == **other
+    }
+}
+
+impl PartialEq<[u8]> for String {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.bytes().is_ok_and(|(b, _)| b == other)
+    }
+}
+
+impl fmt::Debug for String {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.bytes() {
+            Ok((b, _)) => match std::str::from_utf8(b) {
+                Ok(s) => fmt::Debug::fmt(s, f),
+                Err(_) => write!(f, "{:?}", bstr_escape(b)),
+            },
+            Err(_) => write!(f, "<closed>"),
+        }
+    }
+}
+
+impl fmt::Display for String {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_string_lossy())
+    }
+}
+
+fn bstr_escape(b: &[u8]) -> std::string::String {
+    b.iter()
+        .flat_map(|&c| std::ascii::escape_default(c))
+        .map(char::from)
+        .collect()
+}
