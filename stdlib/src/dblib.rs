@@ -288,12 +288,21 @@ fn setlocal(vm: &mut Vm, args: Args) -> R {
     let idx = check_level(vm, args, th, a)?;
     let n = vm.check_int(args, a + 1)?;
     let v = vm.check_any(args, a + 2)?;
+    // A native's arguments and temporaries can be read but not written: natives (this
+    // library's own, and host callbacks) rely on the values they were given staying where
+    // they are, rooted, for their whole call. (PUC writes them; hotlua refuses, as for a
+    // slot that does not exist.)
+    let native = th
+        .get()
+        .frames
+        .get(idx)
+        .is_some_and(|ci| ci.kind == FrameKind::Native);
     let r = match vm.on_thread(th, |vm| vm.find_local(idx, n)) {
-        Some((name, slot)) => {
+        Some((name, slot)) if !native => {
             th.get_mut().stack[slot] = v;
             vm.str_value(name)
         }
-        None => Value::Nil,
+        _ => Value::Nil,
     };
     vm.push(r)?;
     Ok(1)

@@ -265,6 +265,9 @@ fn find_loader(vm: &mut Vm, pkg: Gc<Table>, name: Value) -> Result<(Value, Value
         Value::Table(t) => t,
         _ => return Err(vm.rt_error("'package.searchers' must be a table")),
     };
+    // Rooted on the stack while the searchers run: one of them may replace
+    // `package.searchers` and collect.
+    vm.push(Value::Table(searchers))?;
     let mut msg: Vec<u8> = Vec::new();
     let mut i = 1;
     loop {
@@ -303,6 +306,9 @@ fn find_loader(vm: &mut Vm, pkg: Gc<Table>, name: Value) -> Result<(Value, Value
 fn ll_require(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let name = Value::Str(vm.check_str(args, 0)?);
     let loaded = Value::Table(loaded_table(vm));
+    // Rooted on the stack while searchers and the loader run (a script may unhook
+    // `package.loaded` from the registry meanwhile).
+    vm.push(loaded)?;
     let cur = vm.index(loaded, name)?;
     if cur.is_truthy() {
         vm.push(cur)?;

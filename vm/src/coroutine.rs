@@ -249,6 +249,9 @@ impl Vm {
         };
         let nargs = put_args(self, co, dst)?;
         let prev = self.cur;
+        // The resumer is no longer `cur`: it stays rooted here while `co` runs (a script may
+        // drop every other reference to it meanwhile).
+        self.resumers.push(prev);
         let saved_c = self.c_calls;
         let saved_limit = self.stack_limit;
         self.cur = co;
@@ -302,6 +305,7 @@ impl Vm {
             }
         };
         self.cur = prev;
+        self.resumers.pop();
         self.c_calls = saved_c;
         self.stack_limit = saved_limit;
         self.hooks_switched();
@@ -448,13 +452,18 @@ impl Vm {
             None
         };
         th.frames.clear();
+        // The `__close` handlers run under a native frame (as under PUC's
+        // lua_closethread, a C call): they cannot yield the coroutine being closed.
+        th.frames.push(crate::thread::CallInfo::native(0, 1, 0));
         th.status = ThreadStatus::Ok;
         let prev = self.cur;
+        self.resumers.push(prev);
         let saved_c = self.c_calls;
         self.cur = co;
         self.c_calls += 1;
         let r = self.close_all(0, err, None);
         self.cur = prev;
+        self.resumers.pop();
         self.c_calls = saved_c;
         let th = co.get_mut();
         th.frames.clear();

@@ -217,6 +217,18 @@ impl Vm {
                     }
                 };
             }
+            // After a table store that resized the table: a safe point (the growth was
+            // accounted, so a collection runs when due, and the memory limit applies), and
+            // the place a failed resize becomes "not enough memory".
+            macro_rules! grew {
+                () => {{
+                    gc_check!();
+                    if crate::gc::take_alloc_failure() {
+                        sync!();
+                        return Err(self.memory_error());
+                    }
+                }};
+            }
             macro_rules! meta_result {
                 ($e:expr, $a:expr) => {{
                     sync!();
@@ -486,7 +498,9 @@ impl Vm {
                         };
                         if let (Value::Table(tg), Value::Str(ks)) = (t, key) {
                             if self.fast_set_ok(tg, key) {
-                                tg.get_mut().set_str(ks, v);
+                                if tg.get_mut().set_str_grow(ks, v) {
+                                    grew!();
+                                }
                                 continue;
                             }
                         }
@@ -510,16 +524,20 @@ impl Vm {
                             let tg = *tg;
                             let done = match kv {
                                 Value::Int(n) if self.fast_set_ok(tg, *kv) => {
-                                    tg.get_mut().set_int(*n, v);
-                                    true
+                                    Some(tg.get_mut().set_int_grow(*n, v))
                                 }
                                 Value::Str(s) if self.fast_set_ok(tg, *kv) => {
-                                    tg.get_mut().set_str(*s, v);
-                                    true
+                                    Some(tg.get_mut().set_str_grow(*s, v))
                                 }
-                                _ => self.fast_set_ok(tg, *kv) && tg.get_mut().set(*kv, v).is_ok(),
+                                _ if self.fast_set_ok(tg, *kv) => {
+                                    tg.get_mut().set_grow(*kv, v).ok()
+                                }
+                                _ => None,
                             };
-                            if done {
+                            if let Some(g) = done {
+                                if g {
+                                    grew!();
+                                }
                                 continue;
                             }
                         }
@@ -535,7 +553,9 @@ impl Vm {
                         if let Value::Table(tg) = regp!(a) {
                             let tg = *tg;
                             if self.fast_set_ok(tg, Value::Int(n)) {
-                                tg.get_mut().set_int(n, v);
+                                if tg.get_mut().set_int_grow(n, v) {
+                                    grew!();
+                                }
                                 continue;
                             }
                         }
@@ -551,7 +571,9 @@ impl Vm {
                         if let (Value::Table(tg), Value::Str(ks)) = (regp!(a), key) {
                             let tg = *tg;
                             if self.fast_set_ok(tg, *key) {
-                                tg.get_mut().set_str(*ks, v);
+                                if tg.get_mut().set_str_grow(*ks, v) {
+                                    grew!();
+                                }
                                 continue;
                             }
                         }
@@ -1363,6 +1385,7 @@ impl Vm {
                             ip = ip.wrapping_add(1);
                         }
                         self.op_setlist(frame_base + a as usize, i.b() as usize, last);
+                        grew!();
                     }
                     OpCode::Closure => {
                         let c = self.new_closure(

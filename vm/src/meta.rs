@@ -250,8 +250,14 @@ impl Vm {
 
     /// Raw `t[key] = val` with Lua's key errors.
     pub fn raw_set(&mut self, t: Gc<Table>, key: Value, val: Value) -> Result<(), LuaError> {
-        match t.get_mut().set(key, val) {
-            Ok(()) => Ok(()),
+        match t.get_mut().set_grow(key, val) {
+            Ok(false) => Ok(()),
+            Ok(true) => {
+                if crate::gc::take_alloc_failure() {
+                    return Err(self.memory_error());
+                }
+                Ok(())
+            }
             Err(TableKeyError::Nil) => Err(self.rt_error("table index is nil")),
             Err(TableKeyError::NaN) => Err(self.rt_error("table index is NaN")),
         }
@@ -587,7 +593,19 @@ impl Vm {
                     break;
                 }
             }
-            let mut buf: Vec<u8> = Vec::new();
+            // The result's length first: a string that cannot exist, or memory that cannot
+            // be had, is Lua's error rather than an abort.
+            let mut len = 0usize;
+            for i in top - n..top {
+                len = len.saturating_add(match th.stack[i] {
+                    Value::Str(s) => s.get().len(),
+                    _ => 48,
+                });
+            }
+            if len > crate::string::MAX_STRING_LEN {
+                return Err(self.rt_error("string length overflow"));
+            }
+            let mut buf = self.alloc_buffer_unrooted(len)?;
             for i in top - n..top {
                 let v = self.cur.get().stack[i];
                 match v {
@@ -597,7 +615,7 @@ impl Vm {
                     _ => {}
                 }
             }
-            let s = self.heap.new_str(&buf);
+            let s = self.heap.new_str_from_vec(buf);
             self.cur.get_mut().stack[top - n] = Value::Str(s);
             total -= n - 1;
         }

@@ -68,6 +68,9 @@ pub struct Vm {
     /// The tagged built-ins (`pcall`, `xpcall`, `type`, `next`) once the base library made
     /// them, indexed by `Builtin as usize - 1` (nil before).
     pub(crate) builtins: [Value; 4],
+    /// Threads that resumed (or are closing) the running coroutine, innermost last: no
+    /// longer `cur`, so rooted here while they wait.
+    pub(crate) resumers: Vec<Gc<Thread>>,
 }
 
 impl Vm {
@@ -144,6 +147,7 @@ impl Vm {
             interrupt_message: "interrupted",
             mem_err,
             builtins: [Value::Nil; 4],
+            resumers: Vec::new(),
         };
         let k = vm.str_value("_G");
         vm.globals.get_mut().set(k, Value::Table(globals)).ok();
@@ -346,6 +350,25 @@ impl Vm {
         Ok(())
     }
 
+    /// An empty buffer with room for `n` bytes, for a string a native is about to build:
+    /// the memory limit applies (collecting first when needed, as [`Vm::reserve_bytes`]:
+    /// call it only where every live value is rooted), and a failed allocation is "not
+    /// enough memory", never an abort.
+    pub fn alloc_buffer(&mut self, n: usize) -> Result<Vec<u8>, LuaError> {
+        self.reserve_bytes(n)?;
+        self.alloc_buffer_unrooted(n)
+    }
+
+    /// As [`Vm::alloc_buffer`], without collecting (for callers holding unrooted values).
+    pub fn alloc_buffer_unrooted(&mut self, n: usize) -> Result<Vec<u8>, LuaError> {
+        self.check_alloc(n)?;
+        let mut v = Vec::new();
+        if v.try_reserve_exact(n).is_err() {
+            return Err(self.memory_error());
+        }
+        Ok(v)
+    }
+
     /// Fails with "not enough memory" if allocating `bytes` would go over the memory limit,
     /// without collecting (for natives holding unrooted values).
     #[inline]
@@ -387,6 +410,7 @@ impl Vm {
         let type_names = self.type_names;
         let mem_err = self.mem_err;
         let builtins = self.builtins;
+        let resumers = &self.resumers;
         let host_roots = self.host_roots.clone();
         let ext = &self.ext;
         self.heap.collect(|m| {
@@ -404,6 +428,9 @@ impl Vm {
             m.mark_value(last);
             m.mark_value(Value::Str(mem_err));
             m.mark_values(&builtins);
+            for t in resumers.iter() {
+                m.mark(*t);
+            }
             host_roots.trace(m);
             ext.trace(m);
         });

@@ -8,6 +8,9 @@ use std::fmt;
 
 use crate::gc::{Gc, Marker, Trace};
 
+/// The longest string Lua may make (a C `int` of bytes, as lstrlib's `MAXSIZE`).
+pub const MAX_STRING_LEN: usize = i32::MAX as usize;
+
 /// Longest string that is interned (LUAI_MAXSHORTLEN).
 pub const MAX_SHORT_LEN: usize = 40;
 

@@ -195,36 +195,52 @@ impl Table {
     /// `t[key] = val` (raw). Errors for nil and NaN keys.
     #[inline]
     pub fn set(&mut self, key: Value, val: Value) -> Result<(), TableKeyError> {
-        match key {
-            Value::Int(i) => self.set_int(i, val),
-            Value::Str(s) => self.set_str(s, val),
+        self.set_grow(key, val).map(|_| ())
+    }
+
+    /// `t[key] = val` (raw); `Ok(true)` when the table had to resize (see
+    /// [`Table::set_int_grow`]).
+    #[inline]
+    pub fn set_grow(&mut self, key: Value, val: Value) -> Result<bool, TableKeyError> {
+        Ok(match key {
+            Value::Int(i) => self.set_int_grow(i, val),
+            Value::Str(s) => self.set_str_grow(s, val),
             Value::Nil => return Err(TableKeyError::Nil),
             Value::Float(f) => match float_to_int(f) {
-                Some(i) => self.set_int(i, val),
+                Some(i) => self.set_int_grow(i, val),
                 None if f.is_nan() => return Err(TableKeyError::NaN),
                 None => self.set_other(key, val),
             },
             _ => self.set_other(key, val),
-        }
-        Ok(())
+        })
     }
 
     /// `t[i] = val`.
     #[inline(always)]
     pub fn set_int(&mut self, i: i64, val: Value) {
+        self.set_int_grow(i, val);
+    }
+
+    /// `t[i] = val`; true when the table had to resize (or failed to: see
+    /// [`Table::resize`]), which makes the caller's next step a safe point.
+    #[inline(always)]
+    pub fn set_int_grow(&mut self, i: i64, val: Value) -> bool {
         let idx = (i as u64).wrapping_sub(1);
         if idx < self.array.len() as u64 {
             self.touch(idx);
             self.array[idx as usize] = val;
-            return;
+            return false;
         }
         self.set_int_hash(i, val)
     }
 
     #[inline(never)]
-    fn set_int_hash(&mut self, i: i64, val: Value) {
+    fn set_int_hash(&mut self, i: i64, val: Value) -> bool {
         match self.hash.find_int(i) {
-            Some(n) => self.hash.nodes[n].val = val,
+            Some(n) => {
+                self.hash.nodes[n].val = val;
+                false
+            }
             None => self.insert_new(Value::Int(i), val),
         }
     }
@@ -232,11 +248,20 @@ impl Table {
     /// `t[s] = val` for a string key.
     #[inline(always)]
     pub fn set_str(&mut self, s: Gc<LuaStr>, val: Value) {
+        self.set_str_grow(s, val);
+    }
+
+    /// `t[s] = val`; true when the table had to resize (see [`Table::set_int_grow`]).
+    #[inline(always)]
+    pub fn set_str_grow(&mut self, s: Gc<LuaStr>, val: Value) -> bool {
         if self.flags.get() != 0 {
             self.invalidate_tm_cache(s);
         }
         match self.hash.find_str(s) {
-            Some(n) => self.hash.nodes[n].val = val,
+            Some(n) => {
+                self.hash.nodes[n].val = val;
+                false
+            }
             None => self.insert_new_str(s, val),
         }
     }
@@ -249,42 +274,52 @@ impl Table {
     }
 
     #[inline(never)]
-    fn insert_new_str(&mut self, s: Gc<LuaStr>, val: Value) {
+    fn insert_new_str(&mut self, s: Gc<LuaStr>, val: Value) -> bool {
         self.insert_new(Value::Str(s), val)
     }
 
     /// Any other normalised key (not nil, NaN, integer or string).
-    fn set_other(&mut self, key: Value, val: Value) {
+    fn set_other(&mut self, key: Value, val: Value) -> bool {
         match self.hash.find(&key) {
-            Some(n) => self.hash.nodes[n].val = val,
+            Some(n) => {
+                self.hash.nodes[n].val = val;
+                false
+            }
             None => self.insert_new(key, val),
         }
     }
 
     /// Add a key known to be absent (normalised, valid). Nil values are not stored.
-    fn insert_new(&mut self, key: Value, val: Value) {
+    /// Returns true when the table resized (or failed to).
+    fn insert_new(&mut self, key: Value, val: Value) -> bool {
         if val.is_nil() {
-            return;
+            return false;
         }
         if !self.hash.insert_new(key, val) {
-            self.rehash(&key);
+            if !self.rehash(&key) {
+                // Out of memory: the entry is dropped; the VM raises the error before any
+                // Lua code can see the table again.
+                return true;
+            }
             // After the rehash the key may belong to the array part.
             if let Value::Int(i) = key {
                 let idx = (i as u64).wrapping_sub(1);
                 if idx < self.array.len() as u64 {
                     self.array[idx as usize] = val;
-                    return;
+                    return true;
                 }
             }
             let ok = self.hash.insert_new(key, val);
             debug_assert!(ok, "rehash left no room for the new key");
+            return true;
         }
+        false
     }
 
     // ---- resizing ------------------------------------------------------------------------
 
     /// Resize both parts to fit all current entries plus `extra`.
-    fn rehash(&mut self, extra: &Value) {
+    fn rehash(&mut self, extra: &Value) -> bool {
         // nums[i]: integer keys k with 2^(i-1) < k <= 2^i.
         let mut nums = [0usize; MAXABITS + 1];
         let mut total = 0usize;
@@ -321,14 +356,29 @@ impl Table {
             }
         }
         let (asize, in_array) = compute_sizes(&nums, int_keys);
-        self.resize(asize, total - in_array);
+        self.resize(asize, total - in_array)
     }
 
     /// Give the array part `asize` slots and the hash part room for `nhash` keys, moving
-    /// every entry to its new place.
-    pub fn resize(&mut self, asize: usize, nhash: usize) {
+    /// every entry to its new place. When the memory cannot be had, the table is left as it
+    /// was and the failure is recorded for the VM to raise "not enough memory" (see
+    /// [`crate::gc::take_alloc_failure`]); callers then drop the entry they were adding.
+    pub fn resize(&mut self, asize: usize, nhash: usize) -> bool {
         let old_bytes = self.array.capacity() * std::mem::size_of::<Value>() + self.hash.bytes();
-        let old_hash = std::mem::replace(&mut self.hash, HashPart::with_capacity(nhash));
+        let Some(new_hash) = HashPart::try_with_capacity(nhash) else {
+            crate::gc::record_alloc_failure();
+            return false;
+        };
+        if asize > self.array.len()
+            && self
+                .array
+                .try_reserve_exact(asize - self.array.len())
+                .is_err()
+        {
+            crate::gc::record_alloc_failure();
+            return false;
+        }
+        let old_hash = std::mem::replace(&mut self.hash, new_hash);
         let mut spill: Vec<(i64, Value)> = Vec::new();
         if asize < self.array.len() {
             for (i, v) in self.array.drain(asize..).enumerate() {
@@ -338,7 +388,6 @@ impl Table {
             }
             self.array.shrink_to_fit();
         } else {
-            self.array.reserve_exact(asize - self.array.len());
             self.array.resize(asize, Value::Nil);
         }
         for (k, v) in spill {
@@ -362,6 +411,7 @@ impl Table {
         self.limit.set(self.array.len() as u32);
         let new_bytes = self.array.capacity() * std::mem::size_of::<Value>() + self.hash.bytes();
         account_extra(new_bytes as isize - old_bytes as isize);
+        true
     }
 
     /// Grow the array part to at least `n` slots, keeping the hash part's size (Lua's
@@ -370,7 +420,7 @@ impl Table {
     pub fn ensure_array(&mut self, n: usize) {
         if n > self.array.len() {
             let nhash = self.hash.len();
-            self.resize(n, nhash);
+            let _ = self.resize(n, nhash);
         }
     }
 

@@ -52,9 +52,17 @@ fn exit(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
         t.is_some()
     })?;
     if in_task {
-        // The task never resumes: the loop sees the request as soon as it yields.
-        if let Ok(n) = vm.yield_from_native(&[]) {
-            return Ok(n);
+        // The task never resumes: the loop sees the request as soon as it yields (a yield
+        // is this native returning the `YIELD` sentinel), and the loop's owner ends with
+        // the code.
+        match vm.yield_from_native(&[]) {
+            Err(e)
+                if matches!(e.value, Value::LightUserData(_))
+                    && e.value == hotlua_vm::coroutine::YIELD =>
+            {
+                return Err(e)
+            }
+            _ => {}
         }
     }
     // Not in a task (a `-e` chunk) or not able to yield (inside a C-call boundary): leave

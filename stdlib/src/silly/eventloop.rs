@@ -762,6 +762,9 @@ fn step(vm: &mut Vm, co: Gc<Thread>, args: &[Value]) -> Result<Option<Stop>, Lua
         Outcome::Suspended => {}
         Outcome::Finished => with_loop(vm, |_, lp| lp.release(co))?,
         Outcome::Failed(err) => {
+            // Rooted while Lua code runs below (`__tostring`, `__close` handlers): closing
+            // the thread clears the stack slot that held it.
+            let _keep = vm.root(err);
             let mut text = describe_error(vm, co, err);
             // Pending to-be-closed variables run now, as lua.c closes them before printing.
             if let Err(e) = vm.close_thread(co) {

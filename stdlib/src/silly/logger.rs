@@ -180,6 +180,12 @@ fn write_value(vm: &mut Vm, v: Value, depth: usize, out: &mut Vec<u8>) -> Result
         }
     }
     rest.sort_by(|a, b| a.0.cmp(&b.0));
+    // Formatting an entry may run Lua code (`__tostring`), which may remove the entries
+    // still waiting from the table and collect: they stay on the stack, rooted, until the
+    // logging native returns.
+    for v in seq.iter().chain(rest.iter().map(|(_, v)| v)) {
+        vm.push(*v)?;
+    }
     out.push(b'{');
     let mut n = 0;
     for val in seq {

@@ -714,13 +714,17 @@ fn lazy_of(vm: &mut Vm, t: Gc<Table>) -> Option<(Value, Lazy)> {
     let mt = t.get().metatable?;
     let ud = get_field(vm, mt, F_SNAP);
     let Value::UserData(u) = ud else { return None };
-    u.get().downcast_ref::<Snapshot>()?;
+    let closures = u.get().downcast_ref::<Snapshot>()?.closures.len();
+    // The metatable is visible to scripts: its fields are checked, not trusted.
     let what = match get_field(vm, mt, F_CLOSURE) {
         Value::Int(ci) => {
             let Value::Table(cache) = get_field(vm, mt, F_CACHE) else {
                 return None;
             };
-            Lazy::Upvals(u32::try_from(ci).ok()?, cache)
+            let ci = u32::try_from(ci)
+                .ok()
+                .filter(|&c| (c as usize) < closures)?;
+            Lazy::Upvals(ci, cache)
         }
         _ => Lazy::Tree,
     };
@@ -1346,6 +1350,23 @@ fn tree_join(
 ) -> Result<(), LuaError> {
     force(vm, up_new)?;
     force(vm, up_old)?;
+    // The paths of the new tree's keys first: formatting a key may run Lua code
+    // (`__tostring`), which may change the trees and collect. The keys stay on the stack
+    // meanwhile, and the entries are read afterwards, when no Lua code runs any more.
+    let mut keys = Vec::new();
+    let mut pos = 0;
+    while let Some((i, k, _)) = up_new.get().entry_from(pos) {
+        pos = i + 1;
+        keys.push(k);
+    }
+    let mut texts: HashMap<Value, String> = HashMap::with_capacity(keys.len());
+    for &k in &keys {
+        vm.push(k)?;
+    }
+    for &k in &keys {
+        let text = key_text(vm, k);
+        texts.insert(k, text);
+    }
     let tj = TableJoin::new(vm)?;
     let olds = tj.entries(vm, up_old)?;
     let mut pairs = Vec::new();
@@ -1354,7 +1375,12 @@ fn tree_join(
             Value::Table(info) => tj.fn_and_ups(info),
             _ => None,
         };
-        pairs.push((nf, nu, old, format!("$.{}", key_text(vm, k))));
+        let text = match texts.get(&k) {
+            Some(t) => t.clone(),
+            // A key a `__tostring` added meanwhile: formatted without running Lua code.
+            None => String::from_utf8_lossy(&vm.tostring_basic(k)).into_owned(),
+        };
+        pairs.push((nf, nu, old, format!("$.{}", text)));
     }
     let roots: Vec<_> = olds.iter().map(|&(_, f, u)| (f, u)).collect();
     tj.run(vm, report, pairs, &roots)

@@ -288,14 +288,21 @@ fn str_rep(vm: &mut Vm, args: Args) -> R {
         return Err(vm.rt_error("resulting string too large"));
     }
     let total = unit * n as usize - sepb.len();
-    let mut out = Vec::with_capacity(total);
+    // The arguments are on the stack (rooted): the buffer may be made room for by a
+    // collection, and failing to get it is "not enough memory".
+    let mut out = vm.alloc_buffer(total)?;
     for k in 0..n {
         out.extend_from_slice(sb);
         if k + 1 < n {
             out.extend_from_slice(sepb);
         }
+        // A long repetition notices an interrupt (every 64 KiB or so).
+        if k & 0xfff == 0xfff && out.len() > (1 << 16) {
+            vm.check_interrupt()?;
+        }
     }
-    push_bytes(vm, &out)?;
+    let r = vm.heap.new_str_from_vec(out);
+    vm.push(Value::Str(r))?;
     Ok(1)
 }
 

@@ -190,6 +190,27 @@ pub fn account_extra(delta: isize) {
     EXTRA_DELTA.with(|c| c.set(c.get() + delta));
 }
 
+thread_local! {
+    /// A buffer owned by a heap object could not grow (a table's parts, a thread's stack):
+    /// the object was left as it was, and the operation's result dropped. Transient: set
+    /// deep inside object methods, which have no heap at hand, and taken by the VM at its
+    /// next safe point (the same operation's caller, before any Lua code observes the
+    /// object), which then raises "not enough memory".
+    static ALLOC_FAILED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Records that an owned buffer could not grow (see `ALLOC_FAILED`).
+#[cold]
+pub fn record_alloc_failure() {
+    ALLOC_FAILED.with(|c| c.set(true));
+}
+
+/// Takes the record of a failed growth, if any.
+#[inline]
+pub fn take_alloc_failure() -> bool {
+    ALLOC_FAILED.with(|c| c.replace(false))
+}
+
 fn take_extra_delta() -> isize {
     EXTRA_DELTA.with(|c| c.replace(0))
 }

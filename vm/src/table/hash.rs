@@ -66,16 +66,25 @@ fn key_matches(stored: &Value, key: &Value) -> bool {
 impl HashPart {
     /// A hash part with room for `n` keys (rounded up to a power of two; 0 stays empty).
     pub(super) fn with_capacity(n: usize) -> HashPart {
-        if n == 0 {
-            return HashPart::default();
+        match HashPart::try_with_capacity(n) {
+            Some(h) => h,
+            None => std::alloc::handle_alloc_error(std::alloc::Layout::new::<Node>()),
         }
-        let size = n.next_power_of_two();
-        let mut nodes = Vec::with_capacity(size);
+    }
+
+    /// As `with_capacity`, or `None` when the memory cannot be had.
+    pub(super) fn try_with_capacity(n: usize) -> Option<HashPart> {
+        if n == 0 {
+            return Some(HashPart::default());
+        }
+        let size = n.checked_next_power_of_two()?;
+        let mut nodes = Vec::new();
+        nodes.try_reserve_exact(size).ok()?;
         nodes.resize_with(size, Node::empty);
-        HashPart {
+        Some(HashPart {
             nodes: nodes.into_boxed_slice(),
             last_free: size as u32,
-        }
+        })
     }
 
     #[inline(always)]
