@@ -26,6 +26,11 @@ pub fn run_with_big_stack(f: impl FnOnce() -> i32 + Send + 'static) -> i32 {
 /// `spec/runtime.md`). Returns the exit status.
 pub fn run_command_line(args: &[String]) -> i32 {
     let mut vm = new_vm();
+    // Testing aid: collect at every safe point (shakes out values the VM forgot to root).
+    vm.gc_stress = std::env::var_os("HOTLUA_GC_STRESS").is_some();
+    if let Some(limit) = address_space_heap_limit() {
+        vm.heap.set_limit(limit);
+    }
     let status = hotlua_stdlib::silly::runtime::run_command_line(&mut vm, args);
     vm.close();
     // As C's exit(): buffered files and stdout are written out.
@@ -50,4 +55,27 @@ pub fn check_files(files: &[String]) -> i32 {
         }
     }
     0
+}
+
+/// Under an address-space limit (`ulimit -v`), the heap is limited to half of what is left
+/// of it, so that a script exhausting memory meets Lua's "not enough memory" while the
+/// process still has room for the collector's own work and the error's handling, instead
+/// of an allocation failure that would abort it.
+fn address_space_heap_limit() -> Option<usize> {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the limit into `rl`, a valid rlimit owned by this frame.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut rl) } != 0
+        || rl.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
+    }
+    let used = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<usize>().ok())
+        .map_or(0, |pages| pages * 4096);
+    let left = (rl.rlim_cur as usize).saturating_sub(used);
+    Some((left / 2).max(1 << 20))
 }

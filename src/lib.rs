@@ -59,6 +59,8 @@
 //! drives the loop without taking the host's thread. [`Lua::reload_module`] hot-patches a
 //! loaded module, keeping its state.
 
+#![warn(missing_docs)]
+
 mod chunk;
 pub mod cli;
 mod conversion;
@@ -94,3 +96,8 @@ pub use userdata::{
     AnyUserData, MetaMethod, UserData, UserDataFields, UserDataMethods, UserDataRef, UserDataRefMut,
 };
 pub use value::{Integer, LightUserData, Nil, Number, Value};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,7 +1,9 @@
 //! [`String`]: a handle to a Lua string (bytes, not necessarily UTF-8).
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::ops::Deref;
+use std::ptr::NonNull;
 
 use hotlua_vm::Value as Raw;
 
@@ -24,64 +26,74 @@ use crate::state::{Lua, ValueRef};
 pub struct String(pub(crate) ValueRef);
 
 /// A string's text, borrowed from its handle. It keeps the state alive while it exists.
+///
+/// The text is held as a raw pointer, not a reference: dropping the borrow may close the
+/// state (it can hold the last strong reference), which frees the text, and a reference
+/// field would still be asserted valid for the whole drop.
 pub struct BorrowedStr<'a> {
-    s: &'a str,
+    s: NonNull<str>,
     _lua: Lua,
+    _borrow: PhantomData<&'a str>,
 }
 
-/// A string's bytes, borrowed from its handle. It keeps the state alive while it exists.
+/// A string's bytes, borrowed from its handle. It keeps the state alive while it exists
+/// (the bytes are held as for [`BorrowedStr`]).
 pub struct BorrowedBytes<'a> {
-    b: &'a [u8],
+    b: NonNull<[u8]>,
     _lua: Lua,
+    _borrow: PhantomData<&'a [u8]>,
 }
 
 impl Deref for BorrowedStr<'_> {
     type Target = str;
     fn deref(&self) -> &str {
-        self.s
+        // SAFETY: the text lives in a string rooted by the handle this borrows (for 'a) in
+        // a heap `_lua` keeps alive for as long as `self` exists.
+        unsafe { self.s.as_ref() }
     }
 }
 
 impl AsRef<str> for BorrowedStr<'_> {
     fn as_ref(&self) -> &str {
-        self.s
+        self
     }
 }
 
 impl fmt::Display for BorrowedStr<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.s)
+        f.write_str(self)
     }
 }
 
 impl fmt::Debug for BorrowedStr<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.s, f)
+        fmt::Debug::fmt(&**self, f)
     }
 }
 
 impl PartialEq<str> for BorrowedStr<'_> {
     fn eq(&self, other: &str) -> bool {
-        self.s == other
+        &**self == other
     }
 }
 
 impl PartialEq<&str> for BorrowedStr<'_> {
     fn eq(&self, other: &&str) -> bool {
-        self.s == *other
+        &**self == *other
     }
 }
 
 impl Deref for BorrowedBytes<'_> {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        self.b
+        // SAFETY: as for `BorrowedStr::deref`.
+        unsafe { self.b.as_ref() }
     }
 }
 
 impl AsRef<[u8]> for BorrowedBytes<'_> {
     fn as_ref(&self) -> &[u8] {
-        self.b
+        self
     }
 }
 
@@ -105,7 +117,11 @@ impl String {
     pub fn to_str(&self) -> Result<BorrowedStr<'_>> {
         let (b, lua) = self.bytes()?;
         match std::str::from_utf8(b) {
-            Ok(s) => Ok(BorrowedStr { s, _lua: lua }),
+            Ok(s) => Ok(BorrowedStr {
+                s: NonNull::from(s),
+                _lua: lua,
+                _borrow: PhantomData,
+            }),
             Err(e) => Err(Error::from_lua_conversion(
                 "string",
                 "&str",
@@ -125,7 +141,11 @@ impl String {
     /// The bytes.
     pub fn as_bytes(&self) -> BorrowedBytes<'_> {
         match self.bytes() {
-            Ok((b, lua)) => BorrowedBytes { b, _lua: lua },
+            Ok((b, lua)) => BorrowedBytes {
+                b: NonNull::from(b),
+                _lua: lua,
+                _borrow: PhantomData,
+            },
             Err(_) => panic!("the Lua state this string belongs to is closed"),
         }
     }

@@ -745,7 +745,8 @@ fn errors_are_std_errors_and_box_into_dyn_error() {
 #[test]
 fn memory_limit_is_a_catchable_error() {
     let lua = Lua::new();
-    lua.set_memory_limit(lua.used_memory() + (4 << 20)).unwrap();
+    let room = if cfg!(miri) { 256 << 10 } else { 4 << 20 };
+    lua.set_memory_limit(lua.used_memory() + room).unwrap();
     let e = lua
         .load("local t = {} for i = 1, 1e8 do t[i] = {i} end")
         .exec()
@@ -770,9 +771,9 @@ fn memory_limit_is_a_catchable_error() {
             .unwrap(),
         1000
     );
-    assert!(lua.create_string(vec![b'z'; 8 << 20]).is_err());
+    assert!(lua.create_string(vec![b'z'; 2 * room]).is_err());
     lua.set_memory_limit(0).unwrap();
-    assert!(lua.create_string(vec![b'z'; 8 << 20]).is_ok());
+    assert!(lua.create_string(vec![b'z'; 2 * room]).is_ok());
 }
 
 #[test]
@@ -850,13 +851,20 @@ fn interrupt_from_another_thread_stops_loops_and_builtins() {
     let handle = lua.interrupt_handle();
     fn assert_send_sync<T: Send + Sync>(_: &T) {}
     assert_send_sync(&handle);
+    let big = if cfg!(miri) { 12 } else { 28 };
+    let many = if cfg!(miri) { 200 } else { 200_000 };
+    let long_find = format!("string.rep('x', 1 << {big}):find('.-y') while true do end");
+    let long_sort = format!(
+        "local t = {{}} for i = 1, {many} do t[i] = -i end \
+         table.sort(t, function(a, b) return a < b end) while true do end"
+    );
     for code in [
         "while true do end",
         "local function f() return f() end f()",
         // pcall inside the script cannot swallow the interrupt
         "while true do pcall(function() while true do end end) end",
-        "string.rep('x', 1 << 28):find('.-y')",
-        "local t = {} for i = 1, 2e5 do t[i] = -i end table.sort(t, function(a, b) return a < b end) while true do end",
+        long_find.as_str(),
+        long_sort.as_str(),
     ] {
         let h = handle.clone();
         let watchdog = std::thread::spawn(move || {
@@ -866,7 +874,11 @@ fn interrupt_from_another_thread_stops_loops_and_builtins() {
         let e = lua.load(code).exec().unwrap_err();
         watchdog.join().unwrap();
         assert!(e.to_string().contains("interrupted"), "{code}: {e}");
-        assert_eq!(lua.load("return 5").eval::<i64>().unwrap(), 5, "usable after {code}");
+        assert_eq!(
+            lua.load("return 5").eval::<i64>().unwrap(),
+            5,
+            "usable after {code}"
+        );
     }
 }
 

@@ -165,8 +165,11 @@ fn tmove(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
 fn add_field(vm: &mut Vm, t: Value, i: i64, buf: &mut Vec<u8>) -> Result<(), LuaError> {
     let v = geti(vm, t, i)?;
     match v {
-        Value::Str(s) => buf.extend_from_slice(s.get().as_bytes()),
-        Value::Int(_) | Value::Float(_) => buf.extend_from_slice(&vm.tostring_basic(v)),
+        Value::Str(s) => append(vm, buf, s.get().as_bytes())?,
+        Value::Int(_) | Value::Float(_) => {
+            let text = vm.tostring_basic(v);
+            append(vm, buf, &text)?
+        }
         _ => {
             let msg = format!(
                 "invalid value ({}) at index {} in table for 'concat'",
@@ -176,6 +179,22 @@ fn add_field(vm: &mut Vm, t: Value, i: i64, buf: &mut Vec<u8>) -> Result<(), Lua
             return Err(vm.rt_error(&msg));
         }
     }
+    Ok(())
+}
+
+/// Appends to a buffer that may grow large: the growth counts against the memory limit and
+/// failing to get it is "not enough memory", not an abort.
+fn append(vm: &mut Vm, buf: &mut Vec<u8>, bytes: &[u8]) -> Result<(), LuaError> {
+    if buf.capacity() - buf.len() < bytes.len() {
+        let want = bytes.len().max(buf.len());
+        vm.check_alloc(want)?;
+        if buf.len().saturating_add(bytes.len()) > hotlua_vm::string::MAX_STRING_LEN
+            || buf.try_reserve(want).is_err()
+        {
+            return Err(vm.memory_error());
+        }
+    }
+    buf.extend_from_slice(bytes);
     Ok(())
 }
 
@@ -190,13 +209,16 @@ fn tconcat(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let mut buf = Vec::new();
     while i < last {
         add_field(vm, t, i, &mut buf)?;
-        buf.extend_from_slice(&sep);
+        append(vm, &mut buf, &sep)?;
         i += 1;
+        if i & 0xfff == 0 {
+            vm.check_interrupt()?;
+        }
     }
     if i == last {
         add_field(vm, t, i, &mut buf)?;
     }
-    let s = vm.str_value(buf);
+    let s = Value::Str(vm.heap.new_str_from_vec(buf));
     vm.push(s)?;
     Ok(1)
 }
@@ -308,6 +330,7 @@ impl Sorter {
         let mut i = lo;
         let mut j = up - 1;
         loop {
+            vm.check_interrupt()?;
             // Advance i while a[i] < P.
             loop {
                 i += 1;
@@ -351,6 +374,7 @@ impl Sorter {
 
     fn sort(&mut self, vm: &mut Vm, mut lo: i64, mut up: i64) -> Result<(), LuaError> {
         while lo < up {
+            vm.check_interrupt()?;
             // Order a[lo] and a[up].
             let vl = self.get(vm, lo)?;
             self.ai.set(vl);

@@ -71,7 +71,7 @@ impl Vm {
     #[inline]
     pub fn push(&mut self, v: Value) -> Result<(), LuaError> {
         if self.cur.get_mut().push(v).is_err() {
-            return Err(self.rt_error("stack overflow"));
+            return Err(self.stack_overflow());
         }
         Ok(())
     }

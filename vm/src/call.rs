@@ -122,6 +122,9 @@ impl Vm {
     /// The "stack overflow" error, raised with extra room so handlers can run.
     #[cold]
     pub(crate) fn stack_overflow(&mut self) -> LuaError {
+        if crate::gc::take_alloc_failure() {
+            return self.memory_error();
+        }
         self.rt_error("stack overflow")
     }
 

@@ -210,6 +210,12 @@ impl Thread {
         }
         let new_len = (self.stack.len() * 2).max(needed).min(limit.max(needed));
         let old = self.stack.len();
+        if self.stack.try_reserve_exact(new_len - old).is_err() {
+            // Out of memory: reported as "not enough memory" by the caller's overflow path
+            // (`Vm::stack_overflow` takes the record).
+            crate::gc::record_alloc_failure();
+            return Err(StackOverflow);
+        }
         self.stack.resize(new_len, Value::Nil);
         crate::gc::account_extra(((new_len - old) * std::mem::size_of::<Value>()) as isize);
         self.fix_upvalues();

@@ -449,13 +449,14 @@ fn find_aux(vm: &mut Vm, args: Args, find: bool) -> R {
         vm.push(Value::Nil)?;
         return Ok(1);
     };
+    let sig = vm.signal().clone();
     let r = if find {
-        pattern::find(src, pat, start, plain)
+        pattern::find(src, pat, start, plain, Some(&sig))
     } else {
-        pattern::pattern_search(src, pat, start)
+        pattern::pattern_search(src, pat, start, Some(&sig))
     };
     match r {
-        Err(e) => Err(vm.rt_error(&e)),
+        Err(e) => Err(pattern_error(vm, &e)),
         Ok(None) => {
             vm.push(Value::Nil)?;
             Ok(1)
@@ -546,7 +547,9 @@ fn gmatch_step(vm: &mut Vm, args: Args) -> R {
     let mut g = pattern::GMatch::new(pos as usize);
     g.last_match = (last >= 0).then_some(last as usize);
     let src = s.get().as_bytes();
-    match g.next_match(src, p.get().as_bytes()) {
+    let sig = vm.signal().clone();
+    match g.next_match(src, p.get().as_bytes(), Some(&sig)) {
+        Err(e) if e == pattern::INTERRUPTED && sig.interrupt_pending() => Err(vm.interrupted()),
         Err(e) => Err(gmatch_error(vm, &e)),
         Ok(None) => {
             // Lua's iterator returns nothing at the end (not even nil).
@@ -572,6 +575,7 @@ fn str_gsub(vm: &mut Vm, args: Args) -> R {
     }
     let src_len = s.get().len() as i64;
     let max_n = vm.opt_int(args, 3, src_len + 1)?;
+    let sig = vm.signal().clone();
     let result = match repl {
         Value::Str(_) | Value::Int(_) | Value::Float(_) => {
             let r = vm.check_str(args, 2)?;
@@ -580,6 +584,7 @@ fn str_gsub(vm: &mut Vm, args: Args) -> R {
                 p.get().as_bytes(),
                 r.get().as_bytes(),
                 Some(max_n),
+                Some(&sig),
             )
             .map_err(|e| NativeError::Lib(LibError::Msg(e)))
         }
@@ -587,7 +592,7 @@ fn str_gsub(vm: &mut Vm, args: Args) -> R {
             // The callback may run Lua code: work on copies of the subject and pattern.
             let src = s.get().as_bytes().to_vec();
             let pat = p.get().as_bytes().to_vec();
-            pattern::gsub(&src, &pat, Some(max_n), |ms, st, en, out| {
+            pattern::gsub(&src, &pat, Some(max_n), Some(&sig), |ms, st, en, out| {
                 gsub_value(vm, repl, ms, &src, st, en, out)
             })
         }
@@ -598,6 +603,7 @@ fn str_gsub(vm: &mut Vm, args: Args) -> R {
             vm.push(Value::Int(n))?;
             Ok(2)
         }
+        Err(_) if sig.interrupt_pending() => Err(vm.interrupted()),
         Err(e) => Err(finish(vm, e)),
     }
 }
@@ -673,4 +679,13 @@ fn gsub_value(
             Err(LibError::Msg(format!("invalid replacement value (a {t})")).into())
         }
     }
+}
+
+/// The error of a failed match: the VM's interrupt error when a match was stopped by an
+/// interrupt, else the pattern's message.
+fn pattern_error(vm: &mut Vm, e: &str) -> LuaError {
+    if e == pattern::INTERRUPTED && vm.signal().interrupt_pending() {
+        return vm.interrupted();
+    }
+    vm.rt_error(e)
 }

@@ -7,6 +7,8 @@
 //! and every index into the subject or pattern is bounds-checked, so no input can panic or
 //! overflow the stack. Classes use the C locale (ASCII only). Errors are Lua's message texts.
 
+use hotlua_vm::host::Signal;
+
 /// Maximum number of captures in one pattern (Lua's `LUA_MAXCAPTURES`).
 pub const MAXCAPTURES: usize = 32;
 /// Maximum nesting of the matcher's recursion (Lua's `MAXCCALLS` in lstrlib.c).
@@ -60,7 +62,15 @@ pub struct MatchState<'a> {
     depth_left: usize,
     level: usize,
     capture: [(usize, isize); MAXCAPTURES],
+    /// The VM's signal word: a long match stops when an interrupt is requested.
+    stop: Option<&'a Signal>,
+    /// Matching steps since the start (the signal is read every 65,536 of them).
+    steps: u32,
 }
+
+/// The error text of a match stopped by an interrupt (the caller raises the VM's own
+/// interrupt error instead).
+pub const INTERRUPTED: &str = "interrupted";
 
 /// The matcher's internal result: the end of a match, [`NO_MATCH`], or an error. A plain
 /// `usize` with a sentinel keeps the hot recursion's return value in registers.
@@ -81,6 +91,7 @@ enum PatErr {
     UnfinishedCapture,
     TooComplex,
     TooManyCaptures,
+    Interrupted,
 }
 
 impl From<PatErr> for String {
@@ -95,6 +106,7 @@ impl From<PatErr> for String {
             PatErr::UnfinishedCapture => "unfinished capture".into(),
             PatErr::TooComplex => "pattern too complex".into(),
             PatErr::TooManyCaptures => "too many captures".into(),
+            PatErr::Interrupted => INTERRUPTED.into(),
         }
     }
 }
@@ -253,7 +265,7 @@ fn first_item(pat: &[u8], mut p: usize) -> Option<FirstItem> {
         ESC if matches!(pat.get(p + 1), Some(b'b' | b'f' | b'0'..=b'9')) => return None,
         _ => {}
     }
-    let ep = MatchState::new(&[], pat).class_end(p).ok()?;
+    let ep = MatchState::new(&[], pat, None).class_end(p).ok()?;
     if matches!(pat.get(ep), Some(b'*' | b'?' | b'-')) {
         return None;
     }
@@ -313,14 +325,26 @@ pub fn find_plain(src: &[u8], needle: &[u8], init: usize) -> Option<usize> {
 
 impl<'a> MatchState<'a> {
     /// A matcher of `pat` over `src`.
-    pub fn new(src: &'a [u8], pat: &'a [u8]) -> Self {
+    pub fn new(src: &'a [u8], pat: &'a [u8], stop: Option<&'a Signal>) -> Self {
         MatchState {
             src,
             pat,
             depth_left: MAXCCALLS,
             level: 0,
             capture: [(0, 0); MAXCAPTURES],
+            stop,
+            steps: 0,
         }
+    }
+
+    /// Counts a matching step; every 65,536 steps, an interrupt request stops the match.
+    #[inline(always)]
+    fn tick(&mut self) -> Result<(), PatErr> {
+        self.steps = self.steps.wrapping_add(1);
+        if self.steps & 0xffff == 0 && self.stop.is_some_and(|s| s.interrupt_pending()) {
+            return Err(PatErr::Interrupted);
+        }
+        Ok(())
     }
 
     /// Tries to match the pattern suffix starting at pattern offset `p` at subject offset
@@ -407,6 +431,7 @@ impl<'a> MatchState<'a> {
     /// Matches the pattern from `p` at subject offset `s`: the end of the match, or
     /// [`NO_MATCH`].
     fn do_match(&mut self, s: usize, p: usize) -> MResult {
+        self.tick()?;
         if self.depth_left == 0 {
             return Err(PatErr::TooComplex);
         }
@@ -502,6 +527,9 @@ impl<'a> MatchState<'a> {
         let mut i = 0usize;
         while self.single_match(s + i, p, ep) {
             i += 1;
+            if i & 0xffff == 0 {
+                self.tick()?;
+            }
         }
         // Try the longest run first, then back off one item at a time.
         loop {
@@ -622,7 +650,13 @@ pub fn start_offset(init: i64, len: usize) -> Option<usize> {
 /// `string.find`/`string.match` core: search `pat` in `src` from offset `init`.
 /// `plain` forces a plain substring search (find's 4th argument); a pattern without magic
 /// characters is searched plainly too, as Lua does, which matters for malformed patterns.
-pub fn find(src: &[u8], pat: &[u8], init: usize, plain: bool) -> Result<Option<Match>, String> {
+pub fn find(
+    src: &[u8],
+    pat: &[u8],
+    init: usize,
+    plain: bool,
+    stop: Option<&Signal>,
+) -> Result<Option<Match>, String> {
     if init > src.len() {
         return Ok(None);
     }
@@ -634,17 +668,22 @@ pub fn find(src: &[u8], pat: &[u8], init: usize, plain: bool) -> Result<Option<M
             explicit: false,
         }));
     }
-    pattern_search(src, pat, init)
+    pattern_search(src, pat, init, stop)
 }
 
 /// `string.match` core: like [`find`] but always interprets the pattern.
-pub fn pattern_search(src: &[u8], pat: &[u8], init: usize) -> Result<Option<Match>, String> {
+pub fn pattern_search(
+    src: &[u8],
+    pat: &[u8],
+    init: usize,
+    stop: Option<&Signal>,
+) -> Result<Option<Match>, String> {
     if init > src.len() {
         return Ok(None);
     }
     let anchor = pat.first() == Some(&b'^');
     let p0 = anchor as usize;
-    let mut ms = MatchState::new(src, pat);
+    let mut ms = MatchState::new(src, pat, stop);
     let filter = if anchor { None } else { first_item(pat, p0) };
     let mut s = init;
     loop {
@@ -690,8 +729,13 @@ impl GMatch {
     }
 
     /// The next match, or `None` when the iteration is over.
-    pub fn next_match(&mut self, src: &[u8], pat: &[u8]) -> Result<Option<Match>, String> {
-        let mut ms = MatchState::new(src, pat);
+    pub fn next_match(
+        &mut self,
+        src: &[u8],
+        pat: &[u8],
+        stop: Option<&Signal>,
+    ) -> Result<Option<Match>, String> {
+        let mut ms = MatchState::new(src, pat, stop);
         let filter = first_item(pat, 0);
         let mut s = self.pos;
         while s <= src.len() {
@@ -728,12 +772,13 @@ pub fn gsub<E: From<String>>(
     src: &[u8],
     pat: &[u8],
     max_n: Option<i64>,
+    stop: Option<&Signal>,
     mut repl: impl FnMut(&MatchState<'_>, usize, usize, &mut Vec<u8>) -> Result<(), E>,
 ) -> Result<(Vec<u8>, i64), E> {
     let anchor = pat.first() == Some(&b'^');
     let p0 = anchor as usize;
     let max_n = max_n.unwrap_or(i64::MAX);
-    let mut ms = MatchState::new(src, pat);
+    let mut ms = MatchState::new(src, pat, stop);
     let filter = if anchor { None } else { first_item(pat, p0) };
     let mut out = Vec::with_capacity(src.len());
     let mut s = 0usize;
@@ -812,8 +857,9 @@ pub fn gsub_str(
     pat: &[u8],
     repl: &[u8],
     max_n: Option<i64>,
+    stop: Option<&Signal>,
 ) -> Result<(Vec<u8>, i64), String> {
-    gsub(src, pat, max_n, |ms, s, e, out| {
+    gsub(src, pat, max_n, stop, |ms, s, e, out| {
         expand_replacement(ms, src, repl, s, e, out)
     })
 }
@@ -827,9 +873,9 @@ mod tests {
         // Single-item repetitions iterate: a megabyte-long run neither overflows the stack
         // nor hits the depth limit.
         let s = vec![b'a'; 1 << 20];
-        let m = pattern_search(&s, b"^a*$", 0).unwrap().unwrap();
+        let m = pattern_search(&s, b"^a*$", 0, None).unwrap().unwrap();
         assert_eq!((m.start, m.end), (0, s.len()));
-        let m = pattern_search(&s, b"a-$", 0).unwrap().unwrap();
+        let m = pattern_search(&s, b"a-$", 0, None).unwrap().unwrap();
         assert_eq!(m.end, s.len());
     }
 
@@ -857,7 +903,7 @@ mod tests {
             let r = pattern_search(&s, &pat, 0);
             assert_eq!(r, Err("pattern too complex".to_string()));
             let pat = b"a?".repeat(MAXCCALLS - 2);
-            assert!(pattern_search(&s, &pat, 0).unwrap().is_some());
+            assert!(pattern_search(&s, &pat, 0, None).unwrap().is_some());
         };
         std::thread::Builder::new()
             .stack_size(256 * 1024)
