@@ -13,4 +13,4 @@ fi
 # Isolation off: the tests read the clock (timers, the watchdog) and spawn threads.
 export MIRIFLAGS="${MIRIFLAGS:--Zmiri-disable-isolation}"
 cargo +nightly miri test -p hotlua --test embedding -- "$@"
-cargo +nightly miri test -p hotlua-vm --lib gc:: -- "$@"
+cargo +nightly miri test -p hotlua-vm --lib -- gc:: interp:: "$@"

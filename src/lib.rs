@@ -101,3 +101,35 @@ pub use value::{Integer, LightUserData, Nil, Number, Value};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// Misuses that must not compile.
+///
+/// Handles and borrows stay on the state's thread:
+/// ```compile_fail
+/// let lua = hotlua::Lua::new();
+/// let t = lua.create_table().unwrap();
+/// std::thread::spawn(move || drop(t));
+/// ```
+/// A borrowed string cannot outlive its handle:
+/// ```compile_fail
+/// let lua = hotlua::Lua::new();
+/// let s = lua.create_string("x").unwrap();
+/// let text = s.to_str().unwrap();
+/// drop(s);
+/// println!("{}", &*text);
+/// ```
+/// A userdata borrow is not `Send` (it holds the state):
+/// ```compile_fail
+/// struct P(i32);
+/// impl hotlua::UserData for P {}
+/// let lua = hotlua::Lua::new();
+/// let ud = lua.create_userdata(P(1)).unwrap();
+/// let r = ud.borrow::<P>().unwrap();
+/// std::thread::spawn(move || drop(r));
+/// ```
+/// The VM's raw values are not part of this crate:
+/// ```compile_fail
+/// let v: hotlua::vm::Value = hotlua::vm::Value::Nil;
+/// ```
+#[cfg(doctest)]
+pub struct CompileFailDoctests;

@@ -846,6 +846,36 @@ fn host_hook_is_a_budget_scripts_cannot_remove() {
 }
 
 #[test]
+fn interrupt_stops_loops_calls_and_builtins() {
+    // Same thread (deterministic, and what Miri runs): a callback asks for the interrupt
+    // the first time the script calls it.
+    let lua = Lua::new();
+    let handle = lua.interrupt_handle();
+    let trip = lua
+        .create_function(move |_, ()| {
+            handle.interrupt();
+            Ok(())
+        })
+        .unwrap();
+    lua.globals().set("trip", trip).unwrap();
+    for code in [
+        "trip() while true do end",
+        "trip() local function f() return f() end f()",
+        "while true do pcall(function() trip() while true do end end) end",
+        "trip() local s = string.rep('x', 1 << 18) s:find('.-y') while true do end",
+        "local t = {} for i = 1, 300 do t[i] = -i end trip() table.sort(t) while true do end",
+    ] {
+        let e = lua.load(code).exec().unwrap_err();
+        assert!(e.to_string().contains("interrupted"), "{code}: {e}");
+        assert_eq!(lua.load("return 5").eval::<i64>().unwrap(), 5, "usable after {code}");
+    }
+    // An interrupt asked for while no Lua code runs does not stop the next call.
+    lua.interrupt_handle().interrupt();
+    assert_eq!(lua.load("local n = 0 for i = 1, 100 do n = n + i end return n").eval::<i64>().unwrap(), 5050);
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "a thread spinning in the interpreter starves Miri's scheduler")]
 fn interrupt_from_another_thread_stops_loops_and_builtins() {
     let lua = Lua::new();
     let handle = lua.interrupt_handle();

@@ -1,4 +1,6 @@
 //! hotlua-stdlib: Lua's standard libraries, the module loader and the silly.* runtime.
+//! **Internal crate of hotlua**: its functions work on the VM's raw values under the
+//! discipline hotlua-vm's crate docs state; embed hotlua through the `hotlua` crate.
 pub mod base;
 pub mod cfmt;
 pub mod corolib;

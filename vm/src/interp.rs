@@ -1745,3 +1745,36 @@ impl crate::function::FnProto {
 
 #[allow(dead_code)]
 fn _assert_types(_: UpvalCell) {}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Value, Vm};
+
+    /// Runs a chunk with no library and returns its first result.
+    fn eval(src: &str) -> Value {
+        let mut vm = Vm::new();
+        let f = match vm.load(src.as_bytes(), "=t", None) {
+            Ok(f) => f,
+            Err(e) => panic!("{}", vm.to_display(e.value)),
+        };
+        match vm.call(f, &[]) {
+            Ok(r) => r.first().copied().unwrap_or(Value::Nil),
+            Err(e) => panic!("{}", vm.to_display(e.value)),
+        }
+    }
+
+    /// The interpreter's slow paths (here CONCAT's `sync!`, which saves the frame's pc and
+    /// top) under Miri: Stacked Borrows once reported a `&mut Thread` invalidated there by a
+    /// shared borrow taken while it was live.
+    #[test]
+    fn slow_paths_keep_borrows_apart() {
+        let v = eval("local s = 'a' .. 1 return s");
+        assert!(matches!(v, Value::Str(s) if s.get().as_bytes() == b"a1"));
+        let v = eval(
+            "local t = {} for i = 1, 40 do t[i] = i .. '' end \
+             local mt = {__index = function(_, k) return k * 2 end} \
+             setmetatable = nil return #t + (t[40] + 0)",
+        );
+        assert!(matches!(v, Value::Int(80)));
+    }
+}

@@ -23,6 +23,8 @@ pub const MAX_C_CALLS: u32 = 200;
 
 /// A Lua state.
 pub struct Vm {
+    /// The heap (internal: see the crate's contract).
+    #[doc(hidden)]
     pub heap: Heap,
     #[doc(hidden)]
     pub main: Gc<Thread>,

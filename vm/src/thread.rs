@@ -249,7 +249,11 @@ impl Thread {
         if let Some(&Some(cell)) = self.open_at.get(index) {
             return cell;
         }
-        let slot: *mut Value = &mut self.stack[index];
+        assert!(index < self.stack.len(), "an open upvalue's slot is on the stack");
+        // Derived from the buffer's own pointer, as every raw pointer into the stack is (the
+        // interpreter's register base too): a pointer made from a `&mut` to the slot would
+        // be invalidated, under Stacked Borrows, by the next write through the others.
+        let slot: *mut Value = self.stack.as_mut_ptr().wrapping_add(index);
         let cell = heap.alloc(UpvalCell::new_open(me, index, slot));
         // Usually the highest open slot so far: then this is a push.
         let pos = self.open_upvals.partition_point(|u| u.0 < index);
