@@ -867,15 +867,27 @@ fn interrupt_stops_loops_calls_and_builtins() {
     ] {
         let e = lua.load(code).exec().unwrap_err();
         assert!(e.to_string().contains("interrupted"), "{code}: {e}");
-        assert_eq!(lua.load("return 5").eval::<i64>().unwrap(), 5, "usable after {code}");
+        assert_eq!(
+            lua.load("return 5").eval::<i64>().unwrap(),
+            5,
+            "usable after {code}"
+        );
     }
     // An interrupt asked for while no Lua code runs does not stop the next call.
     lua.interrupt_handle().interrupt();
-    assert_eq!(lua.load("local n = 0 for i = 1, 100 do n = n + i end return n").eval::<i64>().unwrap(), 5050);
+    assert_eq!(
+        lua.load("local n = 0 for i = 1, 100 do n = n + i end return n")
+            .eval::<i64>()
+            .unwrap(),
+        5050
+    );
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "a thread spinning in the interpreter starves Miri's scheduler")]
+#[cfg_attr(
+    miri,
+    ignore = "a thread spinning in the interpreter starves Miri's scheduler"
+)]
 fn interrupt_from_another_thread_stops_loops_and_builtins() {
     let lua = Lua::new();
     let handle = lua.interrupt_handle();

@@ -20,7 +20,9 @@ fn main() {
         Ok("codegen") => {
             let c = hotlua_compiler::parse(&src, "=mod").unwrap();
             for _ in 0..reps {
-                std::hint::black_box(hotlua_compiler::codegen::generate(&c, "=mod").unwrap());
+                std::hint::black_box(
+                    hotlua_compiler::codegen::generate(&c, "=mod", false).unwrap(),
+                );
             }
             return;
         }
@@ -48,14 +50,14 @@ fn main() {
     for _ in 0..reps {
         let c = hotlua_compiler::parse(&src, "=mod").unwrap();
         let t0 = Instant::now();
-        let p = hotlua_compiler::codegen::generate(&c, "=mod").unwrap();
+        let p = hotlua_compiler::codegen::generate(&c, "=mod", false).unwrap();
         gen += t0.elapsed();
         std::hint::black_box(p);
     }
     let a0 = allocs();
     let c = hotlua_compiler::parse(&src, "=mod").unwrap();
     let a1 = allocs();
-    let p = hotlua_compiler::codegen::generate(&c, "=mod").unwrap();
+    let p = hotlua_compiler::codegen::generate(&c, "=mod", false).unwrap();
     let a2 = allocs();
     println!("allocs: parse {} codegen {}", a1 - a0, a2 - a1);
     drop((c, p));

@@ -46,5 +46,16 @@ pub fn parse(source: &[u8], chunk_name: &str) -> Result<ast::Chunk, CompileError
 /// Compiles a chunk to the prototype of its main function, making every check `luac` makes.
 pub fn compile(source: &[u8], chunk_name: &str) -> Result<proto::Proto, CompileError> {
     let chunk = parse(source, chunk_name)?;
-    codegen::generate(&chunk, chunk_name)
+    codegen::generate(&chunk, chunk_name, false)
+}
+
+/// Compiles a chunk as a module (what `require` loads): as [`compile`], except that the
+/// main function's top-level locals (those of the chunk's own scope, not of its nested
+/// blocks) live in upvalues of the main function instead of registers. Their cells then
+/// outlive the chunk, so hot patching finds a module's whole state even where no function
+/// captured it. Behaviour is Lua's in every other respect; `debug.getlocal` on the running
+/// main chunk does not list those locals (`debug.getupvalue` of it does).
+pub fn compile_module(source: &[u8], chunk_name: &str) -> Result<proto::Proto, CompileError> {
+    let chunk = parse(source, chunk_name)?;
+    codegen::generate(&chunk, chunk_name, true)
 }

@@ -27,6 +27,11 @@ pub struct UpvalDesc {
     pub index: u8,
     /// The declared attribute of the captured variable (`Const` or `Close` locals).
     pub kind: VarKind,
+    /// The identity of the declaration this upvalue finally refers to, stable across two
+    /// versions of the same source: `<function path>|<name>`, plus `#n` for the n-th
+    /// redeclaration of the name in its block and `@i.j` for a local of a nested block
+    /// (see `spec/patch.md`). A module's top-level local is `|<name>`; `_ENV` is `_ENV`.
+    pub decl: std::sync::Arc<str>,
 }
 
 /// What kind of variable a local or an upvalue refers to.
@@ -64,6 +69,15 @@ pub struct LocVar {
 pub struct Proto {
     /// The chunk name as given to the compiler (`@file.lua`, `=stdin`, or the source text).
     pub source: std::sync::Arc<str>,
+    /// The function's declaration name within its parent, the last component of its
+    /// identity (`spec/patch.md`): `f` (`local function f`, `function f`, `local f =
+    /// function`), `M.f` / `M:f` (a field path it is defined or assigned to), `t.k` (a field
+    /// of a table constructor assigned to `t`), or `@n` for the n-th anonymous function of
+    /// the parent; `#k` is appended to the k-th repetition of a name. Empty for a main chunk.
+    pub name: std::sync::Arc<str>,
+    /// Compiled as a module (`compile_module`): the main function's top-level locals live in
+    /// its upvalues (after `_ENV`), so they outlive the chunk as cells.
+    pub module: bool,
     /// Line of `function` (0 for a main chunk).
     pub line_defined: u32,
     /// Line of `end` (0 for a main chunk).

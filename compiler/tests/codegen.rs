@@ -29,7 +29,7 @@ fn dump_env_listing() {
             let t = std::time::Instant::now();
             let chunk = hotlua_compiler::parse(&src, "=x");
             let t1 = t.elapsed();
-            let r = chunk.map(|c| hotlua_compiler::codegen::generate(&c, "=x"));
+            let r = chunk.map(|c| hotlua_compiler::codegen::generate(&c, "=x", false));
             println!(
                 "parse {:?} codegen {:?} ok={}",
                 t1,

@@ -186,7 +186,9 @@ fn load_file(vm: &mut Vm, filename: &[u8]) -> Result<Value, Value> {
         }
     };
     let src = hotlua_compiler::strip_file_header(&src);
-    vm.load(src, &format!("@{}", fname), None)
+    // Modules keep their top-level locals in cells (see `Vm::load_module`), for hot
+    // patching.
+    vm.load_module(src, &format!("@{}", fname), None)
         .map_err(|e| e.value)
 }
 

@@ -270,9 +270,9 @@ fn our_find(s: &[u8], p: &[u8], init: i64, is_match: bool) -> String {
         return "nil".into();
     };
     let r = if is_match {
-        pattern::pattern_search(s, p, start)
+        pattern::pattern_search(s, p, start, None)
     } else {
-        pattern::find(s, p, start, false)
+        pattern::find(s, p, start, false, None)
     };
     match r {
         Err(e) => format!("E:{}", esc(e.as_bytes())),
@@ -335,7 +335,7 @@ fn our_gmatch(s: &[u8], p: &[u8]) -> String {
     let mut g = pattern::GMatch::new(0);
     let mut out = Vec::new();
     for _ in 0..50 {
-        match g.next_match(s, p) {
+        match g.next_match(s, p, None) {
             Err(e) => return format!("E:{}", esc(e.as_bytes())),
             Ok(None) => break,
             Ok(Some(m)) => out.push(render_caps(s, &m.captures).join(",")),
@@ -414,7 +414,7 @@ const GSUB: &[GsubCase] = &[
 ];
 
 fn our_gsub(s: &[u8], p: &[u8], r: &[u8], n: i64) -> String {
-    match pattern::gsub_str(s, p, r, if n == -1 { None } else { Some(n) }) {
+    match pattern::gsub_str(s, p, r, if n == -1 { None } else { Some(n) }, None) {
         Err(e) => format!("E:{}", esc(e.as_bytes())),
         Ok((b, k)) => format!("{}|{k}", esc(&b)),
     }

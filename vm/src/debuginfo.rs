@@ -133,7 +133,7 @@ pub(crate) fn get_obj_name(p: &FnProto, lastpc: usize, reg: u32) -> Option<(&'st
             let k = const_str(p, i.c()).unwrap_or_else(|| "?".into());
             Some((is_env(p, pc, i.b()), k))
         }
-        OpCode::GetUpval => Some(("upvalue", upval_name(p, i.b()))),
+        OpCode::GetUpval => Some((upval_kind(p, i.b()), upval_name(p, i.b()))),
         OpCode::LoadK => const_str(p, i.bx()).map(|s| ("constant", s)),
         OpCode::LoadKX => {
             let ax = p.code.get(pc + 1).map_or(0, |n| n.ax());
@@ -144,6 +144,16 @@ pub(crate) fn get_obj_name(p: &FnProto, lastpc: usize, reg: u32) -> Option<(&'st
             Some(("method", k.unwrap_or_else(|| "?".into())))
         }
         _ => None,
+    }
+}
+
+/// How messages name upvalue `u` of `p`: "upvalue", except a module main chunk's top-level
+/// locals (its upvalues after `_ENV`), which are locals of that chunk as Lua sees it.
+fn upval_kind(p: &FnProto, u: u32) -> &'static str {
+    if p.module && u > 0 {
+        "local"
+    } else {
+        "upvalue"
     }
 }
 
@@ -216,7 +226,7 @@ impl Vm {
         let pc = ci.pc.saturating_sub(1);
         let found = match op {
             Operand::None => None,
-            Operand::Upval(u) => Some(("upvalue", upval_name(p, u))),
+            Operand::Upval(u) => Some((upval_kind(p, u), upval_name(p, u))),
             Operand::Reg(r) => get_obj_name(p, pc, r),
         };
         match found {

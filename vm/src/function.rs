@@ -32,6 +32,11 @@ pub struct FnProto {
     pub max_stack: u8,
     /// The chunk name as given to the compiler.
     pub source: std::sync::Arc<str>,
+    /// The declaration name within the parent (`hotlua_compiler::proto::Proto::name`).
+    pub name: std::sync::Arc<str>,
+    /// The main function of a chunk compiled as a module (its top-level locals are its
+    /// upvalues after `_ENV`).
+    pub module: bool,
     pub line_defined: u32,
     pub last_line_defined: u32,
     pub line_info: Box<[u32]>,
@@ -98,6 +103,8 @@ impl FnProto {
             is_vararg: p.is_vararg,
             max_stack: p.max_stack.max(2),
             source: p.source,
+            name: p.name,
+            module: p.module,
             line_defined: p.line_defined,
             last_line_defined: p.last_line_defined,
             line_info: p.line_info.into_boxed_slice(),

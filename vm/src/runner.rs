@@ -131,9 +131,26 @@ pub fn run_chunk_report(
     chunk_name: &str,
     args: &[String],
 ) -> Result<(), String> {
+    run_chunk_report_as(vm, source, chunk_name, args, false)
+}
+
+/// [`run_chunk_report`], compiling the chunk as a module when `module` (for tests that
+/// check a module behaves as the same code run as a script).
+pub fn run_chunk_report_as(
+    vm: &mut Vm,
+    source: &[u8],
+    chunk_name: &str,
+    args: &[String],
+    module: bool,
+) -> Result<(), String> {
     // lua.c puts the collector in generational mode.
     vm.gc_mode = "generational";
-    let f = match vm.load(source, chunk_name, None) {
+    let loaded = if module {
+        vm.load_module(source, chunk_name, None)
+    } else {
+        vm.load(source, chunk_name, None)
+    };
+    let f = match loaded {
         Ok(f) => f,
         Err(e) => return Err(vm.to_display(e.value)),
     };

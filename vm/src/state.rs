@@ -291,7 +291,33 @@ impl Vm {
         chunk_name: &str,
         env: Option<Value>,
     ) -> Result<Value, LuaError> {
-        match hotlua_compiler::compile(source, chunk_name) {
+        self.load_as(source, chunk_name, env, false)
+    }
+
+    /// Compiles a chunk as a module (`hotlua_compiler::compile_module`: its top-level
+    /// locals live in its upvalues, so they outlive it as cells), as `require` loads.
+    pub fn load_module(
+        &mut self,
+        source: &[u8],
+        chunk_name: &str,
+        env: Option<Value>,
+    ) -> Result<Value, LuaError> {
+        self.load_as(source, chunk_name, env, true)
+    }
+
+    fn load_as(
+        &mut self,
+        source: &[u8],
+        chunk_name: &str,
+        env: Option<Value>,
+        module: bool,
+    ) -> Result<Value, LuaError> {
+        let compiled = if module {
+            hotlua_compiler::compile_module(source, chunk_name)
+        } else {
+            hotlua_compiler::compile(source, chunk_name)
+        };
+        match compiled {
             Ok(p) => {
                 let proto = FnProto::instantiate(&mut self.heap, p);
                 let env = env.unwrap_or(Value::Table(self.globals));

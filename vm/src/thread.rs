@@ -249,7 +249,10 @@ impl Thread {
         if let Some(&Some(cell)) = self.open_at.get(index) {
             return cell;
         }
-        assert!(index < self.stack.len(), "an open upvalue's slot is on the stack");
+        assert!(
+            index < self.stack.len(),
+            "an open upvalue's slot is on the stack"
+        );
         // Derived from the buffer's own pointer, as every raw pointer into the stack is (the
         // interpreter's register base too): a pointer made from a `&mut` to the slot would
         // be invalidated, under Stacked Borrows, by the next write through the others.

@@ -31,6 +31,11 @@ fn run_hotlua(name: &str, source: Vec<u8>) -> String {
 
 /// `stress`: collect at every safe point.
 fn run_hotlua_with(name: &str, source: Vec<u8>, stress: bool) -> String {
+    run_hotlua_as(name, source, stress, false)
+}
+
+/// `module`: compile the script as a module (its top-level locals in cells).
+fn run_hotlua_as(name: &str, source: Vec<u8>, stress: bool, module: bool) -> String {
     let name = name.to_string();
     // Deep recursion tests need more Rust stack than a test thread has by default.
     std::thread::Builder::new()
@@ -41,7 +46,7 @@ fn run_hotlua_with(name: &str, source: Vec<u8>, stress: bool) -> String {
             vm.gc_stress = stress;
             vm.set_stdout(Box::new(Sink(buf.clone())));
             let chunk = format!("@{}", name);
-            let r = hotlua_vm::runner::run_chunk_report(&mut vm, &source, &chunk, &[]);
+            let r = hotlua_vm::runner::run_chunk_report_as(&mut vm, &source, &chunk, &[], module);
             let mut out = String::from_utf8_lossy(&buf.borrow()).into_owned();
             if let Err(m) = r {
                 out.push_str(&format!("hotlua: {}\n", m));
@@ -144,5 +149,43 @@ fn lua_scripts_survive_gc_stress() {
             ));
         }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The same scripts compiled as modules (`require`'s mode, which keeps top-level locals in
+/// cells for hot patching) behave the same. Skipped: scripts whose output depends on how
+/// many registers the main chunk uses (stack depth) or that list its locals.
+#[test]
+fn lua_scripts_behave_the_same_as_modules() {
+    let skip = [
+        "calls.lua",
+        "overflow.lua",
+        "uncaught_overflow.lua",
+        "gc.lua",
+    ];
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for entry in std::fs::read_dir(script_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".lua") || skip.contains(&name.as_str()) {
+            continue;
+        }
+        let path = script_dir().join(&name);
+        let Ok(expected) = std::fs::read_to_string(path.with_extension("expected")) else {
+            continue;
+        };
+        let got = run_hotlua_as(&name, std::fs::read(&path).unwrap(), false, true);
+        ran += 1;
+        if got != expected {
+            failures.push(format!(
+                "{}:\n--- expected\n{}\n--- got\n{}",
+                name, expected, got
+            ));
+        }
+    }
+    assert!(ran >= 10);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

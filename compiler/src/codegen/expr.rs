@@ -880,6 +880,12 @@ impl<'a> Codegen<'a> {
 
     /// Compiles an expression into a descriptor.
     pub(crate) fn expr(&mut self, e: &Expr) -> R<ExpDesc> {
+        // A pending declaration name belongs to this expression only if it is a function or
+        // a table constructor itself (not one nested inside it).
+        if self.name_ctx.is_some() && !matches!(e.kind, ExprKind::Function(_) | ExprKind::Table(_))
+        {
+            self.name_ctx = None;
+        }
         match &e.kind {
             ExprKind::Binary(b) if b.op.is_left_assoc() => self.binary_chain(e),
             ExprKind::Binary(b) => {
@@ -944,8 +950,12 @@ impl<'a> Codegen<'a> {
                 }
                 ExpDesc::new(EK::Vararg(self.fs.code_abc(OpCode::Vararg, 0, 0, 1)))
             }
-            ExprKind::Table(fields) => self.constructor(fields, e.line)?,
+            ExprKind::Table(fields) => {
+                let ctx = self.name_ctx.take();
+                self.constructor(fields, e.line, ctx)?
+            }
             ExprKind::Function(body) => {
+                // `body` takes the pending declaration name, if any.
                 let after = self.after_line_for(body);
                 self.body(body, false, after)?
             }
@@ -1032,14 +1042,26 @@ impl<'a> Codegen<'a> {
     /// Compiles a list of expressions; all but the last go to consecutive registers. Returns
     /// the last one's descriptor (Void for an empty list).
     pub(crate) fn exp_list(&mut self, exprs: &[Expr]) -> R<ExpDesc> {
+        self.exp_list_named(exprs, &[])
+    }
+
+    /// [`Codegen::exp_list`] where expression `i` is bound to `names[i]` (when given): a
+    /// function or table constructor there is named after it (see `Proto::name`).
+    pub(crate) fn exp_list_named(
+        &mut self,
+        exprs: &[Expr],
+        names: &[Option<std::sync::Arc<str>>],
+    ) -> R<ExpDesc> {
         let mut v = ExpDesc::new(EK::Void);
         for (i, e) in exprs.iter().enumerate() {
             if i > 0 {
                 self.exp_to_next_reg(&mut v)
                     .map_err(|err| with_near(err, e, self.strings))?;
             }
+            self.name_ctx = names.get(i).cloned().flatten();
             v = self.expr(e)?;
         }
+        self.name_ctx = None;
         Ok(v)
     }
 
@@ -1069,7 +1091,13 @@ impl<'a> Codegen<'a> {
         Ok(())
     }
 
-    fn constructor(&mut self, fields: &[Field], line: u32) -> R<ExpDesc> {
+    fn constructor(
+        &mut self,
+        fields: &[Field],
+        line: u32,
+        ctx: Option<std::sync::Arc<str>>,
+    ) -> R<ExpDesc> {
+        let ctx: std::sync::Arc<str> = ctx.unwrap_or_else(|| std::sync::Arc::from("{}"));
         let pc = self.fs.code_abc(OpCode::NewTable, 0, 0, 0);
         self.fs.code_extraarg(0);
         let treg = self.fs.free_reg;
@@ -1099,7 +1127,15 @@ impl<'a> Codegen<'a> {
                 Field::Named(name, v) => {
                     let reg = self.fs.free_reg;
                     let mut key = ExpDesc::new(EK::KStr(*name));
+                    if matches!(v.kind, ExprKind::Function(_) | ExprKind::Table(_)) {
+                        self.name_ctx = Some(std::sync::Arc::from(format!(
+                            "{}.{}",
+                            ctx,
+                            String::from_utf8_lossy(self.strings.get(*name))
+                        )));
+                    }
                     self.rec_field(&t, &mut key, v, reg)?;
+                    self.name_ctx = None;
                     nh += 1;
                 }
                 Field::Keyed(k, v) => {

@@ -104,6 +104,16 @@ pub(crate) enum VarKindD {
     Close,
     /// A `<const>` whose value is known at compile time: it has no register.
     CompileTimeConst,
+    /// A module's top-level local (module mode): upvalue `n` of the main function, no
+    /// register.
+    Module(u32),
+}
+
+impl VarKindD {
+    /// True for kinds that occupy a register.
+    pub fn in_register(self) -> bool {
+        !matches!(self, VarKindD::CompileTimeConst | VarKindD::Module(_))
+    }
 }
 
 /// A declared local variable (active or pending activation).
@@ -172,6 +182,13 @@ pub(crate) struct FuncState {
     /// The names declared in the open syntactic blocks, innermost last (each block's run
     /// starts at its `first_decl`), to count shadowed declarations.
     pub declared: Vec<Sym>,
+    /// The function's identity: the path of declaration names from the main function
+    /// (empty for it), joined by `/`.
+    pub fn_path: Arc<str>,
+    /// How many children of each name this function has defined so far (for `#k`).
+    pub child_names: std::collections::HashMap<Arc<str>, u32>,
+    /// Anonymous children defined so far (for `@n`).
+    pub anon_children: u32,
 }
 
 impl FuncState {
@@ -198,6 +215,9 @@ impl FuncState {
             path: Vec::new(),
             scopes: vec![PathScope::default()],
             declared: Vec::new(),
+            fn_path: Arc::from(""),
+            child_names: std::collections::HashMap::new(),
+            anon_children: 0,
         }
     }
 
@@ -232,6 +252,11 @@ impl FuncState {
         self.scopes.clear();
         self.scopes.push(PathScope::default());
         self.declared.clear();
+        self.f.name = Arc::from("");
+        self.f.module = false;
+        self.fn_path = Arc::from("");
+        self.child_names.clear();
+        self.anon_children = 0;
     }
 
     /// The finished prototype, its buffers moved into exactly sized ones (the state's
@@ -240,6 +265,8 @@ impl FuncState {
         let f = &mut self.f;
         Proto {
             source: f.source.clone(),
+            name: f.name.clone(),
+            module: f.module,
             line_defined: f.line_defined,
             last_line_defined: f.last_line_defined,
             num_params: f.num_params,
@@ -463,7 +490,7 @@ impl FuncState {
         while i > 0 {
             i -= 1;
             let v = &self.actvar[i];
-            if v.kind != VarKindD::CompileTimeConst {
+            if v.kind.in_register() {
                 return v.ridx + 1;
             }
         }

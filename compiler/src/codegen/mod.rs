@@ -64,13 +64,19 @@ pub(crate) struct Codegen<'a> {
     binds: Vec<Binding>,
     /// The shared text of each name used in debug information, made on first use.
     name_arcs: Vec<Option<Arc<str>>>,
+    /// Compiling a module (see `crate::compile_module`).
+    module_mode: bool,
+    /// The declaration name the next function or table constructor expression is bound
+    /// to (set by the statement compiling it, taken by the expression): see `Proto::name`.
+    name_ctx: Option<Arc<str>>,
 }
 
 /// Compiles a parsed chunk into the prototype of its main function.
-pub fn generate(chunk: &Chunk, chunk_name: &str) -> Result<Proto, CompileError> {
+pub fn generate(chunk: &Chunk, chunk_name: &str, module: bool) -> Result<Proto, CompileError> {
     let source: Arc<str> = Arc::from(chunk_name);
     let mut fs = Box::new(FuncState::new(source.clone(), 0, 0));
     fs.end_err_line = chunk.last_line;
+    fs.f.module = module;
     let mut cg = Codegen {
         chunk_name,
         source,
@@ -85,6 +91,8 @@ pub fn generate(chunk: &Chunk, chunk_name: &str) -> Result<Proto, CompileError> 
         bind_top: vec![0; chunk.strings.len()],
         binds: Vec::with_capacity(64),
         name_arcs: vec![None; chunk.strings.len()],
+        module_mode: module,
+        name_ctx: None,
     };
     cg.main_func(chunk).map_err(|e| *e.0)?;
     Ok(cg.fs.take_proto())
@@ -102,6 +110,7 @@ impl<'a> Codegen<'a> {
             in_stack: true,
             index: 0,
             kind: VarKind::Regular,
+            decl: Arc::from("_ENV"),
         });
         self.fs.upval_syms.push(Sym::ENV);
         self.stat_list(&chunk.block, false, Some(chunk.last_line), "<eof>")?;
@@ -131,6 +140,13 @@ impl<'a> Codegen<'a> {
     /// Compiles a function body into a child prototype and a `CLOSURE` in the next
     /// register. `after_line` is the line luac reports for unresolved gotos in it.
     pub(crate) fn body(&mut self, b: &FuncBody, is_method: bool, after_line: u32) -> R<ExpDesc> {
+        let pending = self.name_ctx.take();
+        let name = self.child_name(pending);
+        let fn_path: Arc<str> = if self.fs.fn_path.is_empty() {
+            name.clone()
+        } else {
+            Arc::from(format!("{}/{}", self.fs.fn_path, name))
+        };
         let mut nfs = match self.spare.pop() {
             Some(mut fs) => {
                 fs.reset(self.source.clone(), b.line, self.labels.len());
@@ -142,6 +158,8 @@ impl<'a> Codegen<'a> {
                 self.labels.len(),
             )),
         };
+        nfs.f.name = name;
+        nfs.fn_path = fn_path;
         nfs.f.last_line_defined = b.end_line;
         nfs.end_err_line = after_line;
         let parent = std::mem::replace(&mut self.fs, nfs);
@@ -169,6 +187,54 @@ impl<'a> Codegen<'a> {
         let mut e = ExpDesc::new(EK::Reloc(pc));
         self.exp_to_next_reg(&mut e)?;
         Ok(e)
+    }
+
+    /// The declaration name of the next child function of the current one: `name` (from
+    /// the statement defining it) or `@n` for an anonymous one, with `#k` on the k-th
+    /// repetition of a name.
+    fn child_name(&mut self, name: Option<Arc<str>>) -> Arc<str> {
+        let fs = &mut self.fs;
+        let base = match name {
+            Some(n) => n,
+            None => {
+                fs.anon_children += 1;
+                return Arc::from(format!("@{}", fs.anon_children));
+            }
+        };
+        let n = fs.child_names.entry(base.clone()).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            base
+        } else {
+            Arc::from(format!("{}#{}", base, n))
+        }
+    }
+
+    /// The declaration name of an assignment target: a name, or a field path with
+    /// constant string keys (`a.b.c`).
+    pub(crate) fn target_name(&self, e: &Expr) -> Option<Arc<str>> {
+        fn walk(cg: &Codegen, e: &Expr, out: &mut String) -> bool {
+            match &e.kind {
+                ExprKind::Name(n) => {
+                    out.push_str(&cg.strings.name(*n));
+                    true
+                }
+                ExprKind::Index(ix) => {
+                    let ExprKind::Str(k) = &ix.key.kind else {
+                        return false;
+                    };
+                    if !walk(cg, &ix.obj, out) {
+                        return false;
+                    }
+                    out.push('.');
+                    out.push_str(&String::from_utf8_lossy(cg.strings.get(*k)));
+                    true
+                }
+                _ => false,
+            }
+        }
+        let mut s = String::new();
+        walk(self, e, &mut s).then(|| Arc::from(s))
     }
 
     fn func_contents(&mut self, b: &FuncBody, is_method: bool) -> R<()> {

@@ -205,7 +205,7 @@ impl<'a> Codegen<'a> {
         while fs.nactvar > tolevel {
             fs.nactvar -= 1;
             let v = &fs.actvar[fs.nactvar as usize];
-            if v.kind != VarKindD::CompileTimeConst {
+            if v.kind.in_register() {
                 fs.f.locvars[v.pidx].end_pc = pc;
             }
             // Bindings die in the order they were made: this is the innermost one.
@@ -214,6 +214,65 @@ impl<'a> Codegen<'a> {
             }
         }
         fs.actvar.truncate(tolevel as usize);
+    }
+
+    /// The identity of a local declaration of the function at `fn_path` (see
+    /// `UpvalDesc::decl`).
+    pub(crate) fn local_decl(&self, fn_path: &str, v: &VarDesc) -> std::sync::Arc<str> {
+        let mut s = String::with_capacity(fn_path.len() + 16);
+        s.push_str(fn_path);
+        s.push('|');
+        s.push_str(&self.strings.name(v.name));
+        if v.shadow > 0 {
+            s.push('#');
+            s.push_str(&(v.shadow + 1).to_string());
+        }
+        if !v.scope_path.is_empty() {
+            s.push('@');
+            for (i, p) in v.scope_path.iter().enumerate() {
+                if i > 0 {
+                    s.push('.');
+                }
+                s.push_str(&p.to_string());
+            }
+        }
+        std::sync::Arc::from(s)
+    }
+
+    /// Module mode: makes declared local `vidx` of the main function (at chunk scope) an
+    /// upvalue of the main function, active from now on. Returns the upvalue's index.
+    pub(crate) fn activate_module_var(&mut self, vidx: u32) -> R<u32> {
+        if self.fs.f.upvalues.len() + 1 > MAX_UPVAL {
+            let name = self.fs.actvar[vidx as usize].name;
+            let near = format!("'{}'", self.strings.name(name));
+            return Err(self.error_limit(0, MAX_UPVAL, "upvalues", &near));
+        }
+        let v = self.fs.actvar[vidx as usize].clone();
+        let decl = self.local_decl("", &v);
+        let kind = match v.kind {
+            VarKindD::Const => VarKind::Const,
+            _ => VarKind::Regular,
+        };
+        let text = self.name_arc(v.name);
+        let fs = &mut self.fs;
+        let u = fs.f.upvalues.len() as u32;
+        fs.f.upvalues.push(UpvalDesc {
+            name: text,
+            in_stack: false,
+            index: 0,
+            kind,
+            decl,
+        });
+        fs.upval_syms.push(v.name);
+        fs.actvar[vidx as usize].kind = VarKindD::Module(u);
+        self.bind(vidx);
+        self.fs.nactvar += 1;
+        Ok(u)
+    }
+
+    /// Module mode and at the main chunk's own scope (not in a nested block or function).
+    pub(crate) fn at_module_scope(&self) -> bool {
+        self.module_mode && self.outer.is_empty() && self.fs.blocks.len() == 1
     }
 
     // ---- name resolution ----
@@ -234,6 +293,8 @@ impl<'a> Codegen<'a> {
                 level: level as u32,
                 vidx: i,
             }
+        } else if let VarKindD::Module(u) = v.kind {
+            EK::Upval(u)
         } else {
             EK::Local {
                 reg: v.ridx,
@@ -276,17 +337,22 @@ impl<'a> Codegen<'a> {
             return Err(self.error_limit(level, MAX_UPVAL, "upvalues", &near));
         }
         let prev = self.level(level - 1);
-        let (in_stack, index, kind) = match *v {
+        let (in_stack, index, kind, decl) = match *v {
             EK::Local { reg, vidx } => {
-                let kind = match prev.actvar[vidx as usize].kind {
+                let var = &prev.actvar[vidx as usize];
+                let kind = match var.kind {
                     VarKindD::Const => VarKind::Const,
                     VarKindD::Close => VarKind::Close,
                     _ => VarKind::Regular,
                 };
-                (true, reg as u8, kind)
+                let decl = self.local_decl(&prev.fn_path, var);
+                (true, reg as u8, kind, decl)
             }
-            EK::Upval(u) => (false, u as u8, prev.f.upvalues[u as usize].kind),
-            _ => (false, 0, VarKind::Regular),
+            EK::Upval(u) => {
+                let up = &prev.f.upvalues[u as usize];
+                (false, u as u8, up.kind, up.decl.clone())
+            }
+            _ => (false, 0, VarKind::Regular, std::sync::Arc::from("?")),
         };
         let text = self.name_arc(name);
         let fs = self.level_mut(level);
@@ -295,6 +361,7 @@ impl<'a> Codegen<'a> {
             in_stack,
             index,
             kind,
+            decl,
         });
         fs.upval_syms.push(name);
         Ok(fs.f.upvalues.len() as u32 - 1)

@@ -155,13 +155,25 @@ impl<'a> Codegen<'a> {
             StatKind::Function { name, body } => self.func_stat(name, body, s.line, next_line)?,
             StatKind::LocalFunction { name, body } => {
                 let fvar = self.fs.nactvar as usize;
-                self.new_localvar(*name, Near::Tok("'('"))?;
-                self.adjust_localvars(1);
+                let vidx = self.new_localvar(*name, Near::Tok("'('"))?;
                 let after = next_line.unwrap_or(body.end_line);
-                self.body(body, false, after)?;
-                let pc = self.fs.pc() as u32;
-                let pidx = self.fs.actvar[fvar].pidx;
-                self.fs.f.locvars[pidx].start_pc = pc;
+                if self.at_module_scope() {
+                    // A module's top-level function: its cell is the module's (visible in
+                    // its own body, for recursion).
+                    let u = self.activate_module_var(vidx)?;
+                    self.name_ctx = Some(self.name_arc(*name));
+                    let e = self.body(body, false, after)?;
+                    if let EK::NonReloc(r) = e.k {
+                        self.fs.code_abc(OpCode::SetUpval, r, u, 0);
+                    }
+                } else {
+                    self.adjust_localvars(1);
+                    self.name_ctx = Some(self.name_arc(*name));
+                    self.body(body, false, after)?;
+                    let pc = self.fs.pc() as u32;
+                    let pidx = self.fs.actvar[fvar].pidx;
+                    self.fs.f.locvars[pidx].start_pc = pc;
+                }
             }
             StatKind::Local { names, exprs } => self.local_stat(names, exprs, s.line, next_line)?,
         }
@@ -244,7 +256,9 @@ impl<'a> Codegen<'a> {
             lhs.push(v);
         }
         self.note_last_function(values, next_line);
-        let mut e = self.exp_list(values)?;
+        let names: smallvec::SmallVec<[Option<std::sync::Arc<str>>; 4]> =
+            targets.iter().map(|t| self.target_name(t)).collect();
+        let mut e = self.exp_list_named(values, &names)?;
         self.fn_after = None;
         // luac gives the stores the line of the last token of the value list.
         if let Some(last) = values.last() {
@@ -392,7 +406,10 @@ impl<'a> Codegen<'a> {
         }
         let nvars = names.len() as i32;
         self.note_last_function(exprs, next_line);
-        let mut e = self.exp_list(exprs)?;
+        let base = self.fs.free_reg;
+        let decl_names: smallvec::SmallVec<[Option<std::sync::Arc<str>>; 4]> =
+            names.iter().map(|n| Some(self.name_arc(n.name))).collect();
+        let mut e = self.exp_list_named(exprs, &decl_names)?;
         self.fn_after = None;
         let nexps = exprs.len() as i32;
         let var_kind = self.fs.actvar[vidx as usize].kind;
@@ -409,6 +426,15 @@ impl<'a> Codegen<'a> {
             let vidx = self.fs.nactvar;
             self.bind(vidx);
             self.fs.nactvar += 1;
+        } else if toclose.is_none() && self.at_module_scope() {
+            // A module's top-level locals: each value moves from its register into the
+            // module's cell for it (the registers are free again after the statement).
+            self.adjust_assign(nvars, nexps, &mut e)?;
+            for i in 0..nvars as u32 {
+                let vidx = self.fs.nactvar;
+                let u = self.activate_module_var(vidx)?;
+                self.fs.code_abc(OpCode::SetUpval, base + i, u, 0);
+            }
         } else {
             self.adjust_assign(nvars, nexps, &mut e)?;
             self.adjust_localvars(nvars as u32);
@@ -453,6 +479,18 @@ impl<'a> Codegen<'a> {
             self.indexed(&mut v, &mut key)?;
         }
         let after = next_line.unwrap_or(body.end_line);
+        let mut decl = String::new();
+        for (i, p) in name.path.iter().enumerate() {
+            if i > 0 {
+                decl.push('.');
+            }
+            decl.push_str(&self.strings.name(*p));
+        }
+        if let Some(m) = name.method {
+            decl.push(':');
+            decl.push_str(&self.strings.name(m));
+        }
+        self.name_ctx = Some(std::sync::Arc::from(decl));
         let mut b = self.body(body, name.method.is_some(), after)?;
         self.check_readonly(&v, after)?;
         self.fs.line = line;
@@ -468,7 +506,12 @@ impl<'a> Codegen<'a> {
         if r.exprs.is_empty() {
             nret = 0;
         } else {
-            let mut e = self.exp_list(&r.exprs)?;
+            let ret_names: smallvec::SmallVec<[Option<std::sync::Arc<str>>; 2]> = r
+                .exprs
+                .iter()
+                .map(|_| Some(std::sync::Arc::from("return")))
+                .collect();
+            let mut e = self.exp_list_named(&r.exprs, &ret_names)?;
             if e.is_multi() {
                 self.set_returns(&mut e, -1)?;
                 let tbc = self.fs.blocks.last().is_some_and(|b| b.inside_tbc);

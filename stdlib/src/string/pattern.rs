@@ -884,7 +884,7 @@ mod tests {
         let pat = b"a?".repeat(MAXCCALLS + 1);
         let s = vec![b'a'; MAXCCALLS + 1];
         assert_eq!(
-            pattern_search(&s, &pat, 0),
+            pattern_search(&s, &pat, 0, None),
             Err("pattern too complex".to_string())
         );
     }
@@ -900,7 +900,7 @@ mod tests {
                 .chain(b"a?".repeat(150))
                 .collect::<Vec<u8>>();
             let s = vec![b'a'; 400];
-            let r = pattern_search(&s, &pat, 0);
+            let r = pattern_search(&s, &pat, 0, None);
             assert_eq!(r, Err("pattern too complex".to_string()));
             let pat = b"a?".repeat(MAXCCALLS - 2);
             assert!(pattern_search(&s, &pat, 0, None).unwrap().is_some());
@@ -927,16 +927,19 @@ mod tests {
     #[test]
     fn gsub_anchor_and_limits() {
         assert_eq!(
-            gsub_str(b"aaa", b"^a", b"b", None),
+            gsub_str(b"aaa", b"^a", b"b", None, None),
             Ok((b"baa".to_vec(), 1))
         );
         assert_eq!(
-            gsub_str(b"aaa", b"a", b"b", Some(2)),
+            gsub_str(b"aaa", b"a", b"b", Some(2), None),
             Ok((b"bba".to_vec(), 2))
         );
-        assert_eq!(gsub_str(b"abc", b"%w*", b"x", None), Ok((b"x".to_vec(), 1)));
         assert_eq!(
-            gsub_str(b"abc", b"b", b"%", None),
+            gsub_str(b"abc", b"%w*", b"x", None, None),
+            Ok((b"x".to_vec(), 1))
+        );
+        assert_eq!(
+            gsub_str(b"abc", b"b", b"%", None, None),
             Err("invalid use of '%' in replacement string".to_string())
         );
     }
