@@ -185,7 +185,7 @@ fn getinfo(vm: &mut Vm, args: Args) -> R {
             }
             'u' => {
                 let nups = match func {
-                    Value::LuaFn(c) => c.get().upvals.len(),
+                    Value::LuaFn(c) => c.get().upvals().len(),
                     Value::NativeFn(c) => c.get().upvals.len(),
                     _ => 0,
                 };
@@ -370,7 +370,7 @@ fn upval_id(vm: &mut Vm, args: Args, argf: usize, argn: usize) -> Result<Option<
     Ok(match f {
         Value::LuaFn(c) => c
             .get()
-            .upvals
+            .upvals()
             .get(i)
             .map(|cell| hotlua_vm::patch::upvalue_id(cell.get())),
         Value::NativeFn(_) => vm.upvalue_id(f, n as usize).map(Value::LightUserData),

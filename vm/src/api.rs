@@ -198,7 +198,7 @@ impl Vm {
         match f {
             Value::LuaFn(c) => {
                 let cl = c.get();
-                let cell = cl.upvals.get(i)?.get();
+                let cell = cl.upvals().get(i)?.get();
                 let p = cl.proto();
                 let name = p
                     .get()
@@ -218,7 +218,7 @@ impl Vm {
         match f {
             Value::LuaFn(c) => {
                 let cl = c.get();
-                let cell = cl.upvals.get(i)?.get();
+                let cell = cl.upvals().get(i)?.get();
                 cell.get().set(v);
                 let p = cl.proto();
                 Some(
@@ -241,7 +241,7 @@ impl Vm {
     pub fn upvalue_id(&self, f: Value, n: usize) -> Option<usize> {
         let i = n.checked_sub(1)?;
         match f {
-            Value::LuaFn(c) => Some(c.get().upvals.get(i)?.get().addr()),
+            Value::LuaFn(c) => Some(c.get().upvals().get(i)?.get().addr()),
             Value::NativeFn(c) => c.get().upvals.get(i).map(|u| u as *const _ as usize),
             _ => None,
         }
@@ -263,30 +263,6 @@ impl Vm {
             (Some(i1), Some(i2)) if crate::patch::upvalue_join(c1, i1, c2, i2) => Ok(()),
             _ => Err("invalid upvalue index".into()),
         }
-    }
-
-    /// Replaces the code of Lua closure `f` by `proto` in place: every holder of `f` runs
-    /// the new code from its next call; frames already running keep their proto. When the
-    /// new proto has more upvalues than `f` has cells, fresh closed cells (nil) are added.
-    pub fn swap_proto(
-        &mut self,
-        f: Gc<crate::function::LuaClosure>,
-        proto: Gc<crate::function::FnProto>,
-    ) {
-        let need = proto.get().upvalues.len();
-        let have = f.get().upvals.len();
-        if need > have {
-            let mut cells: Vec<Cell<Gc<crate::function::UpvalCell>>> =
-                f.get().upvals.iter().map(|c| Cell::new(c.get())).collect();
-            for _ in have..need {
-                let c = self
-                    .heap
-                    .alloc(crate::function::UpvalCell::new_closed(Value::Nil));
-                cells.push(Cell::new(c));
-            }
-            f.get_mut().upvals = cells.into_boxed_slice();
-        }
-        f.get().proto.set(proto);
     }
 
     /// Compiles `source` to an instantiated prototype (without creating a closure), for

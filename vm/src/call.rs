@@ -41,7 +41,14 @@ impl Vm {
         if self.signal.interrupt_pending() {
             return Err(self.interrupted());
         }
-        let p = cl.get().proto();
+        let c = cl.get();
+        // A patched closure called by a frame started before the patch: that frame gets the
+        // callee's version of its time, so it never mixes versions (`spec/patch.md`).
+        let p = if c.has_history() {
+            self.patched_callee_proto(c)
+        } else {
+            c.proto()
+        };
         let pr = p.get();
         if pr.is_vararg {
             return self.push_vararg_frame(cl, p, func, nargs, nresults, fl);
@@ -117,6 +124,23 @@ impl Vm {
             self.hook_lua_call()?;
         }
         Ok((base, p))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn patched_callee_proto(&self, c: &crate::function::LuaClosure) -> Gc<FnProto> {
+        c.version_for_epoch(self.caller_epoch())
+    }
+
+    /// The patch epoch that superseded the proto of the running Lua frame (0: none, or the
+    /// top frame is not a Lua frame): calls made on its behalf use the versions of its time.
+    pub(crate) fn caller_epoch(&self) -> u32 {
+        match self.cur.get().frames.last() {
+            Some(ci) if ci.kind == crate::thread::FrameKind::Lua => {
+                ci.proto.map_or(0, |p| p.get().superseded.get())
+            }
+            _ => 0,
+        }
     }
 
     /// The "stack overflow" error, raised with extra room so handlers can run.

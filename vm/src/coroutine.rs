@@ -67,7 +67,9 @@ impl Vm {
         t.frames = Vec::with_capacity(2);
         t.stack[0] = f;
         t.top = 1;
-        self.heap.alloc(t)
+        let co = self.heap.alloc(t);
+        self.heap.track_thread(co);
+        co
     }
 
     /// `coroutine.status`: "suspended", "running", "normal" or "dead".

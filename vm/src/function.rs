@@ -7,7 +7,8 @@
 //! cell (`Thread::fix_upvalues`). Closing moves the value into the same cell, so every
 //! closure sharing the cell keeps sharing it.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::ptr::NonNull;
 
 use hotlua_compiler::proto::{Constant, LocVar, Proto, UpvalDesc};
 
@@ -27,6 +28,20 @@ pub struct FnProto {
     /// The upvalue names as interned strings, so that matching upvalues by name (patching,
     /// the debug library) is a pointer compare.
     pub upval_names: Box<[Gc<LuaStr>]>,
+    /// The upvalues' declaration identities (`UpvalDesc::decl`), interned likewise.
+    pub upval_decls: Box<[Gc<LuaStr>]>,
+    /// Part of a module's chunk: its live closures are listed in `instances` (hot patching
+    /// updates them in place).
+    pub tracked: bool,
+    /// The live closures of this prototype, when tracked. Weak: not traced; the collector
+    /// removes the dead ones before it frees them (`Heap::purge_weak_lists`).
+    pub(crate) instances: RefCell<Vec<Gc<LuaClosure>>>,
+    /// The epoch of the patch that replaced this prototype (0 while it is current): frames
+    /// running it call the versions that went with it (see `LuaClosure::version_for_epoch`).
+    pub superseded: Cell<u32>,
+    /// The version of its module this prototype belongs to (0: not a patched module), shown
+    /// in tracebacks.
+    pub version: Cell<u32>,
     pub num_params: u8,
     pub is_vararg: bool,
     pub max_stack: u8,
@@ -61,10 +76,16 @@ impl FnProto {
         // Upvalue names are shared (`Arc`) across a chunk's protos: each distinct name is
         // converted once.
         let mut names = NameCache::default();
-        FnProto::instantiate_with(heap, p, &mut names)
+        let tracked = p.module;
+        FnProto::instantiate_with(heap, p, &mut names, tracked)
     }
 
-    fn instantiate_with(heap: &mut Heap, p: Proto, names: &mut NameCache) -> Gc<FnProto> {
+    fn instantiate_with(
+        heap: &mut Heap,
+        p: Proto,
+        names: &mut NameCache,
+        tracked: bool,
+    ) -> Gc<FnProto> {
         let constants: Box<[Value]> = p
             .constants
             .into_iter()
@@ -79,12 +100,17 @@ impl FnProto {
         let protos: Box<[Gc<FnProto>]> = p
             .protos
             .into_iter()
-            .map(|c| FnProto::instantiate_with(heap, *c, names))
+            .map(|c| FnProto::instantiate_with(heap, *c, names, tracked))
             .collect();
         let upval_names = p
             .upvalues
             .iter()
             .map(|u| names.get(heap, &u.name))
+            .collect();
+        let upval_decls = p
+            .upvalues
+            .iter()
+            .map(|u| names.get(heap, &u.decl))
             .collect();
         // The interpreter decodes opcodes without a range check (`interp::decode_op`).
         assert!(
@@ -93,8 +119,13 @@ impl FnProto {
                 .all(|i| ((i.0 & 0x7f) as usize) < hotlua_compiler::opcode::OpCode::ALL.len()),
             "the compiler emitted an unknown opcode"
         );
-        heap.alloc(FnProto {
+        let proto = heap.alloc(FnProto {
             upval_names,
+            upval_decls,
+            tracked,
+            instances: RefCell::new(Vec::new()),
+            superseded: Cell::new(0),
+            version: Cell::new(0),
             code: p.code.into_boxed_slice(),
             constants,
             protos,
@@ -110,7 +141,24 @@ impl FnProto {
             line_info: p.line_info.into_boxed_slice(),
             locvars: p.locvars.into_boxed_slice(),
             _sealed: Sealed,
-        })
+        });
+        if tracked {
+            heap.track_proto(proto);
+        }
+        proto
+    }
+
+    /// Records a new closure of this prototype (tracked prototypes only).
+    #[inline]
+    pub(crate) fn add_instance(&self, c: Gc<LuaClosure>) {
+        if self.tracked {
+            self.instances.borrow_mut().push(c);
+        }
+    }
+
+    /// The live closures of this prototype (tracked prototypes only).
+    pub fn instances(&self) -> Vec<Gc<LuaClosure>> {
+        self.instances.borrow().clone()
     }
 
     /// The source line of the instruction at `pc` (or `line_defined` when unknown).
@@ -175,7 +223,7 @@ impl Trace for FnProto {
         for p in self.protos.iter() {
             m.mark(*p);
         }
-        for n in self.upval_names.iter() {
+        for n in self.upval_names.iter().chain(self.upval_decls.iter()) {
             m.mark(*n);
         }
     }
@@ -274,33 +322,203 @@ impl Trace for UpvalCell {
     }
 }
 
-/// A closure of a Lua function. The proto can be swapped in place (hot patching); a running
-/// frame keeps the proto it started with.
+/// A closure's upvalue array.
+pub type Upvals = [Cell<Gc<UpvalCell>>];
+
+/// A closure of a Lua function. Hot patching swaps its prototype and upvalue array in place
+/// (`patch::swap`): every holder of the closure runs the new code from its next call, and
+/// the previous versions are kept in `history` for the frames that run them.
+///
+/// Invariants: `upvals` and every history entry's array are owned (from `Box::into_raw`),
+/// never moved or freed before the closure is (the interpreter keeps a slice of the array a
+/// frame runs with, across calls that may patch the closure); `history` is ordered by
+/// epoch, oldest first, and holds each proto the closure had before a patch (with the array
+/// that went with it).
 pub struct LuaClosure {
     pub proto: Cell<Gc<FnProto>>,
-    pub upvals: Box<[Cell<Gc<UpvalCell>>]>,
+    upvals: Cell<NonNull<Upvals>>,
+    history: Cell<Option<NonNull<Vec<PrevVersion>>>>,
+}
+
+/// A version of a closure before a patch.
+pub struct PrevVersion {
+    /// The epoch of the patch that replaced it.
+    pub epoch: u32,
+    pub proto: Gc<FnProto>,
+    upvals: NonNull<Upvals>,
+}
+
+fn own_upvals(cells: Vec<Cell<Gc<UpvalCell>>>) -> NonNull<Upvals> {
+    let b: Box<Upvals> = cells.into_boxed_slice();
+    // SAFETY: Box::into_raw never returns null.
+    unsafe { NonNull::new_unchecked(Box::into_raw(b)) }
 }
 
 impl LuaClosure {
+    /// A closure of `proto` with these cells.
+    pub fn new(proto: Gc<FnProto>, cells: Vec<Cell<Gc<UpvalCell>>>) -> LuaClosure {
+        LuaClosure {
+            proto: Cell::new(proto),
+            upvals: Cell::new(own_upvals(cells)),
+            history: Cell::new(None),
+        }
+    }
+
     /// The current prototype.
     #[inline(always)]
     pub fn proto(&self) -> Gc<FnProto> {
         self.proto.get()
     }
 
+    /// The current upvalue cells.
+    #[inline(always)]
+    pub fn upvals(&self) -> &Upvals {
+        // SAFETY: the array is owned by the closure and freed only when it is (see the
+        // type's invariants); it is only accessed through shared references (its cells are
+        // `Cell`s).
+        unsafe { self.upvals.get().as_ref() }
+    }
+
     /// The `i`-th (0-based) upvalue cell.
     #[inline(always)]
     pub fn upval(&self, i: usize) -> Gc<UpvalCell> {
-        self.upvals[i].get()
+        self.upvals()[i].get()
+    }
+
+    /// True once the closure has been patched (it has earlier versions).
+    #[inline(always)]
+    pub fn has_history(&self) -> bool {
+        self.history.get().is_some()
+    }
+
+    /// The earlier versions (oldest first).
+    pub fn history(&self) -> &[PrevVersion] {
+        match self.history.get() {
+            // SAFETY: the history is owned by the closure and only replaced by `swap`, which
+            // the VM never runs while a reference from here is live (it is used for lookups
+            // that return before anything can patch).
+            Some(h) => unsafe { h.as_ref() },
+            None => &[],
+        }
+    }
+
+    /// The upvalue array that goes with `proto`: the current one, or the one a history
+    /// entry kept (a frame started before a patch keeps running with it). `None` when the
+    /// closure never had `proto`.
+    #[inline]
+    pub fn upvals_for(&self, proto: Gc<FnProto>) -> Option<&Upvals> {
+        if self.proto.get() == proto {
+            return Some(self.upvals());
+        }
+        self.history().iter().rev().find(|v| v.proto == proto).map(|v| {
+            // SAFETY: as `upvals`: history arrays are owned and never freed before the
+            // closure.
+            unsafe { v.upvals.as_ref() }
+        })
+    }
+
+    /// The version a frame started before patch `epoch` (its proto was superseded then)
+    /// should call: the proto (and array) this closure had just before that patch, if it
+    /// has been patched since; otherwise the current one.
+    #[inline]
+    pub fn version_for_epoch(&self, epoch: u32) -> Gc<FnProto> {
+        if epoch == 0 {
+            return self.proto.get();
+        }
+        match self
+            .history()
+            .iter()
+            .find(|v| v.epoch >= epoch && v.epoch != u32::MAX)
+        {
+            Some(v) => v.proto,
+            None => self.proto.get(),
+        }
+    }
+
+    /// Replaces the prototype and upvalue array (a patch at `epoch`), keeping the previous
+    /// ones in the history. Returns nothing: undoing a swap is `unswap`.
+    pub fn swap(&self, epoch: u32, proto: Gc<FnProto>, cells: Vec<Cell<Gc<UpvalCell>>>) {
+        let old = PrevVersion {
+            epoch,
+            proto: self.proto.get(),
+            upvals: self.upvals.get(),
+        };
+        let h = match self.history.get() {
+            Some(h) => h,
+            None => {
+                let b = Box::new(Vec::new());
+                // SAFETY: Box::into_raw never returns null.
+                let p = unsafe { NonNull::new_unchecked(Box::into_raw(b)) };
+                self.history.set(Some(p));
+                p
+            }
+        };
+        // SAFETY: the history vector is owned by the closure; no reference into it is live
+        // (see `history`); the arrays it holds are raw pointers, so pushing (which may move
+        // the vector's entries) moves no array.
+        unsafe { (*h.as_ptr()).push(old) };
+        self.proto.set(proto);
+        self.upvals.set(own_upvals(cells));
+    }
+
+    /// Undoes the last `swap` (a rolled-back transaction): the previous proto and array
+    /// come back. The array being replaced is kept in the history (a frame may still run
+    /// with it) under the epoch `u32::MAX`, which no patch uses.
+    pub fn unswap(&self) -> bool {
+        let Some(h) = self.history.get() else {
+            return false;
+        };
+        // SAFETY: as in `swap`.
+        let hist = unsafe { &mut *h.as_ptr() };
+        let Some(pos) = hist.iter().rposition(|v| v.epoch != u32::MAX) else {
+            return false;
+        };
+        let prev = hist.remove(pos);
+        let cur = PrevVersion {
+            epoch: u32::MAX,
+            proto: self.proto.get(),
+            upvals: self.upvals.get(),
+        };
+        hist.push(cur);
+        self.proto.set(prev.proto);
+        self.upvals.set(prev.upvals);
+        true
+    }
+}
+
+impl Drop for LuaClosure {
+    fn drop(&mut self) {
+        // SAFETY: the arrays came from Box::into_raw and are freed only here, once each;
+        // the history from Box::into_raw likewise.
+        unsafe {
+            drop(Box::from_raw(self.upvals.get().as_ptr()));
+            if let Some(h) = self.history.get() {
+                let hist = Box::from_raw(h.as_ptr());
+                for v in hist.iter() {
+                    drop(Box::from_raw(v.upvals.as_ptr()));
+                }
+            }
+        }
     }
 }
 
 impl Trace for LuaClosure {
     fn trace(&self, m: &mut Marker) {
         m.mark(self.proto.get());
-        for u in self.upvals.iter() {
+        for u in self.upvals().iter() {
             m.mark(u.get());
         }
+        for v in self.history() {
+            m.mark(v.proto);
+            // SAFETY: as in `upvals_for`.
+            for u in unsafe { v.upvals.as_ref() }.iter() {
+                m.mark(u.get());
+            }
+        }
+    }
+
+    fn extra_bytes(&self) -> usize {
+        self.upvals().len() * std::mem::size_of::<Cell<Gc<UpvalCell>>>()
     }
 }
 

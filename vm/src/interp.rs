@@ -61,7 +61,7 @@ impl Vm {
         // Makes the frame at `frames[$idx]` (closure `$cl`, proto `$p`, registers from
         // `$fb`) the running one, at instruction `$pc`.
         macro_rules! enter_frame {
-            ($idx:expr, $cl:expr, $p:expr, $fb:expr, $pc:expr) => {{
+            ($idx:expr, $cl:expr, $p:expr, $fb:expr, $pc:expr, $ups:expr) => {{
                 ci_idx = $idx;
                 clg = $cl;
                 let pr: &FnProto = $p.get();
@@ -74,14 +74,16 @@ impl Vm {
                 }
                 ip = code_start.wrapping_add($pc);
                 frame_base = $fb;
-                // SAFETY: the closure is referenced by the frame's CallInfo (traced with the
-                // running thread, so alive while the frame is on the frame stack, and
-                // `upvals` is replaced before another frame runs). Its upvalue array may be
-                // replaced by patching, which is why `upvals` is reloaded after anything
-                // that may run other code (`reload!`). The code and constants pointers
-                // point into the frame's proto, kept alive the same way and never mutated
-                // once built.
-                upvals = unsafe { detach(&clg.get().upvals[..]) };
+                // `$ups` is the closure's upvalue array for `$p` (`frame_upvals`, or the
+                // current one for a closure never patched), detached: the closure is
+                // referenced by the frame's CallInfo (traced with the running thread, so
+                // alive while the frame is on the frame stack, and `upvals` is replaced
+                // before another frame runs), and never frees an array before it dies
+                // (patching keeps the replaced ones in its history). Patching may give the
+                // closure a new array, which is why `upvals` is reloaded after anything that
+                // may run other code (`reload!`). The code and constants pointers point into
+                // the frame's proto, kept alive the same way and never mutated once built.
+                upvals = $ups;
                 let th = thg.get_mut();
                 debug_assert!(frame_base + pr.max_stack as usize <= th.stack.len());
                 // SAFETY: a Lua frame's registers lie inside the stack (ensured when it was
@@ -103,7 +105,7 @@ impl Vm {
                         self.rt_error("internal error: interpreter entered a non-Lua frame")
                     );
                 };
-                enter_frame!(idx, c, p, fb, pc0);
+                enter_frame!(idx, c, p, fb, pc0, frame_upvals(c, || p));
             }};
         }
         'frame: loop {
@@ -189,8 +191,8 @@ impl Vm {
                 () => {
                     // SAFETY: as in `enter_frame!`.
                     base = unsafe { thg.get_mut().stack.as_mut_ptr().add(frame_base) };
-                    // SAFETY: as in `enter_frame!`.
-                    upvals = unsafe { detach(&clg.get().upvals[..]) };
+                    // The closure may have been patched: a frame keeps its version's cells.
+                    upvals = frame_upvals(clg, || proto!());
                 };
             }
             // Before a slow path: save pc, and put the top above the frame's registers so
@@ -1108,8 +1110,15 @@ impl Vm {
                                 // A call hook may have run anything: start afresh.
                                 continue 'frame;
                             }
+                            if cl.get().has_history() {
+                                // A patched closure: `load_frame!` finds the version's cells.
+                                continue 'frame;
+                            }
                             // The new frame is on top of the running one.
-                            enter_frame!(ci_idx + 1, cl, p, nb, 0);
+                            // SAFETY: as in `enter_frame!`.
+                            enter_frame!(ci_idx + 1, cl, p, nb, 0, unsafe {
+                                detach(cl.get().upvals())
+                            });
                             continue;
                         }
                         // A plain native: called directly, without precall's dispatch.
@@ -1357,10 +1366,13 @@ impl Vm {
                         if let Value::LuaFn(cl) = reg!(a) {
                             let (nb, p) =
                                 self.push_lua_frame(cl, func, 2, i.c() as i32, flags::LUA_CALLER)?;
-                            if self.hooks.mask != 0 {
+                            if self.hooks.mask != 0 || cl.get().has_history() {
                                 continue 'frame;
                             }
-                            enter_frame!(ci_idx + 1, cl, p, nb, 0);
+                            // SAFETY: as in `enter_frame!`.
+                            enter_frame!(ci_idx + 1, cl, p, nb, 0, unsafe {
+                                detach(cl.get().upvals())
+                            });
                             continue;
                         }
                         let r = self.precall(func, 2, i.c() as i32, true);
@@ -1436,10 +1448,9 @@ impl Vm {
             };
             ups.push(std::cell::Cell::new(cell));
         }
-        self.heap.alloc(LuaClosure {
-            proto: std::cell::Cell::new(p),
-            upvals: ups.into_boxed_slice(),
-        })
+        let c = self.heap.alloc(LuaClosure::new(p, ups));
+        p.get().add_instance(c);
+        c
     }
 
     /// TBC (and the closing value of a generic `for`): registers register `reg` of the
@@ -1720,6 +1731,28 @@ unsafe fn detach<'a, T: ?Sized>(r: &T) -> &'a T {
     // SAFETY: the caller upholds the lifetime (see above); the pointer comes from a valid
     // reference.
     unsafe { &*(r as *const T) }
+}
+
+/// The upvalue array a frame of `cl` running `p` uses: the closure's current one, or, for a
+/// frame started before a patch replaced `p`, the one kept with `p` in the closure's history.
+/// `p` is only computed for patched closures.
+#[inline(always)]
+fn frame_upvals<'a>(cl: Gc<LuaClosure>, p: impl FnOnce() -> Gc<FnProto>) -> &'a [Cell<Gc<UpvalCell>>] {
+    let c = cl.get();
+    let ups = if c.has_history() {
+        patched_frame_upvals(c, p())
+    } else {
+        c.upvals()
+    };
+    // SAFETY: upvalue arrays are owned by their closure and never freed before it (see
+    // `LuaClosure`), and the frame keeps the closure alive while it runs.
+    unsafe { detach(ups) }
+}
+
+#[cold]
+#[inline(never)]
+fn patched_frame_upvals(c: &LuaClosure, p: Gc<FnProto>) -> &[Cell<Gc<UpvalCell>>] {
+    c.upvals_for(p).unwrap_or_else(|| c.upvals())
 }
 
 /// The opcode of an instruction without a table lookup or range check (OpCode is

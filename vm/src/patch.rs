@@ -23,7 +23,7 @@ pub fn for_each_upvalue(
     let c = f.get();
     let proto = c.proto();
     let names = &proto.get().upval_names;
-    for (index, (cell, name)) in c.upvals.iter().zip(names.iter()).enumerate() {
+    for (index, (cell, name)) in c.upvals().iter().zip(names.iter()).enumerate() {
         visit(index, *name, cell.get());
     }
 }
@@ -39,7 +39,7 @@ pub fn upvalue_id(cell: Gc<UpvalCell>) -> Value {
 #[inline]
 pub fn upvalue_join(f1: Gc<LuaClosure>, n1: usize, f2: Gc<LuaClosure>, n2: usize) -> bool {
     let (a, b) = (f1.get(), f2.get());
-    match (a.upvals.get(n1), b.upvals.get(n2)) {
+    match (a.upvals().get(n1), b.upvals().get(n2)) {
         (Some(dst), Some(src)) => {
             dst.set(src.get());
             true

@@ -118,6 +118,7 @@ impl Vm {
     pub fn new() -> Vm {
         let mut heap = Heap::new();
         let main = heap.alloc(Thread::new());
+        heap.track_thread(main);
         let globals = heap.new_table();
         let registry = heap.new_table();
         let tm = std::array::from_fn(|i| heap.new_str(TM_NAMES[i].as_bytes()));
@@ -327,11 +328,9 @@ impl Vm {
                     let v = if i == 0 { env } else { Value::Nil };
                     ups.push(Cell::new(self.heap.alloc(UpvalCell::new_closed(v))));
                 }
-                let cl = LuaClosure {
-                    proto: Cell::new(proto),
-                    upvals: ups.into_boxed_slice(),
-                };
-                Ok(Value::LuaFn(self.heap.alloc(cl)))
+                let cl = self.heap.alloc(LuaClosure::new(proto, ups));
+                proto.get().add_instance(cl);
+                Ok(Value::LuaFn(cl))
             }
             Err(e) => Err(LuaError::new(self.str_value(e.message))),
         }

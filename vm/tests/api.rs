@@ -191,8 +191,17 @@ fn upvalue_primitives_share_join_and_swap() {
         panic!()
     };
     let p = nf.get().proto();
-    vm.swap_proto(g, p);
+    let cells: Vec<_> = g
+        .get()
+        .upvals()
+        .iter()
+        .map(|c| std::cell::Cell::new(c.get()))
+        .collect();
+    g.get().swap(1, p, cells);
     assert!(matches!(vm.call(get, &[]).unwrap()[0], Value::Int(22)));
+    // Undone: the old code and cells again.
+    assert!(g.get().unswap());
+    assert!(matches!(vm.call(get, &[]).unwrap()[0], Value::Int(11)));
 }
 
 #[test]

@@ -488,12 +488,12 @@ impl Collector<'_> {
         if let Some(c) = cl.get(ci + 16) {
             let g = c.f.get();
             prefetch(&g.proto().get().upval_names);
-            prefetch(g.upvals.as_ptr());
+            prefetch(g.upvals().as_ptr());
         }
         if let Some(c) = cl.get(ci + 8) {
             let g = c.f.get();
             prefetch(g.proto().get().upval_names.as_ptr());
-            if let Some(cell) = g.upvals.first() {
+            if let Some(cell) = g.upvals().first() {
                 prefetch(cell.get().get());
             }
         }
@@ -525,9 +525,9 @@ impl Collector<'_> {
         let c = f.get();
         let proto = c.proto();
         let names = &proto.get().upval_names;
-        let n = c.upvals.len().min(names.len());
+        let n = c.upvals().len().min(names.len());
         self.snap.ups.extend(
-            c.upvals[..n]
+            c.upvals()[..n]
                 .iter()
                 .zip(names.iter())
                 .map(|(cell, name)| UpSnap {
@@ -537,7 +537,7 @@ impl Collector<'_> {
         );
         self.snap
             .upids
-            .extend(c.upvals[..n].iter().map(|cell| cell.get().addr()));
+            .extend(c.upvals()[..n].iter().map(|cell| cell.get().addr()));
         let end = self.snap.ups.len();
         if self.snap.ups[first..end]
             .iter()
@@ -873,7 +873,7 @@ type OldVars = HashMap<Name, Option<(Gc<LuaClosure>, usize)>, BuildHasherDefault
 /// callback another module installed at run time) is state: the new closure shares the cell
 /// and the function is kept (returns false: nothing to recurse into).
 fn adopt(nf: Gc<LuaClosure>, nidx: usize, of: Gc<LuaClosure>, oidx: usize) -> bool {
-    let (Some(new_cell), Some(old_cell)) = (nf.get().upvals.get(nidx), of.get().upvals.get(oidx))
+    let (Some(new_cell), Some(old_cell)) = (nf.get().upvals().get(nidx), of.get().upvals().get(oidx))
     else {
         return false;
     };
@@ -1276,7 +1276,7 @@ fn join_plain(
         return false;
     }
     // No Lua code runs in this loop: the references do not outlive it.
-    let (nslots, oslots) = (&nf.get().upvals, &of.get().upvals);
+    let (nslots, oslots) = (&nf.get().upvals(), &of.get().upvals());
     if nslots.len() < new_ups.len() || oslots.len() < old_ups.len() {
         return false;
     }
@@ -1474,7 +1474,7 @@ impl TableJoin {
                         }
                     }
                     v if v.is_function() => {}
-                    _ if idx < f.get().upvals.len() => index_var(&mut vars, Name(name), f, idx),
+                    _ if idx < f.get().upvals().len() => index_var(&mut vars, Name(name), f, idx),
                     _ => {}
                 }
             }
@@ -1494,7 +1494,7 @@ impl TableJoin {
                 let (Value::Str(name), Value::Table(ninfo)) = (k, v) else {
                     continue;
                 };
-                let Some(nidx) = self.idx(ninfo).filter(|&i| i < nf.get().upvals.len()) else {
+                let Some(nidx) = self.idx(ninfo).filter(|&i| i < nf.get().upvals().len()) else {
                     continue;
                 };
                 let path = format!("{}.{}", path, name.get().to_str_lossy());
@@ -1506,7 +1506,7 @@ impl TableJoin {
                 let matched = match (old, oinfo) {
                     (Some((of, _)), Some(oi)) => self
                         .idx(oi)
-                        .filter(|&i| i < of.get().upvals.len())
+                        .filter(|&i| i < of.get().upvals().len())
                         .map(|oidx| (of, oi, oidx)),
                     _ => None,
                 };

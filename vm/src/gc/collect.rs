@@ -67,6 +67,7 @@ impl Heap {
         }
 
         self.gray_buffer = m.into_gray_buffer();
+        self.purge_weak_lists();
         self.sweep();
         self.strings.shrink_if_sparse();
         self.cycles += 1;

@@ -237,6 +237,11 @@ pub struct Heap {
     cycles: u64,
     /// Memory limit in bytes (0: none).
     limit: usize,
+    /// Prototypes whose closures are listed (modules: see `FnProto::instances`). Weak:
+    /// purged of dead ones at each collection, with their instance lists.
+    tracked_protos: Vec<Gc<crate::function::FnProto>>,
+    /// Every thread (weak, purged likewise): hot patching looks for frames in them.
+    threads: Vec<Gc<crate::thread::Thread>>,
     /// Boxes of dead tables, emptied, ready for `new_table_with`: tables are the most
     /// allocated objects, and reusing their boxes (and small array buffers) saves the malloc
     /// and free that dominated allocation-heavy programs. Not counted in `bytes`; bounded by
@@ -275,6 +280,8 @@ impl Heap {
             },
             cycles: 0,
             limit: 0,
+            tracked_protos: Vec::new(),
+            threads: Vec::new(),
             table_pool: Vec::new(),
             table_pool_max: 0,
             gray_buffer: Vec::with_capacity(256),
@@ -502,6 +509,37 @@ impl Heap {
                 eprintln!("hotlua: a host destructor panicked while the collector freed it");
             }
         }
+    }
+
+    /// Lists a tracked prototype (see `FnProto::instances`).
+    pub(crate) fn track_proto(&mut self, p: Gc<crate::function::FnProto>) {
+        self.tracked_protos.push(p);
+    }
+
+    /// Lists a thread (see `Heap::threads`).
+    pub(crate) fn track_thread(&mut self, t: Gc<crate::thread::Thread>) {
+        self.threads.push(t);
+    }
+
+    /// Every live thread (as of the last collection, plus those made since).
+    pub fn threads(&self) -> &[Gc<crate::thread::Thread>] {
+        &self.threads
+    }
+
+    /// Drops the dead entries of the weak lists (tracked prototypes, their instances,
+    /// threads): called after marking, before the sweep frees what is unmarked.
+    pub(crate) fn purge_weak_lists(&mut self) {
+        self.tracked_protos.retain(|p| {
+            if !p.header().is_marked() {
+                return false;
+            }
+            p.get()
+                .instances
+                .borrow_mut()
+                .retain(|c| c.header().is_marked());
+            true
+        });
+        self.threads.retain(|t| t.header().is_marked());
     }
 
     /// Memory limit in bytes (0: none): see [`Heap::set_limit`].
