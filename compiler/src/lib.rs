@@ -57,5 +57,17 @@ pub fn compile(source: &[u8], chunk_name: &str) -> Result<proto::Proto, CompileE
 /// main chunk does not list those locals (`debug.getupvalue` of it does).
 pub fn compile_module(source: &[u8], chunk_name: &str) -> Result<proto::Proto, CompileError> {
     let chunk = parse(source, chunk_name)?;
-    codegen::generate(&chunk, chunk_name, true)
+    let mut p = codegen::generate(&chunk, chunk_name, true)?;
+    p.source_hash = source_hash(source);
+    Ok(p)
+}
+
+/// The FNV-1a hash (64 bits) of a source text, as [`proto::Proto::source_hash`] records it.
+pub fn source_hash(source: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in source {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }

@@ -78,6 +78,9 @@ pub struct Proto {
     /// Compiled as a module (`compile_module`): the main function's top-level locals live in
     /// its upvalues (after `_ENV`), so they outlive the chunk as cells.
     pub module: bool,
+    /// A hash of the source text (FNV-1a, 64 bits) for a module's main function (0
+    /// otherwise): hot patching tells versions apart by it.
+    pub source_hash: u64,
     /// Line of `function` (0 for a main chunk).
     pub line_defined: u32,
     /// Line of `end` (0 for a main chunk).

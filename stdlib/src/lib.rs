@@ -11,6 +11,7 @@ pub mod open;
 pub mod os;
 pub mod package;
 pub mod random;
+pub mod reload;
 pub mod silly;
 pub mod strftime;
 pub mod string;

@@ -224,6 +224,34 @@ fn searcher_lua(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     }
 }
 
+/// The source of module `name` as the Lua searcher finds it (`package.path`), header line
+/// stripped, with its chunk name (`@file`); or the searcher's message.
+pub fn module_source(vm: &mut Vm, name: &str) -> Result<(Vec<u8>, String), String> {
+    let loaded = crate::open::loaded_table(vm);
+    let Value::Table(pkg) = get_field(vm, loaded, "package") else {
+        return Err("the package library is not loaded".to_string());
+    };
+    let path = match get_field(vm, pkg, "path") {
+        Value::Str(s) => s.get().as_bytes().to_vec(),
+        _ => return Err("'package.path' must be a string".to_string()),
+    };
+    let file = search_path(name.as_bytes(), &path, b".", b"/").map_err(|m| {
+        format!(
+            "module '{}' not found:\n\t{}",
+            name,
+            String::from_utf8_lossy(&m)
+        )
+    })?;
+    let shown = String::from_utf8_lossy(&file).into_owned();
+    use std::os::unix::ffi::OsStrExt;
+    let src = std::fs::read(std::ffi::OsStr::from_bytes(&file)).map_err(|e| {
+        let (text, _) = crate::io::os_error(&e);
+        format!("cannot open {}: {}", shown, text)
+    })?;
+    let src = hotlua_compiler::strip_file_header(&src).to_vec();
+    Ok((src, format!("@{shown}")))
+}
+
 /// The C searchers: they search `package.cpath` like PUC, but can never load a library.
 fn search_c(vm: &mut Vm, args: Args, name: &[u8], display: &[u8]) -> Result<usize, LuaError> {
     let pkg = package_of(vm, args)?;
@@ -329,6 +357,10 @@ fn ll_require(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     if v.is_nil() {
         v = Value::Bool(true);
         vm.set_index(loaded, name, v)?;
+    }
+    // A module loaded from Lua source is recorded for hot patching (`hotlua.reload`).
+    if let Value::Str(s) = name {
+        hotlua_vm::patch::record_module(vm, s, loader, v);
     }
     vm.push(v)?;
     vm.push(data)?;

@@ -42,6 +42,11 @@ pub struct FnProto {
     /// The version of its module this prototype belongs to (0: not a patched module), shown
     /// in tracebacks.
     pub version: Cell<u32>,
+    /// The module record (`patch::registry`) this prototype's chunk belongs to, plus one
+    /// (0: none), set when `require` records the module and when a patch installs a version.
+    pub(crate) module_idx: Cell<u32>,
+    /// `hotlua_compiler::proto::Proto::source_hash` (a module's main function; 0 otherwise).
+    pub source_hash: u64,
     pub num_params: u8,
     pub is_vararg: bool,
     pub max_stack: u8,
@@ -126,6 +131,8 @@ impl FnProto {
             instances: RefCell::new(Vec::new()),
             superseded: Cell::new(0),
             version: Cell::new(0),
+            module_idx: Cell::new(0),
+            source_hash: p.source_hash,
             code: p.code.into_boxed_slice(),
             constants,
             protos,

@@ -170,6 +170,16 @@ impl Value {
         }
     }
 
+    /// True when two constants are the same value of the same type (floats bit for bit,
+    /// so `0.0` and `-0.0`, or `1` and `1.0`, differ): how hot patching compares code.
+    pub fn same_constant(&self, other: &Value) -> bool {
+        match (*self, *other) {
+            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
+            (Value::Int(_), Value::Float(_)) | (Value::Float(_), Value::Int(_)) => false,
+            _ => self.raw_eq(other),
+        }
+    }
+
     /// Raw equality (`rawequal`): no metamethods; 1 == 1.0; long strings by content.
     #[inline]
     pub fn raw_eq(&self, other: &Value) -> bool {

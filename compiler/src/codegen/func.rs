@@ -267,6 +267,7 @@ impl FuncState {
             source: f.source.clone(),
             name: f.name.clone(),
             module: f.module,
+            source_hash: f.source_hash,
             line_defined: f.line_defined,
             last_line_defined: f.last_line_defined,
             num_params: f.num_params,

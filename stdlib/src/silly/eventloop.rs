@@ -183,6 +183,23 @@ pub struct EventLoop {
     io: HashMap<Token, IoSource>,
     next_token: usize,
     signals: Option<signal_hook_mio::v1_0::Signals>,
+    /// While a hot patch runs a new chunk: the timers and tasks it starts, so that a
+    /// rolled-back patch cancels them (`begin_capture`).
+    capture: Option<Captured>,
+}
+
+/// The callback timers and tasks created while capturing.
+#[derive(Default, Debug)]
+pub struct Captured {
+    timers: Vec<Session>,
+    tasks: Vec<Gc<Thread>>,
+}
+
+impl Captured {
+    /// How many timers and tasks were captured.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.timers.len(), self.tasks.len())
+    }
 }
 
 /// Set once the loop first waits in the poller: from then on SIGINT/SIGTERM shut it down
@@ -265,6 +282,7 @@ impl EventLoop {
             io: HashMap::new(),
             next_token: 1,
             signals: None,
+            capture: None,
         })
     }
 
@@ -322,6 +340,9 @@ impl EventLoop {
             },
         );
         self.ready.push_back(co);
+        if let Some(c) = &mut self.capture {
+            c.tasks.push(co);
+        }
         Ok(co)
     }
 
@@ -399,7 +420,36 @@ impl EventLoop {
         } else {
             self.slab.put(ud) as u64
         };
-        Ok(self.timers.add_with(deadline, fslot | uslot << 32))
+        let s = self.timers.add_with(deadline, fslot | uslot << 32);
+        if let Some(c) = &mut self.capture {
+            c.timers.push(s);
+        }
+        Ok(s)
+    }
+
+    /// Starts recording the callback timers and tasks created from now on (a hot patch
+    /// running new chunks). Captures do not nest: a second call restarts the recording.
+    pub fn begin_capture(&mut self) {
+        self.capture = Some(Captured::default());
+    }
+
+    /// Stops recording and returns what was created.
+    pub fn end_capture(&mut self) -> Captured {
+        self.capture.take().unwrap_or_default()
+    }
+
+    /// Cancels what a capture recorded: its pending timers, and its tasks that have not
+    /// started (their threads are forgotten, so they never run).
+    pub fn cancel_captured(&mut self, vm: &mut Vm, c: Captured) {
+        for s in c.timers {
+            self.cancel_timer(vm, s as i64);
+        }
+        for co in c.tasks {
+            if matches!(self.status(co), Some(TaskStatus::Ready)) {
+                self.ready.retain(|x| *x != co);
+                self.release(co);
+            }
+        }
     }
 
     /// Puts the running task `co` to sleep for `delay_us` (the native then yields).

@@ -1,11 +1,9 @@
-//! Hot patching primitives: the operations `silly.patch` and the debug library build on.
+//! The upvalue primitives: the operations the debug library and `silly.patch` build on.
 //!
 //! Upvalues are shared cells ([`UpvalCell`]); a closure holds one `Cell<Gc<UpvalCell>>` per
 //! upvalue. Joining replaces that pointer, so it is O(1) and every later access of the
 //! joined closure reads and writes the other closure's cell. A cell's identity (what
-//! `debug.upvalueid` returns) is its address. The `Vm` methods of `api.rs` (1-based, over
-//! any function value, with Lua's argument errors) are the debug library's face of the same
-//! operations, and `Vm::swap_proto` replaces the code every holder of a closure runs.
+//! `debug.upvalueid` returns) is its address.
 
 use crate::function::{LuaClosure, UpvalCell};
 use crate::gc::Gc;
