@@ -45,6 +45,10 @@ pub struct FnProto {
     /// The module record (`patch::registry`) this prototype's chunk belongs to, plus one
     /// (0: none), set when `require` records the module and when a patch installs a version.
     pub(crate) module_idx: Cell<u32>,
+    /// The identical prototype (same code, upvalues and lines) of a later version of the
+    /// module: a patch leaves this prototype's closures alone and lists them with that one
+    /// (see `patch::engine::resolve`).
+    pub(crate) successor: Cell<Option<Gc<FnProto>>>,
     /// `hotlua_compiler::proto::Proto::source_hash` (a module's main function; 0 otherwise).
     pub source_hash: u64,
     pub num_params: u8,
@@ -132,6 +136,7 @@ impl FnProto {
             superseded: Cell::new(0),
             version: Cell::new(0),
             module_idx: Cell::new(0),
+            successor: Cell::new(None),
             source_hash: p.source_hash,
             code: p.code.into_boxed_slice(),
             constants,
@@ -159,7 +164,15 @@ impl FnProto {
     #[inline]
     pub(crate) fn add_instance(&self, c: Gc<LuaClosure>) {
         if self.tracked {
-            self.instances.borrow_mut().push(c);
+            match self.successor.get() {
+                // Listed with the running version's identical prototype.
+                Some(_) => crate::patch::engine::resolve(c.get().proto())
+                    .get()
+                    .instances
+                    .borrow_mut()
+                    .push(c),
+                None => self.instances.borrow_mut().push(c),
+            }
         }
     }
 
@@ -232,6 +245,9 @@ impl Trace for FnProto {
         }
         for n in self.upval_names.iter().chain(self.upval_decls.iter()) {
             m.mark(*n);
+        }
+        if let Some(p) = self.successor.get() {
+            m.mark(p);
         }
     }
 }

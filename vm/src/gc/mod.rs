@@ -533,11 +533,11 @@ impl Heap {
             if !p.header().is_marked() {
                 return false;
             }
-            // A closure patched to another prototype is listed there too (`patch`).
-            p.get()
-                .instances
-                .borrow_mut()
-                .retain(|c| c.header().is_marked() && c.get().proto() == *p);
+            // A closure patched to another prototype is listed there too; one of an
+            // identical earlier prototype stays listed here (`patch::engine::resolve`).
+            p.get().instances.borrow_mut().retain(|c| {
+                c.header().is_marked() && crate::patch::engine::resolve(c.get().proto()) == *p
+            });
             true
         });
         self.threads.retain(|t| t.header().is_marked());

@@ -97,6 +97,10 @@ struct Work {
     new_root: Gc<FnProto>,
     /// Matched prototypes that differ (old, new, how).
     pairs: Vec<(Gc<FnProto>, Gc<FnProto>, Change)>,
+    /// Matched prototypes that are identical (old, new).
+    same: Vec<(Gc<FnProto>, Gc<FnProto>)>,
+    /// Old prototypes whose declaration the new version no longer has.
+    removed: HashSet<usize>,
     old_index: Index,
     new_index: Index,
     report: ModuleReport,
@@ -110,6 +114,15 @@ struct Work {
     fields: Vec<FieldChange>,
     /// A rollback to an earlier version (no chunk runs; fields are restored).
     rollback: bool,
+}
+
+/// The prototype of the running version that `p` stands for: `p` itself, or the latest of
+/// the identical prototypes later versions gave the same declaration.
+pub fn resolve(mut p: Gc<FnProto>) -> Gc<FnProto> {
+    while let Some(n) = p.get().successor.get() {
+        p = n;
+    }
+    p
 }
 
 fn fail(step: Step, module: Option<&str>, message: impl Into<String>) -> PatchError {
@@ -257,6 +270,8 @@ fn work(rec: usize, name: &str, old_root: Gc<FnProto>, new_root: Gc<FnProto>) ->
         old_root,
         new_root,
         pairs: Vec::new(),
+        same: Vec::new(),
+        removed: HashSet::new(),
         old_index: Index::new(old_root),
         new_index: Index::new(new_root),
         report: ModuleReport {
@@ -311,7 +326,10 @@ fn analyse(vm: &mut Vm, w: &mut Work) {
     for (path, p1) in &w.old_index.entries {
         match w.new_index.get(path) {
             Some(p2) => match compare(p1.get(), p2.get()) {
-                Change::Same => rep.unchanged.push(display_path(path)),
+                Change::Same => {
+                    rep.unchanged.push(display_path(path));
+                    w.same.push((*p1, p2));
+                }
                 c => {
                     if c == Change::Changed {
                         rep.changed.push(display_path(path));
@@ -324,17 +342,29 @@ fn analyse(vm: &mut Vm, w: &mut Work) {
                         .instances
                         .borrow()
                         .iter()
-                        .filter(|c| c.get().proto() == *p1)
+                        .filter(|c| resolve(c.get().proto()) == *p1)
                         .count();
                 }
             },
-            None => rep.removed.push(display_path(path)),
+            None => {
+                rep.removed.push(display_path(path));
+                w.removed.insert(p1.addr());
+            }
         }
     }
     for (path, _) in &w.new_index.entries {
         if w.old_index.get(path).is_none() {
             rep.added.push(display_path(path));
         }
+    }
+    for l in [
+        &mut rep.changed,
+        &mut rep.moved,
+        &mut rep.added,
+        &mut rep.removed,
+        &mut rep.unchanged,
+    ] {
+        l.sort();
     }
     // Module state: the main functions' upvalues (after `_ENV`).
     let old_decls = &w.old_root.get().upval_decls;
@@ -356,6 +386,9 @@ fn analyse(vm: &mut Vm, w: &mut Work) {
             rep.upvalues.dropped.push(decl_display(b));
         }
     }
+    rep.upvalues.kept.sort();
+    rep.upvalues.new.sort();
+    rep.upvalues.dropped.sort();
     // Upvalues of changed functions that capture an enclosing function's local the old
     // version did not capture.
     for (p1, p2, _) in &w.pairs {
@@ -376,6 +409,7 @@ fn analyse(vm: &mut Vm, w: &mut Work) {
             rep.upvalues.fresh.push(format!("{path}.{name}"));
         }
     }
+    rep.upvalues.fresh.sort();
     // Frames inside changed functions, in every thread.
     let changed: HashSet<usize> = w
         .pairs
@@ -812,10 +846,11 @@ fn swap(vm: &mut Vm, w: &mut Work, epoch: u32) {
     for &(p1, p2, _) in &w.pairs {
         let instances = p1.get().instances();
         for c in instances {
-            if c.get().proto() != p1 {
+            let cp = c.get().proto();
+            if resolve(cp) != p1 {
                 continue;
             }
-            let cells = remap_cells(vm, w, c.get(), p1.get(), p2.get());
+            let cells = remap_cells(vm, w, c.get(), cp.get(), p2.get());
             log(vm, Undo::Swap(c));
             c.get().swap(epoch, p2, cells);
             p2.get().add_instance(c);
@@ -827,9 +862,9 @@ fn swap(vm: &mut Vm, w: &mut Work, epoch: u32) {
     }
     // The main closure holds the module's state: it follows even when the main function's
     // code did not change (its upvalues may have).
-    if main.get().proto() == w.old_root && !w.pairs.iter().any(|(p1, _, _)| *p1 == w.old_root)
-    {
-        let cells = remap_cells(vm, w, main.get(), w.old_root.get(), w.new_root.get());
+    let mp = main.get().proto();
+    if resolve(mp) == w.old_root && !w.pairs.iter().any(|(p1, _, _)| *p1 == w.old_root) {
+        let cells = remap_cells(vm, w, main.get(), mp.get(), w.new_root.get());
         log(vm, Undo::Swap(main));
         main.get().swap(epoch, w.new_root, cells);
         w.new_root.get().add_instance(main);
@@ -839,7 +874,9 @@ fn swap(vm: &mut Vm, w: &mut Work, epoch: u32) {
     for (_, p2) in &w.new_index.entries {
         for c in p2.get().instances() {
             let cl = c.get();
-            if cl.proto() != *p2 || c == main {
+            // The new main closure keeps its cells: they hold the new chunk's values of
+            // the state variables (merged below, compared for type changes).
+            if cl.proto() != *p2 || c == main || Some(c) == w.new_main {
                 continue;
             }
             for (i, d) in p2.get().upval_decls.iter().enumerate() {
@@ -945,7 +982,12 @@ fn merge_state(vm: &mut Vm, w: &mut Work, opts: &Options) -> Result<(), PatchErr
         if live == newc || d.get().as_bytes() == b"_ENV" {
             continue;
         }
-        if let (Some(o), Some(n)) = (plain(live.get().get()), plain(newc.get().get())) {
+        let (lv, nv) = (live.get().get(), newc.get().get());
+        // The module table itself follows the module table rule instead.
+        if lv.raw_eq(&w.live) || nv.raw_eq(&w.new_value) {
+            continue;
+        }
+        if let (Some(o), Some(n)) = (plain(lv), plain(nv)) {
             let label = decl_display(d.get().as_bytes());
             merge_into(vm, w, &label, o, n)?;
         }
@@ -1006,7 +1048,11 @@ fn module_table(vm: &mut Vm, w: &mut Work, opts: &Options) -> Result<(), PatchEr
         };
         if let Some(c) = new_fn {
             if let Value::LuaFn(oc) = cur {
-                if oc.get().proto() == c.get().proto() {
+                // The running closure of the same declaration: updated in place (or
+                // identical): the field keeps it.
+                let p2 = c.get().proto();
+                let op = resolve(oc.get().proto());
+                if op == p2 || w.same.iter().any(|(p1, q)| *q == p2 && *p1 == op) {
                     w.report.fields.updated.push(name);
                     continue;
                 }
@@ -1036,10 +1082,7 @@ fn module_table(vm: &mut Vm, w: &mut Work, opts: &Options) -> Result<(), PatchEr
             continue;
         }
         let removed_fn = match v {
-            Value::LuaFn(c) => {
-                let p = c.get().proto();
-                w.old_index.contains(p) && !w.pairs.iter().any(|(_, p2, _)| *p2 == p)
-            }
+            Value::LuaFn(c) => w.removed.contains(&resolve(c.get().proto()).addr()),
             _ => false,
         };
         if removed_fn {
@@ -1163,5 +1206,18 @@ fn commit(vm: &mut Vm, works: &mut [Work]) {
             }
         };
         tag_tree(w.new_root, w.rec, n);
+        // The new tree is the running one; identical prototypes of the old one: their
+        // closures now count as the new one's.
+        for (_, p) in &w.new_index.entries {
+            p.get().successor.set(None);
+        }
+        for &(p1, p2) in &w.same {
+            if p1 == p2 {
+                continue;
+            }
+            p1.get().successor.set(Some(p2));
+            let moved = std::mem::take(&mut *p1.get().instances.borrow_mut());
+            p2.get().instances.borrow_mut().extend(moved);
+        }
     }
 }
