@@ -56,8 +56,11 @@
 //!
 //! # The runtime and hot patching
 //! Each state has its own silly event loop; [`Lua::spawn`] starts tasks and [`Lua::poll`]
-//! drives the loop without taking the host's thread. [`Lua::reload_module`] hot-patches a
-//! loaded module, keeping its state.
+//! drives the loop without taking the host's thread. [`Lua::patch`] plans and applies hot
+//! patches as transactions (the VM's engine, `spec/patch.md`): every live closure of a
+//! changed function runs the new code in place, state is kept, a failure rolls everything
+//! back; [`Lua::rollback_module`] and [`Lua::module_versions`] complete it, and
+//! [`Lua::load_module`] loads a module from a string as `require` would.
 
 #![warn(missing_docs)]
 
@@ -86,7 +89,10 @@ pub use function::Function;
 pub use hook::{Debug, DebugEvent, DebugSource, HookTriggers, VmState};
 pub use lua::{InterruptHandle, LuaOptions, RegistryKey, StdLib};
 pub use multi::{FromLuaMulti, IntoLuaMulti, MultiValue, Variadic};
-pub use reload::ReloadReport;
+pub use reload::{
+    FieldReport, FramePolicy, ModuleChanges, ModuleVersion, Patch, PatchError, PatchReport,
+    ReloadReport, RunningFrame, Step, UpvalueReport,
+};
 pub use runtime::LoopStatus;
 pub use state::Lua;
 pub use string::{BorrowedBytes, BorrowedStr, String};

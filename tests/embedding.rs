@@ -7,9 +7,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use hotlua::{
-    AnyUserData, Error, ExternalError, Function, HookTriggers, LoopStatus, Lua, LuaOptions,
-    MetaMethod, MultiValue, Nil, StdLib, String as LuaString, Table, Thread, ThreadStatus,
-    UserData, UserDataFields, UserDataMethods, Value, Variadic, VmState,
+    AnyUserData, Error, ExternalError, FramePolicy, Function, HookTriggers, LoopStatus, Lua,
+    LuaOptions, MetaMethod, MultiValue, Nil, StdLib, Step, String as LuaString, Table, Thread,
+    ThreadStatus, UserData, UserDataFields, UserDataMethods, Value, Variadic, VmState,
 };
 
 /// Miri runs these tests too, a thousand times slower: loops that show a collection or a
@@ -989,18 +989,17 @@ fn silly_exit_ends_a_host_driven_loop() {
 #[test]
 fn reload_module_keeps_state_and_reports() {
     let lua = Lua::new();
-    lua.load(
-        "package.preload.greeter = function()
-           local count = 0
-           local M = {}
-           function M.greet(name) count = count + 1 return 'hello ' .. name .. ' #' .. count end
-           return M
-         end
-         greeter = require 'greeter'
-         greeter.greet('a')",
+    lua.load_module(
+        "greeter",
+        "local count = 0
+         local M = {}
+         function M.greet(name) count = count + 1 return 'hello ' .. name .. ' #' .. count end
+         return M",
     )
-    .exec()
     .unwrap();
+    lua.load("greeter = require 'greeter'; greeter.greet('a')")
+        .exec()
+        .unwrap();
     let report = lua
         .reload_module(
             "greeter",
@@ -1054,4 +1053,163 @@ fn scripts_cannot_reach_the_hosts_bookkeeping() {
     .unwrap();
     assert_eq!(kept.get::<i64>("x").unwrap(), 1);
     assert_eq!(lua.load("return f()").eval::<i64>().unwrap(), 1);
+}
+
+const COUNTER_V1: &str = "local M = {}\nlocal n = 0\nlocal function step() n = n + 1 return n end\nfunction M.hit() return 'v1:' .. step() end\nreturn M";
+const COUNTER_V2: &str = "local M = {}\nlocal n = 0\nlocal function step() n = n + 10 return n end\nfunction M.hit() return 'v2:' .. step() end\nfunction M.peek() return n end\nreturn M";
+
+#[test]
+fn a_function_handle_held_by_rust_runs_the_patched_code_in_place() {
+    let lua = Lua::new();
+    lua.load_module("counter", COUNTER_V1).unwrap();
+    let m: Table = lua.load("return require 'counter'").eval().unwrap();
+    let hit: Function = m.get("hit").unwrap();
+    assert_eq!(hit.call::<String>(()).unwrap(), "v1:1");
+    let report = lua.patch().source("counter", COUNTER_V2).apply().unwrap();
+    assert!(report.ok, "{:?}", report.error);
+    let c = report.module("counter").unwrap();
+    assert_eq!(c.changed, ["(main)", "M.hit", "step"]);
+    assert_eq!(c.added, ["M.peek"]);
+    assert_eq!(c.fields.updated, ["hit"]);
+    assert_eq!(c.fields.added, ["peek"]);
+    // The same function value, the new code, the old state.
+    assert_eq!(hit.call::<String>(()).unwrap(), "v2:11");
+    let same: Function = m.get("hit").unwrap();
+    assert_eq!(same, hit);
+    let versions = lua.module_versions("counter").unwrap().unwrap();
+    assert_eq!(
+        versions
+            .iter()
+            .map(|v| (v.version, v.current))
+            .collect::<Vec<_>>(),
+        [(1, false), (2, true)]
+    );
+    let back = lua.rollback_module("counter").unwrap();
+    assert!(back.ok);
+    assert_eq!(hit.call::<String>(()).unwrap(), "v1:12");
+    assert!(lua.module_versions("nothing").unwrap().is_none());
+}
+
+#[test]
+fn a_failing_verify_rolls_the_patch_back() {
+    let lua = Lua::new();
+    lua.load_module("counter", COUNTER_V1).unwrap();
+    lua.load("counter = require 'counter'; counter.hit()")
+        .exec()
+        .unwrap();
+    let seen = Rc::new(Cell::new(String::new()));
+    let seen2 = seen.clone();
+    let report = lua
+        .patch()
+        .source("counter", COUNTER_V2)
+        .verify(|r| {
+            // The callback may use the state: the new code runs on the live state.
+            let v: String = lua
+                .load("return counter.hit()")
+                .eval()
+                .map_err(|e| e.to_string())?;
+            seen2.set(v);
+            assert!(r.ok);
+            Err("refused by the host".to_string())
+        })
+        .apply()
+        .unwrap();
+    assert!(!report.ok);
+    let e = report.error.clone().unwrap();
+    assert_eq!(
+        (e.step, e.message.as_str()),
+        (Step::Verify, "refused by the host")
+    );
+    assert_eq!(seen.take(), "v2:11");
+    // Old code again; the state the verify call changed stays (state is never rolled back).
+    assert_eq!(
+        lua.load("return counter.hit(), counter.peek")
+            .eval::<(String, Value)>()
+            .unwrap()
+            .0,
+        "v1:12"
+    );
+    assert!(report.into_result().is_err());
+    // A syntax error is reported, not raised.
+    let bad = lua.patch().source("counter", "return {").apply().unwrap();
+    assert_eq!(bad.error.unwrap().step, Step::Compile);
+}
+
+#[test]
+fn a_panicking_verify_rolls_back_and_the_panic_reaches_the_host() {
+    // Panics caught (the default): the patch is rolled back and reports the panic.
+    let lua = Lua::new();
+    lua.load_module("counter", COUNTER_V1).unwrap();
+    let report = lua
+        .patch()
+        .source("counter", COUNTER_V2)
+        .verify(|_| panic!("verify blew up"))
+        .apply()
+        .unwrap();
+    let e = report.error.unwrap();
+    assert_eq!(e.step, Step::Verify);
+    assert!(e.message.contains("verify blew up"), "{}", e.message);
+    // Panics not caught: the patch is rolled back, then the panic reaches the host.
+    let lua = Lua::new_with(StdLib::ALL, LuaOptions::new().catch_rust_panics(false)).unwrap();
+    lua.load_module("counter", COUNTER_V1).unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        lua.patch()
+            .source("counter", COUNTER_V2)
+            .verify(|_| panic!("verify blew up"))
+            .apply()
+    }));
+    assert!(
+        r.is_err(),
+        "the panic is resumed once the patch is rolled back"
+    );
+    // The state is usable and the module is the old one.
+    assert_eq!(
+        lua.load("return require('counter').hit()")
+            .eval::<String>()
+            .unwrap(),
+        "v1:1"
+    );
+}
+
+#[test]
+fn plan_names_the_coroutines_inside_changed_functions() {
+    let lua = Lua::new();
+    lua.load_module(
+        "worker",
+        "local M = {}\nfunction M.run() coroutine.yield('waiting') return 'v1 done' end\nreturn M",
+    )
+    .unwrap();
+    let co: Thread = lua
+        .load("return coroutine.create(require('worker').run)")
+        .eval()
+        .unwrap();
+    assert_eq!(co.resume::<String>(()).unwrap(), "waiting");
+    let v2 =
+        "local M = {}\nfunction M.run() coroutine.yield('waiting') return 'v2 done' end\nreturn M";
+    let plan = lua.patch().source("worker", v2).plan().unwrap();
+    let frames = &plan.module("worker").unwrap().frames;
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].function, "M.run");
+    assert_eq!(frames[0].thread, co);
+    assert!(
+        frames[0].traceback.contains("worker:2"),
+        "{}",
+        frames[0].traceback
+    );
+    let refused = lua
+        .patch()
+        .source("worker", v2)
+        .frames(FramePolicy::Refuse)
+        .apply()
+        .unwrap();
+    assert_eq!(refused.error.unwrap().step, Step::Check);
+    // Finish-old: the suspended frame completes on v1; new calls run v2.
+    assert!(lua.patch().source("worker", v2).apply().unwrap().ok);
+    assert_eq!(co.resume::<String>(()).unwrap(), "v1 done");
+    let again: Thread = lua
+        .load("return coroutine.create(require('worker').run)")
+        .eval()
+        .unwrap();
+    again.resume::<String>(()).unwrap();
+    assert_eq!(again.resume::<String>(()).unwrap(), "v2 done");
 }

@@ -82,7 +82,12 @@ pub fn open_selected(vm: &mut Vm, libs: Libs) {
         // The hot patching engine's face (`require "hotlua.reload"`).
         let reg = vm.registry();
         if let Value::Table(preload) = get_field(vm, reg, "_PRELOAD") {
-            set_field(vm, preload, "hotlua.reload", Value::LightFn(crate::reload::preload));
+            set_field(
+                vm,
+                preload,
+                "hotlua.reload",
+                Value::LightFn(crate::reload::preload),
+            );
         }
     }
     if libs.contains(Libs::TABLE) {

@@ -139,10 +139,9 @@ fn parse_mods(vm: &mut Vm, args: Args) -> Result<Result<Vec<Request>, Report>, L
                         chunkname: String::new(),
                     }),
                     _ => {
-                        return Err(vm.arg_error(
-                            0,
-                            "expected module names or a table of name -> source",
-                        ))
+                        return Err(
+                            vm.arg_error(0, "expected module names or a table of name -> source")
+                        )
                     }
                 }
             }
@@ -177,9 +176,7 @@ fn parse_opts(vm: &mut Vm, args: Args, i: usize) -> Result<(Options, Value), Lua
                     o.frames = FramePolicy::FinishOld
                 }
                 Value::Str(s) if s.get().as_bytes() == b"refuse" => o.frames = FramePolicy::Refuse,
-                _ => {
-                    return Err(vm.arg_error(i, "'frames' must be \"finish-old\" or \"refuse\""))
-                }
+                _ => return Err(vm.arg_error(i, "'frames' must be \"finish-old\" or \"refuse\"")),
             }
             o.strict = get(vm, "strict").is_truthy();
             let m = get(vm, "merge");
@@ -299,7 +296,10 @@ fn lua_verify(vm: &mut Vm, f: Value, r: &Report) -> Result<(), String> {
                 })
             }
         }
-        Err(e) => Err(format!("verify failed: {}", lossy(&vm.tostring_basic(e.value)))),
+        Err(e) => Err(format!(
+            "verify failed: {}",
+            lossy(&vm.tostring_basic(e.value))
+        )),
     }
 }
 

@@ -433,11 +433,15 @@ impl LuaClosure {
         if self.proto.get() == proto {
             return Some(self.upvals());
         }
-        self.history().iter().rev().find(|v| v.proto == proto).map(|v| {
-            // SAFETY: as `upvals`: history arrays are owned and never freed before the
-            // closure.
-            unsafe { v.upvals.as_ref() }
-        })
+        self.history()
+            .iter()
+            .rev()
+            .find(|v| v.proto == proto)
+            .map(|v| {
+                // SAFETY: as `upvals`: history arrays are owned and never freed before the
+                // closure.
+                unsafe { v.upvals.as_ref() }
+            })
     }
 
     /// The version a frame started before patch `epoch` (its proto was superseded then)

@@ -1737,7 +1737,10 @@ unsafe fn detach<'a, T: ?Sized>(r: &T) -> &'a T {
 /// frame started before a patch replaced `p`, the one kept with `p` in the closure's history.
 /// `p` is only computed for patched closures.
 #[inline(always)]
-fn frame_upvals<'a>(cl: Gc<LuaClosure>, p: impl FnOnce() -> Gc<FnProto>) -> &'a [Cell<Gc<UpvalCell>>] {
+fn frame_upvals<'a>(
+    cl: Gc<LuaClosure>,
+    p: impl FnOnce() -> Gc<FnProto>,
+) -> &'a [Cell<Gc<UpvalCell>>] {
     let c = cl.get();
     let ups = if c.has_history() {
         patched_frame_upvals(c, p())

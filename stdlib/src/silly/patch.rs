@@ -873,7 +873,8 @@ type OldVars = HashMap<Name, Option<(Gc<LuaClosure>, usize)>, BuildHasherDefault
 /// callback another module installed at run time) is state: the new closure shares the cell
 /// and the function is kept (returns false: nothing to recurse into).
 fn adopt(nf: Gc<LuaClosure>, nidx: usize, of: Gc<LuaClosure>, oidx: usize) -> bool {
-    let (Some(new_cell), Some(old_cell)) = (nf.get().upvals().get(nidx), of.get().upvals().get(oidx))
+    let (Some(new_cell), Some(old_cell)) =
+        (nf.get().upvals().get(nidx), of.get().upvals().get(oidx))
     else {
         return false;
     };

@@ -18,9 +18,7 @@ use hotlua_compiler::opcode::OpCode;
 
 use super::identity::{compare, decl_display, display_path, is_module_decl, Change, Index};
 use super::registry::{self, same_str, tag_tree, FieldChange, Undo, Version};
-use super::report::{
-    FrameReport, ModuleReport, PatchError, Report, Step, VersionInfo,
-};
+use super::report::{FrameReport, ModuleReport, PatchError, Report, Step, VersionInfo};
 use crate::function::{FnProto, LuaClosure, UpvalCell};
 use crate::gc::Gc;
 use crate::string::LuaStr;
@@ -420,10 +418,15 @@ fn analyse(vm: &mut Vm, w: &mut Work) {
     if !changed.is_empty() {
         let threads: Vec<_> = vm.heap.threads().to_vec();
         for co in threads {
-            let hit = co.get().frames.iter().rev().find_map(|ci| match (ci.kind, ci.proto) {
-                (FrameKind::Lua, Some(p)) if changed.contains(&p.addr()) => Some(p),
-                _ => None,
-            });
+            let hit = co
+                .get()
+                .frames
+                .iter()
+                .rev()
+                .find_map(|ci| match (ci.kind, ci.proto) {
+                    (FrameKind::Lua, Some(p)) if changed.contains(&p.addr()) => Some(p),
+                    _ => None,
+                });
             if let Some(p) = hit {
                 let function = w
                     .old_index
@@ -501,10 +504,7 @@ fn static_type_changes(vm: &mut Vm, w: &mut Work) {
                 }
             }
             OpCode::LoadK => {
-                let t = p
-                    .constants
-                    .get(ins.bx() as usize)
-                    .map(|k| k.type_name());
+                let t = p.constants.get(ins.bx() as usize).map(|k| k.type_name());
                 set(&mut reg, t);
             }
             OpCode::NewTable => {
@@ -704,7 +704,9 @@ fn run_chunks(vm: &mut Vm, works: &mut [Work]) -> Result<(), PatchError> {
             } else {
                 Value::Nil
             };
-            ups.push(std::cell::Cell::new(vm.heap.alloc(UpvalCell::new_closed(v))));
+            ups.push(std::cell::Cell::new(
+                vm.heap.alloc(UpvalCell::new_closed(v)),
+            ));
         }
         let main = vm.heap.alloc(LuaClosure::new(root, ups));
         root.get().add_instance(main);
@@ -712,10 +714,17 @@ fn run_chunks(vm: &mut Vm, works: &mut [Work]) -> Result<(), PatchError> {
         if let Some(loaded) = loaded {
             let k = vm.str_value(&w.name);
             let before = loaded.get().get(k);
-            registry::state(vm).undo.push(Undo::Field(loaded, k, before));
+            registry::state(vm)
+                .undo
+                .push(Undo::Field(loaded, k, before));
         }
         let name = vm.str_value(&w.name);
-        let path = root.get().source.strip_prefix('@').unwrap_or("").to_string();
+        let path = root
+            .get()
+            .source
+            .strip_prefix('@')
+            .unwrap_or("")
+            .to_string();
         let path = vm.str_value(path);
         match vm.call(Value::LuaFn(main), &[name, path]) {
             Ok(vals) => {

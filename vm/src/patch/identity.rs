@@ -76,8 +76,7 @@ pub fn compare(a: &FnProto, b: &FnProto) -> Change {
         && a.code.len() == b.code.len()
         && a.code.iter().zip(b.code.iter()).all(|(x, y)| x.0 == y.0)
         && a.constants.len() == b.constants.len()
-        && a
-            .constants
+        && a.constants
             .iter()
             .zip(b.constants.iter())
             .all(|(x, y)| x.same_constant(y))
@@ -86,8 +85,7 @@ pub fn compare(a: &FnProto, b: &FnProto) -> Change {
             x.in_stack == y.in_stack && x.index == y.index && x.kind == y.kind && x.decl == y.decl
         })
         && a.protos.len() == b.protos.len()
-        && a
-            .protos
+        && a.protos
             .iter()
             .zip(b.protos.iter())
             .all(|(x, y)| x.get().name == y.get().name);
