@@ -146,7 +146,11 @@ impl Strings {
 
     /// The text of a name (names are ASCII; other bytes show lossily, for messages).
     pub fn name(&self, s: Sym) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(self.get(s))
+        let b = self.get(s);
+        match std::str::from_utf8(b) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(b),
+        }
     }
 
     /// Where `s` is or would go in `table`: `(slot index, its hash tag, the id if found)`.

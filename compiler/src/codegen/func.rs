@@ -186,7 +186,7 @@ pub(crate) struct FuncState {
     /// (empty for it), joined by `/`.
     pub fn_path: Arc<str>,
     /// How many children of each name this function has defined so far (for `#k`).
-    pub child_names: std::collections::HashMap<Arc<str>, u32>,
+    pub child_names: IntMap<Arc<str>, u32>,
     /// Anonymous children defined so far (for `@n`).
     pub anon_children: u32,
 }
@@ -216,7 +216,7 @@ impl FuncState {
             scopes: vec![PathScope::default()],
             declared: Vec::new(),
             fn_path: Arc::from(""),
-            child_names: std::collections::HashMap::new(),
+            child_names: IntMap::default(),
             anon_children: 0,
         }
     }

@@ -227,7 +227,7 @@ impl<'a> Codegen<'a> {
                         return false;
                     }
                     out.push('.');
-                    out.push_str(&String::from_utf8_lossy(cg.strings.get(*k)));
+                    out.push_str(&cg.strings.name(*k));
                     true
                 }
                 _ => false,

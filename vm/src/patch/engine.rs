@@ -11,7 +11,7 @@
 //! of the changed prototypes once (each prototype lists its closures); the module table
 //! is walked once.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::time::SystemTime;
 
 use hotlua_compiler::opcode::OpCode;
@@ -97,6 +97,8 @@ struct Work {
     pairs: Vec<(Gc<FnProto>, Gc<FnProto>, Change)>,
     /// Matched prototypes that are identical (old, new).
     same: Vec<(Gc<FnProto>, Gc<FnProto>)>,
+    /// `same` by the new prototype's address.
+    same_by_new: HashMap<usize, Gc<FnProto>>,
     /// Old prototypes whose declaration the new version no longer has.
     removed: HashSet<usize>,
     old_index: Index,
@@ -106,7 +108,7 @@ struct Work {
     new_main: Option<Gc<LuaClosure>>,
     new_value: Value,
     /// The module's state cells by declaration.
-    cells: Vec<(Gc<LuaStr>, Gc<UpvalCell>)>,
+    cells: CellMap,
     /// The live module value (what `package.loaded` holds).
     live: Value,
     fields: Vec<FieldChange>,
@@ -269,6 +271,7 @@ fn work(rec: usize, name: &str, old_root: Gc<FnProto>, new_root: Gc<FnProto>) ->
         new_root,
         pairs: Vec::new(),
         same: Vec::new(),
+        same_by_new: HashMap::new(),
         removed: HashSet::new(),
         old_index: Index::new(old_root),
         new_index: Index::new(new_root),
@@ -278,7 +281,7 @@ fn work(rec: usize, name: &str, old_root: Gc<FnProto>, new_root: Gc<FnProto>) ->
         },
         new_main: None,
         new_value: Value::Nil,
-        cells: Vec::new(),
+        cells: CellMap::default(),
         live: Value::Nil,
         fields: Vec::new(),
         rollback: false,
@@ -327,6 +330,7 @@ fn analyse(vm: &mut Vm, w: &mut Work) {
                 Change::Same => {
                     rep.unchanged.push(display_path(path));
                     w.same.push((*p1, p2));
+                    w.same_by_new.insert(p2.addr(), *p1);
                 }
                 c => {
                     if c == Change::Changed {
@@ -367,12 +371,14 @@ fn analyse(vm: &mut Vm, w: &mut Work) {
     // Module state: the main functions' upvalues (after `_ENV`).
     let old_decls = &w.old_root.get().upval_decls;
     let new_decls = &w.new_root.get().upval_decls;
+    let old_set: HashSet<&[u8]> = old_decls.iter().map(|d| d.get().as_bytes()).collect();
+    let new_set: HashSet<&[u8]> = new_decls.iter().map(|d| d.get().as_bytes()).collect();
     for d in new_decls.iter() {
         let b = d.get().as_bytes();
         if b == b"_ENV" {
             continue;
         }
-        if old_decls.iter().any(|o| same_str(*o, *d)) {
+        if old_set.contains(b) {
             rep.upvalues.kept.push(decl_display(b));
         } else {
             rep.upvalues.new.push(decl_display(b));
@@ -380,7 +386,7 @@ fn analyse(vm: &mut Vm, w: &mut Work) {
     }
     for d in old_decls.iter() {
         let b = d.get().as_bytes();
-        if b != b"_ENV" && !new_decls.iter().any(|n| same_str(*n, *d)) {
+        if b != b"_ENV" && !new_set.contains(b) {
             rep.upvalues.dropped.push(decl_display(b));
         }
     }
@@ -396,13 +402,7 @@ fn analyse(vm: &mut Vm, w: &mut Work) {
             {
                 continue;
             }
-            let path = w
-                .new_index
-                .entries
-                .iter()
-                .find(|(_, q)| q == p2)
-                .map(|(p, _)| display_path(p))
-                .unwrap_or_default();
+            let path = display_path(w.new_index.path_of(*p2).unwrap_or_default());
             let name = String::from_utf8_lossy(b.upval_names[i].get().as_bytes()).into_owned();
             rep.upvalues.fresh.push(format!("{path}.{name}"));
         }
@@ -428,13 +428,7 @@ fn analyse(vm: &mut Vm, w: &mut Work) {
                     _ => None,
                 });
             if let Some(p) = hit {
-                let function = w
-                    .old_index
-                    .entries
-                    .iter()
-                    .find(|(_, q)| *q == p)
-                    .map(|(path, _)| display_path(path))
-                    .unwrap_or_default();
+                let function = display_path(w.old_index.path_of(p).unwrap_or_default());
                 let traceback = vm.traceback_of(co, None, 0);
                 registry::state(vm).pins.push(Value::Thread(co));
                 rep.frames.push(FrameReport {
@@ -527,7 +521,7 @@ fn static_type_changes(vm: &mut Vm, w: &mut Work) {
     let cells = module_cells(vm, w);
     for (u, t) in first {
         let d = p.upval_decls[u];
-        if let Some((_, c)) = cells.iter().find(|(x, _)| same_str(*x, d)) {
+        if let Some(c) = cells.get(d) {
             let live = c.get().get();
             if !live.is_nil() && t != "nil" && live.type_name() != t {
                 w.report
@@ -540,16 +534,29 @@ fn static_type_changes(vm: &mut Vm, w: &mut Work) {
     w.report.upvalues.type_changed.sort();
 }
 
+/// A module's state cells by declaration (module-level declarations only).
+#[derive(Default)]
+struct CellMap(HashMap<Box<[u8]>, Gc<UpvalCell>>);
+
+impl CellMap {
+    fn get(&self, d: Gc<LuaStr>) -> Option<Gc<UpvalCell>> {
+        self.0.get(d.get().as_bytes()).copied()
+    }
+
+    /// Adds `d -> c` unless `d` is already there or not module-level.
+    fn add(&mut self, d: Gc<LuaStr>, c: Gc<UpvalCell>) {
+        let b = d.get().as_bytes();
+        if is_module_decl(b) && !self.0.contains_key(b) {
+            self.0.insert(b.into(), c);
+        }
+    }
+}
+
 /// The module's state cells by declaration: first those the module table's functions
 /// use (what the running code sees, even after a script rebound them), then the main
 /// closure's, then the retired ones.
-fn module_cells(vm: &mut Vm, w: &Work) -> Vec<(Gc<LuaStr>, Gc<UpvalCell>)> {
-    let mut out: Vec<(Gc<LuaStr>, Gc<UpvalCell>)> = Vec::new();
-    let add = |out: &mut Vec<(Gc<LuaStr>, Gc<UpvalCell>)>, d: Gc<LuaStr>, c| {
-        if is_module_decl(d.get().as_bytes()) && !out.iter().any(|(x, _)| same_str(*x, d)) {
-            out.push((d, c));
-        }
-    };
+fn module_cells(vm: &mut Vm, w: &Work) -> CellMap {
+    let mut out = CellMap::default();
     let live = live_value(vm, w);
     if let Value::Table(t) = live {
         let tag = w.rec as u32 + 1;
@@ -561,7 +568,7 @@ fn module_cells(vm: &mut Vm, w: &Work) -> Vec<(Gc<LuaStr>, Gc<UpvalCell>)> {
                 let p = c.proto();
                 if p.get().module_idx.get() == tag {
                     for (i, d) in p.get().upval_decls.iter().enumerate() {
-                        add(&mut out, *d, c.upval(i));
+                        out.add(*d, c.upval(i));
                     }
                 }
             }
@@ -570,11 +577,12 @@ fn module_cells(vm: &mut Vm, w: &Work) -> Vec<(Gc<LuaStr>, Gc<UpvalCell>)> {
     let st = registry::state(vm);
     let rec = &st.modules[w.rec];
     let main = rec.main.get();
-    for (i, d) in main.proto().get().upval_decls.iter().enumerate() {
-        add(&mut out, *d, main.upval(i));
+    let mp = main.proto();
+    for (i, d) in mp.get().upval_decls.iter().enumerate() {
+        out.add(*d, main.upval(i));
     }
     for (d, c) in rec.retired.iter() {
-        add(&mut out, *d, *c);
+        out.add(*d, *c);
     }
     out
 }
@@ -758,7 +766,7 @@ fn type_changes(w: &mut Work) {
         if d.get().as_bytes() == b"_ENV" {
             continue;
         }
-        if let Some((_, c)) = w.cells.iter().find(|(x, _)| same_str(*x, *d)) {
+        if let Some(c) = w.cells.get(*d) {
             let (old, new) = (c.get().get(), nm.upval(i).get().get());
             if !old.is_nil() && !new.is_nil() && old.type_name() != new.type_name() {
                 out.push(decl_display(d.get().as_bytes()));
@@ -799,8 +807,8 @@ fn log(vm: &mut Vm, u: Undo) {
 /// The cell a declaration of the module's state has (the running one, else the new
 /// chunk's for a variable only the new version declares).
 fn state_cell(w: &Work, d: Gc<LuaStr>) -> Option<Gc<UpvalCell>> {
-    if let Some((_, c)) = w.cells.iter().find(|(x, _)| same_str(*x, d)) {
-        return Some(*c);
+    if let Some(c) = w.cells.get(d) {
+        return Some(c);
     }
     let nmg = w.new_main?;
     let nm = nmg.get();
@@ -881,7 +889,8 @@ fn swap(vm: &mut Vm, w: &mut Work, epoch: u32) {
     // The new chunk's own closures (its module table's functions, a timer it started):
     // their module-level upvalues join the running state.
     for (_, p2) in &w.new_index.entries {
-        for c in p2.get().instances() {
+        let list = p2.get().instances.borrow();
+        for &c in list.iter() {
             let cl = c.get();
             // The new main closure keeps its cells: they hold the new chunk's values of
             // the state variables (merged below, compared for type changes).
@@ -892,11 +901,11 @@ fn swap(vm: &mut Vm, w: &mut Work, epoch: u32) {
                 if !is_module_decl(d.get().as_bytes()) {
                     continue;
                 }
-                if let Some((_, cell)) = w.cells.iter().find(|(x, _)| same_str(*x, *d)) {
+                if let Some(cell) = w.cells.get(*d) {
                     let cur = cl.upval(i);
-                    if cur != *cell {
+                    if cur != cell {
                         log(vm, Undo::Upval(c, i, cur));
-                        cl.upvals()[i].set(*cell);
+                        cl.upvals()[i].set(cell);
                     }
                 }
             }
@@ -984,7 +993,7 @@ fn merge_state(vm: &mut Vm, w: &mut Work, opts: &Options) -> Result<(), PatchErr
     }
     let decls: Vec<Gc<LuaStr>> = nm.get().proto().get().upval_decls.to_vec();
     for (i, d) in decls.iter().enumerate() {
-        let Some((_, live)) = w.cells.iter().find(|(x, _)| same_str(*x, *d)).copied() else {
+        let Some(live) = w.cells.get(*d) else {
             continue;
         };
         let newc = nm.get().upval(i);
@@ -1061,7 +1070,7 @@ fn module_table(vm: &mut Vm, w: &mut Work, opts: &Options) -> Result<(), PatchEr
                 // identical): the field keeps it.
                 let p2 = c.get().proto();
                 let op = resolve(oc.get().proto());
-                if op == p2 || w.same.iter().any(|(p1, q)| *q == p2 && *p1 == op) {
+                if op == p2 || w.same_by_new.get(&p2.addr()) == Some(&op) {
                     w.report.fields.updated.push(name);
                     continue;
                 }

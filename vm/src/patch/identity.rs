@@ -8,7 +8,7 @@
 //! a function renamed or moved is reported removed (old path) and added (new path), never
 //! joined to another.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::function::FnProto;
 use crate::gc::Gc;
@@ -17,6 +17,7 @@ use crate::gc::Gc;
 pub struct Index {
     pub entries: Vec<(String, Gc<FnProto>)>,
     by_path: HashMap<String, usize>,
+    by_proto: HashMap<usize, usize>,
 }
 
 impl Index {
@@ -42,7 +43,16 @@ impl Index {
             .enumerate()
             .map(|(i, (path, _))| (path.clone(), i))
             .collect();
-        Index { entries, by_path }
+        let by_proto = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (_, p))| (p.addr(), i))
+            .collect();
+        Index {
+            entries,
+            by_path,
+            by_proto,
+        }
     }
 
     /// The prototype at `path`.
@@ -52,7 +62,14 @@ impl Index {
 
     /// True when `p` is one of this chunk's prototypes.
     pub fn contains(&self, p: Gc<FnProto>) -> bool {
-        self.entries.iter().any(|(_, q)| *q == p)
+        self.by_proto.contains_key(&p.addr())
+    }
+
+    /// The path of prototype `p` of this chunk.
+    pub fn path_of(&self, p: Gc<FnProto>) -> Option<&str> {
+        self.by_proto
+            .get(&p.addr())
+            .map(|&i| self.entries[i].0.as_str())
     }
 }
 
