@@ -384,6 +384,36 @@ fn rollback_success_path_applies_the_new_version() {
     );
 }
 
+/// The reload succeeds (join and replacement loop), then the guide's rollback loop restores
+/// the old fields from the backup: the old hello calls the old local greet again, because
+/// join never writes a new function into an old cell.
+#[test]
+fn rollback_after_a_successful_reload_brings_back_the_old_local_helper() {
+    let lines = Scenario::new("rollback").pass("driver_helper.lua");
+    assert_lines(&lines, &["Hi, bob! #2", "Hello, dee #4", "done"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// silly's own patch test (upstream test/testpatch.lua), its five cases as our scripts.
+
+const UPSTREAM_CASES: [&str; 6] = [
+    "case1 ok", "case2 ok", "case3 ok", "case4 ok", "case5 ok", "done",
+];
+
+#[test]
+fn silly_upstream_cases_with_versions_loaded_by_load() {
+    let lines =
+        Scenario::new("silly_upstream").pass_args("driver.lua", &["load", "1", "2", "3", "4", "5"]);
+    assert_lines(&lines, &UPSTREAM_CASES);
+}
+
+#[test]
+fn silly_upstream_cases_with_versions_loaded_by_require() {
+    let lines = Scenario::new("silly_upstream")
+        .pass_args("driver.lua", &["require", "1", "2", "3", "4", "5"]);
+    assert_lines(&lines, &UPSTREAM_CASES);
+}
+
 // ---------------------------------------------------------------------------------------------
 // "7. Test Hot Reload" and the four troubleshooting cases.
 
@@ -576,6 +606,19 @@ fn beyond_reloads_in_a_row_keep_state() {
 fn beyond_function_upvalues_are_never_joined_so_held_closures_keep_old_code() {
     let lines = Scenario::new("beyond").pass("driver_callback.lua");
     assert_lines(&lines, &["done"]);
+}
+
+/// The consistency pass: a function only the new version has reads the old module's state
+/// of a variable no matched function shares with it, when the old version was `require`d
+/// (whether the new one is `require`d, as the guide does, or run with `dofile`); with both
+/// versions plain chunks it sees its own chunk's state, as with silly.
+#[test]
+fn beyond_a_new_function_sees_the_running_module_state() {
+    for (how, hits) in [("require", "2"), ("dofile", "2"), ("load", "0")] {
+        let lines = Scenario::new("beyond").pass_args("driver_module_state.lua", &[how]);
+        let want = format!("{how}\t{hits}");
+        assert_lines(&lines, &[want.as_str(), "done"]);
+    }
 }
 
 #[test]
