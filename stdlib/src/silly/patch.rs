@@ -101,8 +101,12 @@ struct Scratch {
     targets: Vec<Gc<UpvalCell>>,
     /// Join: (new closure snapshot, upvalue position) of each absent upvalue.
     absent: Vec<(u32, u32)>,
-    /// Join: the module-field pairs joined (new, old closure snapshot), in order.
+    /// Join: the pairs of closure snapshots (new, old) the general loop joined, in order.
     roots: Vec<(u32, u32)>,
+    /// Join: the pairs `join_plain` joined; those from `flushed` on are not recorded in
+    /// `cells` yet.
+    plain: Vec<(u32, u32)>,
+    flushed: usize,
 }
 
 thread_local! {
@@ -1060,19 +1064,11 @@ impl Join<'_> {
             if oci == NO_CHILD {
                 continue; // only the new version has it (or the old one is a native)
             }
-            self.s.roots.push((nci, oci));
             // The usual pair (the same names, values of the same types) in one pass.
             if plain {
                 self.s.state[nci as usize] |= VISITED;
-                let s = &mut *self.s;
-                if join_plain(
-                    new.f(nci),
-                    new.ups_of(nci),
-                    old.f(oci),
-                    old.ups_of(oci),
-                    &mut s.cells,
-                    &mut s.targets,
-                ) {
+                if join_plain(new.f(nci), new.ups_of(nci), old.f(oci), old.ups_of(oci)) {
+                    self.s.plain.push((nci, oci));
                     continue;
                 }
             }
@@ -1083,6 +1079,7 @@ impl Join<'_> {
     /// silly's `joinval` on a pair and, depth first, the pairs of functions it reaches.
     /// `tried`: the caller already tried `join_plain` on this pair.
     fn pair(&mut self, vm: &mut Vm, nci: u32, oci: u32, path: u32, tried: bool) {
+        self.s.roots.push((nci, oci));
         let base = self.s.frames.len();
         self.s.frames.push(Frame {
             nci,
@@ -1098,10 +1095,9 @@ impl Join<'_> {
                 self.s.state[nci as usize] |= VISITED;
                 let tried = tried && self.s.frames.len() == base + 1;
                 if !tried && self.new.positional() && self.old.positional() {
-                    let s = &mut *self.s;
                     let (nf, of) = (self.new.f(nci), self.old.f(oci));
-                    let old_ups = self.old.ups_of(oci);
-                    if join_plain(nf, new_ups, of, old_ups, &mut s.cells, &mut s.targets) {
+                    if join_plain(nf, new_ups, of, self.old.ups_of(oci)) {
+                        self.s.plain.push((nci, oci));
                         self.s.frames.pop();
                         continue;
                     }
@@ -1117,6 +1113,7 @@ impl Join<'_> {
 
     /// The rules for upvalue `j` of new closure snapshot `nci` against old `oci`.
     fn slot(&mut self, vm: &mut Vm, nci: u32, oci: u32, path: u32, j: usize) {
+        self.flush();
         let (new, old) = (self.new, self.old);
         let nu = &new.ups_of(nci)[j];
         let name = nu.name;
@@ -1169,6 +1166,33 @@ impl Join<'_> {
         }
     }
 
+    /// Records the cells of the pairs `join_plain` joined since the last flush, in order:
+    /// deferred until a record could depend on them, so a reload whose pairs are all plain
+    /// (and leaves nothing to settle) records nothing.
+    #[inline]
+    fn flush(&mut self) {
+        if self.s.flushed == self.s.plain.len() {
+            return;
+        }
+        let (new, old) = (self.new, self.old);
+        let s = &mut *self.s;
+        for &(nci, oci) in &s.plain[s.flushed..] {
+            let of = old.f(oci);
+            for j in 0..new.ups_of(nci).len() {
+                if let Some(o) = of.get().upvals().get(j) {
+                    let addr = new.upid(nci, j);
+                    if s.cells
+                        .get_or_insert(addr, s.targets.len() as u32)
+                        .is_none()
+                    {
+                        s.targets.push(o.get());
+                    }
+                }
+            }
+        }
+        s.flushed = s.plain.len();
+    }
+
     /// Records that the cell of upvalue `idx` of `f` is left alone.
     fn leave(&mut self, f: Gc<LuaClosure>, idx: usize) {
         if let Some(c) = f.get().upvals().get(idx) {
@@ -1197,6 +1221,7 @@ impl Join<'_> {
     /// collected: follows its cell to the old cell it was joined to, or, if the first pass
     /// never saw that cell, to the old module's cell of the same variable.
     fn settle_slot(&mut self, vm: &Vm, ci: u32, j: usize) {
+        self.flush();
         let new = self.new;
         let nf = new.f(ci);
         let idx = new.idx(ci, j);
@@ -1259,13 +1284,13 @@ impl Join<'_> {
     }
 
     /// An old closure of the chunk that new chunk `chunk` replaces: learned from the pairs
-    /// joined (the first pair of each new chunk).
+    /// joined (the first pair of each new chunk, plain pairs first).
     fn old_chunk(&mut self, chunk: usize) -> Option<Gc<LuaClosure>> {
         let (new, old) = (self.new, self.old);
-        let roots = &self.s.roots;
+        let pairs = self.s.plain.iter().chain(self.s.roots.iter());
         let chunks = self.chunks.get_or_insert_with(|| {
             let mut v: Vec<(usize, Gc<LuaClosure>)> = Vec::new();
-            for &(nci, oci) in roots {
+            for &(nci, oci) in pairs {
                 let c = chunk_of(new.f(nci).get().proto());
                 if !v.iter().any(|&(x, _)| x == c) {
                     v.push((c, old.f(oci)));
@@ -1321,6 +1346,8 @@ fn run_join(vm: &mut Vm, report: &mut Report, new: SnapRef, old: SnapRef, roots:
     s.targets.clear();
     s.absent.clear();
     s.roots.clear();
+    s.plain.clear();
+    s.flushed = 0;
     let fn_form = matches!(roots, Roots::Function(..));
     let mut j = Join {
         new,
@@ -1339,10 +1366,7 @@ fn run_join(vm: &mut Vm, report: &mut Report, new: SnapRef, old: SnapRef, roots:
     };
     match roots {
         Roots::Fields => j.fields(vm),
-        Roots::Function(nci, oci) => {
-            j.s.roots.push((nci, oci));
-            j.pair(vm, nci, oci, 0, false);
-        }
+        Roots::Function(nci, oci) => j.pair(vm, nci, oci, 0, false),
     }
     j.settle(vm);
     // No cell pointers stay behind in the thread's scratch.
@@ -1583,16 +1607,15 @@ impl OldIndex {
 
 /// The common case of a pair, in one tight pass: both closures have the same upvalue
 /// names in the same order and every pair of values is joined (`Action::Join`, neither a
-/// function). Then joins them all (recording each cell) and returns true; otherwise
-/// changes nothing and returns false (the general loop handles the pair).
+/// function). Then joins them all and returns true (the caller records the pair, see
+/// `Join::flush`); otherwise changes nothing and returns false (the general loop handles
+/// the pair).
 #[inline]
 fn join_plain(
     nf: Gc<LuaClosure>,
     new_ups: &[UpSnap],
     of: Gc<LuaClosure>,
     old_ups: &[UpSnap],
-    cells: &mut AddrMap,
-    targets: &mut Vec<Gc<UpvalCell>>,
 ) -> bool {
     if new_ups.len() != old_ups.len() || old_ups.len() > 8 {
         return false;
@@ -1619,9 +1642,7 @@ fn join_plain(
         return false;
     }
     for (n, o) in nslots.iter().zip(oslots.iter()).take(new_ups.len()) {
-        let (nc, oc) = (n.get(), o.get());
-        record(cells, targets, nc, oc);
-        n.set(oc);
+        n.set(o.get());
     }
     true
 }
