@@ -1122,8 +1122,13 @@ impl Join<'_> {
         let old_ups = old.ups_of(oci);
         let Some(oj) = find_up(old_ups, name) else {
             if name.0.get().as_bytes() == b"_ENV" {
+                // silly's setupvalue, on the new closure's own cell only (an earlier visit
+                // of the same closure may have joined it to an old one).
                 if let Some(cell) = nf.get().upvals().get(nidx) {
-                    cell.get().get().set(Value::Table(vm.globals()));
+                    let cell = cell.get();
+                    if cell.addr() == new.upid(nci, j) {
+                        cell.get().set(Value::Table(vm.globals()));
+                    }
                 }
             }
             self.s.absent.push((nci, j as u32));
