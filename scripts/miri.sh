@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the embedding tests (tests/embedding.rs: every capability of the public API) and the
-# VM's heap unit tests under Miri, which reports undefined behaviour (use after free,
+# VM's heap, interpreter and patch engine unit tests under Miri, which reports undefined behaviour (use after free,
 # aliasing violations under Stacked Borrows, out-of-bounds access) that ordinary runs miss.
 #
 # Usage: scripts/miri.sh [test-name-filter]
@@ -13,4 +13,4 @@ fi
 # Isolation off: the tests read the clock (timers, the watchdog) and spawn threads.
 export MIRIFLAGS="${MIRIFLAGS:--Zmiri-disable-isolation}"
 cargo +nightly miri test -p hotlua --test embedding -- "$@"
-cargo +nightly miri test -p hotlua-vm --lib -- gc:: interp:: "$@"
+cargo +nightly miri test -p hotlua-vm --lib -- gc:: interp:: patch:: "$@"

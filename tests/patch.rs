@@ -101,6 +101,11 @@ fn guide_example3_config_through_hotlua_reload() {
 }
 
 #[test]
+fn versions_are_matched_by_declaration_identity() {
+    run("identity.lua", &[]);
+}
+
+#[test]
 fn live_closures_are_updated_in_place_wherever_held() {
     run("holders.lua", &[]);
 }
@@ -147,6 +152,7 @@ fn every_driver_under_gc_stress() {
         "frames.lua",
         "plan.lua",
         "rollback.lua",
+        "identity.lua",
     ] {
         run_env(d, &[], &[("HOTLUA_GC_STRESS", "1")]);
     }

@@ -1,16 +1,35 @@
 -- Where native silly.patch's reload time goes: medians (microseconds) of each step apart,
--- on hotlua only:   cd benches/reload && ../../target/release/hotlua split.lua
+-- on hotlua only:   cd benches/reload && ../../target/release/hotlua split.lua [require]
 -- Columns: collect(old), collect(new), join, the Lua replacement loop, and all four.
+-- With `require`, each version is the module `require` loads from a temporary file (the
+-- guide's reload: compiled as a module, recorded by the registry); otherwise `load`.
 package.path = "./?.lua;" .. package.path
 local gen = require "gen_module"
 local patch = require "silly.patch"
+
+local load_version = function(src) return load(src, "=mod")() end
+if arg and arg[1] == "require" then
+  local path = os.tmpname()
+  local dir, name = path:match("^(.*)/([^/]+)$")
+  package.path = dir .. "/?;" .. package.path
+  os.remove(path)
+  load_version = function(src)
+    local f = assert(io.open(path, "w"))
+    f:write(src)
+    f:close()
+    package.loaded[name] = nil
+    local m = require(name)
+    os.remove(path)
+    return m
+  end
+end
 
 local function median(t) table.sort(t) return t[(#t + 1) // 2] end
 
 print(("%-8s %10s %10s %10s %10s %10s"):format("N", "coll_old", "coll_new", "join", "replace", "total"))
 for _, n in ipairs({ 10, 100, 1000, 10000 }) do
   local src = gen(n)
-  local old = load(src, "=mod")()
+  local old = load_version(src)
   local new
   local backup = {}
   for k, v in pairs(old) do backup[k] = v end
@@ -19,7 +38,7 @@ for _, n in ipairs({ 10, 100, 1000, 10000 }) do
   for r = 1, reps do
     -- Untimed, as in bench.lua: the old module as it was and a freshly loaded new version.
     for k, v in pairs(backup) do old[k] = v end
-    new = load(src, "=mod")()
+    new = load_version(src)
     collectgarbage() -- the untimed load's garbage is not collected inside the timed steps
     local t0 = os.clock()
     local P = patch.new()

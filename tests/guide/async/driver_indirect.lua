@@ -1,7 +1,10 @@
 -- Guide: "Best Practices > 6. Handling Asynchronous Context", Solution 1: the timer holds
--- M.timer_wrapper, which calls timer_func through an upvalue; the guide says the reload
--- updates it, so after the reload (1.5 s) the timer runs the new code. Timeline: Count 1
--- (0 s), 2 (1 s), reload (1.5 s), Count v2 3 (2 s), 4 (3 s), stop (3.5 s).
+-- M.timer_wrapper, which calls timer_func through an upvalue. The guide says the reload
+-- updates it, but silly.patch (silly's and hotlua's) never joins a function-valued upvalue:
+-- the old wrapper keeps calling the old timer_func, on the count the new one shares. So
+-- after the reload (1.5 s) the timer still prints "Count:". Timeline: Count 1 (0 s), 2
+-- (1 s), reload (1.5 s), Count 3 (2 s), 4 (3 s), stop (3.5 s). driver_indirect_engine.lua
+-- does the same reload with `hotlua.reload`, which keeps the guide's promise.
 local S = require "support"
 local time = require "silly.time"
 local reload = require "reload"

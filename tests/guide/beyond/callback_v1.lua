@@ -1,7 +1,7 @@
 -- Beyond the guide: function-valued upvalues. `step` is a forward-declared local function
--- (code: after the reload it must be the new version, even for old closures that call it,
--- such as a wrapper a timer holds); `on_event` holds a callback another module installs at
--- run time (state: it must survive the reload).
+-- (code), called by old closures such as a wrapper a timer holds; `on_event` holds a
+-- callback another module installs at run time (state). silly.patch joins neither (see
+-- driver_callback.lua).
 local M = {}
 local ticks = 0
 local step

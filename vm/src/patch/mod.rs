@@ -25,3 +25,6 @@ pub use registry::{module_cell, record_module, record_of};
 pub use report::{
     FieldReport, FrameReport, ModuleReport, PatchError, Report, Step, UpvalueReport, VersionInfo,
 };
+
+#[cfg(test)]
+mod tests;
