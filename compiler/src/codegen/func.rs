@@ -130,6 +130,9 @@ pub(crate) struct VarDesc {
     /// Declaration identity (see `LocVar`).
     pub scope_path: Box<[u16]>,
     pub shadow: u16,
+    /// Its `UpvalDesc::decl`, made the first time a closure captures it (every capture
+    /// shares the text).
+    pub decl: std::cell::OnceCell<std::sync::Arc<str>>,
 }
 
 /// A block being compiled (PUC's BlockCnt).

@@ -145,6 +145,7 @@ impl<'a> Codegen<'a> {
             k: None,
             scope_path,
             shadow: shadow.min(u16::MAX as usize) as u16,
+            decl: std::cell::OnceCell::new(),
         });
         Ok(fs.actvar.len() as u32 - 1)
     }
@@ -345,7 +346,10 @@ impl<'a> Codegen<'a> {
                     VarKindD::Close => VarKind::Close,
                     _ => VarKind::Regular,
                 };
-                let decl = self.local_decl(&prev.fn_path, var);
+                let decl = var
+                    .decl
+                    .get_or_init(|| self.local_decl(&prev.fn_path, var))
+                    .clone();
                 (true, reg as u8, kind, decl)
             }
             EK::Upval(u) => {

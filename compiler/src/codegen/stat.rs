@@ -256,8 +256,12 @@ impl<'a> Codegen<'a> {
             lhs.push(v);
         }
         self.note_last_function(values, next_line);
-        let names: smallvec::SmallVec<[Option<std::sync::Arc<str>>; 4]> =
-            targets.iter().map(|t| self.target_name(t)).collect();
+        // Only a function or a table constructor takes its target's name (see `Proto::name`).
+        let names: smallvec::SmallVec<[Option<std::sync::Arc<str>>; 4]> = targets
+            .iter()
+            .zip(values.iter())
+            .map(|(t, v)| if names_value(v) { self.target_name(t) } else { None })
+            .collect();
         let mut e = self.exp_list_named(values, &names)?;
         self.fn_after = None;
         // luac gives the stores the line of the last token of the value list.
@@ -407,8 +411,11 @@ impl<'a> Codegen<'a> {
         let nvars = names.len() as i32;
         self.note_last_function(exprs, next_line);
         let base = self.fs.free_reg;
-        let decl_names: smallvec::SmallVec<[Option<std::sync::Arc<str>>; 4]> =
-            names.iter().map(|n| Some(self.name_arc(n.name))).collect();
+        let decl_names: smallvec::SmallVec<[Option<std::sync::Arc<str>>; 4]> = names
+            .iter()
+            .zip(exprs.iter())
+            .map(|(n, v)| names_value(v).then(|| self.name_arc(n.name)))
+            .collect();
         let mut e = self.exp_list_named(exprs, &decl_names)?;
         self.fn_after = None;
         let nexps = exprs.len() as i32;
@@ -509,7 +516,7 @@ impl<'a> Codegen<'a> {
             let ret_names: smallvec::SmallVec<[Option<std::sync::Arc<str>>; 2]> = r
                 .exprs
                 .iter()
-                .map(|_| Some(std::sync::Arc::from("return")))
+                .map(|v| names_value(v).then(|| std::sync::Arc::from("return")))
                 .collect();
             let mut e = self.exp_list_named(&r.exprs, &ret_names)?;
             if e.is_multi() {
@@ -791,4 +798,13 @@ fn stat_first_token(s: &Stat) -> FirstTok {
         StatKind::Function { .. } => "'function'",
         StatKind::LocalFunction { .. } | StatKind::Local { .. } => "'local'",
     })
+}
+
+/// Whether an expression takes a declaration name from where it is stored: a function, or
+/// a table constructor (whose function fields are named after it).
+fn names_value(e: &crate::ast::Expr) -> bool {
+    matches!(
+        e.kind,
+        crate::ast::ExprKind::Function(_) | crate::ast::ExprKind::Table(_)
+    )
 }
