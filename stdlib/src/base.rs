@@ -157,11 +157,8 @@ fn pairs(vm: &mut Vm, args: Args) -> R {
     let v = vm.check_any(args, 0)?;
     let mm = vm.get_tm(v, Tm::Pairs);
     if !mm.is_nil() {
-        let r = vm.call_value(mm, &[v])?;
-        for j in 0..3 {
-            vm.push(r.get(j).copied().unwrap_or(Value::Nil))?;
-        }
-        return Ok(3);
+        // `__pairs(t)` runs as a call of pairs's caller: it may yield.
+        return vm.tail_call(mm, &[v]);
     }
     if !matches!(v, Value::Table(_)) {
         return Err(vm.type_error_arg(args, 0, "table"));

@@ -175,11 +175,8 @@ fn base_dofile(vm: &mut Vm, args: hotlua_vm::Args) -> Result<usize, hotlua_vm::L
         Ok(f) => f,
         Err(e) => return Err(hotlua_vm::LuaError::new(e)),
     };
-    let r = vm.call_value(f, &[])?;
-    for &v in &r {
-        vm.push(v)?;
-    }
-    Ok(r.len())
+    // The chunk runs as a call of dofile's caller: it may yield (as lua_callk allows).
+    vm.tail_call(f, &[])
 }
 
 /// The registry's `_LOADED` table (`package.loaded`), created if missing.

@@ -204,6 +204,11 @@ fn every_lua54_name_exists() {
 }
 
 #[test]
+fn dofile_chunks_may_yield() {
+    check("dofile_yield.lua");
+}
+
+#[test]
 fn error_messages() {
     check("errors.lua");
 }

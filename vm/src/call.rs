@@ -18,6 +18,9 @@ use crate::value::Value;
 /// Free slots guaranteed to a native when it starts (`LUA_MINSTACK`).
 const MIN_STACK: usize = 20;
 
+/// What a native returns to end with a call (see [`Vm::tail_call`]).
+pub const TAIL_CALL: usize = usize::MAX;
+
 /// What `precall` did.
 pub(crate) enum Called {
     /// A Lua frame was pushed; the interpreter must run it.
@@ -171,8 +174,14 @@ impl Vm {
                     return Ok(Called::Pushed);
                 }
                 Value::LightFn(nf) => {
-                    self.call_native(nf, func, nargs, nresults)?;
-                    return Ok(Called::Done);
+                    match self.call_native(nf, func, nargs, nresults)? {
+                        None => return Ok(Called::Done),
+                        // The native ended with a call (`Vm::tail_call`): make it here.
+                        Some(n) => {
+                            nargs = n;
+                            continue;
+                        }
+                    }
                 }
                 Value::NativeFn(c) => {
                     let (nf, b) = {
@@ -190,8 +199,13 @@ impl Vm {
                             _ => {}
                         }
                     }
-                    self.call_native(nf, func, nargs, nresults)?;
-                    return Ok(Called::Done);
+                    match self.call_native(nf, func, nargs, nresults)? {
+                        None => return Ok(Called::Done),
+                        Some(n) => {
+                            nargs = n;
+                            continue;
+                        }
+                    }
                 }
                 _ => {
                     let tm = self.get_tm(f, Tm::Call);
@@ -217,7 +231,9 @@ impl Vm {
         Err(self.rt_error("'__call' chain too long; possible loop"))
     }
 
-    /// Runs a native at `func` and moves its results into place.
+    /// Runs a native at `func` and moves its results into place. `Some(n)`: the native
+    /// ended with a call (`Vm::tail_call`), now at `func` with `n` arguments, for the caller
+    /// to make (from the interpreter, as a call of the running Lua frame: it may yield).
     #[inline(never)]
     pub(crate) fn call_native(
         &mut self,
@@ -225,7 +241,7 @@ impl Vm {
         func: usize,
         nargs: usize,
         nresults: i32,
-    ) -> Result<(), LuaError> {
+    ) -> Result<Option<usize>, LuaError> {
         let limit = self.stack_limit + ERROR_STACK_EXTRA;
         let th = self.cur.get_mut();
         let top = func + 1 + nargs;
@@ -250,6 +266,14 @@ impl Vm {
         }
         let th = self.cur.get_mut();
         th.frames.pop();
+        if n == TAIL_CALL {
+            // [f, args...] on top of the native's stack move down to its own slot.
+            let k = self.tail_nargs;
+            let src = th.top - k - 1;
+            th.stack.copy_within(src..th.top, func);
+            th.top = func + 1 + k;
+            return Ok(Some(k));
+        }
         let top = th.top;
         let avail = top.saturating_sub(func + 1);
         let n = n.min(avail);
@@ -263,10 +287,10 @@ impl Vm {
                 th.stack[func] = Value::Nil;
             }
             th.top = func + 1;
-            return Ok(());
+            return Ok(None);
         }
         self.move_results(src, func, n, nresults);
-        Ok(())
+        Ok(None)
     }
 
     /// Copies `n` results from `src` to `dst`, adjusted to `wanted` (-1: all), and sets the
@@ -439,7 +463,8 @@ impl Vm {
                 }
             }
             self.finish_markers()?;
-            return Ok(false);
+            // A coroutine whose body is `pcall`: its marker completed the body.
+            return Ok(self.cur.get().frames.is_empty());
         }
         if ci.flags & flags::FRESH != 0 {
             return Ok(true);
@@ -503,6 +528,26 @@ impl Vm {
         };
         self.c_calls -= 1;
         r
+    }
+
+    /// Ends the running native with a call of `f(args...)` whose results become the
+    /// native's: `return vm.tail_call(f, args)` from the native. Called from Lua code, the
+    /// call is made by the interpreter as a call of the calling Lua frame, so the callee may
+    /// yield (what `lua_callk` continuations give `dofile` and `pairs` in PUC Lua); called
+    /// from Rust, it is made at once.
+    pub fn tail_call(&mut self, f: Value, args: &[Value]) -> Result<usize, LuaError> {
+        let limit = self.stack_limit + ERROR_STACK_EXTRA;
+        let th = self.cur.get_mut();
+        let top = th.top;
+        if th.ensure(top + args.len() + 1 + MIN_STACK, limit).is_err() {
+            return Err(self.stack_overflow());
+        }
+        let th = self.cur.get_mut();
+        th.stack[top] = f;
+        th.stack[top + 1..top + 1 + args.len()].copy_from_slice(args);
+        th.top = top + 1 + args.len();
+        self.tail_nargs = args.len();
+        Ok(TAIL_CALL)
     }
 
     /// Calls `f(args...)` from Rust and returns all its results. Unprotected (errors leave

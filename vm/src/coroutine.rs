@@ -262,10 +262,16 @@ impl Vm {
         self.hooks_switched();
         let r = if fresh {
             co.get_mut().top = dst + nargs;
-            match self.precall(dst - 1, nargs, -1, false) {
+            // As the interpreter would call it: a body that is `pcall` or `xpcall` becomes a
+            // protected marker frame of the loop, so its callee may yield.
+            match self.precall(dst - 1, nargs, -1, true) {
                 Ok(Called::Pushed) => {
-                    if let Some(ci) = self.cur.get_mut().frames.last_mut() {
-                        ci.flags |= flags::FRESH;
+                    // The body's frame leaves the loop when it returns; a marker at the
+                    // bottom leaves it when it completes (the frame stack is then empty).
+                    if let Some(ci) = self.cur.get_mut().frames.first_mut() {
+                        if ci.kind == crate::thread::FrameKind::Lua {
+                            ci.flags |= flags::FRESH;
+                        }
                     }
                     self.co_execute()
                 }
@@ -359,7 +365,7 @@ impl Vm {
                         return Err(e);
                     }
                     let th = self.cur.get();
-                    let found = (1..th.frames.len()).rev().find(|&i| {
+                    let found = (0..th.frames.len()).rev().find(|&i| {
                         matches!(th.frames[i].kind, FrameKind::Pcall | FrameKind::Xpcall)
                     });
                     match found {

@@ -1125,7 +1125,14 @@ impl Vm {
                         if let Value::LightFn(nf) = f {
                             let r = self.call_native(nf, func, nargs, nres);
                             reload!();
-                            r?;
+                            if let Some(n) = r? {
+                                // It ended with a call (`Vm::tail_call`), made as ours.
+                                let r = self.precall(func, n, nres, true);
+                                reload!();
+                                if let Called::Pushed = r? {
+                                    continue 'frame;
+                                }
+                            }
                             gc_check!();
                             continue;
                         }

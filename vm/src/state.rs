@@ -73,6 +73,8 @@ pub struct Vm {
     /// Threads that resumed (or are closing) the running coroutine, innermost last: no
     /// longer `cur`, so rooted here while they wait.
     pub(crate) resumers: Vec<Gc<Thread>>,
+    /// Arguments of the call a native asked to end with (`Vm::tail_call`).
+    pub(crate) tail_nargs: usize,
 }
 
 impl Vm {
@@ -151,6 +153,7 @@ impl Vm {
             mem_err,
             builtins: [Value::Nil; 4],
             resumers: Vec::new(),
+            tail_nargs: 0,
         };
         let k = vm.str_value("_G");
         vm.globals.get_mut().set(k, Value::Table(globals)).ok();

@@ -260,7 +260,13 @@ impl<'a> Codegen<'a> {
         let names: smallvec::SmallVec<[Option<std::sync::Arc<str>>; 4]> = targets
             .iter()
             .zip(values.iter())
-            .map(|(t, v)| if names_value(v) { self.target_name(t) } else { None })
+            .map(|(t, v)| {
+                if names_value(v) {
+                    self.target_name(t)
+                } else {
+                    None
+                }
+            })
             .collect();
         let mut e = self.exp_list_named(values, &names)?;
         self.fn_after = None;

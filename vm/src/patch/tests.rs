@@ -54,7 +54,12 @@ fn swap_undo_rollback_and_collections() {
     assert_eq!(int(&mut vm, hit, &[]), 1);
     assert_eq!(int(&mut vm, made, &[]), 8);
     // A failing chunk: everything is undone.
-    let r = apply(&mut vm, &req("error('no')"), &Options::default(), &mut NoHooks);
+    let r = apply(
+        &mut vm,
+        &req("error('no')"),
+        &Options::default(),
+        &mut NoHooks,
+    );
     assert!(!r.ok);
     assert_eq!(r.error.as_ref().map(|e| e.step), Some(Step::Run));
     vm.full_gc();
@@ -83,5 +88,8 @@ fn swap_undo_rollback_and_collections() {
     assert_eq!(int(&mut vm, hit, &[]), 23);
     assert_eq!(int(&mut vm, made, &[]), 30);
     let v = versions(&vm, "m").expect("recorded");
-    assert_eq!(v.iter().map(|v| (v.n, v.current)).collect::<Vec<_>>(), [(1, true), (2, false)]);
+    assert_eq!(
+        v.iter().map(|v| (v.n, v.current)).collect::<Vec<_>>(),
+        [(1, true), (2, false)]
+    );
 }
