@@ -108,11 +108,12 @@ fn tonumber(vm: &mut Vm, args: Args) -> R {
     Ok(1)
 }
 
-/// `tonumber(s, base)`: optional spaces and '-', digits of the base, optional spaces.
+/// `tonumber(s, base)`: optional spaces and a sign, digits of the base, optional spaces.
 fn parse_int_base(s: &[u8], base: u32) -> Option<i64> {
     let s = trim_ascii(s);
     let (neg, digits) = match s.first() {
         Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
     if digits.is_empty() {

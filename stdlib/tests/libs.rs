@@ -204,6 +204,11 @@ fn every_lua54_name_exists() {
 }
 
 #[test]
+fn small_semantics_of_the_official_suite() {
+    check("small_semantics.lua");
+}
+
+#[test]
 fn dofile_chunks_may_yield() {
     check("dofile_yield.lua");
 }

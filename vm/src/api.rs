@@ -97,7 +97,11 @@ impl Vm {
         let got = if i >= args.len {
             "no value".to_string()
         } else {
-            self.obj_type_name(self.arg(args, i))
+            match self.arg(args, i) {
+                // luaL_typeerror names it apart from full userdata.
+                Value::LightUserData(_) => "light userdata".to_string(),
+                v => self.obj_type_name(v),
+            }
         };
         self.arg_error(i, &format!("{} expected, got {}", expected, got))
     }

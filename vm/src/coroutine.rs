@@ -410,8 +410,19 @@ impl Vm {
             th.top = func;
             let f = self.get_tm(v, Tm::Close);
             let Value::LuaFn(cl) = f else {
-                self.call_value(f, &[v, Value::Nil])?;
-                continue;
+                // A native closing method may yield (`__close = coroutine.yield`): the
+                // frame is then resumed at the closing instruction, which runs again to
+                // close the rest (`NRES_SAVED` keeps a RETURN's result count).
+                let fi = self.cur.get().frames.len() - 1;
+                match self.call_value(f, &[v, Value::Nil]) {
+                    Ok(_) => continue,
+                    Err(e) => {
+                        if is_yield(&e) {
+                            self.cur.get_mut().frames[fi].pc -= 1;
+                        }
+                        return Err(e);
+                    }
+                }
             };
             if self.c_calls >= MAX_C_CALLS {
                 return Err(self.run_error("C stack overflow"));

@@ -103,7 +103,7 @@ impl FnProto {
                 Constant::Bool(b) => Value::Bool(b),
                 Constant::Int(i) => Value::Int(i),
                 Constant::Float(f) => Value::Float(f),
-                Constant::Str(s) => Value::Str(heap.new_str(&s)),
+                Constant::Str(s) => Value::Str(names.constant(heap, s)),
             })
             .collect();
         let protos: Box<[Gc<FnProto>]> = p
@@ -197,32 +197,14 @@ impl FnProto {
     }
 }
 
-/// The interned string of each distinct upvalue name (by the address of its shared text)
-/// met while instantiating one chunk. The strings stay reachable: every one is stored in
-/// an `upval_names` of the protos being built before any collection can run.
+/// The strings of one chunk being instantiated: each distinct upvalue name or declaration
+/// (by the address of its shared text) once, and each distinct long string constant once,
+/// so equal long constants of a chunk are one object, as in Lua. The strings stay reachable:
+/// every one is stored in the protos being built before any collection can run.
 #[derive(Default)]
 struct NameCache {
-    map: std::collections::HashMap<usize, Gc<LuaStr>, std::hash::BuildHasherDefault<AddrHasher>>,
-}
-
-/// Hashes an address with one multiply (SipHash would cost more than the lookup saves).
-#[derive(Default)]
-struct AddrHasher(u64);
-
-impl std::hash::Hasher for AddrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.0 = (i as u64)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(20);
-    }
+    map: foldhash::HashMap<usize, Gc<LuaStr>>,
+    long: foldhash::HashMap<Box<[u8]>, Gc<LuaStr>>,
 }
 
 impl NameCache {
@@ -232,6 +214,19 @@ impl NameCache {
             .map
             .entry(key)
             .or_insert_with(|| heap.new_str(name.as_bytes()))
+    }
+
+    /// A string constant (short ones are interned by the heap anyway).
+    fn constant(&mut self, heap: &mut Heap, s: Box<[u8]>) -> Gc<LuaStr> {
+        if s.len() <= crate::string::MAX_SHORT_LEN {
+            return heap.new_str(&s);
+        }
+        if let Some(g) = self.long.get(&s) {
+            return *g;
+        }
+        let g = heap.new_str(&s);
+        self.long.insert(s, g);
+        g
     }
 }
 

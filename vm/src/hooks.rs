@@ -403,6 +403,14 @@ impl Vm {
         Ok(())
     }
 
+    /// The return event of a RETURN that closed variables first (see `hook_events`).
+    pub(crate) fn hook_return(&mut self) -> Result<(), LuaError> {
+        if self.hooks.mask & MASK_RET != 0 {
+            self.fire_hook(HookEvent::Return, None)?;
+        }
+        Ok(())
+    }
+
     fn hook_events(
         &mut self,
         op: OpCode,
@@ -446,7 +454,13 @@ impl Vm {
             }
         }
         if matches!(op, OpCode::Return | OpCode::Return0 | OpCode::Return1) {
-            if mask & MASK_RET != 0 {
+            // A return that still has variables to close reports after closing them (their
+            // `__close` calls come first, as in Lua): RETURN then calls `hook_return`.
+            let closing = op == OpCode::Return && pr.code[npci].k() && {
+                let th = self.cur.get();
+                th.frames.last().is_some_and(|ci| th.needs_close(ci.base))
+            };
+            if mask & MASK_RET != 0 && !closing {
                 self.fire_hook(HookEvent::Return, None)?;
             }
             if !self.hooks.in_hook {

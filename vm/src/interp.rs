@@ -1204,7 +1204,15 @@ impl Vm {
                         let src = frame_base + a as usize;
                         let b = i.b() as usize;
                         let th = thg.get_mut();
-                        let n = if b != 0 { b - 1 } else { th.top - src };
+                        let saved = th.frames[ci_idx].flags & flags::NRES_SAVED != 0;
+                        let n = if b != 0 {
+                            b - 1
+                        } else if saved {
+                            // Run again after a `__close` frame: the count was saved.
+                            th.frames[ci_idx].extra as usize
+                        } else {
+                            th.top - src
+                        };
                         // k: the function has variables to close (captured locals or
                         // to-be-closed variables), as in PUC Lua; without it, nothing above
                         // the frame's base can be open.
@@ -1213,15 +1221,29 @@ impl Vm {
                             th.frames[ci_idx].pc = pc!();
                             th.top = src + n;
                             // With B = 0 the result count lives in the top, which a
-                            // `__close` frame would overwrite: close by Rust calls then.
-                            let r =
-                                self.close_tbc_loop(frame_base, (src + n).max(ci_top!()), b != 0);
+                            // `__close` frame overwrites: it is kept in the frame meanwhile
+                            // (PUC's `ci->u2.nres`), so the closing method may yield.
+                            if b == 0 {
+                                th.frames[ci_idx].extra = n as u32;
+                                th.frames[ci_idx].flags |= flags::NRES_SAVED;
+                            }
+                            let r = self.close_tbc_loop(frame_base, (src + n).max(ci_top!()), true);
                             reload!();
                             if let Meta::Pushed = r? {
                                 continue 'frame;
                             }
+                            if self.hooks.mask != 0 {
+                                // Everything is closed: the return event comes now.
+                                let r = self.hook_return();
+                                reload!();
+                                r?;
+                            }
                         }
                         let th = thg.get_mut();
+                        if saved || b == 0 {
+                            th.frames[ci_idx].flags &= !flags::NRES_SAVED;
+                            th.top = src + n;
+                        }
                         // A Lua caller wanting a fixed number of values: copy them in place
                         // (the caller's registers hold them: the compiler sized its frame).
                         let (func, nres, fl) = {

@@ -451,7 +451,8 @@ impl Vm {
     ) -> Result<Meta, LuaError> {
         let f = self.get_tm(v, Tm::Len);
         if !f.is_nil() {
-            return self.call_meta(f, &[v], in_loop);
+            // Like every unary metamethod, __len gets its operand twice (luaT_trybinTM).
+            return self.call_meta(f, &[v, v], in_loop);
         }
         match v {
             Value::Table(t) => Ok(Meta::Done(Value::Int(t.get().len()))),

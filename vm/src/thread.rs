@@ -51,6 +51,9 @@ pub mod flags {
     /// The frame was called by a CALL of the Lua frame just below it (kept by tail calls):
     /// its return goes straight back to that frame, with nothing else to finish.
     pub const LUA_CALLER: u8 = 64;
+    /// A RETURN with a variable result count is closing variables: the count is in `extra`
+    /// while a `__close` frame runs above the results.
+    pub const NRES_SAVED: u8 = 128;
 }
 
 /// One activation record.

@@ -576,8 +576,12 @@ fn str_gsub(vm: &mut Vm, args: Args) -> R {
     let src_len = s.get().len() as i64;
     let max_n = vm.opt_int(args, 3, src_len + 1)?;
     let sig = vm.signal().clone();
+    // Whether a match was replaced by something (a nil or false replacement keeps it): if
+    // none was, the subject itself is the result, as in Lua.
+    let mut changed = false;
     let result = match repl {
         Value::Str(_) | Value::Int(_) | Value::Float(_) => {
+            changed = true;
             let r = vm.check_str(args, 2)?;
             pattern::gsub_str(
                 s.get().as_bytes(),
@@ -593,13 +597,18 @@ fn str_gsub(vm: &mut Vm, args: Args) -> R {
             let src = s.get().as_bytes().to_vec();
             let pat = p.get().as_bytes().to_vec();
             pattern::gsub(&src, &pat, Some(max_n), Some(&sig), |ms, st, en, out| {
-                gsub_value(vm, repl, ms, &src, st, en, out)
+                gsub_value(vm, repl, ms, &src, st, en, out, &mut changed)
             })
         }
     };
     match result {
         Ok((out, n)) => {
-            push_bytes(vm, &out)?;
+            if n == 0 || !changed {
+                // Nothing replaced: the subject itself, as Lua returns it.
+                vm.push(Value::Str(s))?;
+            } else {
+                push_bytes(vm, &out)?;
+            }
             vm.push(Value::Int(n))?;
             Ok(2)
         }
@@ -650,6 +659,7 @@ fn gsub_value(
     s: usize,
     e: usize,
     out: &mut Vec<u8>,
+    changed: &mut bool,
 ) -> Result<(), NativeError> {
     let v = if let Value::Table(_) = repl {
         let c = ms.get_capture(0, s, e)?;
@@ -667,10 +677,12 @@ fn gsub_value(
             Ok(())
         }
         Value::Str(x) => {
+            *changed = true;
             out.extend_from_slice(x.get().as_bytes());
             Ok(())
         }
         Value::Int(_) | Value::Float(_) => {
+            *changed = true;
             out.extend_from_slice(&vm.tostring_basic(v));
             Ok(())
         }
