@@ -940,6 +940,18 @@ mod tests {
         io_wait(vm, token())
     }
 
+    static TIMER_FIRED: std::sync::Mutex<Option<std::sync::mpsc::Sender<()>>> =
+        std::sync::Mutex::new(None);
+
+    /// Called by the test's timer: lets the writer thread poke the socket only then, so
+    /// the order does not depend on how fast a loaded machine schedules the loop.
+    fn fired(_vm: &mut Vm, _args: hotlua_vm::Args) -> Result<usize, LuaError> {
+        if let Some(tx) = TIMER_FIRED.lock().expect("lock").take() {
+            let _ = tx.send(());
+        }
+        Ok(0)
+    }
+
     fn done(vm: &mut Vm, _args: hotlua_vm::Args) -> Result<usize, LuaError> {
         let (mut src, tok) = SOURCE.with(|s| s.borrow_mut().take()).expect("registered");
         with_loop(vm, |vm, lp| lp.deregister_io(vm, &mut src, tok))?.expect("deregister");
@@ -959,6 +971,9 @@ mod tests {
         SOURCE.with(|s| *s.borrow_mut() = Some((reader, tok)));
         vm.register("waitio", waitio);
         vm.register("done", done);
+        vm.register("fired", fired);
+        let (tx, rx) = std::sync::mpsc::channel();
+        *TIMER_FIRED.lock().expect("lock") = Some(tx);
         let src = b"local task = require 'silly.task'
             local time = require 'silly.time'
             task.fork(function()
@@ -967,7 +982,7 @@ mod tests {
                 done()
             end)
             -- the writer side is poked from Rust after this timer fired
-            time.after(5, function() order = (order or '') .. 'timer ' end)";
+            time.after(5, function() order = (order or '') .. 'timer ' fired() end)";
         let chunk = vm.load(src, "=t", None).expect("compiles");
         with_loop(&mut vm, |vm, lp| lp.spawn(vm, chunk, Value::Nil))
             .expect("loop")
@@ -975,6 +990,7 @@ mod tests {
         // The data arrives from another thread while the loop sleeps in the poller, after
         // the timer has fired.
         let poke = std::thread::spawn(move || {
+            let _ = rx.recv_timeout(Duration::from_secs(10));
             std::thread::sleep(Duration::from_millis(40));
             writer.write_all(b"x").expect("write");
             writer
