@@ -18,6 +18,9 @@ use crate::value::Value;
 /// Free slots guaranteed to a native when it starts (`LUA_MINSTACK`).
 const MIN_STACK: usize = 20;
 
+/// `CallInfo::extra` of a protected marker closing variables after an error.
+pub(crate) const RECOVERING: u32 = 1;
+
 /// What a native returns to end with a call (see [`Vm::tail_call`]).
 pub const TAIL_CALL: usize = usize::MAX;
 
@@ -434,7 +437,7 @@ impl Vm {
             let Some(m) = th.frames.last().copied() else {
                 return Ok(());
             };
-            if !matches!(m.kind, FrameKind::Pcall | FrameKind::Xpcall) {
+            if !matches!(m.kind, FrameKind::Pcall | FrameKind::Xpcall) || m.extra == RECOVERING {
                 return Ok(());
             }
             th.frames.pop();
@@ -472,7 +475,9 @@ impl Vm {
         self.c_calls -= 1;
         self.finish_op(ci)?;
         self.finish_markers()?;
-        Ok(false)
+        // A `__close` of an error recovery returned to its marker: the coroutine's loop
+        // (`co_execute`) goes on with the recovery.
+        Ok(self.recovering())
     }
 
     /// Calls a metamethod with `args`. From the interpreter, a Lua metamethod gets a META
@@ -728,7 +733,9 @@ impl Vm {
                     });
                     match found {
                         None => return Err(e),
-                        Some(mi) => self.recover(mi, e)?,
+                        Some(mi) => {
+                            self.recover(mi, e, false)?;
+                        }
                     }
                 }
             }
@@ -736,7 +743,14 @@ impl Vm {
     }
 
     /// Unwinds to protected marker `mi`, which then returns `false, err`.
-    pub(crate) fn recover(&mut self, mi: usize, e: LuaError) -> Result<(), LuaError> {
+    /// `yieldable`: the caller is a coroutine's own loop (`co_execute`), which runs the
+    /// closing methods as frames (true is returned when one was pushed).
+    pub(crate) fn recover(
+        &mut self,
+        mi: usize,
+        e: LuaError,
+        yieldable: bool,
+    ) -> Result<bool, LuaError> {
         let m = self.cur.get().frames[mi];
         let mut err = e.value;
         if m.kind == FrameKind::Xpcall {
@@ -745,6 +759,15 @@ impl Vm {
         }
         self.cur.get_mut().frames.truncate(mi + 1);
         self.c_calls = m.saved_ccalls;
+        if yieldable && self.cur != self.main {
+            // In a coroutine the closing methods run as frames of the loop, so they may
+            // yield (as Lua 5.4 allows): the marker keeps the error while it recovers.
+            self.stack_limit = MAX_STACK;
+            let th = self.cur.get_mut();
+            th.stack[m.func + 1] = err;
+            th.frames[mi].extra = RECOVERING;
+            return self.continue_recovery();
+        }
         let handler = if m.kind == FrameKind::Xpcall {
             Some(self.cur.get().stack[m.func])
         } else {
@@ -759,7 +782,72 @@ impl Vm {
         th.stack[m.func] = Value::Bool(false);
         th.stack[m.func + 1] = err;
         self.move_results(m.func, m.func, 2, m.nresults);
-        self.finish_markers()
+        self.finish_markers()?;
+        Ok(false)
+    }
+
+    /// True when the top frame is a protected marker closing variables after an error
+    /// (`recover`), waiting for the `__close` frame that just returned.
+    pub(crate) fn recovering(&self) -> bool {
+        matches!(self.cur.get().frames.last(),
+            Some(m) if matches!(m.kind, FrameKind::Pcall | FrameKind::Xpcall) && m.extra == RECOVERING)
+    }
+
+    /// Closes the next pending variable of the recovering marker on top: a `__close`
+    /// written in Lua gets a metamethod frame of the loop (true: run the loop; it leaves when
+    /// the frame returns, and the recovery goes on); a native one is called now. When none is
+    /// left, the protected call completes with `false, error`.
+    pub(crate) fn continue_recovery(&mut self) -> Result<bool, LuaError> {
+        let mi = self.cur.get().frames.len() - 1;
+        let m = self.cur.get().frames[mi];
+        let level = m.func + 2;
+        self.cur.get_mut().close_upvals(level);
+        loop {
+            let th = self.cur.get_mut();
+            let slot = match th.tbc.last() {
+                Some(&s) if s >= level => s,
+                _ => break,
+            };
+            th.tbc.pop();
+            let v = th.stack[slot];
+            let err = th.stack[m.func + 1];
+            th.top = slot + 1;
+            let f = self.get_tm(v, Tm::Close);
+            if let Value::LuaFn(cl) = f {
+                let func = slot + 1;
+                let limit = self.stack_limit;
+                if self.cur.get_mut().ensure(func + 4, limit).is_err() {
+                    return Err(self.stack_overflow());
+                }
+                let th = self.cur.get_mut();
+                th.stack[func] = f;
+                th.stack[func + 1] = v;
+                th.stack[func + 2] = err;
+                th.top = func + 3;
+                // A metamethod frame: yieldable; when it returns, the loop hands the
+                // recovery back (`post_return`).
+                self.push_lua_frame(cl, func, 2, 0, flags::META)?;
+                self.c_calls += 1;
+                return Ok(true);
+            }
+            if let Err(ne) = self.call_value(f, &[v, err]) {
+                let mut nv = ne.value;
+                if m.kind == FrameKind::Xpcall {
+                    let h = self.cur.get().stack[m.func];
+                    nv = self.call_handler(h, nv);
+                }
+                self.cur.get_mut().frames.truncate(mi + 1);
+                self.cur.get_mut().stack[m.func + 1] = nv;
+            }
+        }
+        let th = self.cur.get_mut();
+        let err = th.stack[m.func + 1];
+        th.frames.pop();
+        th.stack[m.func] = Value::Bool(false);
+        th.stack[m.func + 1] = err;
+        self.move_results(m.func, m.func, 2, m.nresults);
+        self.finish_markers()?;
+        Ok(false)
     }
 }
 

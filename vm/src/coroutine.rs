@@ -359,7 +359,15 @@ impl Vm {
     fn co_execute(&mut self) -> Result<(), LuaError> {
         loop {
             match self.run() {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    // A `__close` frame of an error recovery returned: go on closing.
+                    if !self.recovering() {
+                        return Ok(());
+                    }
+                    if self.continue_recovery()? {
+                        continue;
+                    }
+                }
                 Err(e) => {
                     if is_yield(&e) {
                         return Err(e);
@@ -370,7 +378,11 @@ impl Vm {
                     });
                     match found {
                         None => return Err(e),
-                        Some(mi) => self.recover(mi, e)?,
+                        Some(mi) => {
+                            if self.recover(mi, e, true)? {
+                                continue;
+                            }
+                        }
                     }
                     if self.cur.get().frames.is_empty() {
                         return Ok(());
