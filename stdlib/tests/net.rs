@@ -380,3 +380,31 @@ fn runner_console_flag_serves_beside_the_script() {
     assert_eq!(op.cmd("ping"), "PONG\n");
     assert!(op.cmd("info").contains("silly.console"));
 }
+
+#[test]
+fn timeouts_exact_line_limits_and_failing_accept_functions() {
+    let (status, out, err) = run_script("robust.lua", Duration::from_secs(30));
+    assert_eq!(status, Some(0), "stderr: {err}\nstdout: {out}");
+    // The accept function's error is logged (at ERROR, with its traceback) between them.
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| !l.starts_with('\t') && !l.contains(" E ") && *l != "stack traceback:")
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "read timeout\tnil\ttimeout\ttrue",
+            "after timeout\tlate",
+            "bad timeout\tfalse\tbad argument #1 to 'settimeout' (non-negative number or nil expected)",
+            "limit at once\t100\tline too long",
+            "limit trickled\t100\tline too long",
+            "limit crlf\t100\tline too long",
+            "accept error\tnil\tclosed",
+            "collected\tnil\tclosed",
+            "shutdown\tbye\tnil\tclosed",
+            "after shutdown\tmore",
+        ],
+        "{out}"
+    );
+    assert!(out.contains("robust.lua:59: accept failed"), "{out}");
+}
