@@ -571,7 +571,10 @@ fn a_signal_interrupts_a_script_that_never_yields_as_lua_c_does() {
             out.stderr,
             "hotlua: interrupted!\nstack traceback:\n\tbusy.lua:8: in main chunk\n\t[C]: in ?\n"
         );
-        assert_eq!(std::fs::read_to_string(&path).ok().as_deref(), Some("buffered"));
+        assert_eq!(
+            std::fs::read_to_string(&path).ok().as_deref(),
+            Some("buffered")
+        );
         let _ = std::fs::remove_file(&path);
         if sig == libc::SIGINT {
             if let Some(lua) = signal_after(&["busy.lua", &p], b"spin\n", sig, true) {
@@ -603,7 +606,10 @@ fn a_signal_interrupts_a_spinning_task_and_the_server_shuts_down() {
         );
         assert_eq!(lines.last(), Some(&"finalized"), "{}", out.stdout);
         assert!(!out.stdout.contains("not reached"));
-        assert_eq!(std::fs::read_to_string(&path).ok().as_deref(), Some("buffered"));
+        assert_eq!(
+            std::fs::read_to_string(&path).ok().as_deref(),
+            Some("buffered")
+        );
         let _ = std::fs::remove_file(&path);
     }
 }

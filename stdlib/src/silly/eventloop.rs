@@ -811,22 +811,15 @@ pub fn io_wait_until(
             match src.timer {
                 Some((_, old)) if old == d => {}
                 old => {
-                    let s = lp
-                        .timers
-                        .add_with(d, IO_DEADLINE_BIT | token.0 as u64);
-                    // Re-borrowed: `add_with` needed the loop.
-                    if let Some(src) = lp.io.get_mut(&token) {
-                        src.timer = Some((s, d));
-                    }
                     if let Some((s, _)) = old {
                         lp.timers.take(s);
                     }
+                    let s = lp.timers.add_with(d, IO_DEADLINE_BIT | token.0 as u64);
+                    src.timer = Some((s, d));
                 }
             }
         }
-        if let Some(src) = lp.io.get_mut(&token) {
-            src.waiter = Some(co);
-        }
+        src.waiter = Some(co);
         lp.suspend(co, TaskStatus::Io);
         Ok(None)
     })?;

@@ -580,8 +580,7 @@ pub(crate) fn shutdown(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let id = vm.check_int(args, 0)?;
     let r = with_stream(vm, id, |st| {
         let _ = flush_stream(&mut st.s, &mut st.wbuf);
-        st.s
-            .shutdown(std::net::Shutdown::Write)
+        st.s.shutdown(std::net::Shutdown::Write)
             .map_err(|e| e.to_string())
     });
     match r {
