@@ -1013,3 +1013,48 @@ fn ten_thousand_malformed_requests_leak_no_descriptor() {
     assert_eq!(now, baseline, "descriptors: {baseline} before, {now} after");
     eprintln!("10,000 malformed requests in {took:?}; descriptors {baseline} -> {now}");
 }
+
+/// A client streaming pipelined requests does not keep the server from answering others.
+#[test]
+fn pipelined_requests_do_not_starve_other_connections() {
+    let (_srv, port) = strict_server("");
+    let n = 20_000;
+    let mut a = connect(port);
+    let reader = {
+        let mut a = a.try_clone().expect("clone");
+        std::thread::spawn(move || {
+            let mut count = 0usize;
+            let mut buf = Vec::new();
+            while count < n {
+                match read_response(&mut a, &mut buf) {
+                    Some(_) => count += 1,
+                    None => break,
+                }
+                COUNT.store(count, std::sync::atomic::Ordering::SeqCst);
+            }
+            count
+        })
+    };
+    let batch: String = (0..n)
+        .map(|i| format!("GET /a{i} HTTP/1.1\r\nHost: t\r\n\r\n"))
+        .collect();
+    let writer = std::thread::spawn(move || {
+        a.write_all(batch.as_bytes()).expect("pipelined batch");
+        a
+    });
+    // once A's stream is being served, B's one request is answered long before A's last
+    let t = Instant::now();
+    while COUNT.load(std::sync::atomic::Ordering::SeqCst) < 100 {
+        assert!(t.elapsed() < Duration::from_secs(20), "A is not served");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let (st, _, body) = request(port, "GET /b HTTP/1.1\r\nHost: t\r\n\r\n");
+    let a_done = COUNT.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!((st, body.as_str()), (200, "GET|/b||nil"));
+    assert!(a_done < n, "B waited for all of A's {n} requests");
+    drop(writer.join().expect("writer"));
+    assert_eq!(reader.join().expect("reader"), n);
+    eprintln!("B answered after {a_done} of A's {n} pipelined requests");
+}
+
+static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

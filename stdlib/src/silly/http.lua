@@ -19,6 +19,10 @@ local DEFAULTS = {
   max_connections = 1024,
 }
 
+-- Requests served in a row from what was already received (pipelined) before the task lets
+-- the others run.
+local BATCH = 16
+
 -- After answering a request it will not read further (an error, or Connection: close),
 -- the server stops sending and discards what still comes, for at most this long and this
 -- many bytes, so that closing does not reset the connection before the client has read
@@ -162,9 +166,11 @@ local function serve(conn, conf, handler)
   conn:settimeout(conf.write_timeout)
   c.attach(fd, conf.max_header_size, conf.max_body_size, conf.header_timeout,
     conf.body_timeout, conf.keepalive_timeout)
+  local in_a_row = 0
   while true do
     local kind, method, target, version, headers, body, keepalive = c.request(fd)
     if kind == "wait" then
+      in_a_row = 0
       c.wait(fd, method)
     elseif kind == "error" then
       local code = method
@@ -191,6 +197,12 @@ local function serve(conn, conf, handler)
       -- the peer is gone or takes nothing: no point reading on
       if res.broken then return false end
       if not keepalive then return true end
+      -- a client streaming pipelined requests does not keep the other tasks waiting
+      in_a_row = in_a_row + 1
+      if in_a_row >= BATCH then
+        in_a_row = 0
+        time.sleep(0)
+      end
     end
   end
 end

@@ -30,6 +30,10 @@ const MAX_HEADERS: usize = 100;
 /// Longest chunk-size line (size and extensions).
 const MAX_CHUNK_LINE: usize = 4096;
 
+/// Most memory set aside ahead for a body of announced size: beyond it the buffer grows as
+/// the bytes arrive, so announcing a large body costs nothing until it is sent.
+const MAX_RESERVE: usize = 256 * 1024;
+
 /// Builds the `silly.net.http` module.
 pub fn module(vm: &mut Vm) -> Gc<Table> {
     let c = vm.new_table();
@@ -249,13 +253,15 @@ fn push_request(vm: &mut Vm, head: Head, body: &[u8]) -> Result<usize, LuaError>
 /// ends it (CRLF or a bare LF, which RFC 9112 lets a recipient accept), searching from
 /// `*scanned` and recording how far it got.
 fn block_end(b: &[u8], scanned: &mut usize) -> Option<usize> {
-    let from = *scanned;
-    for (i, &x) in b.iter().enumerate().skip(from) {
-        if x == b'\n'
-            && ((i >= 1 && b[i - 1] == b'\n') || (i >= 2 && b[i - 1] == b'\r' && b[i - 2] == b'\n'))
-        {
+    let mut from = *scanned;
+    // Each byte is looked at once: LFs are found from where the last search stopped, and
+    // only the two bytes before each are checked.
+    while let Some(k) = b[from..].iter().position(|&x| x == b'\n') {
+        let i = from + k;
+        if (i >= 1 && b[i - 1] == b'\n') || (i >= 2 && b[i - 1] == b'\r' && b[i - 2] == b'\n') {
             return Some(i + 1);
         }
+        from = i + 1;
     }
     *scanned = b.len();
     None
@@ -366,7 +372,7 @@ impl Conn {
                     let _ = st.send(b"HTTP/1.1 100 Continue\r\n\r\n");
                 }
                 if let Framing::Length(n) = framing {
-                    st.rbuf.reserve(n);
+                    st.rbuf.reserve(n.min(MAX_RESERVE));
                 }
                 self.phase = Phase::Body {
                     deadline: now.saturating_add(lim.body_us),
@@ -572,7 +578,7 @@ fn chunked(
                     Chunk::Trailers { scanned: 0 }
                 } else {
                     // size <= max_body, which came from a Lua integer: it fits.
-                    body.reserve(size as usize);
+                    body.reserve((size as usize).min(MAX_RESERVE));
                     Chunk::Data {
                         left: size as usize,
                     }

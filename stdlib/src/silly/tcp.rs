@@ -470,8 +470,9 @@ fn read(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
             st.rbuf.consume(n);
             break Got::Bytes(b);
         }
-        // Room for what is announced, within reason (the rest grows as it arrives).
-        st.rbuf.reserve(n.min(4 << 20));
+        // Room for what is asked, within reason (the rest grows as it arrives): a length a
+        // peer announces must not make the reader allocate it before it is sent.
+        st.rbuf.reserve(n.min(256 * 1024));
         match st.fill() {
             Fill::Data(_) => {}
             Fill::Again => break Got::Err("again".into()),
