@@ -349,9 +349,13 @@ fn console_token_and_remote_opt_in() {
     let banner = op.until_prompt();
     assert!(banner.contains("auth <token>"), "{banner}");
     assert_eq!(op.cmd("ping"), "ERR authentication required\n");
-    assert_eq!(op.cmd("auth wrong"), "ERR authentication required\n");
+    assert_eq!(op.cmd("auth wrong"), "ERR authentication failed\n");
     assert_eq!(op.cmd("info"), "ERR authentication required\n");
-    assert_eq!(op.cmd("AUTH s3cret"), "OK\n");
+    assert_eq!(
+        op.cmd("auth s3cret-token extra"),
+        "ERR authentication failed\n"
+    );
+    assert_eq!(op.cmd("AUTH s3cret-token"), "OK\n");
     assert_eq!(op.cmd("ping"), "PONG\n");
     let mut other = Op::connect(port);
     other.until_prompt();
@@ -366,6 +370,11 @@ fn console_refuses_remote_addresses_without_opt_in_and_token() {
         out,
         "remote without opt-in\tfalse\tsilly.console: a non-loopback address (0.0.0.0:1) needs allow_remote = true and a token\n\
          remote without token\tfalse\tsilly.console: a non-loopback address (0.0.0.0:1) needs allow_remote = true and a token\n\
+         token with a space\tfalse\tsilly.console: the token must not contain white space or control characters\n\
+         token too short\tfalse\tsilly.console: the token is too short (5 bytes, at least 8)\n\
+         empty token\tfalse\tsilly.console: the token is too short (0 bytes, at least 8)\n\
+         token with a tab\tfalse\tsilly.console: the token must not contain white space or control characters\n\
+         token not a string\tfalse\tsilly.console: 'token' must be a string\n\
          loopback by default\ttrue\n"
     );
 }
@@ -379,4 +388,95 @@ fn runner_console_flag_serves_beside_the_script() {
     op.until_prompt();
     assert_eq!(op.cmd("ping"), "PONG\n");
     assert!(op.cmd("info").contains("silly.console"));
+}
+
+#[test]
+fn timeouts_exact_line_limits_and_failing_accept_functions() {
+    let (status, out, err) = run_script("robust.lua", Duration::from_secs(30));
+    assert_eq!(status, Some(0), "stderr: {err}\nstdout: {out}");
+    // The accept function's error is logged (at ERROR, with its traceback) between them.
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| !l.starts_with('\t') && !l.contains(" E ") && *l != "stack traceback:")
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "read timeout\tnil\ttimeout\ttrue",
+            "after timeout\tlate",
+            "bad timeout\tfalse\tbad argument #1 to 'settimeout' (non-negative number or nil expected)",
+            "limit at once\t100\tline too long",
+            "limit trickled\t100\tline too long",
+            "limit crlf\t100\tline too long",
+            "accept error\tnil\tclosed",
+            "collected\tnil\tclosed",
+            "shutdown\tbye\tnil\tclosed",
+            "after shutdown\tmore",
+        ],
+        "{out}"
+    );
+    assert!(out.contains("robust.lua:59: accept failed"), "{out}");
+}
+
+#[test]
+fn console_auth_failures_are_slowed_and_end_the_connection() {
+    let port = free_port();
+    let _server = serve(&["console_auth.lua", &port.to_string()]);
+    // 2,000 guesses in one write: answered one by one, each after a pause, and the
+    // connection closes after the fifth failure
+    let mut op = Op::connect(port);
+    op.until_prompt();
+    let guesses: String = (0..2000).map(|i| format!("auth guess{i}\n")).collect();
+    let t = Instant::now();
+    op.send(guesses.as_bytes());
+    let rest = op.rest();
+    let took = t.elapsed();
+    assert_eq!(
+        rest,
+        "ERR authentication failed\nconsole> ".repeat(4) + "ERR too many authentication failures\n"
+    );
+    // five failures, each answered after 300 ms: never faster than that
+    assert!(took >= Duration::from_millis(1500), "{took:?}");
+    // other connections are not locked out
+    let mut other = Op::connect(port);
+    other.until_prompt();
+    assert_eq!(other.cmd("auth s3cret-token"), "OK\n");
+    assert_eq!(other.cmd("ping"), "PONG\n");
+}
+
+#[test]
+fn console_line_limit_is_exact_however_the_bytes_arrive() {
+    let port = free_port();
+    let _server = serve(&["console_app.lua", &port.to_string()]);
+    let limit = 64 * 1024;
+    // "ping <word>" of exactly the limit: accepted, in one write or in pieces, with "\n" or
+    // "\r\n"; one byte more is refused and closes that connection
+    for (len, ending, piece) in [
+        (limit, "\n", usize::MAX),
+        (limit, "\r\n", 1000),
+        (limit, "\n", 7),
+        (limit + 1, "\n", usize::MAX),
+        (limit + 1, "\r\n", 1000),
+        (100_000, "\n", usize::MAX),
+    ] {
+        let mut op = Op::connect(port);
+        op.until_prompt();
+        let line = format!("ping {}{ending}", "a".repeat(len - 5));
+        for chunk in line.as_bytes().chunks(piece.min(line.len())) {
+            op.send(chunk);
+            if piece != usize::MAX {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+        if len <= limit {
+            assert_eq!(
+                op.until_prompt().len(),
+                len - 5 + 1,
+                "{len} {ending:?} {piece}"
+            );
+            assert_eq!(op.cmd("ping"), "PONG\n");
+        } else {
+            assert_eq!(op.rest(), "ERR line too long\n", "{len} {ending:?} {piece}");
+        }
+    }
 }

@@ -516,10 +516,21 @@ fn deep_main_error_traceback_is_elided_as_lua_c() {
     }
 }
 
-#[test]
-fn a_signal_before_the_loop_waits_has_its_default_effect() {
-    // A plain script that never yields dies of SIGTERM at once, as under lua5.4.
-    let mut child = spawn(&["busy.lua"], None);
+/// Runs `cmd` (the runner when `lua` is false, else lua5.4; None when it is missing),
+/// sends `sig` once `marker` has been printed, and collects the output.
+fn signal_after(args: &[&str], marker: &'static [u8], sig: i32, lua: bool) -> Option<Output> {
+    let mut child = if lua {
+        Command::new("lua5.4")
+            .args(args)
+            .current_dir(script_dir())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .ok()?
+    } else {
+        spawn(args, None)
+    };
     let mut out = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
@@ -527,33 +538,80 @@ fn a_signal_before_the_loop_waits_has_its_default_effect() {
         let mut byte = [0u8; 1];
         while out.read(&mut byte).map(|n| n == 1).unwrap_or(false) {
             buf.push(byte[0]);
-            if buf.ends_with(b"spin\n") {
+            if buf.ends_with(marker) {
                 let _ = tx.send(());
             }
         }
         buf
     });
-    rx.recv_timeout(Duration::from_secs(30))
-        .expect("the script never started");
+    if rx.recv_timeout(Duration::from_secs(30)).is_err() {
+        let _ = child.kill();
+        panic!("the script never printed its marker");
+    }
+    // Let it get into its endless loop.
+    std::thread::sleep(Duration::from_millis(50));
     // SAFETY: kill(2) on our own child's pid has no memory effects.
-    assert_eq!(
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
-        0
-    );
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "SIGTERM did not end a busy script"
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
+    let mut o = finish(child, Duration::from_secs(10));
+    o.stdout = strip_harness(&String::from_utf8_lossy(&reader.join().unwrap_or_default()));
+    Some(o)
+}
+
+#[test]
+fn a_signal_interrupts_a_script_that_never_yields_as_lua_c_does() {
+    // SIGINT: lua.c's "interrupted!" error, status 1; SIGTERM (which lua.c does not catch,
+    // so it dies of it) the same clean stop, with the status of a process ended by SIGTERM.
+    for (sig, status) in [(libc::SIGINT, 1), (libc::SIGTERM, 128 + libc::SIGTERM)] {
+        let path = std::env::temp_dir().join(format!("hotlua_busy_{}_{sig}", std::process::id()));
+        let p = path.to_string_lossy().into_owned();
+        let out = signal_after(&["busy.lua", &p], b"spin\n", sig, false).expect("runner");
+        assert_eq!(out.status, Some(status), "stderr: {}", out.stderr);
+        assert_eq!(out.stdout, "spin\nclosed\n");
+        assert_eq!(
+            out.stderr,
+            "hotlua: interrupted!\nstack traceback:\n\tbusy.lua:8: in main chunk\n\t[C]: in ?\n"
         );
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(status.signal(), Some(libc::SIGTERM));
-    drop(reader.join());
+        assert_eq!(
+            std::fs::read_to_string(&path).ok().as_deref(),
+            Some("buffered")
+        );
+        let _ = std::fs::remove_file(&path);
+        if sig == libc::SIGINT {
+            if let Some(lua) = signal_after(&["busy.lua", &p], b"spin\n", sig, true) {
+                assert_eq!(lua.status, out.status);
+                assert_eq!(lua.stdout, out.stdout);
+                assert_eq!(lua.stderr.replacen("lua5.4:", "hotlua:", 1), out.stderr);
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_signal_interrupts_a_spinning_task_and_the_server_shuts_down() {
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        let path = std::env::temp_dir().join(format!("hotlua_spin_{}_{sig}", std::process::id()));
+        let p = path.to_string_lossy().into_owned();
+        let out = signal_after(&["spintask.lua", &p], b"spin\n", sig, false).expect("runner");
+        assert_eq!(out.status, Some(128 + sig), "stderr: {}", out.stderr);
+        assert_eq!(out.stderr, "");
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert_eq!(lines[0], "spin", "{}", out.stdout);
+        assert_eq!(lines[1], "task closed", "{}", out.stdout);
+        assert_eq!(
+            log_body(lines[2], 'E'),
+            Some("spintask.lua:11 interrupted!"),
+            "{}",
+            out.stdout
+        );
+        assert_eq!(lines.last(), Some(&"finalized"), "{}", out.stdout);
+        assert!(!out.stdout.contains("not reached"));
+        assert_eq!(
+            std::fs::read_to_string(&path).ok().as_deref(),
+            Some("buffered")
+        );
+        let _ = std::fs::remove_file(&path);
+    }
 }
 
 #[test]

@@ -207,13 +207,25 @@ impl Vm {
     #[cold]
     pub fn interrupted(&mut self) -> LuaError {
         let msg = self.interrupt_message;
-        self.rt_error(msg)
+        if self.interrupt_positioned {
+            self.rt_error(msg)
+        } else {
+            LuaError::new(self.str_value(msg))
+        }
     }
 
     /// Sets the message interrupts raise (`"interrupted"` by default; lua.c's SIGINT uses
     /// `"interrupted!"`).
     pub fn set_interrupt_message(&mut self, msg: &'static str) {
         self.interrupt_message = msg;
+    }
+
+    /// Sets the message interrupts raise and whether it is prefixed with the position of the
+    /// running Lua function. lua.c raises its SIGINT error from a hook (a C level), so its
+    /// `"interrupted!"` has no position; a runner imitating it passes `false`.
+    pub fn set_interrupt_error(&mut self, msg: &'static str, positioned: bool) {
+        self.interrupt_message = msg;
+        self.interrupt_positioned = positioned;
     }
 
     /// A Lua function running the Rust closure `f`; `name` is used in messages when the

@@ -65,6 +65,8 @@ pub struct Vm {
     pub(crate) signal: std::sync::Arc<crate::host::Signal>,
     /// The message an interrupt raises.
     pub(crate) interrupt_message: &'static str,
+    /// Whether that message gets the `chunk:line:` prefix of the running function.
+    pub(crate) interrupt_positioned: bool,
     /// "not enough memory", preallocated: raising it must not need memory.
     pub(crate) mem_err: Gc<LuaStr>,
     /// The tagged built-ins (`pcall`, `xpcall`, `type`, `next`) once the base library made
@@ -150,6 +152,7 @@ impl Vm {
             host_roots: Default::default(),
             signal: Default::default(),
             interrupt_message: "interrupted",
+            interrupt_positioned: true,
             mem_err,
             builtins: [Value::Nil; 4],
             resumers: Vec::new(),

@@ -5,9 +5,17 @@ local tcp = require "silly.net.tcp"
 local task = require "silly.task"
 local time = require "silly.time"
 
--- Longest accepted command line; a longer one is answered with an error and closed.
+-- Longest accepted command line (without its "\n" or "\r\n"); a longer one is answered
+-- with an error and closed, however its bytes arrive.
 local MAX_LINE = 64 * 1024
 local PROMPT = "console> "
+
+-- A token is at least this long, without white space or control characters.
+local MIN_TOKEN = 8
+-- A failed `auth` is answered after this pause (so at most about 3 guesses a second on a
+-- connection), and the connection is closed after this many failures.
+local AUTH_DELAY = 300
+local MAX_AUTH_FAILURES = 5
 
 local started = time.monotonic()
 
@@ -52,8 +60,18 @@ local function start(conf)
   if type(conf) ~= "table" then error("bad argument #1 to 'console' (table expected)", 2) end
   local addr = conf.addr or "127.0.0.1:2345"
   local token = conf.token
-  if token ~= nil and type(token) ~= "string" then
-    error("silly.console: 'token' must be a string", 2)
+  if token ~= nil then
+    if type(token) ~= "string" then
+      error("silly.console: 'token' must be a string", 2)
+    end
+    -- `auth <token>` is split into words: a token with white space could never match
+    if token:find("[%s%c]") then
+      error("silly.console: the token must not contain white space or control characters", 2)
+    end
+    if #token < MIN_TOKEN then
+      error("silly.console: the token is too short (" .. #token .. " bytes, at least "
+        .. MIN_TOKEN .. ")", 2)
+    end
   end
   if not is_loopback(addr) and not (conf.allow_remote == true and token) then
     error("silly.console: a non-loopback address (" .. addr
@@ -109,16 +127,21 @@ local function start(conf)
 
   local function serve(conn)
     local authed = token == nil
+    local failures = 0
     conn:write("Welcome to the hotlua console (pid " .. c.pid() .. "). Type 'help' for commands.\n")
     if not authed then conn:write("Authenticate with: auth <token>\n") end
     conn:write(PROMPT)
     while true do
-      local line, err = conn:read("\n", MAX_LINE)
+      -- one byte more than the limit: room for the "\r" of a "\r\n" ending
+      local line, err = conn:read("\n", MAX_LINE + 1)
+      if line then
+        line = line:gsub("\r$", "")
+        if #line > MAX_LINE then line, err = nil, "line too long" end
+      end
       if not line then
         if err == "line too long" then conn:write("ERR line too long\n") end
         break
       end
-      line = line:gsub("\r$", "")
       local args = words(line)
       local word = table.remove(args, 1)
       local reply
@@ -127,9 +150,17 @@ local function start(conf)
       else
         local name = word:lower()
         if not authed then
-          if name == "auth" and args[1] == token then
+          if name == "auth" and c.same(args[1] or "", token) and not args[2] then
             authed = true
             reply = "OK"
+          elseif name == "auth" then
+            failures = failures + 1
+            time.sleep(AUTH_DELAY)
+            if failures >= MAX_AUTH_FAILURES then
+              conn:write("ERR too many authentication failures\n")
+              break
+            end
+            reply = "ERR authentication failed"
           elseif name == "quit" or name == "exit" then
             break
           else

@@ -17,11 +17,13 @@
 //!   never call into Lua (running Lua may re-enter the runtime's natives).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hotlua_vm::coroutine::Resume;
 use hotlua_vm::gc::Gc;
+use hotlua_vm::host::Signal;
 use hotlua_vm::table::Table;
 use hotlua_vm::thread::Thread;
 use hotlua_vm::{LuaError, Value, Vm};
@@ -87,6 +89,10 @@ pub struct IoSource {
     /// Readiness seen while nobody waited (bits as [`io_wait`] returns), reported to the
     /// next waiter at once.
     pub pending: i64,
+    /// The deadline timer of [`io_wait_until`]: its session and deadline. It outlives the
+    /// wait that set it, so that the next wait for the same deadline (a request trickling
+    /// in one byte per wakeup) reuses it instead of touching the heap.
+    timer: Option<(Session, Micros)>,
 }
 
 /// Readiness bits [`io_wait`] resumes a task with.
@@ -163,6 +169,10 @@ struct TaskRec {
 /// none, the callback gets the session).
 const SLEEP_BIT: u64 = 1 << 63;
 
+/// Timer payload bit: the deadline of an I/O wait (the low bits are the source's token).
+/// Callback payloads never reach it (their argument's slot would need 2^30 slab entries).
+const IO_DEADLINE_BIT: u64 = 1 << 62;
+
 /// Longest single wait in the poller (one hour).
 const MAX_WAIT_US: Micros = 3_600_000_000;
 
@@ -202,9 +212,71 @@ impl Captured {
     }
 }
 
-/// Set once the loop first waits in the poller: from then on SIGINT/SIGTERM shut it down
-/// cleanly instead of having their default effect.
-static SERVING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The first SIGINT or SIGTERM received since [`install_signal_handlers`] (0: none).
+static RECEIVED: AtomicI32 = AtomicI32::new(0);
+
+/// The first SIGINT or SIGTERM the installed handlers saw, if any.
+pub fn received_signal() -> Option<i32> {
+    match RECEIVED.load(Ordering::SeqCst) {
+        0 => None,
+        s => Some(s),
+    }
+}
+
+/// The handlers of [`install_signal_handlers`]; dropping this unregisters them.
+pub struct SignalHandlers(Vec<signal_hook::SigId>);
+
+impl Drop for SignalHandlers {
+    fn drop(&mut self) {
+        for id in self.0.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
+}
+
+/// Turns SIGINT and SIGTERM into an interrupt of the Lua code running in the Vm whose
+/// signal word is `signal`, as lua.c does for SIGINT: the code stops at its next check (a
+/// loop's back-edge, a call, or every few thousand steps of a long built-in) with the error
+/// the Vm's interrupt raises. The signal is recorded ([`received_signal`]) for the loop,
+/// which stops before resuming another task. A second signal ends the process at once
+/// with status 128 + signal (for code stuck where no check comes, e.g. a blocking read).
+pub fn install_signal_handlers(signal: &Arc<Signal>) -> std::io::Result<SignalHandlers> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    RECEIVED.store(0, Ordering::SeqCst);
+    let mut ids = SignalHandlers(Vec::new());
+    let seen = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        // Actions run in registration order: the conditional exit must see the flag before
+        // this signal sets it.
+        ids.0.push(signal_hook::flag::register_conditional_shutdown(
+            sig,
+            128 + sig,
+            seen.clone(),
+        )?);
+        ids.0.push(signal_hook::flag::register(sig, seen.clone())?);
+        let word = signal.clone();
+        // SAFETY: the action only does lock-free atomic operations (a compare-exchange on
+        // a static and a fetch_or on the Vm's signal word, kept alive by the Arc it owns),
+        // which are async-signal-safe; it allocates nothing and takes no lock.
+        let id = unsafe {
+            signal_hook::low_level::register(sig, move || {
+                let _ = RECEIVED.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+                word.interrupt();
+            })
+        }?;
+        ids.0.push(id);
+    }
+    Ok(ids)
+}
+
+/// Whether this loop serves the runner (listens to signals) and a signal has arrived.
+fn signalled(lp: &EventLoop) -> Option<i32> {
+    if lp.signals.is_some() {
+        received_signal()
+    } else {
+        None
+    }
+}
 
 impl hotlua_vm::ext::Extension for EventLoop {
     fn trace(&self, m: &mut hotlua_vm::gc::Marker) {
@@ -501,6 +573,10 @@ impl EventLoop {
             let Some((s, p)) = self.timers.pop_expired_with(now) else {
                 break;
             };
+            if p & IO_DEADLINE_BIT != 0 && p & SLEEP_BIT == 0 {
+                self.io_deadline(vm, s, Token((p & !IO_DEADLINE_BIT) as usize))?;
+                continue;
+            }
             if p & SLEEP_BIT != 0 {
                 let anchor = (p & !SLEEP_BIT) as i64;
                 if let Value::Thread(co) = self.slab.get(anchor) {
@@ -520,6 +596,22 @@ impl EventLoop {
             self.spawn_with(vm, f, wake)?;
         }
         Ok(())
+    }
+
+    /// An I/O deadline fired: the task waiting on `token`, if it still waits with that
+    /// deadline, resumes with 0 (nothing ready: timed out).
+    fn io_deadline(&mut self, vm: &mut Vm, s: Session, token: Token) -> Result<(), LuaError> {
+        let Some(src) = self.io.get_mut(&token) else {
+            return Ok(());
+        };
+        if src.timer.map(|t| t.0) != Some(s) {
+            return Ok(());
+        }
+        src.timer = None;
+        match src.waiter.take() {
+            Some(co) => self.make_ready(vm, co, Value::Int(0)),
+            None => Ok(()),
+        }
     }
 
     /// Takes the next ready task and what to resume it with: the wakeup value, nothing
@@ -558,32 +650,13 @@ impl EventLoop {
         !self.ready.is_empty() || !self.timers.is_empty() || !self.io.is_empty()
     }
 
-    /// Listens for SIGINT and SIGTERM: once the loop has started waiting for events, a signal
-    /// stops it with [`Stop::Signal`], and a second one while Lua code keeps the loop from
-    /// noticing the first ends the process at once (status 128 + signal), so a stuck
-    /// server can still be interrupted. Before that (the main chunk has not yielded yet),
-    /// a signal has its default effect.
+    /// Wakes the poller on SIGINT and SIGTERM (signal-hook's self-pipe), so that a signal
+    /// arriving while the loop sleeps stops it with [`Stop::Signal`]. The handlers that
+    /// interrupt running Lua code are [`install_signal_handlers`]'; the runner installs both.
     pub fn listen_signals(&mut self) -> std::io::Result<()> {
         use signal_hook::consts::{SIGINT, SIGTERM};
         if self.signals.is_some() {
             return Ok(());
-        }
-        let seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        for sig in [SIGINT, SIGTERM] {
-            // Until the loop first waits, a plain script is running: the signal has its
-            // default effect, as for lua5.4. Actions run in registration order.
-            // SAFETY: the action only reads an atomic and calls signal-hook's
-            // async-signal-safe emulate_default_handler.
-            unsafe {
-                signal_hook::low_level::register(sig, move || {
-                    if !SERVING.load(Ordering::Relaxed) {
-                        let _ = signal_hook::low_level::emulate_default_handler(sig);
-                    }
-                })?;
-            }
-            // Order matters: the conditional exit must be checked before the flag is set.
-            signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, seen.clone())?;
-            signal_hook::flag::register(sig, seen.clone())?;
         }
         let mut signals = signal_hook_mio::v1_0::Signals::new([SIGINT, SIGTERM])?;
         self.poll
@@ -625,11 +698,13 @@ impl EventLoop {
         token: Token,
     ) -> std::io::Result<()> {
         let r = self.poll.registry().deregister(source);
-        if let Some(IoSource {
-            waiter: Some(co), ..
-        }) = self.io.remove(&token)
-        {
-            let _ = self.make_ready(vm, co, Value::Int(IO_CLOSED));
+        if let Some(src) = self.io.remove(&token) {
+            if let Some((s, _)) = src.timer {
+                self.timers.take(s);
+            }
+            if let Some(co) = src.waiter {
+                let _ = self.make_ready(vm, co, Value::Int(IO_CLOSED));
+            }
         }
         r
     }
@@ -664,9 +739,6 @@ impl EventLoop {
             (None, c) => c,
             (t, None) => t,
         };
-        if self.signals.is_some() {
-            SERVING.store(true, Ordering::Relaxed);
-        }
         if let Err(e) = self.poll.poll(&mut self.events, timeout) {
             if e.kind() == std::io::ErrorKind::Interrupted {
                 return Ok(None);
@@ -709,22 +781,50 @@ impl EventLoop {
 /// the readiness bits ([`IO_READABLE`] | [`IO_WRITABLE`] | [`IO_CLOSED`]). For natives:
 /// `return io_wait(vm, token)`.
 pub fn io_wait(vm: &mut Vm, token: Token) -> Result<usize, LuaError> {
-    let pending = try_with_loop(vm, |vm, lp| {
+    io_wait_until(vm, token, None)
+}
+
+/// [`io_wait`] with a deadline on the loop's clock ([`EventLoop::now_us`]): when it passes
+/// first, the task resumes with 0 (a deadline already past returns 0 at once, unless
+/// readiness is pending). One timer per source, reused while the deadline stays the same,
+/// so waiting many times for one deadline costs O(1) each.
+pub fn io_wait_until(
+    vm: &mut Vm,
+    token: Token,
+    deadline: Option<Micros>,
+) -> Result<usize, LuaError> {
+    let ready = try_with_loop(vm, |vm, lp| {
         let Some(co) = lp.current_task(vm) else {
             return Err(vm.rt_error("silly: I/O wait outside a task"));
         };
+        let now = lp.now_us();
         let Some(src) = lp.io.get_mut(&token) else {
             return Err(vm.rt_error("silly: I/O source is not registered"));
         };
         if src.pending != 0 {
-            return Ok(std::mem::take(&mut src.pending));
+            return Ok(Some(std::mem::take(&mut src.pending)));
+        }
+        if let Some(d) = deadline {
+            if d <= now {
+                return Ok(Some(0));
+            }
+            match src.timer {
+                Some((_, old)) if old == d => {}
+                old => {
+                    if let Some((s, _)) = old {
+                        lp.timers.take(s);
+                    }
+                    let s = lp.timers.add_with(d, IO_DEADLINE_BIT | token.0 as u64);
+                    src.timer = Some((s, d));
+                }
+            }
         }
         src.waiter = Some(co);
         lp.suspend(co, TaskStatus::Io);
-        Ok(0)
+        Ok(None)
     })?;
-    if pending != 0 {
-        vm.push(Value::Int(pending))?;
+    if let Some(bits) = ready {
+        vm.push(Value::Int(bits))?;
         return Ok(1);
     }
     vm.yield_from_native(&[])
@@ -794,6 +894,12 @@ enum Outcome {
 /// end now.
 fn step(vm: &mut Vm, co: Gc<Thread>, args: &[Value]) -> Result<Option<Stop>, LuaError> {
     let r = vm.resume(co, args);
+    // A signal interrupted (or came during) this task: the loop stops before resuming any
+    // other, and what runs from now on (`__close` handlers, finalizers) must not be
+    // interrupted again.
+    if with_loop(vm, |_, lp| signalled(lp))?.is_some() {
+        vm.signal().clear_interrupt();
+    }
     let outcome = match r {
         Ok(Resume::Yielded(_)) => Outcome::Suspended,
         Ok(Resume::Returned(_)) => Outcome::Finished,
@@ -861,8 +967,14 @@ fn round(vm: &mut Vm, cap: Option<Duration>) -> Result<Option<Stop>, LuaError> {
     // Only the tasks ready now run this round, so timers and I/O are not starved by tasks
     // that keep making each other ready.
     for _ in 0..n {
-        let Some((co, args)) = with_loop(vm, |_, lp| lp.pop_ready())? else {
-            break;
+        let next = with_loop(vm, |_, lp| match signalled(lp) {
+            Some(sig) => Err(Stop::Signal(sig)),
+            None => Ok(lp.pop_ready()),
+        })?;
+        let (co, args) = match next {
+            Ok(Some(t)) => t,
+            Ok(None) => break,
+            Err(stop) => return Ok(Some(stop)),
         };
         if let Some(stop) = step(vm, co, &args)? {
             return Ok(Some(stop));

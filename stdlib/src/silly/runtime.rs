@@ -9,12 +9,14 @@
 //! Exit statuses: 0 when the loop runs out of work; `code` for `silly.exit(code)`; 1 for a
 //! syntax error, an unreadable script, or an uncaught error in the main chunk (printed as
 //! lua.c does: `hotlua: msg` and a traceback); 128 + signal number after a SIGINT or
-//! SIGTERM (a clean shutdown: output flushed, finalizers run). Errors in other tasks are
-//! logged at ERROR and do not stop the process.
+//! SIGTERM (a clean shutdown: output flushed, finalizers run). A signal interrupts running
+//! Lua code ("interrupted!"): in the main chunk that is an uncaught error (status 1 for
+//! SIGINT as lua.c, 143 for SIGTERM). Errors in other tasks are logged at ERROR and do not
+//! stop the process.
 
 use hotlua_vm::{Value, Vm};
 
-use super::eventloop::{run, with_loop, Stop};
+use super::eventloop::{install_signal_handlers, received_signal, run, with_loop, Stop};
 
 /// Program name used in messages.
 const PROGNAME: &str = "hotlua";
@@ -22,9 +24,30 @@ const PROGNAME: &str = "hotlua";
 /// Runs the command line `argv` (without the program name) in `vm`; returns the exit
 /// status. The caller closes the Vm afterwards (running finalizers).
 pub fn run_command_line(vm: &mut Vm, argv: &[String]) -> i32 {
-    let status = run_inner(vm, argv);
+    // SIGINT and SIGTERM interrupt running Lua code from here on (lua.c's SIGINT: the error
+    // "interrupted!", without a position); the handlers are removed when the run is over.
+    vm.set_interrupt_error("interrupted!", false);
+    let handlers = match install_signal_handlers(vm.signal()) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            eprintln!("{}: cannot listen for signals: {}", PROGNAME, e);
+            return 1;
+        }
+    };
+    let mut status = run_inner(vm, argv);
+    // What runs next (flushing, and the caller's `vm.close()` with its finalizers) must not
+    // meet an interrupt that no Lua code consumed.
+    vm.signal().clear_interrupt();
+    if let Some(sig) = received_signal() {
+        // An interrupted script fails as lua.c's does on SIGINT (status 1); for SIGTERM,
+        // which lua.c does not catch, the status of a process ended by it.
+        if status == 1 && sig != libc::SIGINT {
+            status = 128 + sig;
+        }
+    }
     let _ = vm.stdout().flush();
     crate::io::flush_all(vm);
+    drop(handlers);
     status
 }
 
@@ -76,7 +99,7 @@ fn run_inner(vm: &mut Vm, argv: &[String]) -> i32 {
 }
 
 /// Queues the main chunk as the first task, resumed with the script's arguments, and
-/// starts listening for SIGINT/SIGTERM.
+/// makes SIGINT/SIGTERM wake the loop.
 fn start_main(vm: &mut Vm, f: Value, args: &[Value]) -> Result<(), String> {
     let t = vm.new_table();
     for (i, a) in args.iter().enumerate() {

@@ -1,3 +1,3 @@
 -- The token path, forced on loopback: allow_remote with a token requires `auth <token>`.
 local port = ...
-require "silly.console"{addr = "127.0.0.1:" .. port, allow_remote = true, token = "s3cret"}
+require "silly.console"{addr = "127.0.0.1:" .. port, allow_remote = true, token = "s3cret-token"}

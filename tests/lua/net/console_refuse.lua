@@ -6,6 +6,11 @@ local function try(conf)
 end
 print("remote without opt-in", try{addr = "0.0.0.0:1"})
 print("remote without token", try{addr = "0.0.0.0:1", allow_remote = true})
+print("token with a space", try{addr = "127.0.0.1:0", token = "two words"})
+print("token too short", try{addr = "127.0.0.1:0", token = "short"})
+print("empty token", try{addr = "127.0.0.1:0", token = ""})
+print("token with a tab", try{addr = "127.0.0.1:0", token = "tab\there-1234"})
+print("token not a string", try{addr = "127.0.0.1:0", token = 12345678})
 local l = console{addr = "127.0.0.1:0"}
 print("loopback by default", l.addr:match("^127%.0%.0%.1:") ~= nil)
 l:close()
