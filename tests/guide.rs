@@ -3,8 +3,8 @@
 //! Each test runs the `hotlua` binary on a driver script from `tests/guide/<scenario>/` in a
 //! fresh temporary directory holding a copy of that scenario, `tests/guide/support.lua` and,
 //! for the guide's three complete examples, the example files copied VERBATIM from
-//! `../shared/seed/examples`. The drivers assert what the guide promises (a failed assertion
-//! exits non-zero); this file checks the exit status and the exact stdout lines. Logger
+//! `tests/guide/examples/` (kept equal to `../shared/seed/examples`). The drivers assert what
+//! the guide promises (a failed assertion exits non-zero); this file checks the exit status and the exact stdout lines. Logger
 //! lines are matched after their timestamp, whose shape is checked separately.
 
 use std::io::Read;
@@ -23,16 +23,35 @@ fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The guide's examples as clean files, maintained outside the repository.
+/// The guide's examples as clean files (its three complete examples with the line breaks its text
+/// lost restored), part of the project so that a fresh clone tests them.
 fn examples_dir() -> PathBuf {
-    let dir = manifest_dir().join("../shared/seed/examples");
-    assert!(
-        dir.join("README.md").is_file(),
-        "the guide's examples are missing: expected them in {} (the shared seed directory \
-         next to the repository)",
-        dir.display()
-    );
-    dir
+    manifest_dir().join("tests/guide/examples")
+}
+
+/// The project's copy of the guide's examples is the maintained one in `../shared/seed/examples`,
+/// byte for byte (skipped, with a message, when `../shared` is not beside the repository).
+#[test]
+fn guide_examples_match_the_shared_seed() {
+    let shared = manifest_dir().join("../shared/seed/examples");
+    if !shared.join("README.md").is_file() {
+        eprintln!("skipped: {} is absent", shared.display());
+        return;
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&shared)
+        .expect("read the shared examples")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".lua"))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 9, "the guide has three examples of three files each");
+    for n in &names {
+        let want = std::fs::read(shared.join(n)).expect("read a shared example");
+        let got = std::fs::read(examples_dir().join(n))
+            .unwrap_or_else(|e| panic!("tests/guide/examples/{n}: {e}"));
+        assert!(got == want, "tests/guide/examples/{n} differs from the shared seed");
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -2,8 +2,7 @@
 //! with the `hotlua` binary, in a fresh temporary copy of that directory (drivers install
 //! module versions over the module's path), and compares its stdout with the driver's
 //! `.expected` file line for line; the driver must exit 0 (a failed check inside it raises).
-//! The guide's examples are read from `../shared/seed/examples`; those tests skip, with a
-//! message, when it is absent.
+//! The guide's examples are the project's copy in `tests/guide/examples/`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -65,39 +64,28 @@ fn run_env(driver: &str, args: &[&str], env: &[(&str, &str)]) {
     assert_eq!(got, want, "{driver}: stdout differs (stderr: {stderr})");
 }
 
-/// The guide's examples, or `None` (the test skips) without `../shared`.
-fn examples() -> Option<String> {
-    let dir = root().join("../shared/seed/examples");
-    if dir.join("route_v1.lua").is_file() {
-        Some(dir.to_string_lossy().into_owned())
-    } else {
-        eprintln!(
-            "skipped: the guide's examples are not in {} (../shared beside the repository)",
-            dir.display()
-        );
-        None
-    }
+/// The guide's examples, written out in `tests/guide/examples/` (the guide's three examples with
+/// its lost line breaks restored; `tests/guide.rs` checks they match `../shared` when present).
+fn examples() -> String {
+    root().join("tests/guide/examples").to_string_lossy().into_owned()
 }
 
 #[test]
 fn guide_example1_route_through_hotlua_reload() {
-    if let Some(ex) = examples() {
-        run("guide_route.lua", &[&ex]);
-    }
+    let ex = examples();
+    run("guide_route.lua", &[&ex]);
 }
 
 #[test]
 fn guide_example2_game_through_hotlua_reload() {
-    if let Some(ex) = examples() {
-        run("guide_game.lua", &[&ex]);
-    }
+    let ex = examples();
+    run("guide_game.lua", &[&ex]);
 }
 
 #[test]
 fn guide_example3_config_through_hotlua_reload() {
-    if let Some(ex) = examples() {
-        run("guide_config.lua", &[&ex]);
-    }
+    let ex = examples();
+    run("guide_config.lua", &[&ex]);
 }
 
 #[test]

@@ -1196,7 +1196,7 @@ fn workspace_files_compile_like_luac() {
     let mut stack = vec![
         root.join("tests"),
         root.join("benches"),
-        std::path::PathBuf::from("/work/shared/seed"),
+        root.join("../shared/seed"),
     ];
     if let Ok(extra) = std::env::var("CODEGEN_EXTRA_DIR") {
         stack = vec![std::path::PathBuf::from(extra)];

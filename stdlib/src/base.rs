@@ -368,6 +368,23 @@ fn collectgarbage(vm: &mut Vm, args: Args) -> R {
         Some(s) => s.get().to_str_lossy().into_owned(),
         None => "collect".to_string(),
     };
+    const OPTIONS: [&str; 10] = [
+        "collect",
+        "count",
+        "step",
+        "stop",
+        "restart",
+        "isrunning",
+        "incremental",
+        "generational",
+        "setpause",
+        "setstepmul",
+    ];
+    if vm.running_finalizers() && OPTIONS.contains(&opt.as_str()) {
+        // Inside a finalizer the collector is stopped: every option answers fail.
+        vm.push(Value::Nil)?;
+        return Ok(1);
+    }
     let r = match opt.as_str() {
         "collect" => {
             vm.full_gc();

@@ -269,14 +269,33 @@ impl Vm {
                     }
                 }};
             }
+            // A safe point. `gc_check!(live)` names the first register (absolute slot) that
+            // holds nothing live at this instruction: the compiler puts the targets of
+            // NEWTABLE, CLOSURE, CONCAT and calls at its first free register, as PUC's
+            // does, so the registers above the result are dead temporaries (a finished
+            // call's arguments, say) and are cleared before collecting, or what they held
+            // would live as long as the frame. Clearing is sound whatever the bytecode
+            // does (a verified binary chunk may break that layout): it only drops values.
             macro_rules! gc_check {
                 () => {
+                    gc_check!(usize::MAX)
+                };
+                ($live:expr) => {
                     if self.gc_stress || self.heap.should_collect() {
+                        let live: usize = $live;
                         // The top may mark pending multiple results (after a CALL with
                         // C = 0): keep it, but never below the frame's registers.
                         let top = ci_top!();
                         let t = thg.get_mut();
                         t.frames[ci_idx].pc = pc!();
+                        if live < top {
+                            let end = top.min(t.stack.len());
+                            if live < end {
+                                for v in &mut t.stack[live..end] {
+                                    *v = Value::Nil;
+                                }
+                            }
+                        }
                         let saved_top = t.top;
                         t.top = saved_top.max(top);
                         self.full_gc();
@@ -594,7 +613,7 @@ impl Vm {
                         let hsize = if b > 0 { 1usize << (b - 1).min(30) } else { 0 };
                         let t = self.heap.new_table_with(asize, hsize);
                         set_reg!(a, Value::Table(t));
-                        gc_check!();
+                        gc_check!(frame_base + a as usize + 1);
                     }
                     OpCode::SelfOp => {
                         let t = reg!(i.b());
@@ -954,7 +973,7 @@ impl Vm {
                     OpCode::Concat => {
                         let n = i.b() as usize;
                         meta_result!(self.concat(frame_base + a as usize, n, frame_base, true), a);
-                        gc_check!();
+                        gc_check!(frame_base + a as usize + 1);
                     }
                     OpCode::Close => {
                         sync!();
@@ -1133,7 +1152,7 @@ impl Vm {
                                     continue 'frame;
                                 }
                             }
-                            gc_check!();
+                            gc_check!(call_live(func, nres, thg.get().top));
                             continue;
                         }
                         // `type(v)` for one value and one result (`type(v) == "table"`, the
@@ -1157,7 +1176,7 @@ impl Vm {
                         reload!();
                         match r? {
                             Called::Pushed => continue 'frame,
-                            Called::Done => gc_check!(),
+                            Called::Done => gc_check!(call_live(func, nres, thg.get().top)),
                         }
                     }
                     OpCode::TailCall => {
@@ -1435,7 +1454,7 @@ impl Vm {
                             upvals,
                         );
                         set_reg!(a, Value::LuaFn(c));
-                        gc_check!();
+                        gc_check!(frame_base + a as usize + 1);
                     }
                     OpCode::Vararg => {
                         let r = self.op_vararg(
@@ -1841,5 +1860,16 @@ mod tests {
              setmetatable = nil return #t + (t[40] + 0)",
         );
         assert!(matches!(v, Value::Int(80)));
+    }
+}
+
+/// The first dead slot after a call that returned at `func` with `nres` results (`-1`: all of
+/// them, up to `top`).
+#[inline(always)]
+fn call_live(func: usize, nres: i32, top: usize) -> usize {
+    if nres >= 0 {
+        func + nres as usize
+    } else {
+        top
     }
 }

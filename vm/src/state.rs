@@ -469,6 +469,12 @@ impl Vm {
         });
     }
 
+    /// True while finalizers (`__gc` metamethods) run: the collector is not reentrant, so
+    /// `collectgarbage` answers fail then, as in Lua 5.4.
+    pub fn running_finalizers(&self) -> bool {
+        self.running_finalizers
+    }
+
     /// Calls the `__gc` of every object the last collection found unreachable; errors
     /// become warnings.
     pub(crate) fn run_finalizers(&mut self) {
