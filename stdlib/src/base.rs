@@ -67,9 +67,7 @@ fn print(vm: &mut Vm, args: Args) -> R {
         }
     }
     out.push(b'\n');
-    let w = vm.stdout();
-    let _ = w.write_all(&out);
-    let _ = w.flush();
+    vm.write_output(&out);
     Ok(0)
 }
 

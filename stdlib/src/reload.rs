@@ -25,6 +25,9 @@ use crate::silly::eventloop;
 /// Hooks that tie a transaction to the event loop (and, from Lua, to a `verify` function).
 pub struct RuntimeHooks<'a> {
     captured: bool,
+    /// The transaction's time budget (`opts.deadline`): ended as soon as the outcome is known,
+    /// so that undoing or completing it is never interrupted.
+    pub deadline: Option<hotlua_vm::deadline::DeadlineId>,
     /// The Rust-side verify callback, if any.
     pub verify: Option<&'a mut dyn FnMut(&mut Vm, &Report) -> Result<(), String>>,
 }
@@ -33,6 +36,7 @@ impl<'a> RuntimeHooks<'a> {
     pub fn new() -> RuntimeHooks<'a> {
         RuntimeHooks {
             captured: false,
+            deadline: None,
             verify: None,
         }
     }
@@ -73,6 +77,9 @@ impl Hooks for RuntimeHooks<'_> {
         }
     }
     fn commit(&mut self, vm: &mut Vm) {
+        if let Some(id) = self.deadline.take() {
+            vm.end_deadline(id);
+        }
         if self.captured {
             let _ = eventloop::with_loop(vm, |_, l| {
                 l.end_capture();
@@ -80,6 +87,9 @@ impl Hooks for RuntimeHooks<'_> {
         }
     }
     fn rollback(&mut self, vm: &mut Vm) {
+        if let Some(id) = self.deadline.take() {
+            vm.end_deadline(id);
+        }
         if self.captured {
             let _ = eventloop::with_loop(vm, |vm, l| {
                 let c = l.end_capture();
@@ -138,6 +148,24 @@ fn parse_mods(vm: &mut Vm, args: Args) -> Result<Result<Vec<Request>, Report>, L
                         source: src.get().as_bytes().to_vec(),
                         chunkname: String::new(),
                     }),
+                    (Value::Str(n), Value::Table(spec)) => {
+                        let ks = vm.new_str("source");
+                        let kc = vm.new_str("chunkname");
+                        let (src, cn) = (spec.get().get_str(ks), spec.get().get_str(kc));
+                        let Value::Str(src) = src else {
+                            return Err(vm.arg_error(0, "a module's 'source' must be a string"));
+                        };
+                        let chunkname = match cn {
+                            Value::Str(c) => lossy(c.get().as_bytes()),
+                            Value::Nil => String::new(),
+                            _ => return Err(vm.arg_error(0, "'chunkname' must be a string")),
+                        };
+                        given.push(Request {
+                            name: lossy(n.get().as_bytes()),
+                            source: src.get().as_bytes().to_vec(),
+                            chunkname,
+                        })
+                    }
                     _ => {
                         return Err(
                             vm.arg_error(0, "expected module names or a table of name -> source")
@@ -159,10 +187,21 @@ fn parse_mods(vm: &mut Vm, args: Args) -> Result<Result<Vec<Request>, Report>, L
     }
 }
 
-/// Reads `opts`: `frames`, `strict`, `merge`, `verify`.
-fn parse_opts(vm: &mut Vm, args: Args, i: usize) -> Result<(Options, Value), LuaError> {
+/// What `opts` says beyond the engine's [`Options`].
+struct Extra {
+    verify: Value,
+    /// Milliseconds.
+    deadline: Option<u64>,
+    /// Who the patch is for, in the patch log.
+    who: Option<String>,
+}
+
+/// Reads `opts`: `frames`, `strict`, `merge`, `verify`, `deadline` (milliseconds), `who`.
+fn parse_opts(vm: &mut Vm, args: Args, i: usize) -> Result<(Options, Extra), LuaError> {
     let mut o = Options::default();
     let mut verify = Value::Nil;
+    let mut deadline = None;
+    let mut who = None;
     match vm.arg(args, i) {
         Value::Nil => {}
         Value::Table(t) => {
@@ -188,10 +227,30 @@ fn parse_opts(vm: &mut Vm, args: Args, i: usize) -> Result<(Options, Value), Lua
             ) {
                 return Err(vm.arg_error(i, "'verify' must be a function"));
             }
+            deadline = match get(vm, "deadline") {
+                Value::Nil => None,
+                Value::Int(n) if n > 0 => Some(n as u64),
+                Value::Float(f) if f >= 1.0 && f < 1e15 => Some(f as u64),
+                _ => {
+                    return Err(vm.arg_error(i, "'deadline' must be a positive number of milliseconds"))
+                }
+            };
+            who = match get(vm, "who") {
+                Value::Nil => None,
+                Value::Str(s) => Some(lossy(s.get().as_bytes())),
+                _ => return Err(vm.arg_error(i, "'who' must be a string")),
+            };
         }
         _ => return Err(vm.type_error_arg(args, i, "table")),
     }
-    Ok((o, verify))
+    Ok((
+        o,
+        Extra {
+            verify,
+            deadline,
+            who,
+        },
+    ))
 }
 
 fn list(vm: &mut Vm, items: &[String]) -> Value {
@@ -326,24 +385,35 @@ fn push_result(vm: &mut Vm, r: &Report) -> Result<usize, LuaError> {
 /// Runs `f` with hooks whose verify calls the Lua function `verify` (if not nil).
 fn with_lua_hooks(
     vm: &mut Vm,
-    verify: Value,
+    extra: Extra,
     f: impl FnOnce(&mut Vm, &mut RuntimeHooks) -> Report,
 ) -> Report {
+    let verify = extra.verify;
     let mut call = |vm: &mut Vm, r: &Report| lua_verify(vm, verify, r);
     let mut hooks = RuntimeHooks::new();
     if !verify.is_nil() {
         hooks.verify = Some(&mut call);
     }
-    f(vm, &mut hooks)
+    let id = extra.deadline.map(|ms| vm.start_deadline_above(ms));
+    hooks.deadline = id;
+    patch::set_actor(vm, extra.who);
+    let r = f(vm, &mut hooks);
+    patch::set_actor(vm, None);
+    if let Some(id) = id {
+        vm.end_deadline(id);
+    }
+    r
 }
 
 /// `reload.apply(mods [, opts])`: `ok, report`.
 fn l_apply(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let reqs = parse_mods(vm, args)?;
-    let (opts, verify) = parse_opts(vm, args, 1)?;
+    let (opts, extra) = parse_opts(vm, args, 1)?;
     // The verify function stays reachable on the stack (argument 2) while the patch runs.
     let r = match reqs {
-        Ok(reqs) => with_lua_hooks(vm, verify, |vm, h| patch::apply(vm, &reqs, &opts, h)),
+        Ok(reqs) => with_lua_hooks(vm, extra, |vm, h| {
+            patch::apply(vm, &reqs, &opts, h)
+        }),
         Err(r) => r,
     };
     push_result(vm, &r)
@@ -352,8 +422,10 @@ fn l_apply(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
 /// `reload.rollback(name [, opts])`: `ok, report`.
 fn l_rollback(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let name = lossy(vm.check_str(args, 0)?.get().as_bytes());
-    let (opts, verify) = parse_opts(vm, args, 1)?;
-    let r = with_lua_hooks(vm, verify, |vm, h| patch::rollback(vm, &name, &opts, h));
+    let (opts, extra) = parse_opts(vm, args, 1)?;
+    let r = with_lua_hooks(vm, extra, |vm, h| {
+        patch::rollback(vm, &name, &opts, h)
+    });
     push_result(vm, &r)
 }
 
@@ -372,15 +444,84 @@ fn l_versions(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
         let e = vm.new_table();
         set_field(vm, e, "version", Value::Int(v.n as i64));
         set_str(vm, e, "hash", &format!("{:016x}", v.hash));
-        let secs = v
-            .time
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
-        set_field(vm, e, "time", Value::Float(secs));
+        set_field(vm, e, "time", Value::Float(unix_secs(v.time)));
         set_field(vm, e, "current", Value::Bool(v.current));
         set_field(vm, e, "rolled_back", Value::Bool(v.rolled_back));
         let _ = vm.raw_set(t, Value::Int(i as i64 + 1), Value::Table(e));
+    }
+    vm.push(Value::Table(t))?;
+    Ok(1)
+}
+
+fn unix_secs(t: std::time::SystemTime) -> f64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// `reload.census([name])`: old versions still alive, as a list of `{module, version,
+/// closures, bytes, frames = { {thread, main, ["function"], traceback}, ... }}`.
+fn l_census(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
+    let name = vm.opt_str(args, 0)?.map(|s| lossy(s.get().as_bytes()));
+    let list = patch::census(vm, name.as_deref());
+    let t = vm.new_table();
+    for (i, e) in list.iter().enumerate() {
+        let et = vm.new_table();
+        set_str(vm, et, "module", &e.module);
+        set_field(vm, et, "version", Value::Int(e.version as i64));
+        set_field(vm, et, "closures", Value::Int(e.closures as i64));
+        set_field(vm, et, "bytes", Value::Int(e.bytes as i64));
+        let frames = vm.new_table();
+        for (j, f) in e.frames.iter().enumerate() {
+            let ft = vm.new_table();
+            set_field(vm, ft, "thread", Value::Thread(f.thread));
+            set_field(vm, ft, "main", Value::Bool(f.main));
+            set_str(vm, ft, "function", &f.function);
+            set_str(vm, ft, "traceback", &f.traceback);
+            let _ = vm.raw_set(frames, Value::Int(j as i64 + 1), Value::Table(ft));
+        }
+        set_field(vm, et, "frames", Value::Table(frames));
+        let _ = vm.raw_set(t, Value::Int(i as i64 + 1), Value::Table(et));
+    }
+    vm.push(Value::Table(t))?;
+    Ok(1)
+}
+
+/// `reload.drained()`: `{ {module, version}, ... }`: old versions alive at the previous call
+/// and no longer running (each reported once).
+fn l_drained(vm: &mut Vm, _args: Args) -> Result<usize, LuaError> {
+    let gone = patch::drained(vm);
+    let t = vm.new_table();
+    for (i, (m, v)) in gone.iter().enumerate() {
+        let e = vm.new_table();
+        set_str(vm, e, "module", m);
+        set_field(vm, e, "version", Value::Int(*v as i64));
+        let _ = vm.raw_set(t, Value::Int(i as i64 + 1), Value::Table(e));
+    }
+    vm.push(Value::Table(t))?;
+    Ok(1)
+}
+
+/// `reload.log()`: the patch log, oldest first: `{seq, time, module, action, from, to, hash,
+/// who, ok [, error]}`.
+fn l_log(vm: &mut Vm, _args: Args) -> Result<usize, LuaError> {
+    let log = patch::log(vm);
+    let t = vm.new_table();
+    for (i, e) in log.iter().enumerate() {
+        let et = vm.new_table();
+        set_field(vm, et, "seq", Value::Int(e.seq as i64));
+        set_field(vm, et, "time", Value::Float(unix_secs(e.time)));
+        set_str(vm, et, "module", &e.module);
+        set_str(vm, et, "action", e.action);
+        set_field(vm, et, "from", Value::Int(e.from as i64));
+        set_field(vm, et, "to", Value::Int(e.to as i64));
+        set_str(vm, et, "hash", &format!("{:016x}", e.hash));
+        set_str(vm, et, "who", &e.who);
+        set_field(vm, et, "ok", Value::Bool(e.ok));
+        if let Some(m) = &e.error {
+            set_str(vm, et, "error", m);
+        }
+        let _ = vm.raw_set(t, Value::Int(i as i64 + 1), Value::Table(et));
     }
     vm.push(Value::Table(t))?;
     Ok(1)
@@ -409,6 +550,9 @@ pub fn module(vm: &mut Vm) -> Gc<Table> {
         ("rollback", l_rollback),
         ("versions", l_versions),
         ("modules", l_modules),
+        ("census", l_census),
+        ("drained", l_drained),
+        ("log", l_log),
     ];
     for &(name, f) in funcs {
         set_field(vm, m, name, Value::LightFn(f));

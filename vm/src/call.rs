@@ -44,8 +44,10 @@ impl Vm {
         nresults: i32,
         fl: u8,
     ) -> Result<(usize, Gc<FnProto>), LuaError> {
-        if self.signal.interrupt_pending() {
-            return Err(self.interrupted());
+        if self.signal.stop_pending() {
+            if let Some(e) = self.stop_error() {
+                return Err(e);
+            }
         }
         let c = cl.get();
         // A patched closure called by a frame started before the patch: that frame gets the
@@ -441,7 +443,10 @@ impl Vm {
                 return Ok(());
             }
             th.frames.pop();
+            let index = th.frames.len();
             self.c_calls -= 1;
+            self.deadline_frame_done(index);
+            let th = self.cur.get_mut();
             th.stack[m.func] = Value::Bool(true);
             let n = th.top - m.func;
             self.move_results(m.func, m.func, n, m.nresults);
@@ -777,6 +782,7 @@ impl Vm {
             .close_all(m.func + 1, Some(err), handler)
             .unwrap_or(Value::Nil);
         self.stack_limit = MAX_STACK;
+        self.deadline_frame_done(mi);
         let th = self.cur.get_mut();
         th.frames.pop();
         th.stack[m.func] = Value::Bool(false);

@@ -260,6 +260,7 @@ impl Vm {
         self.stack_limit = MAX_STACK;
         self.c_calls = saved_c + 1;
         self.hooks_switched();
+        self.deadline_on_resume(co);
         let r = if fresh {
             co.get_mut().top = dst + nargs;
             // As the interpreter would call it: a body that is `pcall` or `xpcall` becomes a

@@ -248,9 +248,10 @@ impl Vm {
             (FrameKind::Lua, Some(p)) => {
                 let p = p.get();
                 format!(
-                    "{}:{}: ",
+                    "{}:{}{}: ",
                     chunk_id(&p.source),
-                    p.line_at(ci.pc.saturating_sub(1))
+                    p.line_at(ci.pc.saturating_sub(1)),
+                    version_tag(p)
                 )
             }
             _ => String::new(),
@@ -458,7 +459,11 @@ impl Vm {
             out.push_str(&src);
             out.push(':');
             if let Some(l) = line {
-                out.push_str(&format!("{}:", l));
+                out.push_str(&format!("{}", l));
+                if let (FrameKind::Lua, Some(p)) = (ci.kind, ci.proto) {
+                    out.push_str(&version_tag(p.get()));
+                }
+                out.push(':');
             }
             out.push_str(" in ");
             let gname = self.global_func_name(f);
@@ -547,5 +552,14 @@ impl Vm {
             return Some((name.into(), ci.base + n as usize - 1));
         }
         None
+    }
+}
+
+/// ` (vN)` for a function of a module version installed by a patch or a rollback (a module
+/// never patched shows nothing): tracebacks and error positions tell versions apart.
+pub fn version_tag(p: &crate::function::FnProto) -> String {
+    match p.version.get() {
+        0 => String::new(),
+        n => format!(" (v{n})"),
     }
 }

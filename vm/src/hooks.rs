@@ -359,8 +359,10 @@ impl Vm {
     #[cold]
     #[inline(never)]
     pub(crate) fn on_signal(&mut self) -> Result<(), LuaError> {
-        if self.signal.interrupt_pending() {
-            return Err(self.interrupted());
+        if self.signal.stop_pending() {
+            if let Some(e) = self.stop_error() {
+                return Err(e);
+            }
         }
         if self.hooks.mask != 0 {
             return self.hook_instr();

@@ -146,6 +146,8 @@ pub mod signal {
     pub const INTERRUPT: u8 = 1;
     /// A hook is set for the running thread (mirrors `HookState::mask != 0`).
     pub const HOOKED: u8 = 2;
+    /// A deadline's time is up (see `deadline.rs`; a hint the Vm's thread clears).
+    pub const DEADLINE: u8 = 4;
 }
 
 /// The word the interpreter tests before every instruction: non-zero when a hook is set or
@@ -166,6 +168,19 @@ impl Signal {
     #[inline]
     pub fn interrupt_pending(&self) -> bool {
         self.0.load(Ordering::Relaxed) & signal::INTERRUPT != 0
+    }
+    /// True when an interrupt is pending or a deadline may have passed: the places that
+    /// notice interrupts call [`Vm::stop_error`] then.
+    #[inline(always)]
+    pub fn stop_pending(&self) -> bool {
+        self.0.load(Ordering::Relaxed) & (signal::INTERRUPT | signal::DEADLINE) != 0
+    }
+    /// A deadline's time is up (its watchdog thread calls this).
+    pub(crate) fn deadline_passed(&self) {
+        self.0.fetch_or(signal::DEADLINE, Ordering::Relaxed);
+    }
+    pub(crate) fn clear_deadline(&self) {
+        self.0.fetch_and(!signal::DEADLINE, Ordering::Relaxed);
     }
     /// True when the interpreter must leave its fast path (a hook or an interrupt).
     #[inline(always)]
@@ -197,10 +212,23 @@ impl Vm {
     /// this every few thousand steps; the interpreter checks at back-edges and calls.
     #[inline]
     pub fn check_interrupt(&mut self) -> Result<(), LuaError> {
-        if self.signal.interrupt_pending() {
-            return Err(self.interrupted());
+        if self.signal.stop_pending() {
+            if let Some(e) = self.stop_error() {
+                return Err(e);
+            }
         }
         Ok(())
+    }
+
+    /// When [`Signal::stop_pending`]: the interrupt's error, or a deadline's that applies to
+    /// the running thread (`deadline.rs`), or `None` (carry on).
+    #[cold]
+    #[inline(never)]
+    pub fn stop_error(&mut self) -> Option<LuaError> {
+        if self.signal.interrupt_pending() {
+            return Some(self.interrupted());
+        }
+        self.deadline_error()
     }
 
     /// The error an interrupt raises.

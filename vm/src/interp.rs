@@ -213,9 +213,11 @@ impl Vm {
             // recursion stops at its next iteration.
             macro_rules! back_edge {
                 () => {
-                    if self.signal.interrupt_pending() {
+                    if self.signal.stop_pending() {
                         sync!();
-                        return Err(self.interrupted());
+                        if let Some(e) = self.stop_error() {
+                            return Err(e);
+                        }
                     }
                 };
             }

@@ -63,6 +63,10 @@ pub struct Vm {
     pub(crate) host_roots: Rc<crate::host::HostRoots>,
     /// Set by a watchdog thread to interrupt running code (see `host.rs`).
     pub(crate) signal: std::sync::Arc<crate::host::Signal>,
+    /// Output captures (see `capture.rs`).
+    pub(crate) captures: crate::capture::Captures,
+    /// Protected calls under a time budget (see `deadline.rs`).
+    pub(crate) deadlines: crate::deadline::Deadlines,
     /// The message an interrupt raises.
     pub(crate) interrupt_message: &'static str,
     /// Whether that message gets the `chunk:line:` prefix of the running function.
@@ -151,6 +155,8 @@ impl Vm {
             ext: Default::default(),
             host_roots: Default::default(),
             signal: Default::default(),
+            deadlines: Default::default(),
+            captures: Default::default(),
             interrupt_message: "interrupted",
             interrupt_positioned: true,
             mem_err,
@@ -444,6 +450,8 @@ impl Vm {
         let mem_err = self.mem_err;
         let builtins = self.builtins;
         let resumers = &self.resumers;
+        let deadlines = &self.deadlines;
+        let captures = &self.captures;
         let host_roots = self.host_roots.clone();
         let ext = &self.ext;
         self.heap.collect(|m| {
@@ -465,6 +473,8 @@ impl Vm {
                 m.mark(*t);
             }
             host_roots.trace(m);
+            deadlines.trace(m);
+            captures.trace(m);
             ext.trace(m);
         });
     }

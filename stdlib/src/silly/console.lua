@@ -19,6 +19,11 @@ local MAX_AUTH_FAILURES = 5
 
 local started = time.monotonic()
 
+-- Default budget of an inject, reload, rollback or commit (ms), and how long a prepared
+-- patch waits for its commit (ms).
+local DEADLINE = 5000
+local PREPARE_TTL = 60000
+
 local function is_loopback(addr)
   local host = addr:match("^%[(.*)%]:%d+$") or addr:match("^(.*):%d+$") or addr
   host = host:lower()
@@ -44,16 +49,87 @@ local builtin_help = {
   {"info", "uptime, memory, tasks, timers, loaded modules"},
   {"task", "every task with its status and traceback"},
   {"inject <path>", "run a Lua file (a hotfix) in a fresh environment over the globals"},
+  {"modules", "loaded modules and their versions"},
+  {"versions [mod]", "every version of the modules"},
+  {"plan mod...", "what a reload would do (changes nothing)"},
+  {"reload mod...", "patch the modules from their files"},
+  {"rollback mod", "put the previous version back"},
+  {"census [mod]", "old versions still running"},
+  {"prepare mod...", "compile and plan a patch to commit later"},
+  {"commit id | abort id", "apply or drop a prepared patch"},
+  {"log", "the patch log"},
   {"quit | exit", "close this connection"},
 }
 
-local function inject(path)
+-- Runs a hotfix file under a deadline; its print/logger output is collected. Returns the
+-- error text (nil on success) and the output.
+local function inject(path, deadline)
+  local regular, why = c.regular_file(path)
+  if not regular then return why, "" end
   local env = setmetatable({}, {__index = _G})
   local f, err = loadfile(path, "bt", env)
-  if not f then return err end
-  local ok, e = pcall(f)
-  if not ok then return tostring(e) end
-  return nil
+  if not f then return err, "" end
+  c.capture_begin()
+  local ok, e = c.pcall_deadline(deadline, f)
+  local out = c.capture_end()
+  if not ok then
+    local okm, m = pcall(tostring, e)
+    return okm and m or "(error object is not a string)", out
+  end
+  return nil, out
+end
+
+-- One line of key=value fields; values lose their white space.
+local function kv(pairs_)
+  local out = {}
+  for _, p in ipairs(pairs_) do
+    local v = tostring(p[2]):gsub("[%s]+", "_")
+    if v == "" then v = "-" end
+    out[#out + 1] = p[1] .. "=" .. v
+  end
+  return table.concat(out, " ")
+end
+
+local function list(t)
+  if not t or #t == 0 then return "-" end
+  return table.concat(t, ",")
+end
+
+-- "ERR step=... module=... error=<to the end of the line>".
+local function patch_error(r)
+  local msg = tostring(r.error or "failed"):gsub("[\r\n]+", " | ")
+  return "ERR " .. kv({{"step", r.step or "-"}, {"module", r.module or "-"}}) .. " error=" .. msg
+end
+
+-- A report as "OK epoch=N modules=K", one line per module, and ".".
+local function report_lines(r, extra)
+  local names = {}
+  for name in pairs(r.modules or {}) do names[#names + 1] = name end
+  table.sort(names)
+  local head = {{"epoch", r.epoch or 0}, {"modules", #names}}
+  for _, p in ipairs(extra or {}) do head[#head + 1] = p end
+  local out = {"OK " .. kv(head)}
+  for _, name in ipairs(names) do
+    local m = r.modules[name]
+    out[#out + 1] = name .. " " .. kv({
+      {"from", m.from}, {"to", m.to}, {"hash", m.hash},
+      {"changed", list(m.changed)}, {"moved", list(m.moved)},
+      {"added", list(m.added)}, {"removed", list(m.removed)},
+      {"state_kept", list(m.upvalues.kept)}, {"state_new", list(m.upvalues.new)},
+      {"fields_added", list(m.fields.added)}, {"closures", m.closures},
+      {"frames", #m.frames},
+    })
+  end
+  out[#out + 1] = "."
+  return table.concat(out, "\n")
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
 end
 
 local function start(conf)
@@ -77,6 +153,19 @@ local function start(conf)
     error("silly.console: a non-loopback address (" .. addr
       .. ") needs allow_remote = true and a token", 2)
   end
+  local deadline = conf.deadline or DEADLINE
+  if math.type(deadline) ~= "integer" or deadline < 1 then
+    error("silly.console: 'deadline' must be a positive integer (milliseconds)", 2)
+  end
+  local prepare_ttl = conf.prepare_ttl or PREPARE_TTL
+  if math.type(prepare_ttl) ~= "integer" or prepare_ttl < 1 then
+    error("silly.console: 'prepare_ttl' must be a positive integer (milliseconds)", 2)
+  end
+  local reload = require "hotlua.reload"
+  local logger = require "silly.logger"
+  -- Prepared patches by id: {mods, sources = {name -> {source, chunkname, path}},
+  -- versions = {name -> n}, expires}.
+  local prepared, next_id = {}, 0
   local cmd = conf.cmd or {}
   local extra = {}
   for name, fn in pairs(cmd) do
@@ -121,11 +210,180 @@ local function start(conf)
   function handlers.inject(args)
     local path = args[1]
     if not path then return "ERR usage: inject <path>" end
-    local err = inject(path)
-    return "Inject file:" .. path .. " " .. (err or "Success")
+    local err, out = inject(path, deadline)
+    return out .. "Inject file:" .. path .. " " .. (err or "Success")
+  end
+
+  local function current_versions()
+    local v = {}
+    for _, m in ipairs(reload.modules()) do v[m.name] = m.version end
+    return v
+  end
+  function handlers.modules()
+    local ms = reload.modules()
+    local out = {"OK " .. kv({{"count", #ms}})}
+    for _, m in ipairs(ms) do
+      local vs = reload.versions(m.name) or {}
+      out[#out + 1] = m.name .. " " .. kv({{"version", m.version}, {"versions", #vs}})
+    end
+    out[#out + 1] = "."
+    return table.concat(out, "\n")
+  end
+  function handlers.versions(args)
+    local names = {}
+    if args[1] then
+      names = args
+    else
+      for _, m in ipairs(reload.modules()) do names[#names + 1] = m.name end
+    end
+    local lines = {}
+    for _, name in ipairs(names) do
+      local vs, err = reload.versions(name)
+      if not vs then return "ERR " .. err end
+      for _, v in ipairs(vs) do
+        lines[#lines + 1] = name .. " " .. kv({{"version", v.version}, {"hash", v.hash},
+          {"time", string.format("%.3f", v.time)}, {"current", v.current},
+          {"rolled_back", v.rolled_back}})
+      end
+    end
+    table.insert(lines, 1, "OK " .. kv({{"count", #lines}}))
+    lines[#lines + 1] = "."
+    return table.concat(lines, "\n")
+  end
+  function handlers.plan(args)
+    if not args[1] then return "ERR usage: plan mod..." end
+    local r = reload.plan(args)
+    if not r.ok then return patch_error(r) end
+    return report_lines(r)
+  end
+  local who_of = {}
+  -- After a patch: each replaced version is logged as drained once no frame runs it.
+  local function watch_drain(r)
+    for name, m in pairs(r.modules or {}) do
+      local from = m.from
+      task.fork(function()
+        while true do
+          local running = 0
+          for _, e in ipairs(reload.census(name)) do
+            if e.version == from then running = #e.frames end
+          end
+          if running == 0 then
+            logger.info(string.format("module %s v%d drained: no frame runs it", name, from))
+            return
+          end
+          time.sleep(100)
+        end
+      end)
+    end
+  end
+  function handlers.reload(args, conn)
+    if not args[1] then return "ERR usage: reload mod..." end
+    local ok, r = reload.apply(args, {deadline = deadline, who = who_of[conn]})
+    if not ok then return patch_error(r) end
+    watch_drain(r)
+    return report_lines(r)
+  end
+  function handlers.rollback(args, conn)
+    if not args[1] or args[2] then return "ERR usage: rollback mod" end
+    local ok, r = reload.rollback(args[1], {deadline = deadline, who = who_of[conn]})
+    if not ok then return patch_error(r) end
+    watch_drain(r)
+    return report_lines(r)
+  end
+  function handlers.census(args)
+    local list_ = reload.census(args[1])
+    local out = {"OK " .. kv({{"count", #list_}})}
+    for _, e in ipairs(list_) do
+      local threads = {}
+      for _, f in ipairs(e.frames) do
+        threads[#threads + 1] = (f.main and "main" or "task") .. ":" .. f["function"]
+      end
+      out[#out + 1] = e.module .. " " .. kv({{"version", e.version}, {"frames", #e.frames},
+        {"closures", e.closures}, {"bytes", e.bytes}, {"held_by", list(threads)}})
+      for _, f in ipairs(e.frames) do
+        for l in f.traceback:gmatch("[^\n]+") do out[#out + 1] = "  " .. l end
+      end
+    end
+    out[#out + 1] = "."
+    return table.concat(out, "\n")
+  end
+  local function expire()
+    local now = time.monotonic()
+    for id, p in pairs(prepared) do
+      if p.expires <= now then prepared[id] = nil end
+    end
+  end
+  function handlers.prepare(args, conn)
+    if not args[1] then return "ERR usage: prepare mod..." end
+    expire()
+    local sources, names = {}, {}
+    for _, name in ipairs(args) do
+      local path, err = package.searchpath(name, package.path)
+      if not path then
+        return "ERR " .. kv({{"step", "load"}, {"module", name}}) .. " error=module not found"
+      end
+      local src = read_file(path)
+      if not src then
+        return "ERR " .. kv({{"step", "load"}, {"module", name}}) .. " error=cannot read " .. path
+      end
+      sources[name] = {source = src, chunkname = "@" .. path, path = path}
+      names[#names + 1] = name
+    end
+    local given = {}
+    for name, s in pairs(sources) do given[name] = {source = s.source, chunkname = s.chunkname} end
+    local r = reload.plan(given)
+    if not r.ok then return patch_error(r) end
+    next_id = next_id + 1
+    local id = string.format("p%d-%d", c.pid(), next_id)
+    prepared[id] = {names = names, sources = sources, given = given,
+      versions = current_versions(), expires = time.monotonic() + prepare_ttl}
+    return "OK " .. kv({{"id", id}, {"modules", list(names)},
+      {"expires_ms", prepare_ttl}})
+  end
+  function handlers.commit(args, conn)
+    local id = args[1]
+    if not id then return "ERR usage: commit id" end
+    expire()
+    local p = prepared[id]
+    if not p then return "ERR " .. kv({{"id", id}}) .. " error=unknown or expired" end
+    prepared[id] = nil
+    local now = current_versions()
+    for _, name in ipairs(p.names) do
+      if now[name] ~= p.versions[name] then
+        return "ERR changed " .. kv({{"id", id}, {"module", name}}) .. " error=module version changed"
+      end
+      if read_file(p.sources[name].path) ~= p.sources[name].source then
+        return "ERR changed " .. kv({{"id", id}, {"module", name}}) .. " error=source file changed"
+      end
+    end
+    local ok, r = reload.apply(p.given, {deadline = deadline, who = who_of[conn]})
+    if not ok then return patch_error(r) end
+    watch_drain(r)
+    return report_lines(r, {{"id", id}})
+  end
+  function handlers.abort(args)
+    local id = args[1]
+    if not id then return "ERR usage: abort id" end
+    expire()
+    if not prepared[id] then return "ERR " .. kv({{"id", id}}) .. " error=unknown or expired" end
+    prepared[id] = nil
+    return "OK " .. kv({{"id", id}})
+  end
+  function handlers.log()
+    local entries = reload.log()
+    local out = {"OK " .. kv({{"count", #entries}})}
+    for _, e in ipairs(entries) do
+      out[#out + 1] = tostring(e.seq) .. " " .. kv({{"time", string.format("%.3f", e.time)},
+        {"action", e.action}, {"module", e.module}, {"from", e.from}, {"to", e.to},
+        {"hash", e.hash}, {"ok", e.ok}, {"who", e.who}})
+        .. (e.error and (" error=" .. e.error:gsub("[\r\n]+", " | ")) or "")
+    end
+    out[#out + 1] = "."
+    return table.concat(out, "\n")
   end
 
   local function serve(conn)
+    who_of[conn] = "console " .. tostring(conn.remoteaddr)
     local authed = token == nil
     local failures = 0
     conn:write("Welcome to the hotlua console (pid " .. c.pid() .. "). Type 'help' for commands.\n")
@@ -172,7 +430,7 @@ local function start(conf)
         elseif name == "auth" then
           reply = "OK"
         elseif handlers[name] then
-          local ok, r = pcall(handlers[name], args)
+          local ok, r = pcall(handlers[name], args, conn)
           reply = ok and r or ("ERR " .. tostring(r))
         elseif extra[name] then
           local ok, r = pcall(extra[name], table.unpack(args))
@@ -190,6 +448,7 @@ local function start(conf)
       end
       if not conn:write(PROMPT) then break end
     end
+    who_of[conn] = nil
     conn:close()
   end
 

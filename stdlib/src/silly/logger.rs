@@ -127,9 +127,7 @@ fn log(vm: &mut Vm, args: Args, lvl: i64, formatted: bool) -> Result<usize, LuaE
         }
     }
     line.push(b'\n');
-    let out = vm.stdout();
-    // A log line that cannot be written (closed stdout) is dropped, not an error in Lua.
-    let _ = out.write_all(&line).and_then(|_| out.flush());
+    vm.write_output(&line);
     Ok(0)
 }
 

@@ -176,7 +176,7 @@ pub fn plan(vm: &mut Vm, reqs: &[Request], opts: &Options) -> Report {
 /// Patches every module in one transaction: compile all, run the new chunks, match,
 /// check, swap in place, `hooks.verify`, commit; any failure rolls everything back.
 pub fn apply(vm: &mut Vm, reqs: &[Request], opts: &Options, hooks: &mut dyn Hooks) -> Report {
-    transaction(vm, opts, hooks, |vm, epoch| {
+    transaction(vm, None, opts, hooks, |vm, epoch| {
         let mut works = Vec::with_capacity(reqs.len());
         for r in reqs {
             let w = prepare(vm, r)?;
@@ -194,7 +194,7 @@ pub fn apply(vm: &mut Vm, reqs: &[Request], opts: &Options, hooks: &mut dyn Hook
 /// Puts the previous version of module `name` back, in place, through the same engine
 /// (state is kept). Answers like [`apply`].
 pub fn rollback(vm: &mut Vm, name: &str, opts: &Options, hooks: &mut dyn Hooks) -> Report {
-    transaction(vm, opts, hooks, |vm, epoch| {
+    transaction(vm, Some(name), opts, hooks, |vm, epoch| {
         let st = registry::state(vm);
         let Some(idx) = st.find(name.as_bytes()) else {
             return Err(fail(
@@ -607,6 +607,7 @@ type Prepared = (Vec<Work>, u32);
 /// commit. On failure the undo log is replayed.
 fn transaction(
     vm: &mut Vm,
+    rollback_of: Option<&str>,
     opts: &Options,
     hooks: &mut dyn Hooks,
     prepare: impl FnOnce(&mut Vm, u32) -> Result<Prepared, PatchError>,
@@ -692,7 +693,51 @@ fn transaction(
     st.undo.clear();
     st.pinned_protos.clear();
     // `pins` keeps the reported threads alive until the next transaction.
+    record_log(st, &report, rollback_of);
     report
+}
+
+/// Appends the transaction's modules to the patch log (`census::log`).
+fn record_log(st: &mut registry::PatchState, r: &Report, rollback_of: Option<&str>) {
+    if r.error.as_ref().is_some_and(|e| e.step == Step::Busy) {
+        return;
+    }
+    let who = st.actor.clone().unwrap_or_else(|| "script".to_string());
+    let time = std::time::SystemTime::now();
+    let action = if rollback_of.is_some() { "rollback" } else { "reload" };
+    let mut entries: Vec<(String, u32, u32, u64)> = r
+        .modules
+        .iter()
+        .map(|m| (m.name.clone(), m.from, m.to, m.hash))
+        .collect();
+    if entries.is_empty() {
+        // Failed before any module was prepared: log the module the error names.
+        let m = r
+            .error
+            .as_ref()
+            .and_then(|e| e.module.clone())
+            .or(rollback_of.map(str::to_string))
+            .unwrap_or_default();
+        entries.push((m, 0, 0, 0));
+    }
+    for (module, from, to, hash) in entries {
+        st.log_seq += 1;
+        st.log.push_back(super::census::LogEntry {
+            seq: st.log_seq,
+            time,
+            module,
+            action,
+            from,
+            to,
+            hash,
+            who: who.clone(),
+            ok: r.ok,
+            error: r.error.as_ref().map(|e| e.message.clone()),
+        });
+        if st.log.len() > super::census::LOG_LIMIT {
+            st.log.pop_front();
+        }
+    }
 }
 
 /// Runs each new chunk (apply only: a rollback has none) as `require` would, protected.

@@ -11,6 +11,7 @@
 //! `Lua::reload_*` methods; `silly.patch` is a compatibility binding with silly's own
 //! semantics.
 
+pub mod census;
 pub mod engine;
 pub mod identity;
 pub mod primitives;
@@ -20,6 +21,7 @@ pub mod report;
 pub use engine::{
     apply, modules, plan, rollback, versions, FramePolicy, Hooks, NoHooks, Options, Request,
 };
+pub use census::{census, drained, log, set_actor, LogEntry, OldFrame, OldVersion};
 pub use primitives::{for_each_upvalue, upvalue_id, upvalue_join, upvalue_name};
 pub use registry::{module_cell, record_module, record_of};
 pub use report::{

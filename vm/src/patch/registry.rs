@@ -130,6 +130,13 @@ pub struct PatchState {
     /// results, the report's threads).
     pub(crate) pins: Vec<Value>,
     pub(crate) pinned_protos: Vec<Gc<FnProto>>,
+    /// The patch log (`census::log`), at most `census::LOG_LIMIT` entries.
+    pub(crate) log: std::collections::VecDeque<super::census::LogEntry>,
+    pub(crate) log_seq: u64,
+    /// Who the next transactions are for (`census::set_actor`).
+    pub(crate) actor: Option<String>,
+    /// Old versions alive at the last `census::drained`.
+    pub(crate) alive_old: Vec<(String, u32)>,
 }
 
 impl crate::ext::Extension for PatchState {

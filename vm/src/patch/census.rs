@@ -1,0 +1,210 @@
+//! What an operator asks of a patched server: which old versions still run (the census),
+//! which versions finished draining since the last look, and the patch log.
+//!
+//! Patched closures are updated in place, so an old version stays alive only in frames
+//! that started before the patch (they finish on the version they started with) and in
+//! closures of functions the new version removed. The census finds both; a version with
+//! neither has drained.
+
+use std::time::SystemTime;
+
+use crate::function::LuaClosure;
+use crate::gc::Gc;
+use crate::thread::{FrameKind, Thread};
+use crate::Vm;
+
+use super::registry;
+
+/// A frame running an old version.
+#[derive(Clone, Debug)]
+pub struct OldFrame {
+    /// Its thread: a task's coroutine, or the main thread.
+    pub thread: Gc<Thread>,
+    /// The main thread (not a task or coroutine).
+    pub main: bool,
+    /// The function's name as its prototype knows it (`route.lua:7`-style when unnamed).
+    pub function: String,
+    pub traceback: String,
+}
+
+/// One old version of a module that is still alive.
+#[derive(Clone, Debug)]
+pub struct OldVersion {
+    pub module: String,
+    pub version: u32,
+    /// Frames running it, innermost of each thread.
+    pub frames: Vec<OldFrame>,
+    /// Live closures whose current code is this version's (functions a later version
+    /// removed).
+    pub closures: usize,
+    /// Bytes of code, constants and debug information of its prototypes the frames and
+    /// closures keep in use.
+    pub bytes: usize,
+}
+
+/// One entry of the patch log.
+#[derive(Clone, Debug)]
+pub struct LogEntry {
+    /// 1, 2, ... in order.
+    pub seq: u64,
+    pub time: SystemTime,
+    pub module: String,
+    /// `"reload"` or `"rollback"`.
+    pub action: &'static str,
+    pub from: u32,
+    pub to: u32,
+    /// The installed version's source hash.
+    pub hash: u64,
+    /// Who asked: `"script"` unless the caller said (`console 127.0.0.1:50122`, ...).
+    pub who: String,
+    pub ok: bool,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// Entries kept by the patch log (the oldest are dropped beyond it).
+pub const LOG_LIMIT: usize = 1000;
+
+/// Sets who the next transactions are made for (recorded in the log); `None`: `"script"`.
+pub fn set_actor(vm: &mut Vm, who: Option<String>) {
+    registry::state(vm).actor = who;
+}
+
+/// The patch log, oldest first.
+pub fn log(vm: &Vm) -> Vec<LogEntry> {
+    registry::state_ref(vm).map_or_else(Vec::new, |s| s.log.iter().cloned().collect())
+}
+
+fn proto_bytes(p: &crate::function::FnProto) -> usize {
+    p.code.len() * 4 + p.constants.len() * 16 + p.line_info.len() * 4 + 160
+}
+
+/// Old versions still alive (of `module` only, when given), by module and version.
+pub fn census(vm: &mut Vm, module: Option<&str>) -> Vec<OldVersion> {
+    let Some(st) = registry::state_ref(vm) else {
+        return Vec::new();
+    };
+    // (record index, version number) -> entry
+    let mut out: Vec<(usize, OldVersion)> = Vec::new();
+    let current: Vec<u32> = st.modules.iter().map(|r| r.current().n).collect();
+    let names: Vec<String> = st
+        .modules
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.name.get().as_bytes()).into_owned())
+        .collect();
+    let wanted = |idx: usize| module.is_none_or(|m| names[idx] == m);
+    // The version a prototype belongs to: its tag, or 1 for a module's first load.
+    let version_of = |p: &crate::function::FnProto| p.version.get().max(1);
+    let entry = |out: &mut Vec<(usize, OldVersion)>, idx: usize, v: u32| -> usize {
+        match out
+            .iter()
+            .position(|(i, e)| *i == idx && e.version == v)
+        {
+            Some(k) => k,
+            None => {
+                out.push((
+                    idx,
+                    OldVersion {
+                        module: names[idx].clone(),
+                        version: v,
+                        frames: Vec::new(),
+                        closures: 0,
+                        bytes: 0,
+                    },
+                ));
+                out.len() - 1
+            }
+        }
+    };
+    let threads: Vec<Gc<Thread>> = vm.heap.threads().to_vec();
+    let mut hits: Vec<(usize, Gc<Thread>, String)> = Vec::new();
+    for co in threads {
+        let mut seen: Vec<(usize, u32)> = Vec::new();
+        for ci in co.get().frames.iter().rev() {
+            let (FrameKind::Lua, Some(p)) = (ci.kind, ci.proto) else {
+                continue;
+            };
+            let pr = p.get();
+            let idx = pr.module_idx.get() as usize;
+            if idx == 0 || idx > current.len() || !wanted(idx - 1) {
+                continue;
+            }
+            let v = version_of(pr);
+            if v == current[idx - 1] || seen.contains(&(idx - 1, v)) {
+                continue;
+            }
+            seen.push((idx - 1, v));
+            let k = entry(&mut out, idx - 1, v);
+            out[k].1.bytes += proto_bytes(pr);
+            let function = format!("{}:{}", hotlua_compiler::error::chunk_id(&pr.source), pr.line_defined);
+            hits.push((k, co, function));
+        }
+    }
+    for (k, co, function) in hits {
+        let traceback = vm.traceback_of(co, None, 0);
+        let main = co == vm.main;
+        out[k].1.frames.push(OldFrame {
+            thread: co,
+            main,
+            function,
+            traceback,
+        });
+    }
+    // Closures still running an old version's code: prototypes of old versions with live
+    // instances (a closure updated in place is listed with the new prototype).
+    let Some(st) = registry::state_ref(vm) else {
+        return Vec::new();
+    };
+    let mut extra: Vec<(usize, u32, usize, usize)> = Vec::new();
+    for (idx, rec) in st.modules.iter().enumerate() {
+        if !wanted(idx) {
+            continue;
+        }
+        for (vi, ver) in rec.versions.iter().enumerate() {
+            if vi == rec.current {
+                continue;
+            }
+            let mut todo = vec![ver.root];
+            let (mut n, mut bytes) = (0usize, 0usize);
+            while let Some(p) = todo.pop() {
+                let pr = p.get();
+                let live: Vec<Gc<LuaClosure>> = pr.instances();
+                let own = live.iter().filter(|c| c.get().proto() == p).count();
+                if own > 0 {
+                    n += own;
+                    bytes += proto_bytes(pr);
+                }
+                todo.extend(pr.protos.iter().copied());
+            }
+            if n > 0 {
+                extra.push((idx, ver.n, n, bytes));
+            }
+        }
+    }
+    for (idx, v, n, bytes) in extra {
+        let k = entry(&mut out, idx, v);
+        out[k].1.closures += n;
+        out[k].1.bytes += bytes;
+    }
+    let mut out: Vec<OldVersion> = out.into_iter().map(|(_, e)| e).collect();
+    out.sort_by(|a, b| a.module.cmp(&b.module).then(a.version.cmp(&b.version)));
+    out
+}
+
+/// Old versions that were alive at the previous call and are not any more (each reported
+/// once): the runtime logs them as drained.
+pub fn drained(vm: &mut Vm) -> Vec<(String, u32)> {
+    let alive: Vec<(String, u32)> = census(vm, None)
+        .into_iter()
+        .map(|e| (e.module, e.version))
+        .collect();
+    let st = registry::state(vm);
+    let gone: Vec<(String, u32)> = st
+        .alive_old
+        .iter()
+        .filter(|e| !alive.contains(e))
+        .cloned()
+        .collect();
+    st.alive_old = alive;
+    gone
+}
