@@ -63,6 +63,7 @@ pub mod call;
 pub mod compare;
 pub mod coroutine;
 pub mod debuginfo;
+pub mod dump;
 pub mod error;
 pub mod ext;
 pub mod function;
