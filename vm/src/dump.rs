@@ -93,6 +93,11 @@ impl std::error::Error for UndumpError {}
 /// info, local variables, upvalue names and declaration identities, the function names and
 /// the source.
 pub fn dump(p: &FnProto, strip: bool) -> Vec<u8> {
+    dump_proto(&to_proto(p), strip)
+}
+
+/// The binary chunk of a compiler prototype (as [`dump`]).
+pub fn dump_proto(p: &Proto, strip: bool) -> Vec<u8> {
     let mut w = Writer {
         out: Vec::with_capacity(64 + p.code.len() * 5),
         strip,
@@ -100,6 +105,42 @@ pub fn dump(p: &FnProto, strip: bool) -> Vec<u8> {
     w.header();
     w.function(p, None);
     w.out
+}
+
+/// The plain-data prototype an instantiated one came from.
+pub fn to_proto(p: &FnProto) -> Proto {
+    Proto {
+        source: p.source.clone(),
+        name: p.name.clone(),
+        module: p.module,
+        source_hash: p.source_hash,
+        line_defined: p.line_defined,
+        last_line_defined: p.last_line_defined,
+        num_params: p.num_params,
+        is_vararg: p.is_vararg,
+        max_stack: p.max_stack,
+        code: p.code.to_vec(),
+        constants: p
+            .constants
+            .iter()
+            .map(|k| match *k {
+                Value::Bool(b) => Constant::Bool(b),
+                Value::Int(i) => Constant::Int(i),
+                Value::Float(f) => Constant::Float(f),
+                Value::Str(s) => Constant::Str(s.get().as_bytes().into()),
+                // Constants are only ever nil, booleans, numbers and strings.
+                _ => Constant::Nil,
+            })
+            .collect(),
+        upvalues: p.upvalues.to_vec(),
+        protos: p
+            .protos
+            .iter()
+            .map(|c| Box::new(to_proto(c.get())))
+            .collect(),
+        line_info: p.line_info.to_vec(),
+        locvars: p.locvars.to_vec(),
+    }
 }
 
 struct Writer {
@@ -160,7 +201,7 @@ impl Writer {
         self.byte(FORMAT_VERSION);
     }
 
-    fn function(&mut self, p: &FnProto, parent_source: Option<&str>) {
+    fn function(&mut self, p: &Proto, parent_source: Option<&str>) {
         let source = if self.strip || parent_source == Some(&*p.source) {
             None
         } else {
@@ -182,23 +223,22 @@ impl Writer {
         }
         self.size(p.constants.len());
         for k in p.constants.iter() {
-            match *k {
-                Value::Bool(false) => self.byte(K_FALSE),
-                Value::Bool(true) => self.byte(K_TRUE),
-                Value::Int(i) => {
+            match k {
+                Constant::Nil => self.byte(K_NIL),
+                Constant::Bool(false) => self.byte(K_FALSE),
+                Constant::Bool(true) => self.byte(K_TRUE),
+                Constant::Int(i) => {
                     self.byte(K_INT);
                     self.out.extend_from_slice(&i.to_le_bytes());
                 }
-                Value::Float(f) => {
+                Constant::Float(f) => {
                     self.byte(K_FLOAT);
                     self.out.extend_from_slice(&f.to_bits().to_le_bytes());
                 }
-                Value::Str(s) => {
+                Constant::Str(s) => {
                     self.byte(K_STR);
-                    self.string(s.get().as_bytes());
+                    self.string(s);
                 }
-                // Constants are only ever nil, booleans, numbers and strings.
-                _ => self.byte(K_NIL),
             }
         }
         self.size(p.upvalues.len());
@@ -213,7 +253,7 @@ impl Writer {
         }
         self.size(p.protos.len());
         for c in p.protos.iter() {
-            self.function(c.get(), Some(&p.source));
+            self.function(c, Some(&p.source));
         }
         // Debug information.
         if self.strip {
@@ -864,8 +904,8 @@ fn verify_proto(p: &Proto) -> Result<(), String> {
         }
     }
     // A multiple-results hand-over is never entered by a jump.
-    for pc in 1..n {
-        if target[pc] && is_open_consumer(p.code[pc]) {
+    for (pc, (&t, &i)) in target.iter().zip(p.code.iter()).enumerate().skip(1) {
+        if t && is_open_consumer(i) {
             return Err(format!("jump into an open call at {}", pc));
         }
     }
