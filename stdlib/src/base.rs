@@ -452,7 +452,10 @@ fn load(vm: &mut Vm, args: Args) -> R {
                     Value::Str(s) => buf.extend_from_slice(s.get().as_bytes()),
                     _ => {
                         vm.push(Value::Nil)?;
-                        let m = vm.str_value("reader function must return a string");
+                        // `luaL_error` in Lua's reader: positioned at load's caller.
+                        let pos = vm.where_(1);
+                        let m =
+                            vm.str_value(format!("{}reader function must return a string", pos));
                         vm.push(m)?;
                         return Ok(2);
                     }
