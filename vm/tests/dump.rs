@@ -206,6 +206,49 @@ fn foreign_and_other_version_chunks_are_refused() {
     );
 }
 
+/// Chunks written by PUC's `luac5.4`, when it is installed: every one is refused with
+/// lundump's reason for a chunk of another format, through `undump` and through `load`.
+#[test]
+fn luac_chunks_are_refused() {
+    let dir = std::env::temp_dir().join(format!("hotlua-dump-luac-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut checked = 0;
+    let mut vm = Vm::new();
+    for (i, src) in SNIPPETS.iter().enumerate() {
+        let lua = dir.join(format!("s{}.lua", i));
+        std::fs::write(&lua, src).unwrap();
+        for strip in [false, true] {
+            let out = dir.join(format!("s{}-{}.luac", i, strip));
+            let mut cmd = std::process::Command::new("luac5.4");
+            if strip {
+                cmd.arg("-s");
+            }
+            let Ok(st) = cmd.arg("-o").arg(&out).arg(&lua).status() else {
+                println!("luac5.4 not installed: skipped");
+                let _ = std::fs::remove_dir_all(&dir);
+                return;
+            };
+            assert!(st.success(), "luac5.4 failed on snippet {}", i);
+            let bytes = std::fs::read(&out).unwrap();
+            assert_eq!(undump(&bytes).unwrap_err().why, "format mismatch");
+            match vm.load(&bytes, "@s.luac", None) {
+                Ok(_) => panic!("a luac5.4 chunk loaded"),
+                Err(e) => assert_eq!(
+                    vm.to_display(e.value),
+                    "s.luac: bad binary format (format mismatch)"
+                ),
+            }
+            // Every prefix is refused too (the header check comes first).
+            for len in 0..bytes.len() {
+                assert!(undump(&bytes[..len]).is_err());
+            }
+            checked += 1;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("refused {} luac5.4 chunks", checked);
+}
+
 /// A compiled function whose prototype a test breaks.
 fn compiled(src: &str) -> Proto {
     hotlua_compiler::compile(src.as_bytes(), "=t").unwrap()
