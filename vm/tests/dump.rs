@@ -543,8 +543,12 @@ fn try_chunk(vm: &mut Vm, bytes: &[u8], what: &str, tally: &mut Tally, run: bool
             assert!(ok, "{}: load accepts what undump refuses", what);
             tally.loaded += 1;
             if run {
-                // Errors are fine (the code is garbage); panics are not.
+                // Errors are fine (the code is garbage); panics are not. Every eighth run
+                // collects at every safe point (which clears registers the compiler's
+                // layout says are dead: garbage code may not keep that layout).
+                vm.gc_stress = tally.ran % 8 == 0;
                 let _ = vm.pcall_value(f, &[Value::Int(3), Value::Int(4)], None);
+                vm.gc_stress = false;
                 tally.ran += 1;
             }
         }
