@@ -59,7 +59,7 @@ impl<'a> AsChunk<'a> for &std::path::Path {
     /// named `@path`.
     fn source(self) -> std::io::Result<(Cow<'a, [u8]>, Option<std::string::String>)> {
         let bytes = std::fs::read(self)?;
-        let body = hotlua_compiler::strip_file_header(&bytes).to_vec();
+        let body = hotlua_compiler::file_chunk(&bytes).to_vec();
         Ok((Cow::Owned(body), Some(format!("@{}", self.display()))))
     }
 }

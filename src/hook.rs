@@ -165,7 +165,10 @@ impl Debug<'_> {
             .with_vm(|_, vm| {
                 Ok(match top_frame(vm) {
                     Some(ci) if ci.kind == FrameKind::Lua => match ci.proto {
-                        Some(p) => p.get().line_at(ci.pc.saturating_sub(1)) as i32,
+                        Some(p) => p
+                            .get()
+                            .current_line(ci.pc.saturating_sub(1))
+                            .map_or(-1, |l| l as i32),
                         None => -1,
                     },
                     _ => -1,

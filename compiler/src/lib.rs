@@ -37,6 +37,27 @@ pub fn strip_file_header(source: &[u8]) -> &[u8] {
     }
 }
 
+/// The chunk a file holds, as `luaL_loadfilex` reads it: [`strip_file_header`]'s text, or,
+/// when the first byte after the byte order mark and the `#` line is ESC, the binary chunk
+/// that starts there (the `#` line is skipped with its `\n`, so a binary file may start
+/// with a comment line).
+pub fn file_chunk(source: &[u8]) -> &[u8] {
+    let s = source.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(source);
+    let after_comment = if s.first() == Some(&b'#') {
+        match s.iter().position(|&b| b == b'\n') {
+            Some(nl) => &s[nl + 1..],
+            None => &[][..],
+        }
+    } else {
+        s
+    };
+    if after_comment.first() == Some(&0x1b) {
+        after_comment
+    } else {
+        strip_file_header(source)
+    }
+}
+
 /// Parses a chunk into its syntax tree. `chunk_name` follows Lua's conventions (`@file.lua`,
 /// `=stdin`, or the source text itself) and is used in error messages.
 pub fn parse(source: &[u8], chunk_name: &str) -> Result<ast::Chunk, CompileError> {

@@ -434,14 +434,26 @@ fn load(vm: &mut Vm, args: Args) -> R {
         v if v.is_function() => {
             let mut buf = Vec::new();
             loop {
-                let r = vm.call_value(v, &[])?;
+                // An error in the reader is load's failure (Lua runs the reader inside its
+                // protected parser).
+                let r = match vm.pcall_value(v, &[], None) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        vm.push(Value::Nil)?;
+                        vm.push(e.value)?;
+                        return Ok(2);
+                    }
+                };
                 match r.first().copied().unwrap_or(Value::Nil) {
                     Value::Nil => break,
                     Value::Str(s) if s.get().is_empty() => break,
                     Value::Str(s) => buf.extend_from_slice(s.get().as_bytes()),
                     _ => {
                         vm.push(Value::Nil)?;
-                        let m = vm.str_value("reader function must return a string");
+                        // `luaL_error` in Lua's reader: positioned at load's caller.
+                        let pos = vm.where_(1);
+                        let m =
+                            vm.str_value(format!("{}reader function must return a string", pos));
                         vm.push(m)?;
                         return Ok(2);
                     }
@@ -460,20 +472,18 @@ fn load(vm: &mut Vm, args: Args) -> R {
         None => "bt".to_string(),
     };
     let name = String::from_utf8_lossy(&name).into_owned();
-    if source.first() == Some(&0x1b) {
-        let msg = if mode.contains('b') {
-            "binary chunks are not supported".to_string()
-        } else {
-            format!("attempt to load a binary chunk (mode is '{}')", mode)
-        };
+    // `mode` says which kinds of chunk may load: 'b' binary (string.dump's), 't' text.
+    let (kind, letter) = if source.first() == Some(&hotlua_vm::dump::SIGNATURE[0]) {
+        ("binary", 'b')
+    } else {
+        ("text", 't')
+    };
+    if !mode.contains(letter) {
         vm.push(Value::Nil)?;
-        let m = vm.str_value(msg);
-        vm.push(m)?;
-        return Ok(2);
-    }
-    if !mode.contains('t') {
-        vm.push(Value::Nil)?;
-        let m = vm.str_value(format!("attempt to load a text chunk (mode is '{}')", mode));
+        let m = vm.str_value(format!(
+            "attempt to load a {} chunk (mode is '{}')",
+            kind, mode
+        ));
         vm.push(m)?;
         return Ok(2);
     }

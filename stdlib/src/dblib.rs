@@ -176,9 +176,10 @@ fn getinfo(vm: &mut Vm, args: Args) -> R {
             },
             'l' => {
                 let line = match (ci, proto) {
-                    (Some(c), Some(p)) if c.kind == FrameKind::Lua => {
-                        p.get().line_at(c.pc.saturating_sub(1)) as i64
-                    }
+                    (Some(c), Some(p)) if c.kind == FrameKind::Lua => p
+                        .get()
+                        .current_line(c.pc.saturating_sub(1))
+                        .map_or(-1, i64::from),
                     _ => -1,
                 };
                 setf(vm, t, "currentline", int(line));

@@ -111,8 +111,14 @@ pub fn open_selected(vm: &mut Vm, libs: Libs) {
 }
 
 /// Reads and compiles a chunk file (`None`: stdin) as `luaL_loadfilex`: a first line
-/// starting with `#` is skipped; the error is the message value.
-fn load_chunk_file(vm: &mut Vm, name: Option<&[u8]>, env: Option<Value>) -> Result<Value, Value> {
+/// starting with `#` is skipped; `mode` (`"b"`, `"t"`, `"bt"`; `None`: both) says which
+/// kinds of chunk may load; the error is the message value.
+fn load_chunk_file(
+    vm: &mut Vm,
+    name: Option<&[u8]>,
+    mode: Option<&[u8]>,
+    env: Option<Value>,
+) -> Result<Value, Value> {
     use std::io::Read;
     use std::os::unix::ffi::OsStrExt;
     let (src, chunk) = match name {
@@ -132,7 +138,22 @@ fn load_chunk_file(vm: &mut Vm, name: Option<&[u8]>, env: Option<Value>) -> Resu
             (b, "=stdin".to_string())
         }
     };
-    let body = hotlua_compiler::strip_file_header(&src);
+    let body = hotlua_compiler::file_chunk(&src);
+    // As `lua_load`: the mode is checked against what the file holds, once it is read.
+    let (kind, letter) = if body.first() == Some(&hotlua_vm::dump::SIGNATURE[0]) {
+        ("binary", b'b')
+    } else {
+        ("text", b't')
+    };
+    if let Some(m) = mode {
+        if !m.contains(&letter) {
+            return Err(vm.str_value(format!(
+                "attempt to load a {} chunk (mode is '{}')",
+                kind,
+                String::from_utf8_lossy(m)
+            )));
+        }
+    }
     vm.load(body, &chunk, env).map_err(|e| e.value)
 }
 
@@ -144,19 +165,7 @@ fn base_loadfile(vm: &mut Vm, args: hotlua_vm::Args) -> Result<usize, hotlua_vm:
     } else {
         None
     };
-    if let Some(m) = &mode {
-        if !m.contains(&b't') {
-            vm.push(Value::Nil)?;
-            let msg = format!(
-                "attempt to load a text chunk (mode is '{}')",
-                String::from_utf8_lossy(m)
-            );
-            let m = vm.str_value(msg);
-            vm.push(m)?;
-            return Ok(2);
-        }
-    }
-    match load_chunk_file(vm, name.as_deref(), env) {
+    match load_chunk_file(vm, name.as_deref(), mode.as_deref(), env) {
         Ok(f) => {
             vm.push(f)?;
             Ok(1)
@@ -171,7 +180,7 @@ fn base_loadfile(vm: &mut Vm, args: hotlua_vm::Args) -> Result<usize, hotlua_vm:
 
 fn base_dofile(vm: &mut Vm, args: hotlua_vm::Args) -> Result<usize, hotlua_vm::LuaError> {
     let name = vm.opt_str(args, 0)?.map(|s| s.get().as_bytes().to_vec());
-    let f = match load_chunk_file(vm, name.as_deref(), None) {
+    let f = match load_chunk_file(vm, name.as_deref(), None, None) {
         Ok(f) => f,
         Err(e) => return Err(hotlua_vm::LuaError::new(e)),
     };

@@ -185,7 +185,7 @@ fn load_file(vm: &mut Vm, filename: &[u8]) -> Result<Value, Value> {
             return Err(vm.str_value(format!("cannot open {}: {}", fname, text)));
         }
     };
-    let src = hotlua_compiler::strip_file_header(&src);
+    let src = hotlua_compiler::file_chunk(&src);
     // Modules keep their top-level locals in cells (see `Vm::load_module`), for hot
     // patching.
     vm.load_module(src, &format!("@{}", fname), None)
@@ -248,7 +248,7 @@ pub fn module_source(vm: &mut Vm, name: &str) -> Result<(Vec<u8>, String), Strin
         let (text, _) = crate::io::os_error(&e);
         format!("cannot open {}: {}", shown, text)
     })?;
-    let src = hotlua_compiler::strip_file_header(&src).to_vec();
+    let src = hotlua_compiler::file_chunk(&src).to_vec();
     Ok((src, format!("@{shown}")))
 }
 

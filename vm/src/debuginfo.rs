@@ -99,6 +99,17 @@ fn const_str(p: &FnProto, i: u32) -> Option<String> {
 
 /// The name of register `reg` at `lastpc`: `("local", "x")`, `("global", "g")`, ...
 pub(crate) fn get_obj_name(p: &FnProto, lastpc: usize, reg: u32) -> Option<(&'static str, String)> {
+    obj_name(p, lastpc, reg, 0)
+}
+
+/// How far names are traced back through moves and table accesses: the compiler's code
+/// needs a few steps; a crafted binary chunk could chain one per instruction.
+const MAX_NAME_DEPTH: u32 = 64;
+
+fn obj_name(p: &FnProto, lastpc: usize, reg: u32, depth: u32) -> Option<(&'static str, String)> {
+    if depth > MAX_NAME_DEPTH {
+        return None;
+    }
     if let Some(name) = p.local_name(reg as usize + 1, lastpc) {
         return Some(("local", name.to_string()));
     }
@@ -108,7 +119,7 @@ pub(crate) fn get_obj_name(p: &FnProto, lastpc: usize, reg: u32) -> Option<(&'st
         OpCode::Move => {
             let b = i.b();
             if b < i.a() {
-                return get_obj_name(p, pc, b);
+                return obj_name(p, pc, b, depth + 1);
             }
             None
         }
@@ -122,16 +133,16 @@ pub(crate) fn get_obj_name(p: &FnProto, lastpc: usize, reg: u32) -> Option<(&'st
             Some((kind, k))
         }
         OpCode::GetTable => {
-            let k = match get_obj_name(p, pc, i.c()) {
+            let k = match obj_name(p, pc, i.c(), depth + 1) {
                 Some(("constant", n)) => n,
                 _ => "?".into(),
             };
-            Some((is_env(p, pc, i.b()), k))
+            Some((is_env(p, pc, i.b(), depth + 1), k))
         }
         OpCode::GetI => Some(("field", "integer index".into())),
         OpCode::GetField => {
             let k = const_str(p, i.c()).unwrap_or_else(|| "?".into());
-            Some((is_env(p, pc, i.b()), k))
+            Some((is_env(p, pc, i.b(), depth + 1), k))
         }
         OpCode::GetUpval => Some((upval_kind(p, i.b()), upval_name(p, i.b()))),
         OpCode::LoadK => const_str(p, i.bx()).map(|s| ("constant", s)),
@@ -157,8 +168,8 @@ fn upval_kind(p: &FnProto, u: u32) -> &'static str {
     }
 }
 
-fn is_env(p: &FnProto, pc: usize, t: u32) -> &'static str {
-    match get_obj_name(p, pc, t) {
+fn is_env(p: &FnProto, pc: usize, t: u32, depth: u32) -> &'static str {
+    match obj_name(p, pc, t, depth) {
         Some((_, n)) if n == "_ENV" => "global",
         _ => "field",
     }
@@ -236,7 +247,7 @@ impl Vm {
     }
 
     /// `chunk:line:` of the frame `level` levels below the top (0 = the running function),
-    /// or empty for natives.
+    /// or empty for natives and for functions without line information (`luaL_where`).
     pub fn where_(&self, level: usize) -> String {
         let th = self.cur.get();
         let n = th.frames.len();
@@ -247,13 +258,31 @@ impl Vm {
         match (ci.kind, ci.proto) {
             (FrameKind::Lua, Some(p)) => {
                 let p = p.get();
-                format!(
-                    "{}:{}{}: ",
-                    chunk_id(&p.source),
-                    p.line_at(ci.pc.saturating_sub(1)),
-                    version_tag(p)
-                )
+                match p.current_line(ci.pc.saturating_sub(1)) {
+                    Some(l) => format!("{}:{}{}: ", chunk_id(&p.source), l, version_tag(p)),
+                    None => String::new(),
+                }
             }
+            _ => String::new(),
+        }
+    }
+
+    /// The position the VM gives its own errors in the running Lua function
+    /// (`luaG_addinfo`): `chunk:line:`, with line -1 when the function has no line
+    /// information (`?:-1:` for a stripped binary chunk). Empty when no Lua function runs.
+    fn run_where(&self) -> String {
+        let th = self.cur.get();
+        match th.frames.last() {
+            Some(ci) if ci.kind == FrameKind::Lua => match ci.proto {
+                Some(p) => {
+                    let p = p.get();
+                    let line = p
+                        .current_line(ci.pc.saturating_sub(1))
+                        .map_or(-1, i64::from);
+                    format!("{}:{}: ", chunk_id(&p.source), line)
+                }
+                None => String::new(),
+            },
             _ => String::new(),
         }
     }
@@ -266,16 +295,18 @@ impl Vm {
             Some(ci) if ci.kind == FrameKind::Lua => 0,
             _ => 1,
         };
-        let s = format!("{}{}", self.where_(lvl), msg);
+        let pos = if lvl == 0 {
+            self.run_where()
+        } else {
+            self.where_(lvl)
+        };
+        let s = format!("{}{}", pos, msg);
         LuaError::new(self.str_value(s))
     }
 
     /// A runtime error positioned as `luaG_runerror`: only when the running function is Lua.
     pub(crate) fn run_error(&mut self, msg: &str) -> LuaError {
-        let pos = match self.cur.get().frames.last() {
-            Some(ci) if ci.kind == FrameKind::Lua => self.where_(0),
-            _ => String::new(),
-        };
+        let pos = self.run_where();
         LuaError::new(self.str_value(format!("{}{}", pos, msg)))
     }
 
@@ -300,10 +331,7 @@ impl Vm {
         }
         let msg = format!("attempt to call a {} value{}", t, info);
         // Only a Lua caller gives a position (a protected call of a non-function has none).
-        let pos = match self.cur.get().frames.last() {
-            Some(ci) if ci.kind == FrameKind::Lua => self.where_(0),
-            _ => String::new(),
-        };
+        let pos = self.run_where();
         LuaError::new(self.str_value(format!("{}{}", pos, msg)))
     }
 
@@ -448,10 +476,8 @@ impl Vm {
             let (src, line) = match (ci.kind, ci.proto) {
                 (FrameKind::Lua, Some(p)) => {
                     let p = p.get();
-                    (
-                        chunk_id(&p.source),
-                        Some(p.line_at(ci.pc.saturating_sub(1))),
-                    )
+                    // No line for a function without line information (`?:`).
+                    (chunk_id(&p.source), p.current_line(ci.pc.saturating_sub(1)))
                 }
                 _ => ("[C]".to_string(), None),
             };

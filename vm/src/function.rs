@@ -186,6 +186,17 @@ impl FnProto {
         self.line_info.get(pc).copied().unwrap_or(self.line_defined)
     }
 
+    /// The line of the instruction at `pc` as Lua reports it: `None` for a function without
+    /// line information (loaded from a stripped binary chunk), where Lua says -1 (or shows
+    /// no line at all).
+    pub fn current_line(&self, pc: usize) -> Option<u32> {
+        if self.line_info.is_empty() {
+            None
+        } else {
+            Some(self.line_at(pc))
+        }
+    }
+
     /// The name of the `n`-th (1-based) local variable active at `pc`, as `debug.getlocal`.
     pub fn local_name(&self, n: usize, pc: usize) -> Option<&str> {
         let pc = pc as u32;

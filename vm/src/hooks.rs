@@ -448,8 +448,12 @@ impl Vm {
             } else {
                 0
             };
-            if npci <= oldpc || pr.line_at(oldpc) != pr.line_at(npci) {
-                self.fire_hook(HookEvent::Line, Some(pr.line_at(npci)))?;
+            // Without line information (a stripped binary chunk) the line never changes:
+            // only entering the function and jumping back call the hook, with no line
+            // (as Lua's `changedline`).
+            let changed = !pr.line_info.is_empty() && pr.line_at(oldpc) != pr.line_at(npci);
+            if npci <= oldpc || changed {
+                self.fire_hook(HookEvent::Line, pr.current_line(npci))?;
             }
             if !self.hooks.in_hook {
                 self.hooks.oldpc = npci;

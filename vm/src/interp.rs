@@ -1524,8 +1524,14 @@ impl Vm {
             let th = self.cur.get_mut();
             th.frames[ci_idx].pc = pc;
             th.top = ci_top;
+            // A register without a name (stripped debug information) is a temporary, as
+            // `luaG_findlocal` calls it.
             let name = match th.frames[ci_idx].proto {
-                Some(p) => p.get().local_name_of_reg(reg, pc - 1),
+                Some(p) => p
+                    .get()
+                    .local_name(reg as usize + 1, pc - 1)
+                    .unwrap_or("(temporary)")
+                    .to_string(),
                 None => "?".to_string(),
             };
             return Err(self.rt_error(&format!("variable '{}' got a non-closable value", name)));
@@ -1819,14 +1825,6 @@ fn decode_op(i: hotlua_compiler::opcode::Instr) -> OpCode {
     // `ALL.len()`; so `n` is a valid discriminant of the fieldless `repr(u8)` enum OpCode,
     // whose variants are numbered 0..ALL.len() in order (OpCode::ALL lists them by number).
     unsafe { std::mem::transmute::<u8, OpCode>(n as u8) }
-}
-
-impl crate::function::FnProto {
-    /// Name of the local in register `reg` at `pc` (for messages), or "?".
-    pub(crate) fn local_name_of_reg(&self, reg: u32, pc: usize) -> String {
-        self.local_name(reg as usize + 1, pc)
-            .map_or_else(|| "?".to_string(), |s| s.to_string())
-    }
 }
 
 #[allow(dead_code)]

@@ -65,6 +65,7 @@ pub mod compare;
 pub mod coroutine;
 pub mod deadline;
 pub mod debuginfo;
+pub mod dump;
 pub mod error;
 pub mod ext;
 pub mod function;

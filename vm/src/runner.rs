@@ -104,7 +104,7 @@ pub fn prepare_command_line(vm: &mut Vm, argv: &[String]) -> Result<Option<Scrip
             }
         }
     };
-    let source = hotlua_compiler::strip_file_header(&source).to_vec();
+    let source = hotlua_compiler::file_chunk(&source).to_vec();
     Ok(Some(Script {
         source,
         chunk_name,

@@ -297,7 +297,9 @@ impl Vm {
     }
 
     /// Compiles a chunk into a function whose `_ENV` is `env` (the globals by default).
-    /// A syntax error is returned as a `LuaError` holding the message string.
+    /// A syntax error is returned as a `LuaError` holding the message string. A binary
+    /// chunk (starting with `\x1bLua`, as `string.dump` makes) is read and verified
+    /// instead (`crate::dump::undump`); its other upvalues start as nil.
     pub fn load(
         &mut self,
         source: &[u8],
@@ -325,10 +327,14 @@ impl Vm {
         env: Option<Value>,
         module: bool,
     ) -> Result<Value, LuaError> {
-        let compiled = if module {
-            hotlua_compiler::compile_module(source, chunk_name)
+        let compiled = if source.first() == Some(&crate::dump::SIGNATURE[0]) {
+            // A binary chunk (`string.dump`): read and verified, never trusted. Its
+            // prototype says whether it is a module's.
+            crate::dump::undump(source).map_err(|e| e.message(chunk_name))
+        } else if module {
+            hotlua_compiler::compile_module(source, chunk_name).map_err(|e| e.message)
         } else {
-            hotlua_compiler::compile(source, chunk_name)
+            hotlua_compiler::compile(source, chunk_name).map_err(|e| e.message)
         };
         match compiled {
             Ok(p) => {
@@ -344,7 +350,7 @@ impl Vm {
                 proto.get().add_instance(cl);
                 Ok(Value::LuaFn(cl))
             }
-            Err(e) => Err(LuaError::new(self.str_value(e.message))),
+            Err(message) => Err(LuaError::new(self.str_value(message))),
         }
     }
 

@@ -340,12 +340,17 @@ fn str_char(vm: &mut Vm, args: Args) -> R {
     Ok(1)
 }
 
+/// `string.dump(f [, strip])`: the binary chunk of a Lua function (`hotlua_vm::dump`);
+/// `strip` leaves the debug information out.
 fn str_dump(vm: &mut Vm, args: Args) -> R {
+    let strip = vm.arg(args, 1).is_truthy();
     match vm.arg(args, 0) {
-        Value::LuaFn(_) | Value::NativeFn(_) | Value::LightFn(_) => {
-            // No binary chunk format yet: report it as Lua does for C functions.
-            Err(vm.rt_error("unable to dump given function"))
+        Value::LuaFn(c) => {
+            let bytes = hotlua_vm::dump::dump(c.get().proto().get(), strip);
+            push_bytes(vm, &bytes)?;
+            Ok(1)
         }
+        Value::NativeFn(_) | Value::LightFn(_) => Err(vm.rt_error("unable to dump given function")),
         _ => Err(vm.type_error_arg(args, 0, "function")),
     }
 }
