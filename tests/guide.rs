@@ -45,12 +45,19 @@ fn guide_examples_match_the_shared_seed() {
         .filter(|n| n.ends_with(".lua"))
         .collect();
     names.sort();
-    assert_eq!(names.len(), 9, "the guide has three examples of three files each");
+    assert_eq!(
+        names.len(),
+        9,
+        "the guide has three examples of three files each"
+    );
     for n in &names {
         let want = std::fs::read(shared.join(n)).expect("read a shared example");
         let got = std::fs::read(examples_dir().join(n))
             .unwrap_or_else(|e| panic!("tests/guide/examples/{n}: {e}"));
-        assert!(got == want, "tests/guide/examples/{n} differs from the shared seed");
+        assert!(
+            got == want,
+            "tests/guide/examples/{n} differs from the shared seed"
+        );
     }
 }
 

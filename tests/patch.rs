@@ -67,7 +67,10 @@ fn run_env(driver: &str, args: &[&str], env: &[(&str, &str)]) {
 /// The guide's examples, written out in `tests/guide/examples/` (the guide's three examples with
 /// its lost line breaks restored; `tests/guide.rs` checks they match `../shared` when present).
 fn examples() -> String {
-    root().join("tests/guide/examples").to_string_lossy().into_owned()
+    root()
+        .join("tests/guide/examples")
+        .to_string_lossy()
+        .into_owned()
 }
 
 #[test]

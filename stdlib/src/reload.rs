@@ -232,7 +232,9 @@ fn parse_opts(vm: &mut Vm, args: Args, i: usize) -> Result<(Options, Extra), Lua
                 Value::Int(n) if n > 0 => Some(n as u64),
                 Value::Float(f) if f >= 1.0 && f < 1e15 => Some(f as u64),
                 _ => {
-                    return Err(vm.arg_error(i, "'deadline' must be a positive number of milliseconds"))
+                    return Err(
+                        vm.arg_error(i, "'deadline' must be a positive number of milliseconds")
+                    )
                 }
             };
             who = match get(vm, "who") {
@@ -411,9 +413,7 @@ fn l_apply(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let (opts, extra) = parse_opts(vm, args, 1)?;
     // The verify function stays reachable on the stack (argument 2) while the patch runs.
     let r = match reqs {
-        Ok(reqs) => with_lua_hooks(vm, extra, |vm, h| {
-            patch::apply(vm, &reqs, &opts, h)
-        }),
+        Ok(reqs) => with_lua_hooks(vm, extra, |vm, h| patch::apply(vm, &reqs, &opts, h)),
         Err(r) => r,
     };
     push_result(vm, &r)
@@ -423,9 +423,7 @@ fn l_apply(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
 fn l_rollback(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let name = lossy(vm.check_str(args, 0)?.get().as_bytes());
     let (opts, extra) = parse_opts(vm, args, 1)?;
-    let r = with_lua_hooks(vm, extra, |vm, h| {
-        patch::rollback(vm, &name, &opts, h)
-    });
+    let r = with_lua_hooks(vm, extra, |vm, h| patch::rollback(vm, &name, &opts, h));
     push_result(vm, &r)
 }
 

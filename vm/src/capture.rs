@@ -35,7 +35,10 @@ impl Vm {
     /// the nearest thread that resumed it, if any.
     pub fn write_output(&mut self, bytes: &[u8]) {
         // Output that cannot be written (a closed stdout) is dropped, not a Lua error.
-        let _ = self.stdout.write_all(bytes).and_then(|_| self.stdout.flush());
+        let _ = self
+            .stdout
+            .write_all(bytes)
+            .and_then(|_| self.stdout.flush());
         if self.captures.0.is_empty() {
             return;
         }

@@ -165,7 +165,12 @@ impl Vm {
             return;
         }
         let now = Instant::now();
-        if self.deadlines.list.iter().any(|d| d.thread == co && d.at <= now) {
+        if self
+            .deadlines
+            .list
+            .iter()
+            .any(|d| d.thread == co && d.at <= now)
+        {
             self.signal.deadline_passed();
         }
     }

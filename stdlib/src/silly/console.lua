@@ -175,7 +175,7 @@ local function start(conf)
   local handlers = {}
   function handlers.help()
     local out = {"Commands:"}
-    for _, h in ipairs(builtin_help) do out[#out + 1] = string.format("  %-14s %s", h[1], h[2]) end
+    for _, h in ipairs(builtin_help) do out[#out + 1] = string.format("  %-20s %s", h[1], h[2]) end
     local names = {}
     for name in pairs(extra) do names[#names + 1] = name end
     table.sort(names)
@@ -337,7 +337,11 @@ local function start(conf)
     local id = string.format("p%d-%d", c.pid(), next_id)
     prepared[id] = {names = names, sources = sources, given = given,
       versions = current_versions(), expires = time.monotonic() + prepare_ttl}
-    return "OK " .. kv({{"id", id}, {"modules", list(names)},
+    local hashes = {}
+    for _, name in ipairs(names) do
+      hashes[#hashes + 1] = name .. ":" .. r.modules[name].hash
+    end
+    return "OK " .. kv({{"id", id}, {"modules", list(names)}, {"hashes", list(hashes)},
       {"expires_ms", prepare_ttl}})
   end
   function handlers.commit(args, conn)
@@ -383,7 +387,7 @@ local function start(conf)
   end
 
   local function serve(conn)
-    who_of[conn] = "console " .. tostring(conn.remoteaddr)
+    who_of[conn] = "console:" .. tostring(conn.remoteaddr)
     local authed = token == nil
     local failures = 0
     conn:write("Welcome to the hotlua console (pid " .. c.pid() .. "). Type 'help' for commands.\n")

@@ -96,10 +96,7 @@ pub fn census(vm: &mut Vm, module: Option<&str>) -> Vec<OldVersion> {
     // The version a prototype belongs to: its tag, or 1 for a module's first load.
     let version_of = |p: &crate::function::FnProto| p.version.get().max(1);
     let entry = |out: &mut Vec<(usize, OldVersion)>, idx: usize, v: u32| -> usize {
-        match out
-            .iter()
-            .position(|(i, e)| *i == idx && e.version == v)
-        {
+        match out.iter().position(|(i, e)| *i == idx && e.version == v) {
             Some(k) => k,
             None => {
                 out.push((
@@ -136,7 +133,11 @@ pub fn census(vm: &mut Vm, module: Option<&str>) -> Vec<OldVersion> {
             seen.push((idx - 1, v));
             let k = entry(&mut out, idx - 1, v);
             out[k].1.bytes += proto_bytes(pr);
-            let function = format!("{}:{}", hotlua_compiler::error::chunk_id(&pr.source), pr.line_defined);
+            let function = format!(
+                "{}:{}",
+                hotlua_compiler::error::chunk_id(&pr.source),
+                pr.line_defined
+            );
             hits.push((k, co, function));
         }
     }

@@ -704,7 +704,11 @@ fn record_log(st: &mut registry::PatchState, r: &Report, rollback_of: Option<&st
     }
     let who = st.actor.clone().unwrap_or_else(|| "script".to_string());
     let time = std::time::SystemTime::now();
-    let action = if rollback_of.is_some() { "rollback" } else { "reload" };
+    let action = if rollback_of.is_some() {
+        "rollback"
+    } else {
+        "reload"
+    };
     let mut entries: Vec<(String, u32, u32, u64)> = r
         .modules
         .iter()
@@ -1268,6 +1272,10 @@ fn commit(vm: &mut Vm, works: &mut [Work]) {
                 w.report.to
             }
         };
+        if w.old_root.get().version.get() == 0 {
+            // The first patch: the loaded version is v1 from now on, in tracebacks too.
+            tag_tree(w.old_root, w.rec, 1);
+        }
         tag_tree(w.new_root, w.rec, n);
         // The new tree is the running one; identical prototypes of the old one: their
         // closures now count as the new one's.

@@ -18,10 +18,10 @@ pub mod primitives;
 pub mod registry;
 pub mod report;
 
+pub use census::{census, drained, log, set_actor, LogEntry, OldFrame, OldVersion};
 pub use engine::{
     apply, modules, plan, rollback, versions, FramePolicy, Hooks, NoHooks, Options, Request,
 };
-pub use census::{census, drained, log, set_actor, LogEntry, OldFrame, OldVersion};
 pub use primitives::{for_each_upvalue, upvalue_id, upvalue_join, upvalue_name};
 pub use registry::{module_cell, record_module, record_of};
 pub use report::{

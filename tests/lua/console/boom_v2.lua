@@ -1,0 +1,6 @@
+local M = {}
+
+function M.fail()
+  error("boom again")
+end
+return M

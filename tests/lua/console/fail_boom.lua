@@ -1,0 +1,5 @@
+-- Calls a function of the boom module: the error position names its version.
+local boom = require "boom"
+local ok, err = pcall(boom.fail)
+print(err)
+print((select(2, xpcall(boom.fail, debug.traceback))))
