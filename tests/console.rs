@@ -429,7 +429,7 @@ fn versions_show_in_errors_and_tracebacks() {
     let mut op = srv.op();
     let before = op.cmd("inject fail_boom.lua");
     assert!(
-        before.starts_with("./boom.lua:3: boom\n"),
+        before.starts_with("./boom.lua:3: boom\n") && before.contains("\ngetinfo version\tnil\n"),
         "never patched: no version shown: {before}"
     );
     install(&dir, "boom.lua", &read(&dir.join("boom_v2.lua")));
@@ -443,9 +443,11 @@ fn versions_show_in_errors_and_tracebacks() {
         after.contains("\n\t./boom.lua:4 (v2): in function 'boom.fail'\n"),
         "{after}"
     );
+    assert!(after.contains("\ngetinfo version\t2\n"), "{after}");
     assert!(op.cmd("rollback boom").starts_with("OK"));
     let back = op.cmd("inject fail_boom.lua");
     assert!(back.starts_with("./boom.lua:3 (v1): boom\n"), "{back}");
+    assert!(back.contains("\ngetinfo version\t1\n"), "{back}");
 }
 
 #[test]

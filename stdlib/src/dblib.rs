@@ -162,6 +162,12 @@ fn getinfo(vm: &mut Vm, args: Args) -> R {
                     setf(vm, t, "lastlinedefined", int(p.last_line_defined as i64));
                     let what = vm.str_value(if p.line_defined == 0 { "main" } else { "Lua" });
                     setf(vm, t, "what", what);
+                    // hotlua: the version of its module the function belongs to, once the
+                    // module has been patched (absent otherwise).
+                    let v = p.version.get();
+                    if v > 0 {
+                        setf(vm, t, "version", int(v as i64));
+                    }
                 }
                 None => {
                     let src = vm.str_value("=[C]");

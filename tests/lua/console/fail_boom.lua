@@ -3,3 +3,4 @@ local boom = require "boom"
 local ok, err = pcall(boom.fail)
 print(err)
 print((select(2, xpcall(boom.fail, debug.traceback))))
+print("getinfo version", debug.getinfo(boom.fail, "S").version)
