@@ -52,6 +52,11 @@ pub(crate) struct Codegen<'a> {
     spare: Vec<Box<FuncState>>,
     labels: Vec<LabelDesc>,
     gotos: Vec<LabelDesc>,
+    /// Indices in `labels`, by name, in order: the last is the innermost visible one.
+    label_index: func::IntMap<Sym, Vec<u32>>,
+    /// Indices of pending gotos in `gotos`, by name, in order (resolved ones are removed
+    /// here and left in `gotos` as tombstones until their block ends).
+    goto_index: func::IntMap<Sym, Vec<u32>>,
     /// (address of a `FuncBody`, line of the token after it) for goto error lines.
     fn_after: Option<(usize, u32)>,
     /// The token after the statement being compiled (for `near` in errors).
@@ -85,6 +90,8 @@ pub fn generate(chunk: &Chunk, chunk_name: &str, module: bool) -> Result<Proto, 
         spare: Vec::new(),
         labels: Vec::new(),
         gotos: Vec::new(),
+        label_index: Default::default(),
+        goto_index: Default::default(),
         fn_after: None,
         next_tok: FirstTok::Fixed("<eof>"),
         strings: &chunk.strings,

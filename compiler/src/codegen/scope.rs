@@ -19,6 +19,10 @@ use super::func::{
 };
 use super::Codegen;
 
+/// `LabelDesc::pc` of a goto already resolved (a tombstone until its block ends). Not
+/// `usize::MAX`: that is an empty jump list (`NO_JUMP as usize`), which a goto may have.
+const RESOLVED: usize = usize::MAX - 1;
+
 /// A pending goto or an active label.
 #[derive(Debug, Clone)]
 pub(crate) struct LabelDesc {
@@ -463,22 +467,28 @@ impl<'a> Codegen<'a> {
         };
         let has_previous = self.fs.blocks.len() > 1;
         let stklevel = self.fs.reg_level(bl_nactvar);
-        // Register levels of pending gotos, computed while their variables are known.
-        let goto_levels: Vec<u32> = self.gotos[first_goto..]
-            .iter()
-            .map(|g| self.fs.reg_level(g.nactvar))
-            .collect();
         // As luac 5.4.4: the break label and the CLOSE come before the locals' scope ends.
         let mut hasclose = false;
         if bl_loop {
             let line = self.fs.line;
             hasclose = self.create_label(Sym::BREAK, 0, false, line)?;
         }
+        self.compact_gotos(first_goto);
+        // Register levels of pending gotos, computed while their variables are known.
+        let goto_levels: Vec<u32> = self.gotos[first_goto..]
+            .iter()
+            .map(|g| self.fs.reg_level(g.nactvar))
+            .collect();
         if !hasclose && has_previous && bl_upval {
             self.fs.code_abc(OpCode::Close, stklevel, 0, 0);
         }
         self.fs.free_reg = stklevel;
         self.remove_vars(bl_nactvar);
+        for l in &self.labels[first_label..] {
+            if let Some(v) = self.label_index.get_mut(&l.name) {
+                v.pop();
+            }
+        }
         self.labels.truncate(first_label);
         self.fs.blocks.pop();
         if has_previous {
@@ -505,7 +515,38 @@ impl<'a> Codegen<'a> {
 
     // ---- gotos and labels ----
 
+    /// Drops the resolved gotos (tombstones) at or above `first`, re-indexing the pending
+    /// ones: O(gotos of the block), once per block they pass through.
+    fn compact_gotos(&mut self, first: usize) {
+        if !self.gotos[first..].iter().any(|g| g.pc == RESOLVED) {
+            return;
+        }
+        for g in &self.gotos[first..] {
+            if g.pc != RESOLVED {
+                if let Some(v) = self.goto_index.get_mut(&g.name) {
+                    while v.last().is_some_and(|&i| i as usize >= first) {
+                        v.pop();
+                    }
+                }
+            }
+        }
+        let mut w = first;
+        for r in first..self.gotos.len() {
+            if self.gotos[r].pc != RESOLVED {
+                self.gotos.swap(w, r);
+                let name = self.gotos[w].name;
+                self.goto_index.entry(name).or_default().push(w as u32);
+                w += 1;
+            }
+        }
+        self.gotos.truncate(w);
+    }
+
     pub(crate) fn new_goto_entry(&mut self, name: Sym, line: u32, pc: i32) {
+        self.goto_index
+            .entry(name)
+            .or_default()
+            .push(self.gotos.len() as u32);
         self.gotos.push(LabelDesc {
             name,
             pc: pc as usize,
@@ -515,10 +556,11 @@ impl<'a> Codegen<'a> {
         });
     }
 
+    /// The visible label `name` of the current function (labels of one function never
+    /// share a name while visible, so the innermost is the only one).
     pub(crate) fn find_label(&self, name: Sym) -> Option<&LabelDesc> {
-        self.labels[self.fs.first_label..]
-            .iter()
-            .find(|l| l.name == name)
+        let &i = self.label_index.get(&name)?.last()?;
+        (i as usize >= self.fs.first_label).then(|| &self.labels[i as usize])
     }
 
     /// Creates a label here and resolves the pending gotos to it; true when a `CLOSE` was
@@ -543,6 +585,10 @@ impl<'a> Codegen<'a> {
             nactvar,
             close: false,
         };
+        self.label_index
+            .entry(name)
+            .or_default()
+            .push(self.labels.len() as u32);
         self.labels.push(label.clone());
         if self.solve_gotos(&label, err_line)? {
             let lvl = self.fs.nvarstack();
@@ -553,15 +599,24 @@ impl<'a> Codegen<'a> {
     }
 
     fn solve_gotos(&mut self, lb: &LabelDesc, err_line: u32) -> R<bool> {
-        let mut i = self
+        let first = self
             .fs
             .blocks
             .last()
             .map_or(self.gotos.len(), |b| b.first_goto);
+        // The pending gotos of this block with the label's name: a suffix of its index.
+        let mut todo: Vec<u32> = Vec::new();
+        if let Some(v) = self.goto_index.get_mut(&lb.name) {
+            while v.last().is_some_and(|&i| i as usize >= first) {
+                todo.push(v.pop().unwrap_or_default());
+            }
+        }
         let mut needsclose = false;
-        while i < self.gotos.len() {
-            if self.gotos[i].name == lb.name {
-                let gt = self.gotos.remove(i);
+        for &i in todo.iter().rev() {
+            let i = i as usize;
+            {
+                let gt = self.gotos[i].clone();
+                self.gotos[i].pc = RESOLVED;
                 needsclose |= gt.close;
                 if gt.nactvar < lb.nactvar {
                     let var = self
@@ -581,8 +636,6 @@ impl<'a> Codegen<'a> {
                     ));
                 }
                 self.fs.patch_list(gt.pc as i32, lb.pc)?;
-            } else {
-                i += 1;
             }
         }
         Ok(needsclose)
