@@ -399,10 +399,28 @@ fn census_shows_old_frames_until_they_drain() {
         c.contains("./slow.lua:5 (v1): in function 'slow.nap'"),
         "the frame's traceback names v1: {c}"
     );
+    // closures of a removed function are not updated: the census says what holds them
+    assert_eq!(op.cmd("inject hold.lua"), "Inject file:hold.lua Success\n");
+    install(
+        &dir,
+        "keep.lua",
+        "local M = {}\nfunction M.new() return 'new' end\nreturn M\n",
+    );
+    let r = op.cmd("reload keep");
+    assert_eq!(field(&items(&r)[0], "removed"), Some("M.old"), "{r}");
+    let c = op.cmd("census keep");
+    let lines = items(&c);
+    assert_eq!(lines.len(), 1, "{c}");
+    assert!(
+        lines[0].starts_with("keep version=1 frames=0 closures=1 bytes="),
+        "{c}"
+    );
+    let held = field(&lines[0], "held_by").unwrap();
+    assert_eq!(held, "table__G.saved.fn,timer", "{c}");
     // the napping frame ends (600 ms): the old version drains and the log says so
     let t = Instant::now();
     loop {
-        if items(&op.cmd("census")).is_empty() {
+        if items(&op.cmd("census slow")).is_empty() {
             break;
         }
         assert!(t.elapsed() < Duration::from_secs(10), "never drained");

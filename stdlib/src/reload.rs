@@ -458,17 +458,19 @@ fn unix_secs(t: std::time::SystemTime) -> f64 {
 }
 
 /// `reload.census([name])`: old versions still alive, as a list of `{module, version,
-/// closures, bytes, frames = { {thread, main, ["function"], traceback}, ... }}`.
+/// closures, bytes, holders = {...}, frames = { {thread, main, ["function"], traceback}, ... }}`.
 fn l_census(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
     let name = vm.opt_str(args, 0)?.map(|s| lossy(s.get().as_bytes()));
-    let list = patch::census(vm, name.as_deref());
+    let census = patch::census(vm, name.as_deref());
     let t = vm.new_table();
-    for (i, e) in list.iter().enumerate() {
+    for (i, e) in census.iter().enumerate() {
         let et = vm.new_table();
         set_str(vm, et, "module", &e.module);
         set_field(vm, et, "version", Value::Int(e.version as i64));
         set_field(vm, et, "closures", Value::Int(e.closures as i64));
         set_field(vm, et, "bytes", Value::Int(e.bytes as i64));
+        let hs = list(vm, &e.holders);
+        set_field(vm, et, "holders", hs);
         let frames = vm.new_table();
         for (j, f) in e.frames.iter().enumerate() {
             let ft = vm.new_table();

@@ -17,11 +17,15 @@ use std::any::{Any, TypeId};
 
 use crate::gc::Marker;
 use crate::state::Vm;
+use crate::value::Value;
 
 /// Rust-side state kept in a [`Vm`]'s extension slots.
 pub trait Extension: Any {
     /// Marks every heap object the extension refers to (through `m.mark`/`m.mark_value`).
     fn trace(&self, _m: &mut Marker) {}
+    /// The values it keeps alive, each with what holds it (`"timer"`, `"task"`): the patch
+    /// census names the holders of old code with them. Optional.
+    fn roots(&self, _out: &mut Vec<(&'static str, Value)>) {}
     /// `self` as `Any` (for downcasting).
     fn as_any(&self) -> &dyn Any;
     /// `self` as `Any`, mutably.
@@ -64,6 +68,15 @@ impl Extensions {
         for (_, e) in &self.slots {
             if let Some(e) = e {
                 e.trace(m);
+            }
+        }
+    }
+
+    /// Every extension's [`Extension::roots`].
+    pub(crate) fn roots(&self, out: &mut Vec<(&'static str, Value)>) {
+        for (_, e) in self.slots.iter() {
+            if let Some(e) = e {
+                e.roots(out);
             }
         }
     }

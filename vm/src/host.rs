@@ -107,6 +107,17 @@ impl HostRoots {
         }
     }
 
+    /// The rooted values (for the patch census).
+    pub fn values(&self) -> Vec<Value> {
+        let s = self.inner.borrow();
+        s.values
+            .iter()
+            .zip(&s.counts)
+            .filter(|(_, c)| **c > 0)
+            .map(|(v, _)| *v)
+            .collect()
+    }
+
     /// Number of live slots (for tests and statistics).
     pub fn live(&self) -> usize {
         self.inner.borrow().live

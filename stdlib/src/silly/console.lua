@@ -298,6 +298,7 @@ local function start(conf)
       for _, f in ipairs(e.frames) do
         threads[#threads + 1] = (f.main and "main" or "task") .. ":" .. f["function"]
       end
+      for _, h in ipairs(e.holders) do threads[#threads + 1] = h end
       out[#out + 1] = e.module .. " " .. kv({{"version", e.version}, {"frames", #e.frames},
         {"closures", e.closures}, {"bytes", e.bytes}, {"held_by", list(threads)}})
       for _, f in ipairs(e.frames) do

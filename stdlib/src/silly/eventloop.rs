@@ -298,6 +298,16 @@ impl hotlua_vm::ext::Extension for EventLoop {
         }
         m.mark_values(&self.slab.values);
     }
+    fn roots(&self, out: &mut Vec<(&'static str, Value)>) {
+        for co in self.tasks.keys() {
+            out.push(("task", Value::Thread(*co)));
+        }
+        for v in &self.slab.values {
+            if !matches!(v, Value::Thread(_)) {
+                out.push(("timer", *v));
+            }
+        }
+    }
     hotlua_vm::extension_any!();
 }
 

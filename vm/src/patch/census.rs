@@ -6,11 +6,13 @@
 //! closures of functions the new version removed. The census finds both; a version with
 //! neither has drained.
 
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::SystemTime;
 
 use crate::function::LuaClosure;
 use crate::gc::Gc;
 use crate::thread::{FrameKind, Thread};
+use crate::value::Value;
 use crate::Vm;
 
 use super::registry;
@@ -40,6 +42,9 @@ pub struct OldVersion {
     /// Bytes of code, constants and debug information of its prototypes the frames and
     /// closures keep in use.
     pub bytes: usize,
+    /// What holds those closures, one entry per holder: `Rust handle`, `timer`, `task`,
+    /// `main thread`, or `table <path>` (`_G.handlers.old`, `registry._LOADED.route.f`).
+    pub holders: Vec<String>,
 }
 
 /// One entry of the patch log.
@@ -107,6 +112,7 @@ pub fn census(vm: &mut Vm, module: Option<&str>) -> Vec<OldVersion> {
                         frames: Vec::new(),
                         closures: 0,
                         bytes: 0,
+                        holders: Vec::new(),
                     },
                 ));
                 out.len() - 1
@@ -156,7 +162,7 @@ pub fn census(vm: &mut Vm, module: Option<&str>) -> Vec<OldVersion> {
     let Some(st) = registry::state_ref(vm) else {
         return Vec::new();
     };
-    let mut extra: Vec<(usize, u32, usize, usize)> = Vec::new();
+    let mut extra: Vec<(usize, u32, usize, usize, Vec<usize>)> = Vec::new();
     for (idx, rec) in st.modules.iter().enumerate() {
         if !wanted(idx) {
             continue;
@@ -166,26 +172,47 @@ pub fn census(vm: &mut Vm, module: Option<&str>) -> Vec<OldVersion> {
                 continue;
             }
             let mut todo = vec![ver.root];
-            let (mut n, mut bytes) = (0usize, 0usize);
+            let (mut n, mut bytes, mut addrs) = (0usize, 0usize, Vec::new());
             while let Some(p) = todo.pop() {
                 let pr = p.get();
                 let live: Vec<Gc<LuaClosure>> = pr.instances();
-                let own = live.iter().filter(|c| c.get().proto() == p).count();
-                if own > 0 {
-                    n += own;
+                let own: Vec<usize> = live
+                    .iter()
+                    .filter(|c| c.get().proto() == p)
+                    .map(|c| c.addr())
+                    .collect();
+                if !own.is_empty() {
+                    n += own.len();
                     bytes += proto_bytes(pr);
+                    addrs.extend(own);
                 }
                 todo.extend(pr.protos.iter().copied());
             }
             if n > 0 {
-                extra.push((idx, ver.n, n, bytes));
+                extra.push((idx, ver.n, n, bytes, addrs));
             }
         }
     }
-    for (idx, v, n, bytes) in extra {
-        let k = entry(&mut out, idx, v);
-        out[k].1.closures += n;
-        out[k].1.bytes += bytes;
+    if !extra.is_empty() {
+        let targets: HashSet<usize> = extra.iter().flat_map(|e| e.4.iter().copied()).collect();
+        let found = holders(vm, &targets);
+        for (idx, v, n, bytes, addrs) in extra {
+            let k = entry(&mut out, idx, v);
+            out[k].1.closures += n;
+            out[k].1.bytes += bytes;
+            let mut hs: Vec<String> = addrs
+                .iter()
+                .flat_map(|a| {
+                    found
+                        .get(a)
+                        .cloned()
+                        .unwrap_or_else(|| vec!["unreachable".into()])
+                })
+                .collect();
+            hs.sort();
+            hs.dedup();
+            out[k].1.holders = hs;
+        }
     }
     let mut out: Vec<OldVersion> = out.into_iter().map(|(_, e)| e).collect();
     out.sort_by(|a, b| a.module.cmp(&b.module).then(a.version.cmp(&b.version)));
@@ -208,4 +235,112 @@ pub fn drained(vm: &mut Vm) -> Vec<(String, u32)> {
         .collect();
     st.alive_old = alive;
     gone
+}
+
+/// For each closure address in `targets`, what holds it: a breadth-first walk over values from
+/// the roots, most specific first (Rust handles, the runtime's timers and tasks, the main
+/// thread, the globals, the registry). Each arrival at a target names a holder (at most 8):
+/// the root's kind, or the path of table keys from a global or registry table.
+fn holders(vm: &Vm, targets: &HashSet<usize>) -> HashMap<usize, Vec<String>> {
+    let mut found: HashMap<usize, Vec<String>> = HashMap::new();
+    let mut seen: HashSet<usize> = HashSet::new();
+    // (value, holder label, path) in breadth-first order.
+    let mut queue: VecDeque<(Value, &'static str, String)> = VecDeque::new();
+    let mut roots: Vec<(&'static str, Value)> = Vec::new();
+    for v in vm.host_roots.values() {
+        roots.push(("Rust handle", v));
+    }
+    vm.ext.roots(&mut roots);
+    roots.push(("main thread", Value::Thread(vm.main)));
+    roots.push(("table", Value::Table(vm.globals)));
+    roots.push(("table", Value::Table(vm.registry)));
+    for (label, v) in roots {
+        let path = match v {
+            Value::Table(t) if t == vm.globals => "_G".to_string(),
+            Value::Table(t) if t == vm.registry => "registry".to_string(),
+            _ => String::new(),
+        };
+        queue.push_back((v, label, path));
+    }
+    let key_text = |k: Value| -> String {
+        match k {
+            Value::Str(s) => format!(".{}", String::from_utf8_lossy(s.get().as_bytes())),
+            Value::Int(i) => format!("[{i}]"),
+            _ => "[?]".to_string(),
+        }
+    };
+    while let Some((v, label, path)) = queue.pop_front() {
+        let addr = match v {
+            Value::Table(g) => g.addr(),
+            Value::LuaFn(g) => g.addr(),
+            Value::NativeFn(g) => g.addr(),
+            Value::UserData(g) => g.addr(),
+            Value::Thread(g) => g.addr(),
+            _ => continue,
+        };
+        if targets.contains(&addr) {
+            // Every holder of a target counts (a closure may be in a table and a timer).
+            let who = match label {
+                "table" => format!("table {path}"),
+                l => l.to_string(),
+            };
+            let hs = found.entry(addr).or_default();
+            if hs.len() < 8 && !hs.contains(&who) {
+                hs.push(who);
+            }
+        }
+        if !seen.insert(addr) {
+            continue;
+        }
+        // Children inherit the holder; table keys extend the path (a few levels deep).
+        let child = |p: &str, k: String| -> String {
+            if p.is_empty() || p.len() > 120 {
+                p.to_string()
+            } else {
+                format!("{p}{k}")
+            }
+        };
+        match v {
+            Value::Table(t) => {
+                let t = t.get();
+                let mut k = Value::Nil;
+                while let Ok(Some((key, val))) = t.next(k) {
+                    k = key;
+                    queue.push_back((val, label, child(&path, key_text(key))));
+                    queue.push_back((key, label, path.clone()));
+                }
+                if let Some(mt) = t.metatable {
+                    queue.push_back((Value::Table(mt), label, child(&path, "<metatable>".into())));
+                }
+            }
+            Value::LuaFn(c) => {
+                for u in c.get().upvals() {
+                    queue.push_back((u.get().get().get(), label, path.clone()));
+                }
+            }
+            Value::NativeFn(c) => {
+                for u in c.get().upvals.iter() {
+                    queue.push_back((u.get(), label, path.clone()));
+                }
+            }
+            Value::UserData(u) => {
+                let u = u.get();
+                for &x in &u.user_values {
+                    queue.push_back((x, label, path.clone()));
+                }
+                if let Some(mt) = u.metatable {
+                    queue.push_back((Value::Table(mt), label, path.clone()));
+                }
+            }
+            Value::Thread(th) => {
+                let t = th.get();
+                let top = t.live_top().min(t.stack.len());
+                for &x in &t.stack[..top] {
+                    queue.push_back((x, label, String::new()));
+                }
+            }
+            _ => {}
+        }
+    }
+    found
 }
