@@ -285,7 +285,12 @@ impl Conn {
     /// has nothing more for now, or the request is refused.
     fn advance(&mut self, st: &mut Stream, now: Micros) -> Outcome {
         loop {
-            match self.progress(st, now) {
+            let mut reply = Vec::new();
+            let r = self.progress(&mut st.rbuf, &mut reply, now);
+            if !reply.is_empty() {
+                let _ = st.send(&reply);
+            }
+            match r {
                 Ok(Some(out)) => return out,
                 Ok(None) => {}
                 Err(out) => return out,
@@ -319,10 +324,15 @@ impl Conn {
         }
     }
 
-    /// One step on the buffered bytes: `Ok(None)` when more bytes are needed.
-    fn progress(&mut self, st: &mut Stream, now: Micros) -> Result<Option<Outcome>, Outcome> {
+    /// One step on the buffered bytes: `Ok(None)` when more bytes are needed. Bytes to send
+    /// back at once (`100 Continue`) are appended to `reply`.
+    fn progress(
+        &mut self,
+        rb: &mut ReadBuf,
+        reply: &mut Vec<u8>,
+        now: Micros,
+    ) -> Result<Option<Outcome>, Outcome> {
         let lim = self.limits;
-        let rb = &mut st.rbuf;
         match &mut self.phase {
             Phase::Failed => fail(0, "closed"),
             Phase::Served => {
@@ -330,7 +340,7 @@ impl Conn {
                     deadline: now.saturating_add(lim.idle_us),
                     head_by: None,
                 };
-                self.progress(st, now)
+                self.progress(rb, reply, now)
             }
             Phase::Idle { head_by, .. } => {
                 // RFC 9112 2.2: empty lines before a request line are ignored.
@@ -348,7 +358,7 @@ impl Conn {
                     deadline,
                     scanned: 0,
                 };
-                self.progress(st, now)
+                self.progress(rb, reply, now)
             }
             Phase::Head { scanned, .. } => {
                 let Some(end) = block_end(rb.bytes(), scanned) else {
@@ -369,10 +379,10 @@ impl Conn {
                 };
                 if expects_continue(&head) {
                     // The client waits for this before sending the body.
-                    let _ = st.send(b"HTTP/1.1 100 Continue\r\n\r\n");
+                    reply.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
                 }
                 if let Framing::Length(n) = framing {
-                    st.rbuf.reserve(n.min(MAX_RESERVE));
+                    rb.reserve(n.min(MAX_RESERVE));
                 }
                 self.phase = Phase::Body {
                     deadline: now.saturating_add(lim.body_us),
@@ -380,7 +390,7 @@ impl Conn {
                     body: Vec::new(),
                     framing,
                 };
-                self.progress(st, now)
+                self.progress(rb, reply, now)
             }
             Phase::Body { framing, body, .. } => {
                 let done = match framing {
@@ -677,6 +687,50 @@ fn validheader(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
             let s = vm.new_str(w);
             vm.push(Value::Str(s))?;
             Ok(1)
+        }
+    }
+}
+
+/// Fuzzing entry (`fuzz/fuzz_targets/http_request.rs`): reads requests from `data` as a
+/// connection would, `step` bytes arriving at a time (at least 1), with small limits, and
+/// returns how many complete requests it read before the bytes ran out or a request was
+/// refused. Bad input is an `Outcome::Fail` (a status to answer), never a panic.
+#[doc(hidden)]
+pub fn fuzz_requests(data: &[u8], step: usize) -> usize {
+    let lim = Limits {
+        max_head: 4096,
+        max_body: 1 << 16,
+        header_us: 1_000_000,
+        body_us: 1_000_000,
+        idle_us: 1_000_000,
+    };
+    let mut conn = Conn {
+        limits: lim,
+        phase: Phase::Idle {
+            deadline: 1_000_000,
+            head_by: None,
+        },
+    };
+    let mut rb = ReadBuf::default();
+    let mut reply = Vec::new();
+    let (mut fed, mut n) = (0, 0);
+    let step = step.max(1);
+    loop {
+        match conn.progress(&mut rb, &mut reply, 0) {
+            Ok(Some(Outcome::Request(head, body))) => {
+                assert!(body.len() as u64 <= lim.max_body);
+                assert!(head.minor <= 1);
+                n += 1;
+            }
+            Ok(Some(_)) | Err(_) => return n,
+            Ok(None) => {
+                if fed >= data.len() {
+                    return n;
+                }
+                let end = (fed + step).min(data.len());
+                rb.feed(&data[fed..end]);
+                fed = end;
+            }
         }
     }
 }

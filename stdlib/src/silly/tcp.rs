@@ -124,6 +124,14 @@ impl ReadBuf {
         self.data.resize(cap, 0);
     }
 
+    /// Appends bytes as if they were read (tests and fuzzing).
+    #[doc(hidden)]
+    pub(crate) fn feed(&mut self, b: &[u8]) {
+        self.room(b.len());
+        self.data[self.end..self.end + b.len()].copy_from_slice(b);
+        self.end += b.len();
+    }
+
     /// Makes sure `n` more unread bytes fit without growing again (a body of known size).
     pub(crate) fn reserve(&mut self, n: usize) {
         let have = self.len();
