@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs every fuzz target for SECONDS each (default 60) with cargo-fuzz (nightly), starting
-# from the small corpus kept in fuzz/corpus/<target>/ (new inputs go to a scratch copy, so
-# the repository's corpus stays small). Prints the runs and crashes of each target.
+# from the small corpus kept in fuzz/corpus/<target>/ plus, for the Lua targets, the
+# project's small test scripts (new inputs go to a scratch copy, so the repository's corpus
+# stays small). Prints the runs and crashes of each target.
 #   usage: fuzz/run.sh [SECONDS] [TARGET...]
 set -u
 cd "$(dirname "$0")"
@@ -13,6 +14,13 @@ status=0
 for t in $targets; do
   work=$(mktemp -d)
   cp -r corpus/$t/. "$work/" 2>/dev/null
+  if [ "$t" = compile ] || [ "$t" = vm ]; then
+    # Lua seeds: the corpus's own and the project's small test scripts (not copied here).
+    cp corpus/vm/* "$work/" 2>/dev/null
+    find ../tests/lua -name '*.lua' -size -4k | while read -r f; do
+      cp "$f" "$work/$(echo "$f" | tr / _)"
+    done
+  fi
   log=$(mktemp)
   cargo +nightly fuzz run "$t" "$work" -- -max_total_time="$secs" -rss_limit_mb=2048 \
     -timeout=10 >"$log" 2>&1

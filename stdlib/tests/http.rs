@@ -236,14 +236,12 @@ fn route_copy(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hotlua_route_{}_{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("tmp dir");
-    for f in [
-        "main.lua",
-        "route.lua",
-        "route_v1.lua",
-        "route_v2.lua",
-        "hotfix_route.lua",
-    ] {
+    for f in ["main.lua", "route.lua"] {
         std::fs::copy(root().join("examples/route_server").join(f), dir.join(f)).expect("copy");
+    }
+    // The guide's files, kept once in the project.
+    for f in ["route_v1.lua", "route_v2.lua", "hotfix_route.lua"] {
+        std::fs::copy(root().join("tests/guide/examples").join(f), dir.join(f)).expect("copy");
     }
     dir
 }
