@@ -26,7 +26,7 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 use hotlua_vm::api::Args;
 use hotlua_vm::function::{FnProto, LuaClosure, UpvalCell};
@@ -454,31 +454,8 @@ impl SnapRef {
     }
 }
 
-/// A fast hasher for keys that are already well mixed (`Value::hash64`, addresses).
-#[derive(Default)]
-struct MixHasher(u64);
-
-impl Hasher for MixHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(n as u64);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
+/// Hash maps of the patch's bookkeeping (upvalue ids, addresses, field keys): foldhash.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// A table key compared as Lua does (`rawequal`), for module field names.
 #[derive(Clone, Copy)]

@@ -7,7 +7,6 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// A timer session: the integer `silly.time.after` returns.
 pub type Session = u64;
@@ -15,32 +14,8 @@ pub type Session = u64;
 /// Deadlines are microseconds on the loop's monotonic clock.
 pub type Micros = u64;
 
-/// A fast hasher for integer-like keys (sessions, object addresses): one multiply, with the
-/// high bits folded down so aligned addresses spread over the buckets. Not for keys an
-/// attacker chooses.
-#[derive(Default, Clone, Copy)]
-pub struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(self.0.rotate_left(8) ^ b as u64);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        let h = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.0 = h ^ (h >> 29);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64)
-    }
-}
-
-/// `HashMap` with [`IdHasher`].
-pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+/// `HashMap` for integer-like keys (sessions, object addresses), hashed by foldhash.
+pub type IdMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// Pending timers, each with a `u64` payload its owner interprets.
 #[derive(Default)]
