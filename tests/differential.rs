@@ -15,7 +15,14 @@ fn random_programs_agree_with_lua54() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new("python3")
         .arg(root.join("tests/differential/run.py"))
-        .args(["--count", "300", "--start", "0", "--hotlua", env!("CARGO_BIN_EXE_hotlua")])
+        .args([
+            "--count",
+            "300",
+            "--start",
+            "0",
+            "--hotlua",
+            env!("CARGO_BIN_EXE_hotlua"),
+        ])
         .output()
         .expect("run the differential harness");
     let text = String::from_utf8_lossy(&out.stdout);
