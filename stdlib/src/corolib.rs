@@ -4,7 +4,7 @@
 use hotlua_vm::api::Args;
 use hotlua_vm::coroutine::YIELD;
 use hotlua_vm::gc::Gc;
-use hotlua_vm::thread::{Thread, ThreadStatus, ERROR_STACK_EXTRA, MAX_STACK};
+use hotlua_vm::thread::{Thread, ThreadStatus, MAX_STACK};
 use hotlua_vm::{LuaError, Value, Vm};
 
 type R = Result<usize, LuaError>;
@@ -74,10 +74,9 @@ fn aux_resume(vm: &mut Vm, args: Args, co: Gc<Thread>, first: usize) -> Result<u
     };
     let count = o.end - o.start;
     let th = vm.cur.get_mut();
-    if th
-        .ensure(th.top + count + 1, MAX_STACK + ERROR_STACK_EXTRA)
-        .is_err()
-    {
+    // As lua_checkstack: the results, and room for the native's own use (LUA_MINSTACK),
+    // within the stack limit.
+    if th.ensure(th.top + count + 1 + 20, MAX_STACK).is_err() {
         vm.finish_transfer(co, &o);
         return Err(vm.str_value("too many results to resume"));
     }

@@ -209,6 +209,11 @@ fn small_semantics_of_the_official_suite() {
 }
 
 #[test]
+fn limits_and_warnings_as_lua54() {
+    check("limits_and_warnings.lua");
+}
+
+#[test]
 fn dofile_chunks_may_yield() {
     check("dofile_yield.lua");
 }

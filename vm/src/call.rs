@@ -157,6 +157,11 @@ impl Vm {
         if crate::gc::take_alloc_failure() {
             return self.memory_error();
         }
+        if self.cur.get().top > MAX_STACK {
+            // Overflowing again while the extra stack of an overflow is in use (its message
+            // handler recursing): Lua's LUA_ERRERR.
+            return LuaError::new(self.str_value("error in error handling"));
+        }
         self.rt_error("stack overflow")
     }
 

@@ -48,6 +48,8 @@ pub struct Vm {
     /// Output of `warn` (on/off by `@on`/`@off`).
     pub(crate) warn_on: bool,
     pub(crate) warn_buf: Vec<u8>,
+    /// A warning's first pieces arrived (`warn` with more to come).
+    pub(crate) warn_pending: bool,
     /// Where `print` writes (stdout unless a host redirects it).
     pub(crate) stdout: Box<dyn std::io::Write>,
     /// The collector mode `collectgarbage` reports ("incremental" or "generational"); the
@@ -148,6 +150,7 @@ impl Vm {
             stack_limit: MAX_STACK,
             warn_on: false,
             warn_buf: Vec::new(),
+            warn_pending: false,
             stdout: Box::new(std::io::stdout()),
             gc_mode: "incremental",
             gc_stress: false,
@@ -518,7 +521,9 @@ impl Vm {
 
     /// Emits a warning (`warn`): printed to stderr as `Lua warning: ...` when on.
     pub fn warn(&mut self, msg: &str, to_continue: bool) {
-        if !to_continue && self.warn_buf.is_empty() && msg.starts_with('@') {
+        // A control message is a whole warning of one piece (not the end of a longer one,
+        // even when the earlier pieces were empty).
+        if !to_continue && !self.warn_pending && msg.starts_with('@') {
             match msg {
                 "@on" => self.warn_on = true,
                 "@off" => self.warn_on = false,
@@ -527,6 +532,7 @@ impl Vm {
             return;
         }
         self.warn_buf.extend_from_slice(msg.as_bytes());
+        self.warn_pending = to_continue;
         if !to_continue {
             if self.warn_on {
                 eprintln!("Lua warning: {}", String::from_utf8_lossy(&self.warn_buf));
