@@ -17,3 +17,4 @@ print(xpcall(loop, function (m)
   print("handler:", string.find(m, "stack overflow") ~= nil, ok, e)
   return "handled"
 end))
+print("limits_and_warnings done")
