@@ -28,14 +28,9 @@ fn run() -> Result<(String, u32)> {
     // The host's own loop: poll without blocking, do other work, sleep until the next
     // timer is due.
     let mut host_ticks = 0;
-    loop {
-        match lua.poll(Some(Duration::ZERO))? {
-            LoopStatus::Pending { next_deadline } => {
-                host_ticks += 1;
-                std::thread::sleep(next_deadline.unwrap_or(Duration::from_millis(1)));
-            }
-            LoopStatus::Idle | LoopStatus::Exit(_) => break,
-        }
+    while let LoopStatus::Pending { next_deadline } = lua.poll(Some(Duration::ZERO))? {
+        host_ticks += 1;
+        std::thread::sleep(next_deadline.unwrap_or(Duration::from_millis(1)));
     }
     Ok((lua.globals().get("trace")?, host_ticks))
 }

@@ -292,7 +292,7 @@ fn patch_commands_over_the_console() {
     );
     let c = op.cmd(&format!("commit {id}"));
     assert!(
-        c.starts_with(&format!("OK epoch=")) && c.contains(&format!("id={id}")),
+        c.starts_with("OK epoch=") && c.contains(&format!("id={id}")),
         "{c}"
     );
     assert_eq!(get(srv.http, "/?name=c").1, "Hello, c (visitor #6)");

@@ -39,7 +39,7 @@ fn handles_survive_collections_and_later_allocations() {
         .load("return {1, 2, 3}, string.rep('ab', 50)")
         .eval()
         .unwrap();
-    lua.load(&format!(
+    lua.load(format!(
         "local g = {{}} for i = 1, {} do g[i] = {{i}} end collectgarbage()",
         scale(20_000)
     ))

@@ -29,8 +29,11 @@ pub struct RuntimeHooks<'a> {
     /// so that undoing or completing it is never interrupted.
     pub deadline: Option<hotlua_vm::deadline::DeadlineId>,
     /// The Rust-side verify callback, if any.
-    pub verify: Option<&'a mut dyn FnMut(&mut Vm, &Report) -> Result<(), String>>,
+    pub verify: Option<VerifyFn<'a>>,
 }
+
+/// A Rust-side verify callback: `Err(message)` rolls the patch back.
+pub type VerifyFn<'a> = &'a mut dyn FnMut(&mut Vm, &Report) -> Result<(), String>;
 
 impl<'a> RuntimeHooks<'a> {
     pub fn new() -> RuntimeHooks<'a> {
@@ -230,7 +233,7 @@ fn parse_opts(vm: &mut Vm, args: Args, i: usize) -> Result<(Options, Extra), Lua
             deadline = match get(vm, "deadline") {
                 Value::Nil => None,
                 Value::Int(n) if n > 0 => Some(n as u64),
-                Value::Float(f) if f >= 1.0 && f < 1e15 => Some(f as u64),
+                Value::Float(f) if (1.0..1e15).contains(&f) => Some(f as u64),
                 _ => {
                     return Err(
                         vm.arg_error(i, "'deadline' must be a positive number of milliseconds")

@@ -551,7 +551,7 @@ impl Trace for LuaClosure {
     }
 
     fn extra_bytes(&self) -> usize {
-        self.upvals().len() * std::mem::size_of::<Cell<Gc<UpvalCell>>>()
+        std::mem::size_of_val(self.upvals())
     }
 }
 

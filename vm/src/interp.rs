@@ -1827,6 +1827,17 @@ fn decode_op(i: hotlua_compiler::opcode::Instr) -> OpCode {
     unsafe { std::mem::transmute::<u8, OpCode>(n as u8) }
 }
 
+/// The first dead slot after a call that returned at `func` with `nres` results (`-1`: all of
+/// them, up to `top`).
+#[inline(always)]
+fn call_live(func: usize, nres: i32, top: usize) -> usize {
+    if nres >= 0 {
+        func + nres as usize
+    } else {
+        top
+    }
+}
+
 #[allow(dead_code)]
 fn _assert_types(_: UpvalCell) {}
 
@@ -1860,16 +1871,5 @@ mod tests {
              setmetatable = nil return #t + (t[40] + 0)",
         );
         assert!(matches!(v, Value::Int(80)));
-    }
-}
-
-/// The first dead slot after a call that returned at `func` with `nres` results (`-1`: all of
-/// them, up to `top`).
-#[inline(always)]
-fn call_live(func: usize, nres: i32, top: usize) -> usize {
-    if nres >= 0 {
-        func + nres as usize
-    } else {
-        top
     }
 }

@@ -163,13 +163,12 @@ mod tests {
     }
 
     #[test]
-    fn id_hasher_spreads_aligned_keys() {
-        use std::hash::Hash;
+    fn id_map_hash_spreads_aligned_keys() {
+        use std::hash::BuildHasher;
+        let state = foldhash::fast::FixedState::default();
         let mut low = std::collections::HashSet::new();
         for i in 0..1024u64 {
-            let mut h = IdHasher::default();
-            ((i * 64) as usize).hash(&mut h);
-            low.insert(h.finish() & 1023);
+            low.insert(state.hash_one((i * 64) as usize) & 1023);
         }
         assert!(
             low.len() > 600,

@@ -656,6 +656,8 @@ fn index_value(vm: &mut Vm, mut obj: Value, key: Value) -> Result<Value, LuaErro
 }
 
 /// The replacement for one match when `repl` is a table or a function.
+// The match state travels as separate arguments: gsub's loop keeps them in registers.
+#[allow(clippy::too_many_arguments)]
 fn gsub_value(
     vm: &mut Vm,
     repl: Value,
