@@ -214,6 +214,11 @@ fn limits_and_warnings_as_lua54() {
 }
 
 #[test]
+fn finalizers_at_close_as_lua54() {
+    check("close_finalizers.lua");
+}
+
+#[test]
 fn dofile_chunks_may_yield() {
     check("dofile_yield.lua");
 }

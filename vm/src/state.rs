@@ -544,6 +544,10 @@ impl Vm {
     /// Runs every registered finalizer (as `lua_close` does). Call before dropping a Vm
     /// whose finalizers must run.
     pub fn close(&mut self) {
+        // As lua_close: the collector does not run finalizers any more (one called now
+        // cannot collect: `collectgarbage` answers fail), and objects made by these
+        // finalizers are not finalized.
+        self.running_finalizers = true;
         let all = self.heap.take_all_finalizers();
         let keep: Vec<RootedValue> = all.iter().map(|&o| self.root(o)).collect();
         for o in &keep {
