@@ -462,6 +462,10 @@ fn versions_show_in_errors_and_tracebacks() {
         "{after}"
     );
     assert!(after.contains("\ngetinfo version\t2\n"), "{after}");
+    assert!(
+        after.contains(" I ./boom.lua:7 (v2) said by v2\n"),
+        "logger lines name the version: {after}"
+    );
     assert!(op.cmd("rollback boom").starts_with("OK"));
     let back = op.cmd("inject fail_boom.lua");
     assert!(back.starts_with("./boom.lua:3 (v1): boom\n"), "{back}");

@@ -4,3 +4,4 @@ local ok, err = pcall(boom.fail)
 print(err)
 print((select(2, xpcall(boom.fail, debug.traceback))))
 print("getinfo version", debug.getinfo(boom.fail, "S").version)
+if boom.say then boom.say() end
