@@ -122,6 +122,11 @@ fn a_sleeping_frame_finishes_on_the_old_version() {
 }
 
 #[test]
+fn a_reload_past_its_deadline_is_stopped_and_rolled_back() {
+    run("deadline.lua", &[]);
+}
+
+#[test]
 fn plan_reports_and_changes_nothing() {
     run("plan.lua", &[]);
 }

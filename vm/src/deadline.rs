@@ -45,6 +45,32 @@ pub struct DeadlineId(u64);
 pub(crate) struct Deadlines {
     list: Vec<Deadline>,
     next: u64,
+    /// The Vm's watchdog thread (started on first use; it ends when this sender is dropped
+    /// with the Vm): it sets the signal's deadline bit at each instant it is sent.
+    watchdog: Option<std::sync::mpsc::Sender<Instant>>,
+}
+
+/// The watchdog: sleeps until the earliest pending instant, then sets the bit.
+fn watchdog(sig: std::sync::Arc<crate::host::Signal>, rx: std::sync::mpsc::Receiver<Instant>) {
+    use std::sync::mpsc::RecvTimeoutError;
+    let mut pending: std::collections::BinaryHeap<std::cmp::Reverse<Instant>> =
+        Default::default();
+    loop {
+        let now = Instant::now();
+        while pending.peek().is_some_and(|r| r.0 <= now) {
+            pending.pop();
+            sig.deadline_passed();
+        }
+        let got = match pending.peek() {
+            Some(r) => rx.recv_timeout(r.0 - now),
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match got {
+            Ok(at) => pending.push(std::cmp::Reverse(at)),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
 }
 
 impl Deadlines {
@@ -91,15 +117,22 @@ impl Vm {
             at,
             ms,
         });
-        let sig = self.signal.clone();
         // The watchdog only sets a bit: the Vm's thread decides what it means.
-        let spawned = std::thread::Builder::new()
-            .name("hotlua-deadline".into())
-            .spawn(move || {
-                std::thread::sleep(Duration::from_millis(ms));
-                sig.deadline_passed();
-            });
-        if spawned.is_err() {
+        if self.deadlines.watchdog.is_none() {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let sig = self.signal.clone();
+            let spawned = std::thread::Builder::new()
+                .name("hotlua-deadline".into())
+                .spawn(move || watchdog(sig, rx));
+            if spawned.is_ok() {
+                self.deadlines.watchdog = Some(tx);
+            }
+        }
+        let sent = match &self.deadlines.watchdog {
+            Some(tx) => tx.send(at).is_ok(),
+            None => false,
+        };
+        if !sent {
             // No thread to wake us: the bit is set now, so checks keep testing the time
             // (slower, never wrong).
             self.signal.deadline_passed();
