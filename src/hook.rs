@@ -220,7 +220,10 @@ impl Lua {
     /// Sets the host's hook: `callback` runs on the `triggers` events in every coroutine and
     /// task of the state. Lua code cannot see, replace or remove it (`debug.sethook` sets a
     /// separate hook), and it keeps firing while a Lua debug hook runs. An error it returns
-    /// stops the running Lua code with that error.
+    /// stops the running Lua code with that error; as in PUC Lua and mlua, that error is an
+    /// ordinary Lua error, which a `pcall` in the script can catch. For a budget the script
+    /// cannot escape, also raise the state's [`InterruptHandle`](crate::InterruptHandle) from
+    /// the hook: an interrupt stays raised, so every later check stops the code again.
     ///
     /// ```
     /// use hotlua::{Error, HookTriggers, Lua, VmState};
