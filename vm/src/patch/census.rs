@@ -292,12 +292,14 @@ fn holders(vm: &Vm, targets: &HashSet<usize>) -> HashMap<usize, Vec<String>> {
         if !seen.insert(addr) {
             continue;
         }
-        // Children inherit the holder; table keys extend the path (a few levels deep).
-        let child = |p: &str, k: String| -> String {
+        // Children inherit the holder; table keys extend the path of tables reached from
+        // the globals or the registry, a few levels deep (no text is built beyond that, so
+        // a walk over a big heap allocates little).
+        let child = |p: &str, k: &dyn Fn() -> String| -> String {
             if p.is_empty() || p.len() > 120 {
-                p.to_string()
+                String::new()
             } else {
-                format!("{p}{k}")
+                format!("{p}{}", k())
             }
         };
         match v {
@@ -306,11 +308,16 @@ fn holders(vm: &Vm, targets: &HashSet<usize>) -> HashMap<usize, Vec<String>> {
                 let mut k = Value::Nil;
                 while let Ok(Some((key, val))) = t.next(k) {
                     k = key;
-                    queue.push_back((val, label, child(&path, key_text(key))));
-                    queue.push_back((key, label, path.clone()));
+                    if val.is_collectable() {
+                        queue.push_back((val, label, child(&path, &|| key_text(key))));
+                    }
+                    if key.is_collectable() {
+                        queue.push_back((key, label, String::new()));
+                    }
                 }
                 if let Some(mt) = t.metatable {
-                    queue.push_back((Value::Table(mt), label, child(&path, "<metatable>".into())));
+                    let p = child(&path, &|| "<metatable>".to_string());
+                    queue.push_back((Value::Table(mt), label, p));
                 }
             }
             Value::LuaFn(c) => {
