@@ -151,7 +151,16 @@ fn obj_name(p: &FnProto, lastpc: usize, reg: u32, depth: u32) -> Option<(&'stati
             const_str(p, ax).map(|s| ("constant", s))
         }
         OpCode::SelfOp => {
-            let k = if i.k() { const_str(p, i.c()) } else { None };
+            // The key is a constant, or (past the RK limit of 255 constants) a register
+            // loaded by LOADK: both name the method.
+            let k = if i.k() {
+                const_str(p, i.c())
+            } else {
+                match obj_name(p, pc, i.c(), depth + 1) {
+                    Some(("constant", n)) => Some(n),
+                    _ => None,
+                }
+            };
             Some(("method", k.unwrap_or_else(|| "?".into())))
         }
         _ => None,
