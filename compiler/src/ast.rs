@@ -44,6 +44,9 @@ pub struct Block {
     /// Boxed: a `Block` is a grammar symbol, and lalrpop sizes every symbol for the largest.
     pub ret: Option<Box<Return>>,
     pub depth: u32,
+    /// The line of the `then` before an `if` arm's block (where luac emits the test of the
+    /// condition); 0 elsewhere.
+    pub then_line: u32,
 }
 
 /// `return explist [';']`.
@@ -394,6 +397,7 @@ impl Block {
             stats,
             ret: ret.map(Box::new),
             depth,
+            then_line: 0,
         }
     }
 }
