@@ -393,6 +393,9 @@ impl Vm {
         if ci.flags & flags::DEBUG_HOOK != 0 {
             return Some(("hook", "?".into()));
         }
+        if self.finalizer_frame == Some((self.cur, idx)) {
+            return Some(("metamethod", "__gc".into()));
+        }
         if ci.flags & flags::TAIL != 0 || idx == 0 {
             return None;
         }
