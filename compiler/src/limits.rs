@@ -148,8 +148,13 @@ impl Walk {
             }
         }
     }
+    /// Counts `n` more active locals in the innermost block.
     fn add_locals(&mut self, n: u32) {
-        if let Some(E::Block { locals, .. }) = self.st.last_mut() {
+        let block = self.st.iter_mut().rev().find_map(|e| match e {
+            E::Block { locals, .. } => Some(locals),
+            _ => None,
+        });
+        if let Some(locals) = block {
             *locals += n;
         }
     }
@@ -449,6 +454,13 @@ pub fn first_limit(tokens: &[Token], upto: usize) -> Option<Limit> {
                         w.open_block(Some(l), true, Header::Func(0));
                     } else if let Some(E::Stat(Mode::LocalNames(0))) = w.top() {
                         // `local function f`: one local, its body on the line of its `(`.
+                        let (active, func_line) = w.active();
+                        if active + 1 > MAX_VARS {
+                            return Some(Limit::Locals {
+                                at: i + 2,
+                                func_line,
+                            });
+                        }
                         w.add_locals(1);
                         let l = tokens.get(i + 2).map_or(line, |t| t.line);
                         w.open_block(Some(l), false, Header::Func(0));

@@ -52,3 +52,7 @@ print(select(2, pcall(load(src))):match("%(.*"))
 
 -- a file's __gc checks its argument
 print(pcall(getmetatable(io.stdin).__gc))
+
+-- the 201st local function of a chunk that stops short
+try(string.rep("local function f(a, b, ...) return a end ", 250) .. "+")
+try(string.rep("local function f(a, b, ...) return a end ", 150) .. "+")
