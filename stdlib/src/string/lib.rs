@@ -4,7 +4,6 @@
 //! hold borrowed string bytes while no Lua code can run (captures are copied before a
 //! `gsub` callback is called), so a collection can never free bytes in use.
 
-use hotlua_vm::table::Table;
 use hotlua_vm::{Args, LuaError, NativeFn, Value, Vm};
 
 use super::format::{self, FormatArgs, Literal};
@@ -471,23 +470,23 @@ fn str_match(vm: &mut Vm, args: Args) -> R {
     find_aux(vm, args, false)
 }
 
+/// The position of a `gmatch` iterator and the end of its last match.
+struct GMatchState(std::cell::Cell<(usize, Option<usize>)>);
+
 /// `string.gmatch(s, p [, init])`: a native closure over the subject, the pattern and its
-/// state (as Lua's, three upvalues: `debug.getupvalue` shows them, named ""). The state is
-/// a table holding the position and the end of the last match.
+/// state, a userdata (as Lua's, three upvalues: `debug.getupvalue` shows them, named "").
 fn str_gmatch(vm: &mut Vm, args: Args) -> R {
     let s = vm.check_str(args, 0)?;
     let p = vm.check_str(args, 1)?;
     let init = vm.opt_int(args, 2, 1)?;
     let len = s.get().len();
     let start = pattern::start_offset(init, len).unwrap_or(len + 1);
-    let mut state = Table::new();
-    state.set_int(1, Value::Int(start as i64));
-    state.set_int(2, Value::Int(-1));
-    let t = vm.heap.alloc(state);
+    let state = GMatchState(std::cell::Cell::new((start, None)));
+    let ud = crate::open::new_userdata(vm, state, None);
     let it = vm.new_native_closure(
         gmatch_step,
         "for iterator",
-        vec![Value::Str(s), Value::Str(p), Value::Table(t)],
+        vec![Value::Str(s), Value::Str(p), ud],
     );
     vm.push(it)?;
     Ok(1)
@@ -501,18 +500,23 @@ fn gmatch_error(vm: &mut Vm, msg: &str) -> LuaError {
 }
 
 fn gmatch_step(vm: &mut Vm, args: Args) -> R {
-    let (Value::Str(s), Value::Str(p), Value::Table(st)) = (
+    let (Value::Str(s), Value::Str(p), Value::UserData(ud)) = (
         vm.native_upvalue(args, 0),
         vm.native_upvalue(args, 1),
         vm.native_upvalue(args, 2),
     ) else {
         return Err(vm.rt_error("bad gmatch iterator"));
     };
-    let (Value::Int(pos), Value::Int(last)) = (st.get().get_int(1), st.get().get_int(2)) else {
+    let Some((pos, last)) = ud.get().downcast_ref::<GMatchState>().map(|st| st.0.get()) else {
         return Err(vm.rt_error("bad gmatch iterator"));
     };
-    let mut g = pattern::GMatch::new(pos as usize);
-    g.last_match = (last >= 0).then_some(last as usize);
+    let save = |g: &pattern::GMatch, last: Option<usize>| {
+        if let Some(st) = ud.get().downcast_ref::<GMatchState>() {
+            st.0.set((g.pos, last));
+        }
+    };
+    let mut g = pattern::GMatch::new(pos);
+    g.last_match = last;
     let src = s.get().as_bytes();
     let sig = vm.signal().clone();
     match g.next_match(src, p.get().as_bytes(), Some(&sig)) {
@@ -520,12 +524,11 @@ fn gmatch_step(vm: &mut Vm, args: Args) -> R {
         Err(e) => Err(gmatch_error(vm, &e)),
         Ok(None) => {
             // Lua's iterator returns nothing at the end (not even nil).
-            vm.raw_set(st, Value::Int(1), Value::Int(g.pos as i64))?;
+            save(&g, last);
             Ok(0)
         }
         Ok(Some(m)) => {
-            vm.raw_set(st, Value::Int(1), Value::Int(g.pos as i64))?;
-            vm.raw_set(st, Value::Int(2), Value::Int(m.end as i64))?;
+            save(&g, Some(m.end));
             push_captures(vm, src, &m.captures)
         }
     }
