@@ -181,6 +181,7 @@ impl Walk {
             })
         )
     }
+
     /// The innermost block's header state.
     fn header_mut(&mut self) -> Option<&mut Header> {
         self.st.iter_mut().rev().find_map(|e| match e {
@@ -188,10 +189,8 @@ impl Walk {
             _ => None,
         })
     }
-    /// Pops to the innermost block (statements and expressions inside it end).
-    fn to_block(&mut self) {
-        self.end_stat();
-    }
+
+    /// Enters a block (`func`: a function's, with its line).
     fn open_block(&mut self, func: Option<u32>, expr: bool, header: Header) {
         self.push(E::Block {
             locals: 0,
@@ -292,7 +291,7 @@ pub fn first_limit(tokens: &[Token], upto: usize) -> Option<Limit> {
                         ) {
                             // A function's name (`function a.b`) or parameters.
                         } else {
-                            w.to_block();
+                            w.end_stat();
                         }
                     }
                     _ => {}
@@ -322,7 +321,7 @@ pub fn first_limit(tokens: &[Token], upto: usize) -> Option<Limit> {
                         }
                         if !matches!(prev, Some(Tok::Local | Tok::Comma)) {
                             // The statement has ended: this name begins the next one.
-                            w.to_block();
+                            w.end_stat();
                             w.push(E::Stat(Mode::Expr));
                             w.operand = true;
                             break 'tok;
@@ -425,25 +424,25 @@ pub fn first_limit(tokens: &[Token], upto: usize) -> Option<Limit> {
                     }
                     w.expect = true;
                 }
-                Tok::Semi => w.to_block(),
+                Tok::Semi => w.end_stat(),
                 Tok::Local => {
-                    w.to_block();
+                    w.end_stat();
                     w.push(E::Stat(Mode::LocalNames(0)));
                 }
                 Tok::Return => {
-                    w.to_block();
+                    w.end_stat();
                     w.push(E::Stat(Mode::Values));
                     w.expect = true;
                 }
-                Tok::Break => w.to_block(),
+                Tok::Break => w.end_stat(),
                 Tok::Goto => {
-                    w.to_block();
+                    w.end_stat();
                     w.push(E::Stat(Mode::Name));
                 }
                 // A label's closing `::` follows its name.
                 Tok::DColon if i >= 2 && tokens[i - 2].tok == Tok::DColon => {}
                 Tok::DColon => {
-                    w.to_block();
+                    w.end_stat();
                     w.push(E::Stat(Mode::Name));
                 }
                 Tok::Function => {
@@ -465,7 +464,7 @@ pub fn first_limit(tokens: &[Token], upto: usize) -> Option<Limit> {
                         let l = tokens.get(i + 2).map_or(line, |t| t.line);
                         w.open_block(Some(l), false, Header::Func(0));
                     } else {
-                        w.to_block();
+                        w.end_stat();
                         w.push(E::Stat(Mode::Block));
                         w.open_block(Some(line), false, Header::Func(0));
                     }
@@ -473,15 +472,15 @@ pub fn first_limit(tokens: &[Token], upto: usize) -> Option<Limit> {
                 Tok::Do => {
                     if let Some(h @ Header::Cond) = w.header_mut() {
                         *h = Header::No;
-                        w.to_block();
+                        w.end_stat();
                     } else {
-                        w.to_block();
+                        w.end_stat();
                         w.push(E::Stat(Mode::Block));
                         w.open_block(None, false, Header::No);
                     }
                 }
                 Tok::While | Tok::If | Tok::For => {
-                    w.to_block();
+                    w.end_stat();
                     w.push(E::Stat(Mode::Block));
                     w.open_block(None, false, Header::Cond);
                     w.expect = *tok != Tok::For;
@@ -493,13 +492,13 @@ pub fn first_limit(tokens: &[Token], upto: usize) -> Option<Limit> {
                     w.expect = true;
                 }
                 Tok::Then => {
-                    w.to_block();
+                    w.end_stat();
                     if let Some(h) = w.header_mut() {
                         *h = Header::No;
                     }
                 }
                 Tok::Elseif => {
-                    w.to_block();
+                    w.end_stat();
                     if let Some(E::Block { locals, header, .. }) = w.st.last_mut() {
                         *locals = 0;
                         *header = Header::Cond;
@@ -507,18 +506,18 @@ pub fn first_limit(tokens: &[Token], upto: usize) -> Option<Limit> {
                     w.expect = true;
                 }
                 Tok::Else => {
-                    w.to_block();
+                    w.end_stat();
                     if let Some(E::Block { locals, .. }) = w.st.last_mut() {
                         *locals = 0;
                     }
                 }
                 Tok::Repeat => {
-                    w.to_block();
+                    w.end_stat();
                     w.push(E::Stat(Mode::Block));
                     w.open_block(None, false, Header::No);
                 }
                 Tok::Until | Tok::End => {
-                    w.to_block();
+                    w.end_stat();
                     if w.st.len() > 1 {
                         if let Some(E::Block { expr, .. }) = w.pop() {
                             if *tok == Tok::Until {
@@ -527,7 +526,7 @@ pub fn first_limit(tokens: &[Token], upto: usize) -> Option<Limit> {
                             } else if expr {
                                 w.operand = true;
                             } else {
-                                w.to_block();
+                                w.end_stat();
                             }
                         }
                     }
