@@ -15,13 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Files that do not pass yet, with why (see the closing note).
-const KNOWN_FAILURES: &[(&str, &str)] = &[
-    (
-        "db.lua",
-        "line information of hooks for some constructs, hook transfer fields",
-    ),
-    ("errors.lua", "parser nesting limits and a few messages"),
-];
+const KNOWN_FAILURES: &[(&str, &str)] = &[];
 
 fn suite() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/lua-5.4.4-tests");

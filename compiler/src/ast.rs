@@ -14,8 +14,12 @@
 //! - Dropping a tree never recurses deeper than `MAX_DEPTH` for the same reason: see the
 //!   iterative `Drop` below for the left spines.
 
-/// The nesting limit, PUC Lua's `LUAI_MAXCCALLS`.
-pub const MAX_DEPTH: u32 = 200;
+/// The nesting limit: PUC Lua's `LUAI_MAXCCALLS` (200) less the C levels its parser starts
+/// under. Depths count as PUC's parser enters levels: one per statement (a block adds
+/// none), one per expression, operand of a nesting operator, bracket and call argument
+/// list, and one per extra target of a multiple assignment, so that the same chunks are
+/// refused ("C stack overflow").
+pub const MAX_DEPTH: u32 = 197;
 
 pub use crate::strings::{Strings, Sym};
 
@@ -40,6 +44,9 @@ pub struct Block {
     /// Boxed: a `Block` is a grammar symbol, and lalrpop sizes every symbol for the largest.
     pub ret: Option<Box<Return>>,
     pub depth: u32,
+    /// The line of the `then` before an `if` arm's block (where luac emits the test of the
+    /// condition); 0 elsewhere.
+    pub then_line: u32,
 }
 
 /// `return explist [';']`.
@@ -342,8 +349,13 @@ impl Stat {
     #[inline]
     pub fn new(kind: StatKind, line: u32) -> Stat {
         let depth = 1 + match &kind {
-            StatKind::Assign { targets, values } => max_depth(targets).max(max_depth(values)),
-            StatKind::Call(e) => e.depth,
+            // PUC's `restassign` enters a level per extra target.
+            StatKind::Assign { targets, values } => {
+                (targets.len() as u32).saturating_sub(1)
+                    + max_depth(targets).saturating_sub(1).max(max_depth(values))
+            }
+            // A call statement is not an expression level of its own.
+            StatKind::Call(e) => e.depth.saturating_sub(1),
             StatKind::Label(_) | StatKind::Break | StatKind::Goto(_) => 0,
             StatKind::Do(b) => b.depth,
             StatKind::While { cond, body } | StatKind::Repeat { body, cond } => {
@@ -363,7 +375,7 @@ impl Stat {
                 .max(f.body.depth),
             StatKind::GenFor { exprs, body, .. } => max_depth(exprs).max(body.depth),
             StatKind::Function { body, .. } | StatKind::LocalFunction { body, .. } => {
-                body.block.depth + 1
+                body.block.depth
             }
             StatKind::Local { exprs, .. } => max_depth(exprs),
         };
@@ -375,16 +387,17 @@ impl Block {
     /// Builds a block and computes its depth from its statements.
     #[inline]
     pub fn new(stats: Vec<Stat>, ret: Option<Return>) -> Block {
-        let depth = 1 + stats
+        let depth = stats
             .iter()
             .map(|s| s.depth)
-            .chain(ret.iter().map(|r| max_depth(&r.exprs)))
+            .chain(ret.iter().map(|r| 1 + max_depth(&r.exprs)))
             .max()
             .unwrap_or(0);
         Block {
             stats,
             ret: ret.map(Box::new),
             depth,
+            then_line: 0,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod ast;
 pub mod codegen;
 pub mod error;
 pub mod lexer;
+mod limits;
 pub mod number;
 pub mod opcode;
 pub mod parser;

@@ -17,6 +17,7 @@ use crate::ast::{
 };
 use crate::error::CompileError;
 use crate::lexer::{self, Tok, Token};
+use crate::limits::{self, Limit};
 use crate::strings::{Strings, Sym};
 use lalrpop_util::ParseError;
 
@@ -396,10 +397,43 @@ fn describe(
         Some(t) => t.line + lexer::count_newlines(&source[t.start as usize..t.end as usize]),
         None => eof_line,
     };
+    // PUC's parser may have met a limit earlier in the text than this error.
+    let error_at = match &err {
+        ParseError::User {
+            error: SynErr::TooDeep(_),
+        } => None,
+        ParseError::User {
+            error: SynErr::Near(_, at) | SynErr::Plain(_, at) | SynErr::Attrib(_, at),
+        } => Some(*at),
+        ParseError::UnrecognizedToken {
+            token: (at, _, _), ..
+        } => Some(index_of(*at)),
+        ParseError::UnrecognizedEof { .. } => Some(tokens.len()),
+        ParseError::InvalidToken { location }
+        | ParseError::ExtraToken {
+            token: (location, _, _),
+        } => Some(index_of(*location)),
+    };
+    match error_at.and_then(|at| limits::first_limit(&tokens, at)) {
+        Some(Limit::Overflow) => return too_deep(),
+        Some(Limit::Locals { at, func_line }) => {
+            let wher = if func_line == 0 {
+                "main function".to_string()
+            } else {
+                format!("function at line {func_line}")
+            };
+            let msg = format!(
+                "too many local variables (limit is 200) in {wher} near {}",
+                near(at)
+            );
+            return CompileError::new(chunk_name, line_of(at), msg);
+        }
+        None => {}
+    }
     match err {
         ParseError::User {
-            error: SynErr::TooDeep(line),
-        } => CompileError::new(chunk_name, line, "chunk has too many syntax levels"),
+            error: SynErr::TooDeep(_),
+        } => too_deep(),
         ParseError::User {
             error: SynErr::Near(msg, at),
         } => CompileError::new(chunk_name, end_line(at), format!("{msg} near {}", near(at))),
@@ -438,6 +472,13 @@ fn describe(
                 format!("unexpected symbol near {}", near(at)),
             )
         }
+    }
+}
+
+/// Nesting too deep: PUC's parser runs out of C levels, an error raised without a position.
+fn too_deep() -> CompileError {
+    CompileError {
+        message: "C stack overflow".to_string(),
     }
 }
 

@@ -221,8 +221,9 @@ fn getinfo(vm: &mut Vm, args: Args) -> R {
                 setf(vm, t, "istailcall", Value::Bool(tail));
             }
             'r' => {
-                setf(vm, t, "ftransfer", int(0));
-                setf(vm, t, "ntransfer", int(0));
+                let (first, n) = frame.map_or((0, 0), |idx| vm.transfer_info(th, idx));
+                setf(vm, t, "ftransfer", int(first as i64));
+                setf(vm, t, "ntransfer", int(n as i64));
             }
             'f' => setf(vm, t, "func", func),
             'L' => {

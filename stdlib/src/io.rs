@@ -768,12 +768,13 @@ fn io_close(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
 }
 
 /// `__gc` / `__close`: close an open regular file, silently.
+/// Called directly (`getmetatable(io.stdin).__gc()`), it checks its argument as any file
+/// method does.
 fn f_gc(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
-    if let Some(f) = as_file(vm.arg(args, 0)) {
-        let open_file = matches!(&*f.0.borrow(), Stream::File(_) | Stream::Pipe(_));
-        if open_file {
-            close_stream(vm, &f)?;
-        }
+    let f = check_file_any(vm, args, 0)?;
+    let open_file = matches!(&*f.0.borrow(), Stream::File(_) | Stream::Pipe(_));
+    if open_file {
+        close_stream(vm, &f)?;
     }
     Ok(0)
 }

@@ -262,7 +262,7 @@ impl Vm {
         th.top = top;
         th.frames.push(CallInfo::native(func, top, nresults));
         if self.hooks.mask != 0 {
-            self.hook_native(true)?;
+            self.hook_native(true, 0)?;
         }
         let n = f(
             self,
@@ -272,7 +272,7 @@ impl Vm {
             },
         )?;
         if self.hooks.mask != 0 {
-            self.hook_native(false)?;
+            self.hook_native(false, if n == TAIL_CALL { 0 } else { n })?;
         }
         let th = self.cur.get_mut();
         th.frames.pop();

@@ -344,7 +344,7 @@ impl Vm {
         if self.hooks.mask != 0 {
             // The yielding native returns now.
             self.cur.get_mut().top = ci.func + 1 + nargs;
-            self.hook_native(false)?;
+            self.hook_native(false, nargs)?;
         }
         self.cur.get_mut().frames.pop();
         self.move_results(ci.func + 1, ci.func, nargs, ci.nresults);

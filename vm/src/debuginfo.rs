@@ -151,7 +151,16 @@ fn obj_name(p: &FnProto, lastpc: usize, reg: u32, depth: u32) -> Option<(&'stati
             const_str(p, ax).map(|s| ("constant", s))
         }
         OpCode::SelfOp => {
-            let k = if i.k() { const_str(p, i.c()) } else { None };
+            // The key is a constant, or (past the RK limit of 255 constants) a register
+            // loaded by LOADK: both name the method.
+            let k = if i.k() {
+                const_str(p, i.c())
+            } else {
+                match obj_name(p, pc, i.c(), depth + 1) {
+                    Some(("constant", n)) => Some(n),
+                    _ => None,
+                }
+            };
             Some(("method", k.unwrap_or_else(|| "?".into())))
         }
         _ => None,
@@ -383,6 +392,9 @@ impl Vm {
         let ci = &th.frames[idx];
         if ci.flags & flags::DEBUG_HOOK != 0 {
             return Some(("hook", "?".into()));
+        }
+        if self.finalizer_frame == Some((self.cur, idx)) {
+            return Some(("metamethod", "__gc".into()));
         }
         if ci.flags & flags::TAIL != 0 || idx == 0 {
             return None;

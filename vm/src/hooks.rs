@@ -104,6 +104,12 @@ pub struct HookState {
     /// Where the hook function's frame is being pushed (thread, frame index): that frame
     /// gets the DEBUG_HOOK flag.
     hook_frame: Option<(Gc<Thread>, usize)>,
+    /// The values a call or return event transfers, for the next hook fired: (first, count)
+    /// as local indices of the hooked frame (PUC's `ftransfer`/`ntransfer`).
+    next_transfer: (usize, usize),
+    /// While a debug hook for a call or return runs: (thread, hooked frame index, first,
+    /// count), which `getinfo` reports for that frame ('r').
+    transfer: Option<(Gc<Thread>, usize, usize, usize)>,
     /// The host's hook.
     host: Option<HostHook>,
 }
@@ -251,13 +257,32 @@ impl Vm {
         let ev = self.str_value(event.name());
         let ln = line.map_or(Value::Nil, |l| Value::Int(l as i64));
         let saved_frame = self.hooks.hook_frame;
-        self.hooks.hook_frame = Some((self.cur, self.cur.get().frames.len()));
+        let nframes = self.cur.get().frames.len();
+        self.hooks.hook_frame = Some((self.cur, nframes));
+        let saved_transfer = self.hooks.transfer;
+        self.hooks.transfer = match event {
+            HookEvent::Call | HookEvent::TailCall | HookEvent::Return => {
+                let (first, n) = std::mem::take(&mut self.hooks.next_transfer);
+                Some((self.cur, nframes.wrapping_sub(1), first, n))
+            }
+            _ => None,
+        };
         let r = self.call_value(f, &[ev, ln]);
+        self.hooks.transfer = saved_transfer;
         self.hooks.hook_frame = saved_frame;
         self.hooks.in_hook = false;
         r?;
         self.cur.get_mut().top = saved_top;
         Ok(())
+    }
+
+    /// The values transferred to (call) or from (return) frame `idx` of thread `th` while
+    /// a hook for that event runs: (first local index, count); (0, 0) otherwise.
+    pub fn transfer_info(&self, th: Gc<Thread>, idx: usize) -> (usize, usize) {
+        match self.hooks.transfer {
+            Some((t, i, first, n)) if t == th && i == idx => (first, n),
+            _ => (0, 0),
+        }
     }
 
     /// True while a hook runs (the debug library reports its frame as a hook's).
@@ -294,12 +319,13 @@ impl Vm {
             return Ok(());
         };
         // The first traced instruction of a function is seen as a new line (vararg
-        // functions start after their VARARGPREP).
-        self.hooks.oldpc = match ci.proto {
-            Some(p) if p.get().is_vararg => 1,
-            _ => 0,
-        };
+        // functions start after their VARARGPREP). For those the mark is set after the
+        // call hook, which may itself set a line hook (as PUC's OP_VARARGPREP does).
+        let vararg = matches!(ci.proto, Some(p) if p.get().is_vararg);
+        self.hooks.oldpc = 0;
         if self.hooks.mask & MASK_CALL != 0 {
+            let nparams = ci.proto.map_or(0, |p| p.get().num_params as usize);
+            self.hooks.next_transfer = (1, nparams);
             let ev = if ci.flags & flags::TAIL != 0 {
                 HookEvent::TailCall
             } else {
@@ -307,13 +333,17 @@ impl Vm {
             };
             self.fire_hook(ev, None)?;
         }
+        if vararg {
+            self.hooks.oldpc = 1;
+        }
         Ok(())
     }
 
     /// Call (`call` true) or return hook of a native whose frame is on top.
     #[cold]
     #[inline(never)]
-    pub(crate) fn hook_native(&mut self, call: bool) -> Result<(), LuaError> {
+    /// `nres`: for a return, how many results the native left on top of the stack.
+    pub(crate) fn hook_native(&mut self, call: bool, nres: usize) -> Result<(), LuaError> {
         if self.hooks.in_host_hook {
             return Ok(());
         }
@@ -322,6 +352,14 @@ impl Vm {
         }
         let bit = if call { MASK_CALL } else { MASK_RET };
         if self.hooks.mask & bit != 0 {
+            let th = self.cur.get();
+            let base = th.frames.last().map_or(0, |ci| ci.base);
+            self.hooks.next_transfer = if call {
+                (1, th.top.saturating_sub(base))
+            } else {
+                let n = nres.min(th.top.saturating_sub(base));
+                (th.top - n - base + 1, n)
+            };
             self.fire_hook(
                 if call {
                     HookEvent::Call
@@ -405,9 +443,11 @@ impl Vm {
         Ok(())
     }
 
-    /// The return event of a RETURN that closed variables first (see `hook_events`).
-    pub(crate) fn hook_return(&mut self) -> Result<(), LuaError> {
+    /// The return event of a RETURN that closed variables first (see `hook_events`):
+    /// `n` results from register `first`.
+    pub(crate) fn hook_return(&mut self, first: usize, n: usize) -> Result<(), LuaError> {
         if self.hooks.mask & MASK_RET != 0 {
+            self.hooks.next_transfer = (first + 1, n);
             self.fire_hook(HookEvent::Return, None)?;
         }
         Ok(())
@@ -467,6 +507,19 @@ impl Vm {
                 th.frames.last().is_some_and(|ci| th.needs_close(ci.base))
             };
             if mask & MASK_RET != 0 && !closing {
+                let i = pr.code[npci];
+                let a = i.a() as usize;
+                let n = match op {
+                    OpCode::Return0 => 0,
+                    OpCode::Return1 => 1,
+                    _ if i.b() != 0 => i.b() as usize - 1,
+                    _ => {
+                        let th = self.cur.get();
+                        let base = th.frames.last().map_or(0, |ci| ci.base);
+                        th.top.saturating_sub(base + a)
+                    }
+                };
+                self.hooks.next_transfer = (a + 1, n);
                 self.fire_hook(HookEvent::Return, None)?;
             }
             if !self.hooks.in_hook {

@@ -1255,7 +1255,7 @@ impl Vm {
                             }
                             if self.hooks.mask != 0 {
                                 // Everything is closed: the return event comes now.
-                                let r = self.hook_return();
+                                let r = self.hook_return(src - frame_base, n);
                                 reload!();
                                 r?;
                             }

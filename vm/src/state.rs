@@ -43,6 +43,9 @@ pub struct Vm {
     /// The last error that left the Vm (rooted so a host can inspect it).
     pub(crate) last_error: Value,
     pub(crate) running_finalizers: bool,
+    /// Where the running finalizer's frame is (thread, frame index): `getinfo` names it
+    /// `__gc`, a metamethod (PUC's `CIST_FIN`).
+    pub(crate) finalizer_frame: Option<(Gc<Thread>, usize)>,
     /// Extra stack allowed while an overflow error is being handled.
     pub(crate) stack_limit: usize,
     /// Output of `warn` (on/off by `@on`/`@off`).
@@ -147,6 +150,7 @@ impl Vm {
             c_calls: 0,
             last_error: Value::Nil,
             running_finalizers: false,
+            finalizer_frame: None,
             stack_limit: MAX_STACK,
             warn_on: false,
             warn_buf: Vec::new(),
@@ -510,13 +514,22 @@ impl Vm {
             if f.is_nil() {
                 continue;
             }
-            if let Err(e) = self.pcall_value(f, &[obj], None) {
+            if let Err(e) = self.call_finalizer(f, obj) {
                 let msg = self.to_display(e.value);
                 self.warn(&format!("error in __gc ({})", msg), false);
             }
         }
         drop(keep);
         self.running_finalizers = false;
+    }
+
+    /// Calls finalizer `f` of `obj`, protected, its frame known as a finalizer's.
+    fn call_finalizer(&mut self, f: Value, obj: Value) -> Result<Vec<Value>, LuaError> {
+        let saved = self.finalizer_frame;
+        self.finalizer_frame = Some((self.cur, self.cur.get().frames.len()));
+        let r = self.pcall_value(f, &[obj], None);
+        self.finalizer_frame = saved;
+        r
     }
 
     /// Emits a warning (`warn`): printed to stderr as `Lua warning: ...` when on.
@@ -554,7 +567,7 @@ impl Vm {
             let obj = o.get();
             let f = self.get_tm(obj, Tm::Gc);
             if !f.is_nil() {
-                if let Err(e) = self.pcall_value(f, &[obj], None) {
+                if let Err(e) = self.call_finalizer(f, obj) {
                     let msg = self.to_display(e.value);
                     self.warn(&format!("error in __gc ({})", msg), false);
                 }

@@ -890,6 +890,8 @@ impl<'a> Codegen<'a> {
             ExprKind::Binary(b) if b.op.is_left_assoc() => self.binary_chain(e),
             ExprKind::Binary(b) => {
                 let mut v = self.expr(&b.lhs)?;
+                // luac discharges the first operand once past the operator, on its line.
+                self.fs.line = e.line;
                 self.infix(b.op, &mut v)?;
                 let v2 = self.expr(&b.rhs)?;
                 self.posfix(b.op, &mut v, v2, e.line)?;
@@ -926,6 +928,7 @@ impl<'a> Codegen<'a> {
             let ExprKind::Binary(b) = &node.kind else {
                 unreachable!()
             };
+            self.fs.line = node.line;
             self.infix(b.op, &mut v)?;
             let v2 = self.expr(&b.rhs)?;
             self.posfix(b.op, &mut v, v2, node.line)?;

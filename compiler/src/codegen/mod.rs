@@ -122,7 +122,10 @@ impl<'a> Codegen<'a> {
         self.fs.upval_syms.push(Sym::ENV);
         self.stat_list(&chunk.block, false, Some(chunk.last_line), "<eof>")?;
         // luac gives the final return the line of the last token before <eof>.
-        self.fs.line = block_last_line(&chunk.block).unwrap_or(1);
+        // (An estimate past <eof>'s line is capped there: the last token is no later.)
+        self.fs.line = block_last_line(&chunk.block)
+            .unwrap_or(1)
+            .min(chunk.last_line.max(1));
         self.close_func()
     }
 

@@ -631,6 +631,10 @@ impl<'a> Codegen<'a> {
         escape: &mut i32,
     ) -> R<()> {
         let mut v = self.expr(c)?;
+        // luac tests the condition once past `then`, on its line.
+        if b.then_line != 0 {
+            self.fs.line = b.then_line;
+        }
         let jf;
         let mut skip_first = false;
         if let Some(Stat {

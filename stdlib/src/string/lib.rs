@@ -4,8 +4,7 @@
 //! hold borrowed string bytes while no Lua code can run (captures are copied before a
 //! `gsub` callback is called), so a collection can never free bytes in use.
 
-use hotlua_vm::table::Table;
-use hotlua_vm::{Args, Gc, LuaError, NativeFn, Value, Vm};
+use hotlua_vm::{Args, LuaError, NativeFn, Value, Vm};
 
 use super::format::{self, FormatArgs, Literal};
 use super::pack::{self, Unpacked};
@@ -13,11 +12,6 @@ use super::pattern::{self, Capture, MatchState};
 use super::LibError;
 
 type R = Result<usize, LuaError>;
-
-/// Registry key of the Lua function that wraps a `gmatch` state into an iterator.
-const GMATCH_FACTORY_KEY: &str = "hotlua.string.gmatch";
-/// Chunk name of the iterator wrapper (errors skip its frame).
-const GMATCH_CHUNK: &str = "(string.gmatch)";
 
 /// Fills the global `string` table (creating it if needed) with the library's functions,
 /// and makes it the `__index` of the string metatable.
@@ -65,21 +59,6 @@ pub fn open_string(vm: &mut Vm) -> Result<(), LuaError> {
     };
     let k = vm.str_value("__index");
     vm.raw_set(smt, k, Value::Table(lib))?;
-    // gmatch iterators are Lua closures over a state table that tail-call `gmatch_step`
-    // (see `str_gmatch`); the factory making them is compiled once.
-    let chunk = vm.load(
-        b"local step = ... return function(state) return function() return step(state) end end",
-        &format!("={GMATCH_CHUNK}"),
-        None,
-    )?;
-    let factory = vm
-        .call_value(chunk, &[Value::LightFn(gmatch_step)])?
-        .first()
-        .copied()
-        .unwrap_or(Value::Nil);
-    let reg = vm.registry();
-    let k = vm.str_value(GMATCH_FACTORY_KEY);
-    vm.raw_set(reg, k, factory)?;
     Ok(())
 }
 
@@ -491,66 +470,53 @@ fn str_match(vm: &mut Vm, args: Args) -> R {
     find_aux(vm, args, false)
 }
 
-/// `string.gmatch(s, p [, init])`. The iterator is a Lua closure `function() return
-/// step(state) end` made by a factory compiled at open time: its tail call leaves
-/// [`gmatch_step`] reporting errors at the caller's line, as Lua's C closure does. The
-/// state (subject, pattern, position, end of the last match) lives in a table. (A native
-/// closure would do once natives can reach their own upvalues.)
+/// The position of a `gmatch` iterator and the end of its last match.
+struct GMatchState(std::cell::Cell<(usize, Option<usize>)>);
+
+/// `string.gmatch(s, p [, init])`: a native closure over the subject, the pattern and its
+/// state, a userdata (as Lua's, three upvalues: `debug.getupvalue` shows them, named "").
 fn str_gmatch(vm: &mut Vm, args: Args) -> R {
     let s = vm.check_str(args, 0)?;
     let p = vm.check_str(args, 1)?;
     let init = vm.opt_int(args, 2, 1)?;
     let len = s.get().len();
     let start = pattern::start_offset(init, len).unwrap_or(len + 1);
-    let reg = vm.registry();
-    let k = vm.str_value(GMATCH_FACTORY_KEY);
-    let factory = reg.get().get(k);
-    if factory.is_nil() {
-        return Err(vm.rt_error("string library not opened"));
-    }
-    let mut state = Table::new();
-    state.set_int(1, Value::Str(s));
-    state.set_int(2, Value::Str(p));
-    state.set_int(3, Value::Int(start as i64));
-    state.set_int(4, Value::Int(-1));
-    let t = vm.heap.alloc(state);
-    let it = vm
-        .call_value(factory, &[Value::Table(t)])?
-        .first()
-        .copied()
-        .unwrap_or(Value::Nil);
+    let state = GMatchState(std::cell::Cell::new((start, None)));
+    let ud = crate::open::new_userdata(vm, state, None);
+    let it = vm.new_native_closure(
+        gmatch_step,
+        "for iterator",
+        vec![Value::Str(s), Value::Str(p), ud],
+    );
     vm.push(it)?;
     Ok(1)
 }
 
-/// An error from the iterator, positioned at the line that called it (as Lua's C closure
-/// reports it): past our wrapper's frame when the VM keeps it under the native.
+/// An error from the iterator, positioned at the line that called it (`luaL_error`).
 fn gmatch_error(vm: &mut Vm, msg: &str) -> LuaError {
-    let level = if vm.where_(1).starts_with(GMATCH_CHUNK) {
-        2
-    } else {
-        1
-    };
-    let text = format!("{}{}", vm.where_(level), msg);
+    let text = format!("{}{}", vm.where_(1), msg);
     let v = vm.str_value(text);
     LuaError::new(v)
 }
 
 fn gmatch_step(vm: &mut Vm, args: Args) -> R {
-    let Value::Table(t) = vm.arg(args, 0) else {
-        return Err(vm.type_error_arg(args, 0, "gmatch iterator"));
-    };
-    let st: Gc<Table> = t;
-    let (Value::Str(s), Value::Str(p), Value::Int(pos), Value::Int(last)) = (
-        st.get().get_int(1),
-        st.get().get_int(2),
-        st.get().get_int(3),
-        st.get().get_int(4),
+    let (Value::Str(s), Value::Str(p), Value::UserData(ud)) = (
+        vm.native_upvalue(args, 0),
+        vm.native_upvalue(args, 1),
+        vm.native_upvalue(args, 2),
     ) else {
-        return Err(vm.type_error_arg(args, 0, "gmatch iterator"));
+        return Err(vm.rt_error("bad gmatch iterator"));
     };
-    let mut g = pattern::GMatch::new(pos as usize);
-    g.last_match = (last >= 0).then_some(last as usize);
+    let Some((pos, last)) = ud.get().downcast_ref::<GMatchState>().map(|st| st.0.get()) else {
+        return Err(vm.rt_error("bad gmatch iterator"));
+    };
+    let save = |g: &pattern::GMatch, last: Option<usize>| {
+        if let Some(st) = ud.get().downcast_ref::<GMatchState>() {
+            st.0.set((g.pos, last));
+        }
+    };
+    let mut g = pattern::GMatch::new(pos);
+    g.last_match = last;
     let src = s.get().as_bytes();
     let sig = vm.signal().clone();
     match g.next_match(src, p.get().as_bytes(), Some(&sig)) {
@@ -558,12 +524,11 @@ fn gmatch_step(vm: &mut Vm, args: Args) -> R {
         Err(e) => Err(gmatch_error(vm, &e)),
         Ok(None) => {
             // Lua's iterator returns nothing at the end (not even nil).
-            vm.raw_set(st, Value::Int(3), Value::Int(g.pos as i64))?;
+            save(&g, last);
             Ok(0)
         }
         Ok(Some(m)) => {
-            vm.raw_set(st, Value::Int(3), Value::Int(g.pos as i64))?;
-            vm.raw_set(st, Value::Int(4), Value::Int(m.end as i64))?;
+            save(&g, Some(m.end));
             push_captures(vm, src, &m.captures)
         }
     }
