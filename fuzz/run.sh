@@ -25,7 +25,7 @@ for t in $targets; do
   cargo +nightly fuzz run "$t" "$work" -- -max_total_time="$secs" -rss_limit_mb=2048 \
     -timeout=10 >"$log" 2>&1
   rc=$?
-  runs=$(grep -o 'Done [0-9]* runs' "$log" | tail -1 | awk '{print $2}')
+  runs=$(grep -a -o 'Done [0-9]* runs' "$log" | tail -1 | awk '{print $2}')
   crashes=$(ls artifacts/$t 2>/dev/null | grep -c -E '^(crash|timeout|oom|leak)-')
   echo "$t: ${runs:-?} runs in ${secs} s, exit $rc, artifacts: $crashes"
   [ "$rc" = 0 ] || { status=1; tail -30 "$log"; }
