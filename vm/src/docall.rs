@@ -7,8 +7,10 @@
 
 use crate::api::Args;
 use crate::error::LuaError;
+use crate::gc::Gc;
 use crate::meta::Tm;
 use crate::state::Vm;
+use crate::thread::{Thread, ThreadStatus};
 use crate::value::Value;
 
 /// Compiles and runs one chunk; an error comes back as the text `lua.c` would print after
@@ -102,6 +104,33 @@ fn pmain(vm: &mut Vm, args: Args) -> Result<usize, LuaError> {
             vm.push(e.value)?;
             Ok(2)
         }
+    }
+}
+
+/// lua.c's message handler applied to `err`, the error the thread `co` (dead, its frames
+/// still in place) died with, as if it ran at the error point: what lua.c prints for an
+/// error in a main chunk that ran as a coroutine (the silly runtime's main task). Code the
+/// handler runs (`__tostring`) sees the dead thread's frames below it, as under lua.c.
+pub fn handle_error_of(vm: &mut Vm, co: Gc<Thread>, err: Value) -> String {
+    let th = co.get_mut();
+    let (saved_status, saved_top, saved_frames) = (th.status, th.top, th.frames.len());
+    th.status = ThreadStatus::Ok;
+    let prev = vm.cur;
+    vm.resumers.push(prev);
+    vm.cur = co;
+    let r = vm.pcall_value(Value::LightFn(msghandler), &[err], None);
+    vm.cur = prev;
+    vm.resumers.pop();
+    let th = co.get_mut();
+    th.frames.truncate(saved_frames);
+    th.top = saved_top;
+    th.status = saved_status;
+    match r {
+        Ok(v) => {
+            let v = v.first().copied().unwrap_or(Value::Nil);
+            vm.to_display(v)
+        }
+        Err(e) => vm.to_display(e.value),
     }
 }
 
