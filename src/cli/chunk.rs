@@ -40,10 +40,10 @@ pub fn dolibrary(vm: &mut Vm, spec: &[u8]) -> Result<(), Failure> {
         None => (spec, spec),
     };
     let require = vm.get_global("require");
-    let name = vm.str_value(module.to_vec());
+    let name = vm.str_value(module);
     let r = docall(vm, require, &[name])?;
     let v = r.first().copied().unwrap_or(Value::Nil);
-    let key = vm.str_value(global.to_vec());
+    let key = vm.str_value(global);
     let globals = vm.globals();
     vm.raw_set(globals, key, v)
         .map_err(|e| vm.to_display(e.value))
