@@ -1,11 +1,7 @@
-//! The `hotlua` command line. It only parses arguments and calls the library.
-//!
-//! ```text
-//! hotlua [options] [script [args]]     run a script as lua5.4 does (-e code, -, --), its
-//!                                      main chunk as the first task of the event loop
-//! hotlua -p FILE...                    check that each FILE compiles (like luac -p)
-//! ```
+//! The `hotlua` command: it only hands the command line to the library's `cli` module
+//! (all of lua.c, plus `-p` and hotlua's own options; see `src/cli/mod.rs`).
 
+use std::os::unix::ffi::OsStringExt;
 use std::process::ExitCode;
 
 /// Lua programs allocate and free many small objects (tables, closures, strings, the
@@ -16,16 +12,6 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let status = if args.first().map(String::as_str) == Some("-p") {
-        if args.len() < 2 {
-            eprintln!("usage: hotlua -p FILE...");
-            1
-        } else {
-            hotlua::cli::check_files(&args[1..])
-        }
-    } else {
-        hotlua::cli::run_with_big_stack(move || hotlua::cli::run_command_line(&args))
-    };
-    ExitCode::from(status as u8)
+    let argv: Vec<Vec<u8>> = std::env::args_os().map(OsStringExt::into_vec).collect();
+    ExitCode::from(hotlua::cli::main(argv) as u8)
 }

@@ -113,7 +113,7 @@ pub fn open_selected(vm: &mut Vm, libs: Libs) {
 /// Reads and compiles a chunk file (`None`: stdin) as `luaL_loadfilex`: a first line
 /// starting with `#` is skipped; `mode` (`"b"`, `"t"`, `"bt"`; `None`: both) says which
 /// kinds of chunk may load; the error is the message value.
-fn load_chunk_file(
+pub fn load_chunk_file(
     vm: &mut Vm,
     name: Option<&[u8]>,
     mode: Option<&[u8]>,

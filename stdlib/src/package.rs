@@ -16,8 +16,10 @@ use crate::open::{get_field, loaded_table, set_field};
 
 /// Default `package.path`.
 pub const DEFAULT_PATH: &str = "./?.lua;./?/init.lua";
-/// Default `package.cpath` (C modules are not supported).
-pub const DEFAULT_CPATH: &str = "";
+/// Default `package.cpath`: lua.c's (C modules cannot be loaded: a library found there fails
+/// with [`DLMSG`]; the searchers still name the places, as lua5.4's messages do).
+pub const DEFAULT_CPATH: &str =
+    "/usr/local/lib/lua/5.4/?.so;/usr/local/lib/lua/5.4/loadall.so;./?.so";
 /// Directory separator, path separator, name mark, executable-dir mark, ignore mark.
 const CONFIG: &str = "/\n;\n?\n!\n-\n";
 /// Why `package.loadlib` and the C searchers cannot load anything.
@@ -25,7 +27,10 @@ const DLMSG: &str = "dynamic libraries not enabled; check your Lua installation"
 
 /// `package.path` from the environment as `setpath` in loadlib.c: the versioned variable
 /// first, `;;` replaced by the default.
-fn env_path(var: &str, default: &str) -> String {
+fn env_path(var: &str, default: &str, noenv: bool) -> String {
+    if noenv {
+        return default.to_string();
+    }
     let versioned = std::env::var(format!("{}_5_4", var)).ok();
     let plain = std::env::var(var).ok();
     compose_path(versioned.or(plain), default)
@@ -387,9 +392,12 @@ pub fn open(vm: &mut Vm) {
         let _ = vm.raw_set(searchers, Value::Int(i as i64 + 1), c);
     }
     set_field(vm, pkg, "searchers", Value::Table(searchers));
-    let path = vm.str_value(env_path("LUA_PATH", DEFAULT_PATH));
+    // lua.c's `-E` sets the registry's `LUA_NOENV` before the libraries open.
+    let reg = vm.registry();
+    let noenv = get_field(vm, reg, "LUA_NOENV").is_truthy();
+    let path = vm.str_value(env_path("LUA_PATH", DEFAULT_PATH, noenv));
     set_field(vm, pkg, "path", path);
-    let cpath = vm.str_value(env_path("LUA_CPATH", DEFAULT_CPATH));
+    let cpath = vm.str_value(env_path("LUA_CPATH", DEFAULT_CPATH, noenv));
     set_field(vm, pkg, "cpath", cpath);
     let config = vm.str_value(CONFIG);
     set_field(vm, pkg, "config", config);

@@ -29,7 +29,23 @@ fn child_runner() {
     let _ = writeln!(out, "{}", BEGIN);
     let _ = out.flush();
     let mut vm = hotlua_stdlib::open::new_vm();
-    let code = hotlua_vm::runner::run_command_line(&mut vm, &[script]);
+    // As the `hotlua` program does: `arg[0]` is the script (names.lua lists `arg` too).
+    let arg = vm.new_table();
+    let name = vm.str_value(script.as_str());
+    arg.get_mut().set_int(0, name);
+    vm.set_global("arg", hotlua_vm::Value::Table(arg));
+    let code =
+        match hotlua_stdlib::open::load_chunk_file(&mut vm, Some(script.as_bytes()), None, None)
+            .map_err(|e| vm.to_display(e))
+            .and_then(|f| hotlua_vm::docall::docall(&mut vm, f, &[]).map(|_| ()))
+        {
+            Ok(()) => 0,
+            Err(msg) => {
+                let _ = vm.stdout().flush();
+                eprintln!("hotlua: {msg}");
+                1
+            }
+        };
     vm.close();
     let _ = write!(out, "\n{}\n", END);
     let _ = out.flush();

@@ -65,6 +65,7 @@ pub mod compare;
 pub mod coroutine;
 pub mod deadline;
 pub mod debuginfo;
+pub mod docall;
 pub mod dump;
 pub mod error;
 pub mod ext;
@@ -76,7 +77,6 @@ pub mod libsupport;
 pub mod meta;
 pub mod numfmt;
 pub mod patch;
-pub mod runner;
 pub mod state;
 pub mod thread;
 

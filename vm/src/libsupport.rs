@@ -78,7 +78,8 @@ impl Vm {
             other => return self.set_type_metatable(other, mt),
         }
         if let Some(m) = mt {
-            if !self.tm_of_mt(m, Tm::Gc).is_nil() {
+            // Once `close` has begun, no new finalizer is registered (as lua_close).
+            if !self.closing && !self.tm_of_mt(m, Tm::Gc).is_nil() {
                 self.heap.register_finalizer(v);
             }
         }

@@ -53,6 +53,11 @@ pub struct Vm {
     pub(crate) warn_buf: Vec<u8>,
     /// A warning's first pieces arrived (`warn` with more to come).
     pub(crate) warn_pending: bool,
+    /// `close` has begun: no new object is registered for finalization (lua_close's
+    /// `GCSTPCLS`), and the finalizers it has still to call wait in `close_queue`, so that
+    /// a nested `close` (`os.exit(c, true)` from a finalizer) calls the rest.
+    pub(crate) closing: bool,
+    close_queue: Vec<RootedValue>,
     /// Where `print` writes (stdout unless a host redirects it).
     pub(crate) stdout: Box<dyn std::io::Write>,
     /// The collector mode `collectgarbage` reports ("incremental" or "generational"); the
@@ -155,6 +160,8 @@ impl Vm {
             warn_on: false,
             warn_buf: Vec::new(),
             warn_pending: false,
+            closing: false,
+            close_queue: Vec::new(),
             stdout: Box::new(std::io::stdout()),
             gc_mode: "incremental",
             gc_stress: false,
@@ -532,6 +539,18 @@ impl Vm {
         r
     }
 
+    /// `lua_close`'s first step: when the running thread is the main one (or runs the
+    /// program's main chunk, see `set_program_main`), its pending to-be-closed variables
+    /// are closed as on a normal exit (no error; one a `__close` raises goes to the next).
+    /// The frames they belong to are abandoned: the state is being closed.
+    fn close_main_chunk(&mut self) {
+        let co = self.cur;
+        if (co != self.main && !co.get().program_main) || co.get().tbc.is_empty() {
+            return;
+        }
+        let _ = self.close_all(0, None, None);
+    }
+
     /// Emits a warning (`warn`): printed to stderr as `Lua warning: ...` when on.
     pub fn warn(&mut self, msg: &str, to_continue: bool) {
         // A control message is a whole warning of one piece (not the end of a longer one,
@@ -554,16 +573,23 @@ impl Vm {
         }
     }
 
-    /// Runs every registered finalizer (as `lua_close` does). Call before dropping a Vm
-    /// whose finalizers must run.
+    /// Closes the state as `lua_close` does: the pending to-be-closed variables of the
+    /// running main chunk first (`os.exit(code, true)` from it comes here), then every
+    /// registered finalizer. Call before dropping a Vm whose finalizers must run.
     pub fn close(&mut self) {
-        // As lua_close: the collector does not run finalizers any more (one called now
-        // cannot collect: `collectgarbage` answers fail), and objects made by these
-        // finalizers are not finalized.
-        self.running_finalizers = true;
-        let all = self.heap.take_all_finalizers();
-        let keep: Vec<RootedValue> = all.iter().map(|&o| self.root(o)).collect();
-        for o in &keep {
+        if !self.closing {
+            self.close_main_chunk();
+            self.closing = true;
+            // As lua_close: the collector does not run finalizers any more (one called now
+            // cannot collect: `collectgarbage` answers fail), and objects made by these
+            // finalizers are not finalized (`closing`).
+            self.running_finalizers = true;
+            let all = self.heap.take_all_finalizers();
+            let mut keep: Vec<RootedValue> = all.iter().map(|&o| self.root(o)).collect();
+            keep.reverse();
+            self.close_queue = keep;
+        }
+        while let Some(o) = self.close_queue.pop() {
             let obj = o.get();
             let f = self.get_tm(obj, Tm::Gc);
             if !f.is_nil() {

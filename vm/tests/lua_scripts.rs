@@ -46,7 +46,7 @@ fn run_hotlua_as(name: &str, source: Vec<u8>, stress: bool, module: bool) -> Str
             vm.gc_stress = stress;
             vm.set_stdout(Box::new(Sink(buf.clone())));
             let chunk = format!("@{}", name);
-            let r = hotlua_vm::runner::run_chunk_report_as(&mut vm, &source, &chunk, &[], module);
+            let r = hotlua_vm::docall::run_chunk_report_as(&mut vm, &source, &chunk, &[], module);
             let mut out = String::from_utf8_lossy(&buf.borrow()).into_owned();
             if let Err(m) = r {
                 out.push_str(&format!("hotlua: {}\n", m));

@@ -845,13 +845,12 @@ pub fn io_wait_until(
 pub fn describe_error(vm: &mut Vm, co: Gc<Thread>, err: Value) -> String {
     let msg = match err {
         Value::Str(_) | Value::Int(_) | Value::Float(_) => vm.to_display(err),
-        _ => {
-            let text = vm.to_display(err);
-            if !text.starts_with("(error object is a ") {
-                return text;
-            }
-            text
+        // An error object's `__tostring` runs at the error point, as under lua.c's
+        // message handler (it may look at the stack: `debug.getinfo(4)` is the chunk).
+        _ if !vm.get_tm(err, hotlua_vm::meta::Tm::ToString).is_nil() => {
+            return hotlua_vm::docall::handle_error_of(vm, co, err);
         }
+        _ => vm.to_display(err),
     };
     vm.traceback_of(co, Some(&msg), 0)
 }

@@ -1,101 +1,85 @@
-//! The server runner: `hotlua [--console ADDR] [options] script [args] [--key=value ...]`.
-//! `--console ADDR` opens the operator console (spec/console.md) before the script runs.
+//! What the silly runtime owns of a program's run: the main chunk as the first task of
+//! the event loop, the loop run to its end, and SIGINT/SIGTERM turned into interrupts. The
+//! command line itself (options, `arg`, `LUA_INIT`, the REPL, messages) is the `hotlua`
+//! program's (`src/cli/` of the root package), which calls [`run_main`] and
+//! [`catch_signals`].
 //!
-//! Options are lua.c's (`-e code`, `-` for stdin, `--`), and `-e` chunks run on the main
-//! thread exactly as in lua.c. The script's main chunk runs as the first task of the event
-//! loop (so it may sleep and wait); the loop then runs until nothing can happen any more,
-//! `silly.exit(code)`, a SIGINT/SIGTERM, or an error in the main chunk.
-//!
-//! Exit statuses: 0 when the loop runs out of work; `code` for `silly.exit(code)`; 1 for a
-//! syntax error, an unreadable script, or an uncaught error in the main chunk (printed as
-//! lua.c does: `hotlua: msg` and a traceback); 128 + signal number after a SIGINT or
-//! SIGTERM (a clean shutdown: output flushed, finalizers run). A signal interrupts running
-//! Lua code ("interrupted!"): in the main chunk that is an uncaught error (status 1 for
-//! SIGINT as lua.c, 143 for SIGTERM). Errors in other tasks are logged at ERROR and do not
-//! stop the process.
+//! The loop runs until nothing can happen any more, `silly.exit(code)`, a SIGINT/SIGTERM,
+//! or an error in the main chunk. A signal interrupts running Lua code ("interrupted!",
+//! without a position, as lua.c's SIGINT); a second one ends the process at once.
 
 use hotlua_vm::{Value, Vm};
 
-use super::eventloop::{install_signal_handlers, received_signal, run, with_loop, Stop};
+use super::eventloop::{has_loop, install_signal_handlers, received_signal, run, with_loop, Stop};
 
-/// Program name used in messages.
-const PROGNAME: &str = "hotlua";
-
-/// Runs the command line `argv` (without the program name) in `vm`; returns the exit
-/// status. The caller closes the Vm afterwards (running finalizers).
-pub fn run_command_line(vm: &mut Vm, argv: &[String]) -> i32 {
-    // SIGINT and SIGTERM interrupt running Lua code from here on (lua.c's SIGINT: the error
-    // "interrupted!", without a position); the handlers are removed when the run is over.
-    vm.set_interrupt_error("interrupted!", false);
-    let handlers = match install_signal_handlers(vm.signal()) {
-        Ok(h) => Some(h),
-        Err(e) => {
-            eprintln!("{}: cannot listen for signals: {}", PROGNAME, e);
-            return 1;
-        }
-    };
-    let mut status = run_inner(vm, argv);
-    // What runs next (flushing, and the caller's `vm.close()` with its finalizers) must not
-    // meet an interrupt that no Lua code consumed.
-    vm.signal().clear_interrupt();
-    if let Some(sig) = received_signal() {
-        // An interrupted script fails as lua.c's does on SIGINT (status 1); for SIGTERM,
-        // which lua.c does not catch, the status of a process ended by it.
-        if status == 1 && sig != libc::SIGINT {
-            status = 128 + sig;
-        }
-    }
-    let _ = vm.stdout().flush();
-    crate::io::flush_all(vm);
-    drop(handlers);
-    status
+/// How a program's run through the loop ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The exit status: 0 when the loop ran out of work, `code` for `silly.exit(code)`,
+    /// 128 + signal number after a SIGINT/SIGTERM that stopped the loop (a clean
+    /// shutdown: output flushed, finalizers run).
+    Status(i32),
+    /// An uncaught error in the main chunk (or the loop itself): the text lua.c prints
+    /// after its program name (message and traceback), and the exit status: 1, or 143 when
+    /// a SIGTERM interrupted it (lua.c does not catch SIGTERM: the status of a process
+    /// ended by it).
+    Failed(String, i32),
 }
 
-fn run_inner(vm: &mut Vm, argv: &[String]) -> i32 {
-    // lua.c puts the collector in generational mode.
-    vm.gc_mode = "generational";
-    // `--console ADDR` comes before lua.c's options and is the runner's own.
-    let (console, argv) = match argv {
-        [flag, addr, rest @ ..] if flag == "--console" => (Some(addr.as_str()), rest),
-        [flag] if flag == "--console" => {
-            eprintln!(
-                "{}: '--console' needs an address (e.g. 127.0.0.1:2345)",
-                PROGNAME
-            );
-            return 1;
-        }
-        _ => (None, argv),
-    };
-    if let Some(addr) = console {
-        if let Err(e) = start_console(vm, addr) {
-            eprintln!("{}: {}", PROGNAME, e);
-            return 1;
-        }
+/// Runs `f` with SIGINT and SIGTERM interrupting the Lua code it runs (as lua.c's `docall`
+/// sets its SIGINT handler for the time of a call); returns its result and the signal
+/// received meanwhile, if any. The handlers are removed afterwards, and an interrupt no
+/// Lua code consumed is cleared (what runs next, e.g. finalizers, must not meet it).
+pub fn catch_signals<R>(vm: &mut Vm, f: impl FnOnce(&mut Vm) -> R) -> (R, Option<i32>) {
+    vm.set_interrupt_error("interrupted!", false);
+    // Without handlers (an error that cannot happen in practice) the signals keep their
+    // default action: the process ends, as it would under lua.c outside a call.
+    let handlers = install_signal_handlers(vm.signal()).ok();
+    let r = f(vm);
+    vm.signal().clear_interrupt();
+    let sig = received_signal();
+    drop(handlers);
+    (r, sig)
+}
+
+/// Runs `main` (a loaded chunk) as the first task of `vm`'s event loop, started with `args`
+/// as its `...`, then the loop until it ends (see [`Ended`]); signals are caught meanwhile.
+pub fn run_main(vm: &mut Vm, main: Value, args: &[Value]) -> Ended {
+    drive(vm, |vm| start_main(vm, main, args))
+}
+
+/// Runs `vm`'s event loop, when it has one, until it ends (tasks and timers that `-e`
+/// code or the REPL started); signals are caught meanwhile.
+pub fn run_loop(vm: &mut Vm) -> Ended {
+    if !has_loop(vm) {
+        return Ended::Status(0);
     }
-    let script = match hotlua_vm::runner::prepare_command_line(vm, argv) {
-        Ok(script) => script,
-        Err(status) => return status,
-    };
-    if let Some(s) = script {
-        super::env::load_args(vm, &s.args);
-        let f = match vm.load(&s.source, &s.chunk_name, None) {
-            Ok(f) => f,
-            Err(e) => {
-                let msg = vm.to_display(e.value);
-                eprintln!("{}: {}", PROGNAME, msg);
-                return 1;
-            }
-        };
-        let mut call_args = Vec::with_capacity(s.args.len());
-        for a in &s.args {
-            call_args.push(vm.str_value(a));
+    drive(vm, |vm| {
+        with_loop(vm, |_, lp| lp.listen_signals())
+            .map_err(|e| vm.to_display(e.value))?
+            .map_err(|e| format!("cannot listen for signals: {e}"))
+    })
+}
+
+/// Runs the loop after `start`, under [`catch_signals`], and says how it ended.
+fn drive(vm: &mut Vm, start: impl FnOnce(&mut Vm) -> Result<(), String>) -> Ended {
+    let (ended, sig) = catch_signals(vm, |vm| match start(vm) {
+        Err(e) => Ended::Failed(e, 1),
+        Ok(()) => match run(vm) {
+            Stop::Idle => Ended::Status(0),
+            Stop::Exit(code) => Ended::Status(code),
+            Stop::Signal(sig) => Ended::Status(128 + sig),
+            Stop::MainFailed(text) | Stop::Fatal(text) => Ended::Failed(text, 1),
+        },
+    });
+    let _ = vm.stdout().flush();
+    // An interrupted main chunk fails as lua.c's does on SIGINT (status 1).
+    match (ended, sig) {
+        (Ended::Failed(text, _), Some(sig)) if sig != libc::SIGINT => {
+            Ended::Failed(text, 128 + sig)
         }
-        if let Err(e) = start_main(vm, f, &call_args) {
-            eprintln!("{}: {}", PROGNAME, e);
-            return 1;
-        }
+        (ended, _) => ended,
     }
-    drive(vm)
 }
 
 /// Queues the main chunk as the first task, resumed with the script's arguments, and
@@ -114,35 +98,5 @@ fn start_main(vm: &mut Vm, f: Value, args: &[Value]) -> Result<(), String> {
     match r {
         Ok(r) => r,
         Err(e) => Err(vm.to_display(e.value)),
-    }
-}
-
-/// Opens the operator console on `addr` (`require "silly.console"{addr = addr}`).
-fn start_console(vm: &mut Vm, addr: &str) -> Result<(), String> {
-    let src = b"local addr = ... ; require 'silly.console'{addr = addr}";
-    let f = vm
-        .load(src, "=[--console]", None)
-        .map_err(|e| vm.to_display(e.value))?;
-    let a = vm.str_value(addr);
-    vm.call(f, &[a]).map_err(|e| vm.to_display(e.value))?;
-    Ok(())
-}
-
-/// Runs the loop and turns its end into an exit status.
-fn drive(vm: &mut Vm) -> i32 {
-    match run(vm) {
-        Stop::Idle => 0,
-        Stop::Exit(code) => code,
-        Stop::Signal(sig) => 128 + sig,
-        Stop::MainFailed(text) => {
-            let _ = vm.stdout().flush();
-            eprintln!("{}: {}", PROGNAME, text);
-            1
-        }
-        Stop::Fatal(text) => {
-            let _ = vm.stdout().flush();
-            eprintln!("{}: {}", PROGNAME, text);
-            1
-        }
     }
 }

@@ -1,4 +1,4 @@
--- Test server for stdlib/tests/http.rs: each path shows one part of the request API.
+-- Test server for tests/http.rs: each path shows one part of the request API.
 local env = require "silly.env"
 local http = require "silly.net.http"
 

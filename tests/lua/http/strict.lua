@@ -1,4 +1,4 @@
--- Test server for stdlib/tests/http.rs's robustness tests. Arguments: --port=N and
+-- Test server for tests/http.rs's robustness tests. Arguments: --port=N and
 -- --opts=name=value,... (http.listen options, integers).
 local env = require "silly.env"
 local http = require "silly.net.http"

@@ -37,7 +37,7 @@ pub fn run_hotlua(name: &str, source: Vec<u8>, stress: bool) -> String {
             vm.gc_stress = stress;
             vm.set_stdout(Box::new(Sink(buf.clone())));
             let chunk = format!("@{}", name);
-            let r = hotlua_vm::runner::run_chunk_report(&mut vm, &source, &chunk, &[]);
+            let r = hotlua_vm::docall::run_chunk_report(&mut vm, &source, &chunk, &[]);
             let mut out = String::from_utf8_lossy(&buf.borrow()).into_owned();
             if let Err(m) = r {
                 out.push_str(&format!("hotlua: {}\n", m));

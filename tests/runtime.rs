@@ -1,47 +1,15 @@
-//! The silly runtime end to end: each test runs a script of `tests/lua/runtime/` through the
-//! server runner in a child process (this test binary re-executed in runner mode, see
-//! [`child_process_entry`]) and checks its output and exit status. Every wait is bounded.
+//! The silly runtime end to end: each test runs a script of `tests/lua/runtime/` with the
+//! `hotlua` program in a child process and checks its output and exit status. Every wait
+//! is bounded.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Environment variable that turns this test binary into the runner (arguments separated
-/// by \x1f).
-const CHILD_ENV: &str = "HOTLUA_RUNTIME_CHILD";
-
-/// Runner mode: when [`CHILD_ENV`] is set, this "test" is the whole process: it runs the
-/// command line through the silly runtime exactly as the `hotlua` binary does and exits
-/// with its status. In a normal test run it returns at once.
-#[test]
-fn child_process_entry() {
-    let Ok(joined) = std::env::var(CHILD_ENV) else {
-        return;
-    };
-    let argv: Vec<String> = if joined.is_empty() {
-        Vec::new()
-    } else {
-        joined.split('\x1f').map(str::to_string).collect()
-    };
-    let status = std::thread::Builder::new()
-        .stack_size(256 << 20)
-        .spawn(move || {
-            let mut vm = hotlua_stdlib::open::new_vm();
-            vm.gc_stress = std::env::var_os("HOTLUA_GC_STRESS").is_some();
-            let st = hotlua_stdlib::silly::runtime::run_command_line(&mut vm, &argv);
-            vm.close();
-            hotlua_stdlib::io::flush_all(&mut vm);
-            st
-        })
-        .ok()
-        .and_then(|h| h.join().ok())
-        .unwrap_or(101);
-    std::process::exit(status);
-}
-
 fn script_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/lua/runtime")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lua/runtime")
 }
 
 struct Output {
@@ -56,24 +24,18 @@ fn spawn(args: &[&str], stdin: Option<&str>) -> Child {
 }
 
 fn spawn_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Child {
-    let exe = std::env::current_exe().expect("test binary path");
-    let mut cmd = Command::new(exe);
-    cmd.args([
-        "child_process_entry",
-        "--exact",
-        "--quiet",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env(CHILD_ENV, args.join("\x1f"))
-    .current_dir(script_dir())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotlua"));
+    // Messages name the program as invoked: "hotlua: ...".
+    cmd.arg0("hotlua")
+        .args(args)
+        .current_dir(script_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -123,7 +85,8 @@ fn finish(mut child: Child, limit: Duration) -> Output {
     }
 }
 
-/// The test harness prints a "running 1 test" header before the child takes over.
+/// What the program printed (a test harness header, when a child was a test binary, is
+/// dropped).
 fn strip_harness(s: &str) -> String {
     match s.find("running 1 test\n") {
         Some(i) => s[i + "running 1 test\n".len()..].to_string(),

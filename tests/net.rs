@@ -1,49 +1,16 @@
-//! silly.net.tcp end to end: scripts of `tests/lua/net/` run through the server runner in a
-//! child process (this test binary re-executed in runner mode, as in runtime.rs), killed if
-//! they outlive their time limit.
+//! silly.net.tcp end to end: scripts of `tests/lua/net/` run with the `hotlua` program in a
+//! child process, killed if they outlive their time limit.
 
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const CHILD_ENV: &str = "HOTLUA_NET_CHILD";
-
-/// Runner mode: when [`CHILD_ENV`] is set, this "test" is the whole process.
-#[test]
-fn child_process_entry() {
-    let Ok(joined) = std::env::var(CHILD_ENV) else {
-        return;
-    };
-    let argv: Vec<String> = joined.split('\x1f').map(str::to_string).collect();
-    let status = std::thread::Builder::new()
-        .stack_size(256 << 20)
-        .spawn(move || {
-            let mut vm = hotlua_stdlib::open::new_vm();
-            let st = hotlua_stdlib::silly::runtime::run_command_line(&mut vm, &argv);
-            vm.close();
-            hotlua_stdlib::io::flush_all(&mut vm);
-            st
-        })
-        .ok()
-        .and_then(|h| h.join().ok())
-        .unwrap_or(101);
-    std::process::exit(status);
-}
-
 /// Runs `script` of tests/lua/net; returns (status, stdout without the harness header).
 fn run_script(script: &str, limit: Duration) -> (Option<i32>, String, String) {
-    let exe = std::env::current_exe().expect("test binary path");
-    let mut child = Command::new(exe)
-        .args([
-            "child_process_entry",
-            "--exact",
-            "--quiet",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, script)
-        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/lua/net"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hotlua"))
+        .arg(script)
+        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lua/net"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .stdin(Stdio::null())
@@ -117,17 +84,9 @@ impl Drop for Server {
 
 /// Starts the runner with `args` in tests/lua/net, without waiting for it.
 fn serve(args: &[&str]) -> Server {
-    let exe = std::env::current_exe().expect("test binary path");
-    let child = Command::new(exe)
-        .args([
-            "child_process_entry",
-            "--exact",
-            "--quiet",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, args.join("\x1f"))
-        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/lua/net"))
+    let child = Command::new(env!("CARGO_BIN_EXE_hotlua"))
+        .args(args)
+        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lua/net"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .stdin(Stdio::null())
@@ -210,7 +169,7 @@ impl Op {
 
 fn script_path(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/lua/net")
+        .join("tests/lua/net")
         .join(name)
         .canonicalize()
         .expect("script path")

@@ -1,6 +1,5 @@
 //! silly.net.http end to end: a server script (tests/lua/http/server.lua or the route
-//! example) runs in a child process (this test binary re-executed in runner mode, as in
-//! net.rs) on free loopback ports, and
+//! example) runs with the `hotlua` program in a child process on free loopback ports, and
 //! this test talks HTTP to it with std sockets. Every child is killed on drop.
 
 use std::io::{Read, Write};
@@ -10,32 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-const CHILD_ENV: &str = "HOTLUA_HTTP_CHILD";
-
-/// Runner mode (as in net.rs): when [`CHILD_ENV`] is set, this "test" is the whole
-/// process, a hotlua runner over the stdlib of this very build.
-#[test]
-fn child_process_entry() {
-    let Ok(joined) = std::env::var(CHILD_ENV) else {
-        return;
-    };
-    let argv: Vec<String> = joined.split('\x1f').map(str::to_string).collect();
-    let status = std::thread::Builder::new()
-        .stack_size(256 << 20)
-        .spawn(move || {
-            let mut vm = hotlua_stdlib::open::new_vm();
-            let st = hotlua_stdlib::silly::runtime::run_command_line(&mut vm, &argv);
-            vm.close();
-            hotlua_stdlib::io::flush_all(&mut vm);
-            st
-        })
-        .ok()
-        .and_then(|h| h.join().ok())
-        .unwrap_or(101);
-    std::process::exit(status);
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn free_port() -> u16 {
@@ -65,15 +39,8 @@ fn start(script: &Path, args: &[String], port: u16) -> Server {
     let out = std::fs::File::create(&log).expect("log file");
     let mut argv = vec![script.display().to_string()];
     argv.extend(args.iter().cloned());
-    let child = Command::new(std::env::current_exe().expect("test binary path"))
-        .args([
-            "child_process_entry",
-            "--exact",
-            "--quiet",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, argv.join("\x1f"))
+    let child = Command::new(env!("CARGO_BIN_EXE_hotlua"))
+        .args(&argv)
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(Stdio::null())
@@ -857,15 +824,8 @@ fn ten_thousand_malformed_requests_leak_no_descriptor() {
     let child = Command::new("/bin/sh")
         .arg("-c")
         .arg("ulimit -n 256 && exec \"$0\" \"$@\"")
-        .arg(std::env::current_exe().expect("test binary path"))
-        .args([
-            "child_process_entry",
-            "--exact",
-            "--quiet",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, argv.join("\x1f"))
+        .arg(env!("CARGO_BIN_EXE_hotlua"))
+        .args(&argv)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

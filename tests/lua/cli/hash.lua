@@ -1,0 +1,2 @@
+#!/usr/bin/env hotlua
+print(debug.getinfo(1).currentline)

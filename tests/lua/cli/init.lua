@@ -1,0 +1,1 @@
+x = (x or 10) print("init file", x)

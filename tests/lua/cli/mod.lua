@@ -1,0 +1,2 @@
+print("loading mod", ...)
+return {x = 15}
