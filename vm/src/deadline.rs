@@ -53,8 +53,7 @@ pub(crate) struct Deadlines {
 /// The watchdog: sleeps until the earliest pending instant, then sets the bit.
 fn watchdog(sig: std::sync::Arc<crate::host::Signal>, rx: std::sync::mpsc::Receiver<Instant>) {
     use std::sync::mpsc::RecvTimeoutError;
-    let mut pending: std::collections::BinaryHeap<std::cmp::Reverse<Instant>> =
-        Default::default();
+    let mut pending: std::collections::BinaryHeap<std::cmp::Reverse<Instant>> = Default::default();
     loop {
         let now = Instant::now();
         while pending.peek().is_some_and(|r| r.0 <= now) {
