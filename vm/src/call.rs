@@ -157,9 +157,9 @@ impl Vm {
         if crate::gc::take_alloc_failure() {
             return self.memory_error();
         }
-        if self.cur.get().top > MAX_STACK {
-            // Overflowing again while the extra stack of an overflow is in use (its message
-            // handler recursing): Lua's LUA_ERRERR.
+        if self.stack_limit > MAX_STACK && self.cur.get().top > MAX_STACK {
+            // Overflowing again while a message handler runs in the extra stack of an
+            // overflow (natives may use the extra stack too, outside handlers): LUA_ERRERR.
             return LuaError::new(self.str_value("error in error handling"));
         }
         self.rt_error("stack overflow")

@@ -199,7 +199,10 @@ impl Thread {
     /// the stack would overflow.
     #[inline(always)]
     pub fn ensure(&mut self, needed: usize, limit: usize) -> Result<(), StackOverflow> {
-        if needed <= self.stack.len() {
+        // The limit holds even when the stack is already longer (a message handler grew it
+        // into the extra space of an earlier overflow): otherwise the next overflow would
+        // happen past the limit, with no room left for its handler.
+        if needed <= self.stack.len() && needed <= limit {
             Ok(())
         } else {
             self.grow(needed, limit)
