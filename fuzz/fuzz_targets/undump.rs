@@ -5,6 +5,8 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
+mod budget;
+
 fuzz_target!(|data: &[u8]| {
     let mut chunk = Vec::with_capacity(data.len() + 4);
     chunk.extend_from_slice(b"\x1bLua");
@@ -12,28 +14,6 @@ fuzz_target!(|data: &[u8]| {
     if hotlua_vm::dump::undump(&chunk).is_err() {
         return;
     }
-    let lua = hotlua::Lua::new_with(hotlua::StdLib::ALL_SAFE, hotlua::LuaOptions::new())
-        .expect("a state");
-    let _ = lua.set_memory_limit(32 << 20);
-    // Ending the process is what os.exit and silly.exit are for: not a finding.
-    let _ = lua
-        .load("os.exit = nil package.loaded.silly = {}")
-        .exec();
-    // The budget: a hook error alone can be caught by a pcall in the program (as in PUC Lua
-    // and mlua), so once it is spent the interrupt, which stays raised, stops everything.
-    let budget = std::cell::Cell::new(200u32);
-    let stop = lua.interrupt_handle();
-    lua.set_hook(
-        hotlua::HookTriggers::new().every_nth_instruction(1000),
-        move |_, _| {
-            budget.set(budget.get().saturating_sub(1));
-            if budget.get() == 0 {
-                stop.interrupt();
-                Err(hotlua::Error::runtime("budget exceeded"))
-            } else {
-                Ok(hotlua::VmState::Continue)
-            }
-        },
-    );
+    let lua = budget::sandbox();
     let _ = lua.load(&chunk[..]).set_mode(hotlua::ChunkMode::Binary).exec();
 });

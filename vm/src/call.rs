@@ -551,23 +551,14 @@ impl Vm {
     /// yield (what `lua_callk` continuations give `dofile` and `pairs` in PUC Lua); called
     /// from Rust, it is made at once.
     pub fn tail_call(&mut self, f: Value, args: &[Value]) -> Result<usize, LuaError> {
-        let limit = self.stack_limit + ERROR_STACK_EXTRA;
-        let th = self.cur.get_mut();
-        let top = th.top;
-        if th.ensure(top + args.len() + 1 + MIN_STACK, limit).is_err() {
-            return Err(self.stack_overflow());
-        }
-        let th = self.cur.get_mut();
-        th.stack[top] = f;
-        th.stack[top + 1..top + 1 + args.len()].copy_from_slice(args);
-        th.top = top + 1 + args.len();
+        self.push_call(f, args)?;
         self.tail_nargs = args.len();
         Ok(TAIL_CALL)
     }
 
-    /// Calls `f(args...)` from Rust and returns all its results. Unprotected (errors leave
-    /// frames for the enclosing catcher); hosts use [`Vm::call`].
-    pub fn call_value(&mut self, f: Value, args: &[Value]) -> Result<Vec<Value>, LuaError> {
+    /// Puts `f` and `args` at the running thread's top (room checked, with the extra
+    /// stack natives may use) and returns the slot of `f`.
+    fn push_call(&mut self, f: Value, args: &[Value]) -> Result<usize, LuaError> {
         let limit = self.stack_limit + ERROR_STACK_EXTRA;
         let th = self.cur.get_mut();
         let func = th.top;
@@ -578,6 +569,13 @@ impl Vm {
         th.stack[func] = f;
         th.stack[func + 1..func + 1 + args.len()].copy_from_slice(args);
         th.top = func + 1 + args.len();
+        Ok(func)
+    }
+
+    /// Calls `f(args...)` from Rust and returns all its results. Unprotected (errors leave
+    /// frames for the enclosing catcher); hosts use [`Vm::call`].
+    pub fn call_value(&mut self, f: Value, args: &[Value]) -> Result<Vec<Value>, LuaError> {
+        let func = self.push_call(f, args)?;
         self.call_at(func, args.len(), -1)?;
         let th = self.cur.get_mut();
         let out = th.stack[func..th.top].to_vec();
